@@ -22,6 +22,9 @@ type command struct {
 	summary string
 	// run executes the command with its own arguments (without the command name).
 	run func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+	// ownSignals: the command handles SIGINT itself (chat: Ctrl-C stops an
+	// answer, not the program); otherwise SIGINT/SIGTERM cancel ctx.
+	ownSignals bool
 }
 
 var commands = map[string]*command{}
@@ -70,8 +73,12 @@ func runMain(args []string, stdout, stderr io.Writer) int {
 		usage(stderr)
 		return 2
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	ctx := context.Background()
+	if !c.ownSignals {
+		var stop context.CancelFunc
+		ctx, stop = signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+		defer stop()
+	}
 	err := c.run(ctx, args[1:], stdout, stderr)
 	switch {
 	case err == nil:

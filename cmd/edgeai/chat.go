@@ -1,0 +1,121 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/edgeai-go/edgeai/models/chat"
+	"github.com/edgeai-go/edgeai/runtime"
+)
+
+func init() {
+	register(&command{name: "chat", summary: "chat with a model (multi-turn, its chat template)", run: runChat, ownSignals: true})
+}
+
+// runChat reads one user message per line from standard input. Ctrl-C stops
+// the answer being generated; Ctrl-D (end of input) exits. One session keeps
+// the conversation's KV cache, so each turn only evaluates the new tokens.
+func runChat(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("chat", stderr)
+	var mf modelFlags
+	var sf samplingFlags
+	mf.add(fs)
+	sf.add(fs)
+	system := fs.String("system", "", "system message")
+	tmpl := fs.String("chat-template", "", "use this template instead of the model's (chatml, llama2, llama3, mistral, phi3, gemma, zephyr)")
+	maxNew := fs.Int("max-new", 0, "at most this many tokens per answer (0 = until the end of the turn)")
+	if _, err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	var extra []runtime.Option
+	if *tmpl != "" {
+		extra = append(extra, runtime.WithChatTemplate(*tmpl))
+	}
+	model, _, err := mf.load(ctx, extra...)
+	if err != nil {
+		return err
+	}
+	defer model.Close()
+	sess, err := model.NewSession()
+	if err != nil {
+		return err
+	}
+	defer sess.Close()
+
+	var msgs []chat.Message
+	if *system != "" {
+		msgs = append(msgs, chat.Message{Role: "system", Content: *system})
+	}
+	// Check the template before the first question.
+	if _, _, err := model.ChatPrompt(append(msgs, chat.Message{Role: "user", Content: "hi"})); err != nil {
+		return err
+	}
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+
+	in := bufio.NewScanner(os.Stdin)
+	in.Buffer(make([]byte, 64<<10), 1<<20)
+	params := sf.params(stderr)
+	for {
+		fmt.Fprint(stderr, "> ")
+		if !in.Scan() {
+			fmt.Fprintln(stderr)
+			return in.Err()
+		}
+		line := strings.TrimSpace(in.Text())
+		if line == "" {
+			continue
+		}
+		msgs = append(msgs, chat.Message{Role: "user", Content: line})
+		ids, stops, err := model.ChatPrompt(msgs)
+		if err != nil {
+			return err
+		}
+		turn, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() {
+			select {
+			case s := <-sigs:
+				cancel()
+				if s == syscall.SIGTERM {
+					os.Exit(0)
+				}
+			case <-done:
+			}
+		}()
+		var answer strings.Builder
+		var genErr error
+		opts := runtime.GenerateOptions{Sampling: params, Stop: stops, MaxTokens: *maxNew}
+		for tok, err := range sess.Generate(turn, ids, opts) {
+			if err != nil {
+				genErr = err
+				break
+			}
+			answer.WriteString(tok.Text)
+			io.WriteString(stdout, tok.Text)
+		}
+		close(done)
+		cancel()
+		fmt.Fprintln(stdout)
+		switch {
+		case genErr == nil:
+		case errors.Is(genErr, context.Canceled):
+			fmt.Fprintln(stderr, "[stopped]")
+		case errors.Is(genErr, runtime.ErrContextFull):
+			fmt.Fprintln(stderr, "[the context is full: start a new chat or use a larger --ctx]")
+			return genErr
+		default:
+			return genErr
+		}
+		msgs = append(msgs, chat.Message{Role: "assistant", Content: strings.TrimSpace(answer.String())})
+		params.Seed++ // a new draw each turn, still reproducible from --seed
+	}
+}

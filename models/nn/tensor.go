@@ -1,0 +1,141 @@
+// Package nn holds what the architectures share: weight tensors viewed in place
+// from the model file, declarative weight binding, the worker-pool backed
+// linear layer, and the decoder-only transformer used by the llama family.
+package nn
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"unsafe"
+
+	"github.com/edgeai-go/edgeai/models/gguf"
+	"github.com/edgeai-go/edgeai/quant"
+)
+
+// Tensor is a weight tensor viewed in place from the model file (never copied).
+type Tensor struct {
+	Name  string
+	Type  quant.Type
+	Shape []int64 // ggml ne order: Shape[0] is the row length
+	Data  []byte  // raw blocks, a view into the memory map
+}
+
+// Cols returns the row length (Shape[0]).
+func (t *Tensor) Cols() int { return int(t.Shape[0]) }
+
+// Rows returns the number of rows (the product of Shape[1:]).
+func (t *Tensor) Rows() int {
+	r := 1
+	for _, d := range t.Shape[1:] {
+		r *= int(d)
+	}
+	return r
+}
+
+// RowBytes returns the bytes of one row.
+func (t *Tensor) RowBytes() int {
+	n, _ := t.Type.RowBytes(t.Cols())
+	return n
+}
+
+// Row dequantizes row i into dst (len Cols()).
+func (t *Tensor) Row(i int, dst []float32) error {
+	rb := t.RowBytes()
+	if i < 0 || i >= t.Rows() {
+		return fmt.Errorf("nn: %s: row %d out of range [0,%d)", t.Name, i, t.Rows())
+	}
+	return quant.Dequantize(t.Type, t.Data[i*rb:(i+1)*rb], dst)
+}
+
+// Floats returns the whole tensor as float32 values: a view when the tensor is
+// F32 and suitably aligned, else a dequantized copy. Meant for small tensors
+// (norm weights, biases).
+func (t *Tensor) Floats() ([]float32, error) {
+	n := t.Cols() * t.Rows()
+	if t.Type == quant.F32 && uintptr(unsafe.Pointer(unsafe.SliceData(t.Data)))%4 == 0 && len(t.Data) == 4*n {
+		return unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(t.Data))), n), nil
+	}
+	out := make([]float32, n)
+	if err := quant.Dequantize(t.Type, t.Data, out); err != nil {
+		return nil, fmt.Errorf("nn: %s: %w", t.Name, err)
+	}
+	return out, nil
+}
+
+// CheckShape returns an error unless t has exactly the given shape (ne order).
+func (t *Tensor) CheckShape(shape ...int) error {
+	ok := len(t.Shape) == len(shape)
+	for i := 0; ok && i < len(shape); i++ {
+		ok = t.Shape[i] == int64(shape[i])
+	}
+	if !ok {
+		return fmt.Errorf("nn: tensor %s has shape %v, want %v", t.Name, t.Shape, shape)
+	}
+	return nil
+}
+
+// ErrMissingTensors is wrapped by Bind's error when required tensors are absent.
+var ErrMissingTensors = errors.New("missing tensors")
+
+// Bind fills the Tensor and *Tensor fields of the struct pointed to by dst from
+// the file, by their `gguf:"name"` tags. A tag may hold a %d verb, filled from
+// layer; ",optional" marks a tensor that may be absent (a *Tensor field then
+// stays nil). Every missing required tensor is listed in one error.
+func Bind(f *gguf.File, dst any, layer int) error {
+	var missing []string
+	if err := bind(f, reflect.ValueOf(dst), layer, &missing); err != nil {
+		return err
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("nn: %w: %s", ErrMissingTensors, strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+var tensorType = reflect.TypeOf(Tensor{})
+
+func bind(f *gguf.File, v reflect.Value, layer int, missing *[]string) error {
+	if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
+		return fmt.Errorf("nn: Bind wants a pointer to a struct, got %s", v.Type())
+	}
+	s := v.Elem()
+	for i := 0; i < s.NumField(); i++ {
+		field := s.Type().Field(i)
+		tag, ok := field.Tag.Lookup("gguf")
+		if !ok {
+			continue
+		}
+		name, opts, _ := strings.Cut(tag, ",")
+		optional := opts == "optional"
+		if strings.Contains(name, "%d") {
+			name = fmt.Sprintf(name, layer)
+		}
+		ti, found := f.Tensor(name)
+		if !found {
+			if !optional {
+				*missing = append(*missing, name)
+			}
+			continue
+		}
+		if err := ti.Type.Check(); err != nil {
+			return fmt.Errorf("nn: tensor %s: %w", name, err)
+		}
+		data, err := f.TensorData(ti)
+		if err != nil {
+			return fmt.Errorf("nn: tensor %s: %w", name, err)
+		}
+		t := Tensor{Name: name, Type: ti.Type, Shape: ti.Shape, Data: data}
+		fv := s.Field(i)
+		switch {
+		case fv.Type() == tensorType:
+			fv.Set(reflect.ValueOf(t))
+		case fv.Type() == reflect.PointerTo(tensorType):
+			fv.Set(reflect.ValueOf(&t))
+		default:
+			return fmt.Errorf("nn: field %s has a gguf tag but type %s", field.Name, fv.Type())
+		}
+	}
+	return nil
+}

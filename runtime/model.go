@@ -1,0 +1,318 @@
+// Package runtime is edgeai's public API: load a model, generate text with
+// streaming and cancellation, chat with a model's template, tokenize.
+//
+// A Model holds the read-only, memory-mapped weights and is safe for
+// concurrent use by many goroutines: each generation runs in its own Session
+// (KV cache and activations), and sessions share the weights.
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	goruntime "runtime"
+	"sync"
+
+	"github.com/edgeai-go/edgeai/internal/parallel"
+	_ "github.com/edgeai-go/edgeai/models/all" // register the architectures
+	"github.com/edgeai-go/edgeai/models/chat"
+	"github.com/edgeai-go/edgeai/models/gguf"
+	"github.com/edgeai-go/edgeai/models/nn"
+	"github.com/edgeai-go/edgeai/models/tokenizer"
+)
+
+// ErrContextFull is returned when a prompt or a generation does not fit in the
+// session's context. edgeai never truncates a prompt silently.
+var ErrContextFull = nn.ErrContextFull
+
+// ErrClosed is returned by a Model or Session used after Close.
+var ErrClosed = errors.New("runtime: closed")
+
+// Options configure Load.
+type Options struct {
+	Threads      int    // worker threads per session; 0 = runtime.NumCPU()
+	ContextSize  int    // KV cache positions per session; 0 = the model's trained context
+	BatchSize    int    // prompt tokens per layer pass; 0 = 64
+	ChatTemplate string // a template name (chat.Named) overriding the model's own
+}
+
+// Option sets one of the Options.
+type Option func(*Options)
+
+// WithThreads sets the number of worker threads of each session.
+func WithThreads(n int) Option { return func(o *Options) { o.Threads = n } }
+
+// WithContextSize sets the context (KV cache positions) of each session. It is
+// capped at the model's trained context.
+func WithContextSize(n int) Option { return func(o *Options) { o.ContextSize = n } }
+
+// WithBatchSize sets how many prompt tokens go through each layer together.
+func WithBatchSize(n int) Option { return func(o *Options) { o.BatchSize = n } }
+
+// WithChatTemplate selects a named chat template ("chatml", "llama3", ...)
+// instead of the one the model file carries.
+func WithChatTemplate(name string) Option { return func(o *Options) { o.ChatTemplate = name } }
+
+// Info describes a loaded model.
+type Info struct {
+	Path          string
+	Architecture  string
+	Name          string // general.name, if any
+	Params        int64  // number of weights
+	ContextLength int    // trained context
+	ContextSize   int    // context of each session
+	Vocab         int
+	Layers        int
+	Embedding     int
+	Threads       int
+}
+
+// Model is a loaded decoder model. It is safe for concurrent use.
+type Model struct {
+	info    Info
+	opts    Options
+	file    *gguf.File
+	dec     *nn.Decoder
+	tok     *tokenizer.Tokenizer
+	tmpl    *chat.Template // nil when the model has none and none was chosen
+	tmplErr error          // why tmpl is nil
+
+	mu     sync.Mutex
+	idle   []*Session // sessions ready for reuse by Generate
+	closed bool
+}
+
+// Load opens a GGUF model file (memory-mapped) and prepares it for
+// generation. Options: WithThreads, WithContextSize, WithBatchSize,
+// WithChatTemplate.
+func Load(ctx context.Context, path string, opts ...Option) (*Model, error) {
+	var o Options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.Threads <= 0 {
+		o.Threads = goruntime.NumCPU()
+	}
+	if o.Threads > 1024 || o.ContextSize < 0 || o.BatchSize < 0 {
+		return nil, fmt.Errorf("runtime: invalid options %+v", o)
+	}
+	if o.BatchSize == 0 {
+		o.BatchSize = 64
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	f, err := gguf.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("runtime: %w", err)
+	}
+	m, err := newModel(f, path, o)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return m, nil
+}
+
+func newModel(f *gguf.File, path string, o Options) (*Model, error) {
+	dec, err := nn.LoadDecoder(f)
+	if err != nil {
+		return nil, fmt.Errorf("runtime: %s: %w", path, err)
+	}
+	tok, err := tokenizer.FromGGUF(f)
+	if err != nil {
+		return nil, fmt.Errorf("runtime: %s: %w", path, err)
+	}
+	c := dec.Config
+	if tok.VocabSize() != c.Vocab {
+		return nil, fmt.Errorf("runtime: %s: tokenizer has %d tokens but the model %d", path, tok.VocabSize(), c.Vocab)
+	}
+	ctxSize := c.ContextLength
+	if o.ContextSize > 0 && o.ContextSize < ctxSize {
+		ctxSize = o.ContextSize
+	}
+	o.ContextSize = ctxSize
+	m := &Model{opts: o, file: f, dec: dec, tok: tok}
+	name, _ := f.String("general.name")
+	var params int64
+	for i := range f.Tensors {
+		params += f.Tensors[i].Elements()
+	}
+	m.info = Info{Path: path, Architecture: c.Arch, Name: name, Params: params, ContextLength: c.ContextLength,
+		ContextSize: ctxSize, Vocab: c.Vocab, Layers: c.Layers, Embedding: c.Dim, Threads: o.Threads}
+	switch {
+	case o.ChatTemplate != "":
+		m.tmpl, err = chat.Named(o.ChatTemplate)
+		if err != nil {
+			return nil, fmt.Errorf("runtime: %w", err)
+		}
+	default:
+		if src, ok := f.String("tokenizer.chat_template"); ok {
+			m.tmpl, m.tmplErr = chat.Detect(src)
+		} else {
+			m.tmplErr = fmt.Errorf("runtime: %s has no tokenizer.chat_template; choose one with --chat-template (%s)", path, "chatml, llama2, llama3, mistral, phi3, gemma, zephyr")
+		}
+	}
+	return m, nil
+}
+
+// Info describes the model.
+func (m *Model) Info() Info { return m.info }
+
+// Tokenizer returns the model's tokenizer.
+func (m *Model) Tokenizer() *tokenizer.Tokenizer { return m.tok }
+
+// Tokenize encodes text. With addSpecial the vocabulary's BOS (or equivalent)
+// is added as the model expects; with parseSpecial special-token texts such as
+// "<|im_start|>" become their tokens.
+func (m *Model) Tokenize(text string, addSpecial, parseSpecial bool) ([]int, error) {
+	return m.tok.Encode(text, tokenizer.EncodeOptions{AddSpecial: addSpecial, ParseSpecial: parseSpecial})
+}
+
+// Detokenize decodes token ids to text.
+func (m *Model) Detokenize(ids []int) string { return m.tok.Decode(ids) }
+
+// Close releases the model file. Sessions must not be used afterwards.
+func (m *Model) Close() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return nil
+	}
+	m.closed = true
+	for _, s := range m.idle {
+		s.pool.Close()
+	}
+	m.idle = nil
+	return m.file.Close()
+}
+
+// Session is one sequence: its KV cache, activations and token history. A
+// Session is not safe for concurrent use; make one per goroutine.
+type Session struct {
+	m      *Model
+	pool   *parallel.Pool
+	st     *nn.State
+	tokens []int     // tokens in the KV cache, in order
+	logits []float32 // last logits computed
+	all    []float32 // buffer for EvalAll
+}
+
+// NewSession allocates a session with the model's context size.
+func (m *Model) NewSession() (*Session, error) {
+	m.mu.Lock()
+	closed := m.closed
+	m.mu.Unlock()
+	if closed {
+		return nil, ErrClosed
+	}
+	pool := parallel.New(m.opts.Threads)
+	st, err := m.dec.NewState(m.opts.ContextSize, m.opts.BatchSize, pool)
+	if err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("runtime: %w", err)
+	}
+	return &Session{m: m, pool: pool, st: st, logits: make([]float32, m.dec.Config.Vocab)}, nil
+}
+
+// getSession returns an idle session (reset) or a new one.
+func (m *Model) getSession() (*Session, error) {
+	m.mu.Lock()
+	if n := len(m.idle); n > 0 && !m.closed {
+		s := m.idle[n-1]
+		m.idle = m.idle[:n-1]
+		m.mu.Unlock()
+		s.Reset()
+		return s, nil
+	}
+	m.mu.Unlock()
+	return m.NewSession()
+}
+
+// putSession keeps s for reuse (at most a few are kept).
+func (m *Model) putSession(s *Session) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed || len(m.idle) >= 4 {
+		s.pool.Close()
+		return
+	}
+	m.idle = append(m.idle, s)
+}
+
+// Close releases the session's worker threads.
+func (s *Session) Close() { s.pool.Close() }
+
+// Reset empties the session's context.
+func (s *Session) Reset() { s.tokens = s.tokens[:0] }
+
+// Tokens returns the tokens in the session's context (do not modify).
+func (s *Session) Tokens() []int { return s.tokens }
+
+// ContextSize returns the number of positions the session holds.
+func (s *Session) ContextSize() int { return s.st.ContextLen() }
+
+// Truncate keeps the first n tokens of the context and forgets the rest, so a
+// new continuation can reuse a common prefix.
+func (s *Session) Truncate(n int) {
+	if n < len(s.tokens) {
+		s.tokens = s.tokens[:max(0, n)]
+	}
+}
+
+// Eval appends ids to the context and returns the logits after the last one
+// (a slice valid until the next call). The context is checked between batches.
+// If the ids do not fit, it returns ErrContextFull and evaluates nothing.
+func (s *Session) Eval(ctx context.Context, ids []int) ([]float32, error) {
+	if err := s.eval(ctx, ids, false); err != nil {
+		return nil, err
+	}
+	return s.logits, nil
+}
+
+// EvalAll is Eval returning the logits of every position of ids
+// (len(ids) x vocab, row-major).
+func (s *Session) EvalAll(ctx context.Context, ids []int) ([]float32, error) {
+	v := s.st.Vocab()
+	if cap(s.all) < len(ids)*v {
+		s.all = make([]float32, len(ids)*v)
+	}
+	s.all = s.all[:len(ids)*v]
+	if err := s.eval(ctx, ids, true); err != nil {
+		return nil, err
+	}
+	return s.all, nil
+}
+
+func (s *Session) eval(ctx context.Context, ids []int, all bool) error {
+	if len(ids) == 0 {
+		return errors.New("runtime: no tokens to evaluate")
+	}
+	pos := len(s.tokens)
+	if len(ids) > s.st.ContextLen()-pos {
+		return fmt.Errorf("runtime: %w: %d tokens after %d in a context of %d", ErrContextFull, len(ids), pos, s.st.ContextLen())
+	}
+	v := s.st.Vocab()
+	chunk := s.m.opts.BatchSize
+	for start := 0; start < len(ids); start += chunk {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		end := min(start+chunk, len(ids))
+		var out []float32
+		switch {
+		case all:
+			out = s.all[start*v : end*v]
+		case end == len(ids):
+			out = s.logits
+		}
+		if err := s.st.Forward(ids[start:end], pos+start, out, all); err != nil {
+			return fmt.Errorf("runtime: %w", err)
+		}
+		s.tokens = append(s.tokens, ids[start:end]...)
+	}
+	if all {
+		copy(s.logits, s.all[(len(ids)-1)*v:])
+	}
+	return nil
+}
