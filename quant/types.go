@@ -7,6 +7,7 @@ package quant
 import (
 	"errors"
 	"fmt"
+	"math"
 )
 
 // Type is a ggml tensor type, numbered as in GGUF files (ggml_type).
@@ -99,6 +100,10 @@ var ErrUnknownType = errors.New("quant: unknown tensor type")
 // ErrUnsupportedType is returned (wrapped) for a known type edgeai cannot decode.
 var ErrUnsupportedType = errors.New("quant: unsupported tensor type")
 
+// ErrSize is returned (wrapped) when a count of values is not a whole number
+// of blocks or a byte slice does not have the length those values need.
+var ErrSize = errors.New("quant: size mismatch")
+
 // Traits returns the traits of t and whether t is a known type.
 func (t Type) Traits() (Traits, bool) {
 	tr, ok := traits[t]
@@ -136,7 +141,10 @@ func (t Type) RowBytes(n int) (int, error) {
 		return 0, fmt.Errorf("%w: %d", ErrUnknownType, uint32(t))
 	}
 	if n < 0 || n%tr.BlockSize != 0 {
-		return 0, fmt.Errorf("quant: %d values are not a whole number of %s blocks of %d", n, tr.Name, tr.BlockSize)
+		return 0, fmt.Errorf("%w: %d values are not a whole number of %s blocks of %d", ErrSize, n, tr.Name, tr.BlockSize)
+	}
+	if n/tr.BlockSize > math.MaxInt/tr.BlockBytes {
+		return 0, fmt.Errorf("%w: %d %s values overflow a byte count", ErrSize, n, tr.Name)
 	}
 	return n / tr.BlockSize * tr.BlockBytes, nil
 }
