@@ -1,0 +1,303 @@
+package tokenizer
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// eogTexts are token texts llama.cpp treats as end of generation.
+var eogTexts = []string{"<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "<|eom_id|>", "<EOT>"}
+
+// eotTexts are token texts llama.cpp takes for EOT when no eot_token_id key
+// is present.
+var eotTexts = []string{"<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "<EOT>", "<｜end▁of▁sentence｜>"}
+
+// Texts of fill-in-the-middle tokens recognised when their keys are absent.
+var (
+	fimPadTexts = []string{"<|fim_pad|>", "<fim-pad>", "<PAD>"}
+	fimRepTexts = []string{"<|fim_repo|>", "<|repo_name|>", "<fim-repo>", "<REPO>"}
+	fimSepTexts = []string{"<|file_sep|>"}
+	fimPreTexts = []string{"<|fim_prefix|>", "<fim-prefix>", "<｜fim▁begin｜>", "<PRE>"}
+	fimSufTexts = []string{"<|fim_suffix|>", "<fim-suffix>", "<｜fim▁hole｜>", "<SUF>"}
+	fimMidTexts = []string{"<|fim_middle|>", "<fim-middle>", "<｜fim▁end｜>", "<MID>"}
+)
+
+// fromMetadata builds a Tokenizer from tokenizer.* keys, following
+// llama.cpp's llama_vocab::load.
+func fromMetadata(md metadata) (*Tokenizer, error) {
+	model, ok := md.String(keyModel)
+	if !ok {
+		return nil, fmt.Errorf("%w: missing %s", ErrVocab, keyModel)
+	}
+	t := &Tokenizer{model: model, bos: -1, eos: -1, eot: -1, eom: -1, unk: -1, sep: -1, pad: -1}
+
+	// Per-kind defaults (llama.cpp's), overridden by keys below.
+	var bos, eos, unk, sep, pad, mask = -1, -1, -1, -1, -1, -1
+	switch model {
+	case "llama":
+		t.kind = kindSPM
+		bos, eos, unk = 1, 2, 0
+		t.addSpacePrefix = true
+		t.addBOS = true
+		t.stripFirstSpace = true
+	case "gpt2":
+		t.kind = kindBPE
+		bos, eos = 11, 11 // llama.cpp's defaults when the keys are absent
+		t.cleanSpaces = true
+	case "bert":
+		t.kind = kindWPM
+		bos, unk, sep, pad, mask = 101, 100, 102, 0, 103
+		t.addBOS = true
+		t.cleanSpaces = true
+		t.stripFirstSpace = true
+	default:
+		return nil, fmt.Errorf("%w: %s %q is not supported (want llama, gpt2 or bert)", ErrVocab, keyModel, model)
+	}
+	_ = mask
+
+	pre, _ := md.String(keyPre)
+	if t.kind == kindBPE {
+		p, err := lookupPre(pre)
+		if err != nil {
+			return nil, err
+		}
+		t.pre = p
+		if p.cleanSpacesOff {
+			t.cleanSpaces = false
+		}
+		t.ignoreMerges = p.ignoreMerges
+		if p.addBOS {
+			t.addBOS = true
+		}
+		if p.noBOS {
+			bos = -1
+		}
+	}
+	if v, ok := md.Bool(keyAddSpacePrefix); ok && t.kind == kindSPM {
+		t.addSpacePrefix = v
+		t.stripFirstSpace = v
+	}
+
+	tokens, ok := md.Strings(keyTokens)
+	if !ok {
+		return nil, fmt.Errorf("%w: missing or malformed %s", ErrVocab, keyTokens)
+	}
+	n := len(tokens)
+	if n == 0 {
+		return nil, fmt.Errorf("%w: %s is empty", ErrVocab, keyTokens)
+	}
+	if n > 1<<30 {
+		return nil, fmt.Errorf("%w: %s has %d entries", ErrVocab, keyTokens, n)
+	}
+	var scores []float32
+	if s, ok := md.Float32s(keyScores); ok {
+		if len(s) != n {
+			return nil, fmt.Errorf("%w: %s has %d entries, %s has %d", ErrVocab, keyScores, len(s), keyTokens, n)
+		}
+		scores = s
+	} else if t.kind == kindSPM {
+		scores = make([]float32, n) // llama.cpp: score 0 when absent
+	}
+	var types []int32
+	if ty, ok := md.Int32s(keyTokenType); ok {
+		if len(ty) != n {
+			return nil, fmt.Errorf("%w: %s has %d entries, %s has %d", ErrVocab, keyTokenType, len(ty), keyTokens, n)
+		}
+		types = ty
+	}
+
+	t.tokens = make([]string, n)
+	t.attrs = make([]attr, n)
+	t.ids = make(map[string]int32, n)
+	t.scores = scores
+	for i, s := range tokens {
+		if s == "" {
+			s = "[EMPTY_" + strconv.Itoa(i) + "]" // as llama.cpp
+		}
+		if prev, dup := t.ids[s]; dup {
+			return nil, fmt.Errorf("%w: %s: token %d repeats token %d (%q)", ErrVocab, keyTokens, i, prev, s)
+		}
+		t.ids[s] = int32(i)
+		t.tokens[i] = s
+		t.maxTokenLen = max(t.maxTokenLen, len(s))
+		a := attrNormal
+		if types != nil {
+			switch types[i] {
+			case typeNormal:
+				a = attrNormal
+			case typeUnknown:
+				a = attrUnknown
+			case typeControl:
+				a = attrControl
+			case typeUserDefined:
+				a = attrUserDefined
+			case typeUnused:
+				a = attrUnused
+			case typeByte:
+				a = attrByte
+			default:
+				a = 0 // undefined
+			}
+		}
+		t.attrs[i] = a
+	}
+
+	if t.kind == kindBPE {
+		merges, ok := md.Strings(keyMerges)
+		if !ok {
+			return nil, fmt.Errorf("%w: missing or malformed %s (required by %s %q)", ErrVocab, keyMerges, keyModel, model)
+		}
+		t.merges = make(map[mergeKey]int32, len(merges))
+		for i, m := range merges {
+			// llama.cpp splits at the first space after the first byte; a
+			// merge without one maps ("", "") and never matches.
+			var k mergeKey
+			if len(m) > 1 {
+				if j := strings.IndexByte(m[1:], ' '); j >= 0 {
+					k = mergeKey{m[:j+1], m[j+2:]}
+				}
+			}
+			if _, seen := t.merges[k]; !seen {
+				t.merges[k] = int32(i)
+			}
+		}
+	}
+
+	// Special token ids from keys; an out-of-range id keeps the default.
+	readID := func(key string, dst *int) {
+		if v, ok := md.Uint(key); ok && v < uint64(n) {
+			*dst = int(v)
+		}
+	}
+	eot, eom := -1, -1
+	fimPre, fimSuf, fimMid, fimPad, fimRep, fimSep := -1, -1, -1, -1, -1, -1
+	readID(keyBOS, &bos)
+	if t.kind == kindWPM {
+		// llama.cpp uses bos_token_id (default 101) as [CLS]; honour
+		// cls_token_id when only it is present.
+		if _, ok := md.Uint(keyBOS); !ok {
+			readID(keyCLS, &bos)
+		}
+	}
+	readID(keyEOS, &eos)
+	readID(keyEOT, &eot)
+	readID(keyEOM, &eom)
+	readID(keyUNK, &unk)
+	readID(keySEP, &sep)
+	readID(keyPAD, &pad)
+	readID(keyFIMPre, &fimPre)
+	readID(keyFIMSuf, &fimSuf)
+	readID(keyFIMMid, &fimMid)
+	readID(keyFIMPad, &fimPad)
+	readID(keyFIMRep, &fimRep)
+	readID(keyFIMSep, &fimSep)
+	readID(keyPrefixOld, &fimPre)
+	readID(keySuffixOld, &fimSuf)
+	readID(keyMiddleOld, &fimMid)
+	valid := func(id int) int {
+		if id < 0 || id >= n {
+			return -1
+		}
+		return id
+	}
+	t.bos, t.eos, t.unk, t.sep, t.pad = valid(bos), valid(eos), valid(unk), valid(sep), valid(pad)
+	if v, ok := md.Bool(keyAddBOS); ok {
+		t.addBOS = v
+	}
+	if v, ok := md.Bool(keyAddEOS); ok {
+		t.addEOS = v
+	}
+
+	// Tokens recognised by their text; each found one becomes a control
+	// token, as in llama.cpp. Scanning in id order makes the choice among
+	// several candidates deterministic (llama.cpp's depends on hash order).
+	find := func(id *int, texts []string) {
+		if *id >= 0 {
+			return
+		}
+		best := -1
+		for _, s := range texts {
+			if i, ok := t.ids[s]; ok && (best < 0 || int(i) < best) {
+				best = int(i)
+			}
+		}
+		if best >= 0 {
+			*id = best
+			t.attrs[best] |= attrControl
+		}
+	}
+	find(&eot, eotTexts)
+	find(&eom, []string{"<|eom_id|>"})
+	find(&fimPre, fimPreTexts)
+	find(&fimSuf, fimSufTexts)
+	find(&fimMid, fimMidTexts)
+	find(&fimPad, fimPadTexts)
+	find(&fimRep, fimRepTexts)
+	find(&fimSep, fimSepTexts)
+	t.eot, t.eom = eot, eom
+
+	t.eog = make([]bool, n)
+	for _, id := range []int{fimPad, fimRep, fimSep, t.eos, eot, eom} {
+		if id >= 0 {
+			t.eog[id] = true
+		}
+	}
+	for _, s := range eogTexts {
+		if i, ok := t.ids[s]; ok {
+			t.eog[i] = true
+			t.attrs[i] |= attrControl
+		}
+	}
+
+	// Special tokens, longest text first (ties by id; llama.cpp's order among
+	// equal lengths is unspecified).
+	for i, a := range t.attrs {
+		if a&(attrControl|attrUserDefined|attrUnknown) != 0 {
+			t.specials = append(t.specials, int32(i))
+		}
+	}
+	sort.SliceStable(t.specials, func(a, b int) bool {
+		return len(t.tokens[t.specials[a]]) > len(t.tokens[t.specials[b]])
+	})
+
+	// Per-model token attributes llama.cpp sets by name.
+	name, _ := md.String(keyName)
+	name = strings.ToLower(name)
+	switch {
+	case strings.Contains(pre, "jina-v2-de") || strings.Contains(pre, "jina-v2-es") || strings.Contains(pre, "jina-v2-code"):
+		if i, ok := t.ids["<mask>"]; ok {
+			t.attrs[i] |= attrLStrip
+		}
+	case strings.Contains(name, "phi-3") || strings.Contains(name, "phi3"):
+		for _, id := range t.specials {
+			t.attrs[id] |= attrRStrip
+		}
+		if i, ok := t.ids["</s>"]; ok {
+			t.attrs[i] |= attrRStrip
+		}
+		for _, s := range []string{"<unk>", "<s>", "<|endoftext|>"} {
+			if i, ok := t.ids[s]; ok {
+				t.attrs[i] &^= attrRStrip
+			}
+		}
+	}
+	t.trie = buildSpecialTrie(t.tokens, t.specials)
+
+	// Byte fallback table (SentencePiece): "<0xNN>", else the byte itself.
+	for b := range t.byteTok {
+		t.byteTok[b] = -1
+		if i, ok := t.ids[fmt.Sprintf("<0x%02X>", b)]; ok {
+			t.byteTok[b] = i
+		} else if i, ok := t.ids[string([]byte{byte(b)})]; ok {
+			t.byteTok[b] = i
+		}
+	}
+
+	t.pieces = make([]string, n)
+	for i := range t.pieces {
+		t.pieces[i] = t.renderPiece(i)
+	}
+	return t, nil
+}

@@ -1,0 +1,138 @@
+package tokenizer
+
+import "strings"
+
+// fragment is a piece of the input: raw text [off, off+n) or a special token.
+type fragment struct {
+	tok    int32 // token id, or -1 for raw text
+	off, n int
+}
+
+// specialTrie is a byte trie over the special tokens' texts; it finds which
+// of them occur in a text in one pass, so that the partition below only
+// searches for those.
+type specialTrie struct {
+	nodes []trieNode
+}
+
+type trieNode struct {
+	next map[byte]int32
+	id   int32 // token ending here, or -1
+}
+
+func buildSpecialTrie(tokens []string, specials []int32) specialTrie {
+	tr := specialTrie{nodes: []trieNode{{id: -1}}}
+	for _, id := range specials {
+		cur := int32(0)
+		for _, b := range []byte(tokens[id]) {
+			nx, ok := tr.nodes[cur].next[b]
+			if !ok {
+				if tr.nodes[cur].next == nil {
+					tr.nodes[cur].next = make(map[byte]int32)
+				}
+				nx = int32(len(tr.nodes))
+				tr.nodes = append(tr.nodes, trieNode{id: -1})
+				tr.nodes[cur].next[b] = nx
+			}
+			cur = nx
+		}
+		tr.nodes[cur].id = id
+	}
+	return tr
+}
+
+// present marks in seen every special token that occurs in text and returns
+// how many were found.
+func (tr *specialTrie) present(text string, seen []bool) int {
+	if len(tr.nodes) == 0 || len(tr.nodes[0].next) == 0 {
+		return 0
+	}
+	found := 0
+	root := tr.nodes[0].next
+	for i := 0; i < len(text); i++ {
+		cur, ok := root[text[i]]
+		for j := i + 1; ok; j++ {
+			if id := tr.nodes[cur].id; id >= 0 && !seen[id] {
+				seen[id] = true
+				found++
+			}
+			if j >= len(text) {
+				break
+			}
+			cur, ok = tr.nodes[cur].next[text[j]]
+		}
+	}
+	return found
+}
+
+// partition splits text into raw fragments and special tokens as llama.cpp's
+// tokenizer_st_partition does: for each special token, longest text first,
+// every occurrence in every remaining raw fragment is cut out, left to
+// right. Control and unknown tokens take part only with parseSpecial;
+// user-defined tokens always do. A token with the lstrip/rstrip attribute
+// eats the C whitespace before/after it.
+func (t *Tokenizer) partition(text string, parseSpecial bool) []fragment {
+	frags := []fragment{{tok: -1, off: 0, n: len(text)}}
+	if len(t.specials) == 0 || text == "" {
+		return frags
+	}
+	seen := make([]bool, len(t.tokens))
+	if t.trie.present(text, seen) == 0 {
+		return frags
+	}
+	var next []fragment
+	for _, id := range t.specials {
+		if !seen[id] {
+			continue
+		}
+		a := t.attrs[id]
+		if !parseSpecial && a&attrSpecial != 0 {
+			continue
+		}
+		tok := t.tokens[id]
+		next = next[:0]
+		for _, f := range frags {
+			if f.tok >= 0 {
+				next = append(next, f)
+				continue
+			}
+			off, n := f.off, f.n
+			for {
+				i := strings.Index(text[off:off+n], tok)
+				if i < 0 {
+					next = append(next, fragment{tok: -1, off: off, n: n})
+					break
+				}
+				if i > 0 {
+					left := i
+					if a&attrLStrip != 0 {
+						for left > 0 && isCSpace(text[off+left-1]) {
+							left--
+						}
+					}
+					if left > 0 {
+						next = append(next, fragment{tok: -1, off: off, n: left})
+					}
+				}
+				next = append(next, fragment{tok: id})
+				end := off + i + len(tok)
+				rest := off + n - end
+				if rest == 0 {
+					break
+				}
+				if a&attrRStrip != 0 {
+					for rest > 0 && isCSpace(text[end]) {
+						end++
+						rest--
+					}
+				}
+				if rest == 0 {
+					break
+				}
+				off, n = end, rest
+			}
+		}
+		frags, next = next, frags
+	}
+	return frags
+}
