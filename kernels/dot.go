@@ -1,0 +1,237 @@
+package kernels
+
+import (
+	"math"
+	"unsafe"
+
+	"github.com/edgeai-go/edgeai/quant"
+)
+
+// VecDot returns the dot product of n values: w holds them in type t (a
+// weight row), a in ActivationType(t) (as written by QuantizeActivation). n
+// must be a whole number of t's blocks and w, a at least that long; anything
+// else is a programmer error and panics.
+//
+// The arithmetic is ggml's: per block an exact integer sum of the quants'
+// products, scaled in float32 by the product of the two block scales (minus
+// the weight minimums times the activation block sums for Q4_1, Q5_1 and the
+// K-quants with minimums), accumulated in float32. Only the order of the
+// float32 additions differs from ggml's SIMD code (last-bit differences).
+// F16 and BF16 products are exact in float32 and summed in float64, as
+// ggml's scalar code does; F32 uses the same summation as Dot.
+func VecDot(t quant.Type, n int, w []byte, a []byte) float32 {
+	if !Supported(t) {
+		panic("kernels: VecDot: no dot product for " + t.String() + " weights (see kernels.Check)")
+	}
+	wb := rowBytes("VecDot", t, n)
+	ab := rowBytes("VecDot", layouts[t].act, n)
+	if len(w) < wb || len(a) < ab {
+		panic("kernels: VecDot: " + itoa(n) + " " + t.String() + " values need " + itoa(wb) + " weight and " + itoa(ab) + " activation bytes, have " + itoa(len(w)) + " and " + itoa(len(a)))
+	}
+	return cur.vecDot[t](n, w[:wb], a[:ab])
+}
+
+// genericImpl returns the pure-Go implementation, the reference for all others.
+func genericImpl() *impl {
+	g := &impl{name: "generic", available: true, dot: dotGeneric, axpy: axpyGeneric, scale: scaleGeneric}
+	g.vecDot[quant.F32] = dotF32
+	g.vecDot[quant.F16] = dotF16
+	g.vecDot[quant.BF16] = dotBF16
+	g.vecDot[quant.Q4_0] = dotQ4_0
+	g.vecDot[quant.Q4_1] = dotQ4_1
+	g.vecDot[quant.Q5_0] = dotQ5_0
+	g.vecDot[quant.Q5_1] = dotQ5_1
+	g.vecDot[quant.Q8_0] = dotQ8_0
+	g.vecDot[quant.IQ4_NL] = dotIQ4_NL
+	g.vecDot[quant.Q2_K] = dotQ2_K
+	g.vecDot[quant.Q3_K] = dotQ3_K
+	g.vecDot[quant.Q4_K] = dotQ4_K
+	g.vecDot[quant.Q5_K] = dotQ5_K
+	g.vecDot[quant.Q6_K] = dotQ6_K
+	g.vecDot[quant.IQ4_XS] = dotIQ4_XS
+
+	g.quantize[quant.F32] = quantizeF32
+	g.quantize[quant.F16] = quantizeF16
+	g.quantize[quant.BF16] = quantizeBF16
+	g.quantize[quant.Q8_0] = quantizeQ8_0
+	g.quantize[quant.Q8_1] = quantizeQ8_1
+	g.quantize[quant.Q8_K] = quantizeQ8_K
+	return g
+}
+
+// kvaluesIQ4NL are the 16 non-linear levels of IQ4_NL and IQ4_XS.
+var kvaluesIQ4NL = [16]int8{-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113}
+
+// blockScale returns the float32 product of two fp16 block scales.
+func blockScale(w, a uint16) float32 { return f16(w) * f16(a) }
+
+// dotQ4_0 (block: fp16 d, 16 bytes of nibbles; value q-8, low nibbles are
+// values 0..15, high nibbles 16..31) against Q8_0 (fp16 d, 32 int8).
+func dotQ4_0(n int, w, a []byte) float32 {
+	var sum float32
+	for i := range n / 32 {
+		wb := (*[18]byte)(w[i*18:])
+		ab := (*[34]byte)(a[i*34:])
+		var s int32
+		for j := range 16 {
+			b := wb[2+j]
+			s += (int32(b&15)-8)*int32(int8(ab[2+j])) + (int32(b>>4)-8)*int32(int8(ab[18+j]))
+		}
+		sum += float32(blockScale(u16(wb[0:]), u16(ab[0:])) * float32(s))
+	}
+	return sum
+}
+
+// dotQ4_1 (fp16 d, fp16 m, nibbles; value d*q+m) against Q8_1 (fp16 d, fp16
+// s = d·Σq, 32 int8): Σ d_w·d_a·Σq_w·q_a + m_w·s_a.
+func dotQ4_1(n int, w, a []byte) float32 {
+	var sum, summs float32
+	for i := range n / 32 {
+		wb := (*[20]byte)(w[i*20:])
+		ab := (*[36]byte)(a[i*36:])
+		var s int32
+		for j := range 16 {
+			b := wb[4+j]
+			s += int32(b&15)*int32(int8(ab[4+j])) + int32(b>>4)*int32(int8(ab[20+j]))
+		}
+		sum += float32(blockScale(u16(wb[0:]), u16(ab[0:])) * float32(s))
+		summs += float32(f16(u16(wb[2:])) * f16(u16(ab[2:])))
+	}
+	return sum + summs
+}
+
+// dotQ5_0 (fp16 d, 32 high bits, nibbles; value q-16) against Q8_0.
+func dotQ5_0(n int, w, a []byte) float32 {
+	var sum float32
+	for i := range n / 32 {
+		wb := (*[22]byte)(w[i*22:])
+		ab := (*[34]byte)(a[i*34:])
+		qh := u32(wb[2:])
+		var s int32
+		for j := range 16 {
+			b := wb[6+j]
+			lo := int32(b&15) | int32(qh>>j&1)<<4
+			hi := int32(b>>4) | int32(qh>>(j+16)&1)<<4
+			s += (lo-16)*int32(int8(ab[2+j])) + (hi-16)*int32(int8(ab[18+j]))
+		}
+		sum += float32(blockScale(u16(wb[0:]), u16(ab[0:])) * float32(s))
+	}
+	return sum
+}
+
+// dotQ5_1 (fp16 d, fp16 m, 32 high bits, nibbles; value d*q+m) against Q8_1.
+func dotQ5_1(n int, w, a []byte) float32 {
+	var sum, summs float32
+	for i := range n / 32 {
+		wb := (*[24]byte)(w[i*24:])
+		ab := (*[36]byte)(a[i*36:])
+		qh := u32(wb[4:])
+		var s int32
+		for j := range 16 {
+			b := wb[8+j]
+			lo := int32(b&15) | int32(qh>>j&1)<<4
+			hi := int32(b>>4) | int32(qh>>(j+16)&1)<<4
+			s += lo*int32(int8(ab[4+j])) + hi*int32(int8(ab[20+j]))
+		}
+		sum += float32(blockScale(u16(wb[0:]), u16(ab[0:])) * float32(s))
+		summs += float32(f16(u16(wb[2:])) * f16(u16(ab[2:])))
+	}
+	return sum + summs
+}
+
+// dotQ8_0 (fp16 d, 32 int8) against Q8_0.
+func dotQ8_0(n int, w, a []byte) float32 {
+	var sum float32
+	for i := range n / 32 {
+		wb := (*[34]byte)(w[i*34:])
+		ab := (*[34]byte)(a[i*34:])
+		var s0, s1 int32
+		for j := 2; j < 34; j += 2 {
+			s0 += int32(int8(wb[j])) * int32(int8(ab[j]))
+			s1 += int32(int8(wb[j+1])) * int32(int8(ab[j+1]))
+		}
+		sum += float32(blockScale(u16(wb[0:]), u16(ab[0:])) * float32(s0+s1))
+	}
+	return sum
+}
+
+// dotIQ4_NL (fp16 d, nibbles indexing kvaluesIQ4NL) against Q8_0.
+func dotIQ4_NL(n int, w, a []byte) float32 {
+	var sum float32
+	for i := range n / 32 {
+		wb := (*[18]byte)(w[i*18:])
+		ab := (*[34]byte)(a[i*34:])
+		var s int32
+		for j := range 16 {
+			b := wb[2+j]
+			s += int32(kvaluesIQ4NL[b&15])*int32(int8(ab[2+j])) + int32(kvaluesIQ4NL[b>>4])*int32(int8(ab[18+j]))
+		}
+		sum += float32(blockScale(u16(wb[0:]), u16(ab[0:])) * float32(s))
+	}
+	return sum
+}
+
+// dotF16 multiplies binary16 weights by binary16 activations; each product is
+// exact in float32 and the sum is kept in float64, as ggml's scalar code.
+func dotF16(n int, w, a []byte) float32 {
+	w, a = w[:2*n], a[:2*n]
+	var s0, s1 float64
+	for i := 0; i+3 < 2*n; i += 4 {
+		s0 += float64(f16(u16(w[i:])) * f16(u16(a[i:])))
+		s1 += float64(f16(u16(w[i+2:])) * f16(u16(a[i+2:])))
+	}
+	if n%2 == 1 {
+		i := 2 * (n - 1)
+		s0 += float64(f16(u16(w[i:])) * f16(u16(a[i:])))
+	}
+	return float32(s0 + s1)
+}
+
+// dotBF16 multiplies bfloat16 weights by bfloat16 activations (exact
+// products, float64 sum).
+func dotBF16(n int, w, a []byte) float32 {
+	w, a = w[:2*n], a[:2*n]
+	var s0, s1 float64
+	for i := 0; i+3 < 2*n; i += 4 {
+		s0 += float64(bf16(u16(w[i:])) * bf16(u16(a[i:])))
+		s1 += float64(bf16(u16(w[i+2:])) * bf16(u16(a[i+2:])))
+	}
+	if n%2 == 1 {
+		i := 2 * (n - 1)
+		s0 += float64(bf16(u16(w[i:])) * bf16(u16(a[i:])))
+	}
+	return float32(s0 + s1)
+}
+
+func bf16(h uint16) float32 { return math.Float32frombits(uint32(h) << 16) }
+
+// dotF32 is Dot over little-endian float32 bytes.
+func dotF32(n int, w, a []byte) float32 {
+	if fw, fa := asF32(w[:4*n]), asF32(a[:4*n]); fw != nil && fa != nil {
+		return cur.dot(fw, fa)
+	}
+	var s [4]float32
+	i := 0
+	for ; i+3 < n; i += 4 {
+		for k := range 4 {
+			s[k] += float32(math.Float32frombits(u32(w[4*(i+k):])) * math.Float32frombits(u32(a[4*(i+k):])))
+		}
+	}
+	for ; i < n; i++ {
+		s[0] += float32(math.Float32frombits(u32(w[4*i:])) * math.Float32frombits(u32(a[4*i:])))
+	}
+	return (s[0] + s[1]) + (s[2] + s[3])
+}
+
+// littleEndian is true on the (usual) little-endian machines, where float32
+// tensors can be read in place.
+var littleEndian = func() bool { x := uint16(1); return *(*byte)(unsafe.Pointer(&x)) == 1 }()
+
+// asF32 returns b viewed as float32s when that is possible in place (a
+// little-endian machine and 4-byte alignment), else nil.
+func asF32(b []byte) []float32 {
+	if len(b) == 0 || !littleEndian || uintptr(unsafe.Pointer(&b[0]))%4 != 0 {
+		return nil
+	}
+	return unsafe.Slice((*float32)(unsafe.Pointer(&b[0])), len(b)/4)
+}

@@ -1,0 +1,147 @@
+// Package kernels holds the hot-path arithmetic of edgeai's models: dot
+// products of quantized weight rows with quantized activations (the way ggml's
+// CPU backend computes them), the matrix product built on them, and the small
+// float32 vector operations (RMSNorm, softmax, SwiGLU, ...) of a transformer.
+//
+// One implementation ("path") is chosen once at init from the CPU's features:
+// the generic pure-Go path everywhere, and assembly paths where the CPU has
+// the instructions (none yet). The environment variable EDGEAI_KERNELS
+// (generic, avx2, avx512, neon, dotprod) forces a path; an unavailable one
+// falls back to the best available, and Features says so. The build tag
+// purego leaves only the generic path.
+//
+// The functions in this package are called per matrix row or per vector, so
+// they do not return errors: their callers (models/nn, the architectures)
+// check shapes and types when a model is loaded (see Check), and a slice of
+// the wrong length here is a programmer error that panics with a message
+// naming the function. MatMul and VecDot never allocate.
+package kernels
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/edgeai-go/edgeai/quant"
+)
+
+// numTypes bounds the quant.Type ids the kernel tables are indexed by.
+const numTypes = int(quant.BF16) + 1
+
+// vecDotFunc computes the dot product of n values (a whole number of blocks):
+// w holds them in a weight type, a in that type's activation type.
+type vecDotFunc func(n int, w, a []byte) float32
+
+// quantizeFunc converts x into dst in an activation type; dst has exactly the
+// row size of len(x) values.
+type quantizeFunc func(x []float32, dst []byte)
+
+// impl is one implementation of the kernels. A nil entry of an assembly
+// implementation means "use the generic one" and is filled in at init.
+type impl struct {
+	name      string // the EDGEAI_KERNELS name
+	available bool   // the CPU (and build) can run it
+
+	vecDot   [numTypes]vecDotFunc
+	quantize [numTypes]quantizeFunc
+
+	dot   func(a, b []float32) float32
+	axpy  func(dst []float32, alpha float32, x []float32)
+	scale func(x []float32, s float32)
+}
+
+// impls lists every implementation compiled in, generic first, then the
+// assembly paths from the least to the most capable (see archImpls).
+var impls []*impl
+
+// cur is the implementation in use, chosen once at init.
+var cur *impl
+
+// pathNote explains a fallback from the path EDGEAI_KERNELS asked for.
+var pathNote string
+
+func init() {
+	impls = append([]*impl{genericImpl()}, archImpls()...)
+	g := impls[0]
+	for _, im := range impls[1:] {
+		for t := range numTypes {
+			if im.vecDot[t] == nil {
+				im.vecDot[t] = g.vecDot[t]
+			}
+			if im.quantize[t] == nil {
+				im.quantize[t] = g.quantize[t]
+			}
+		}
+		if im.dot == nil {
+			im.dot = g.dot
+		}
+		if im.axpy == nil {
+			im.axpy = g.axpy
+		}
+		if im.scale == nil {
+			im.scale = g.scale
+		}
+	}
+	cur, pathNote = choose(os.Getenv("EDGEAI_KERNELS"))
+}
+
+// choose returns the implementation named by want (the value of
+// EDGEAI_KERNELS), or the most capable available one when want is empty,
+// unknown or not available on this CPU, with a note saying why.
+func choose(want string) (*impl, string) {
+	best := impls[0]
+	for _, im := range impls {
+		if im.available {
+			best = im
+		}
+	}
+	want = strings.ToLower(strings.TrimSpace(want))
+	if want == "" {
+		return best, ""
+	}
+	for _, im := range impls {
+		if im.name == want {
+			if im.available {
+				return im, ""
+			}
+			return best, fmt.Sprintf("EDGEAI_KERNELS=%s is not supported by this CPU or build; using %s", want, best.name)
+		}
+	}
+	return best, fmt.Sprintf("EDGEAI_KERNELS=%s is not a known path (generic, avx2, avx512, neon, dotprod); using %s", want, best.name)
+}
+
+// Path returns the name of the kernel implementation in use: "generic" (pure
+// Go), or an assembly path such as "avx2" once one is compiled in.
+func Path() string { return cur.name }
+
+// Features describes the chosen path for diagnostics (edgeai info): the path,
+// the CPU features it relies on, and any EDGEAI_KERNELS fallback.
+func Features() string {
+	s := cur.name
+	if f := cpuFeatures(); f != "" {
+		s += " (cpu: " + f + ")"
+	}
+	if pathNote != "" {
+		s += "; " + pathNote
+	}
+	return s
+}
+
+// Supported reports whether VecDot, MatMul and QuantizeActivation handle
+// weights of type t.
+func Supported(t quant.Type) bool {
+	return int(t) < numTypes && cur.vecDot[t] != nil
+}
+
+// Check returns nil if the kernels can multiply weights of type t, or an error
+// wrapping quant.ErrUnknownType or quant.ErrUnsupportedType. Models call it
+// when they bind their weights, so that the hot path never meets such a type.
+func Check(t quant.Type) error {
+	if !t.Known() {
+		return fmt.Errorf("kernels: %w: %d", quant.ErrUnknownType, uint32(t))
+	}
+	if !Supported(t) {
+		return fmt.Errorf("kernels: %w: no dot product for %s weights", quant.ErrUnsupportedType, t)
+	}
+	return nil
+}
