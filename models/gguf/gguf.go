@@ -82,13 +82,14 @@ type File struct {
 	Alignment  int64
 	DataOffset int64 // absolute offset of the data section
 
-	size    int64
-	m       *mmap.Mapping // non-nil for Open
-	data    []byte        // the mapping's bytes; nil after Close or with NewReader
-	r       io.ReaderAt   // for NewReader
-	closed  bool
-	kvIdx   map[string]int
-	tensIdx map[string]int
+	size      int64
+	headerEnd int64         // end of the tensor descriptions, before padding
+	m         *mmap.Mapping // non-nil for Open
+	data      []byte        // the mapping's bytes; nil after Close or with NewReader
+	r         io.ReaderAt   // for NewReader
+	closed    bool
+	kvIdx     map[string]int
+	tensIdx   map[string]int
 }
 
 // Open memory-maps the GGUF file at path and parses its header. The tensor

@@ -417,6 +417,7 @@ func parse(r io.ReaderAt, size int64) (*File, error) {
 	}
 	d.what = nil
 
+	f.headerEnd = d.pos
 	dataOff, ok := alignUp(d.pos, f.Alignment)
 	if !ok {
 		return nil, fmt.Errorf("%w: data section offset overflows", ErrFormat)
@@ -437,8 +438,8 @@ func (f *File) checkLayout() error {
 		start, ok := addInt64(f.DataOffset, t.Offset)
 		end, ok2 := addInt64(start, t.Size)
 		if !ok || !ok2 || end > f.size {
-			return fmt.Errorf("%w: tensor %q: data at bytes [%d, %d+%d) of the file runs past its end (%d bytes)",
-				ErrFormat, t.Name, f.DataOffset+t.Offset, f.DataOffset+t.Offset, t.Size, f.size)
+			return fmt.Errorf("%w: tensor %q: its %d bytes at offset %d of the data section (which starts at byte %d) run past the end of the %d-byte file",
+				ErrFormat, t.Name, t.Size, t.Offset, f.DataOffset, f.size)
 		}
 		order[i] = i
 	}

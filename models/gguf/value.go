@@ -149,6 +149,9 @@ func NewFloat32s(v []float32) Value { return newTyped(TypeFloat32, append([]floa
 // NewInt32s returns an array of int32 (a copy of v).
 func NewInt32s(v []int32) Value { return newTyped(TypeInt32, append([]int32{}, v...)) }
 
+// NewUint8s returns an array of uint8 (a copy of v).
+func NewUint8s(v []uint8) Value { return newTyped(TypeUint8, append([]uint8{}, v...)) }
+
 // NewUint32s returns an array of uint32 (a copy of v).
 func NewUint32s(v []uint32) Value { return newTyped(TypeUint32, append([]uint32{}, v...)) }
 
