@@ -38,6 +38,16 @@ func loadTokenizer(t testing.TB, path string) *Tokenizer {
 	return tok
 }
 
+// tokenizerFromFile opens a GGUF file and builds its tokenizer.
+func tokenizerFromFile(path string) (*Tokenizer, error) {
+	f, err := gguf.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return FromGGUF(f)
+}
+
 // readVocabTests reads llama.cpp's test-tokenizer-0 cases: the .inp file is
 // split at "\n__ggml_vocab_test__\n" (the text after the last separator, if
 // any, is one more case), the .out file has one line of space-separated ids
@@ -131,4 +141,40 @@ func equalIDs(a, b []int) bool {
 		}
 	}
 	return len(a) == len(b)
+}
+
+// TestExtraVocabConformance runs the same cases on every
+// ggml-vocab-*.gguf with .inp/.out files in the folder named by
+// EDGEAI_EXTRA_VOCABS (e.g. llama.cpp's models/ folder, for the mpt,
+// starcoder, refact, deepseek-coder, llama-bpe and qwen2 vocabularies that
+// ../shared does not carry).
+func TestExtraVocabConformance(t *testing.T) {
+	dir := os.Getenv("EDGEAI_EXTRA_VOCABS")
+	if dir == "" {
+		t.Skip("EDGEAI_EXTRA_VOCABS is not set")
+	}
+	files, err := filepath.Glob(filepath.Join(dir, "ggml-vocab-*.gguf"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no vocabularies in %s (%v)", dir, err)
+	}
+	for _, base := range files {
+		if _, err := os.Stat(base + ".out"); err != nil {
+			continue
+		}
+		name := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(base), "ggml-vocab-"), ".gguf")
+		t.Run(name, func(t *testing.T) {
+			tok := loadTokenizer(t, base)
+			inputs, want := readVocabTests(t, base)
+			ok := 0
+			for i, in := range inputs {
+				got, err := tok.Encode(in, EncodeOptions{})
+				if err != nil || !equalIDs(got, want[i]) {
+					t.Errorf("case %d %q:\n got %v (%v)\nwant %v", i, in, got, err, want[i])
+					continue
+				}
+				ok++
+			}
+			t.Logf("%s: %d/%d cases match", name, ok, len(inputs))
+		})
+	}
 }
