@@ -24,9 +24,11 @@ import (
 //	IQ4_XS 136 B: d half | scales_h uint16 | scales_l[4] | qs[128]: eight 32-value blocks, 6-bit scales biased by 32
 //
 // The float arithmetic below is written to give the same bits as ggml's scalar
-// to_float code: every product that feeds a sum is converted explicitly with
+// to_float code: every product that is an operand of an addition or
+// subtraction (also through a variable) is converted explicitly with
 // float32(...), which in Go forbids fusing it into a multiply-add (arm64,
-// GOAMD64=v3 ...), so each operation is rounded to float32 as in C.
+// riscv64, ppc64, s390x, GOAMD64=v3), so each operation is rounded to float32
+// as in C. TestNoFusedMultiplyAdd checks the compiled code for every such port.
 
 // Dequantize decodes len(dst) values of type t from src. len(dst) must be a
 // multiple of t's block size and src exactly the bytes those values occupy
@@ -173,7 +175,7 @@ func dequantQ2K(b []byte, y []float32) {
 		q := qs[32*h+l] >> (2 * s) & 3
 		sc := scales[i/16]
 		dl := d * float32(sc&0xF)
-		ml := dmin * float32(sc>>4)
+		ml := float32(dmin * float32(sc>>4))
 		y[i] = float32(dl*float32(q)) - ml
 	}
 }
@@ -219,9 +221,9 @@ func dequantQ4K(b []byte, y []float32) {
 	// each 32 values have their own scale and min.
 	for c := 0; c < 4; c++ {
 		sc, m := scaleMinK4(2*c, scales)
-		d1, m1 := d*float32(sc), dmin*float32(m)
+		d1, m1 := d*float32(sc), float32(dmin*float32(m))
 		sc, m = scaleMinK4(2*c+1, scales)
-		d2, m2 := d*float32(sc), dmin*float32(m)
+		d2, m2 := d*float32(sc), float32(dmin*float32(m))
 		q := qs[32*c : 32*c+32]
 		for l := 0; l < 32; l++ {
 			y[64*c+l] = float32(d1*float32(q[l]&0xF)) - m1
@@ -235,9 +237,9 @@ func dequantQ5K(b []byte, y []float32) {
 	scales, qh, qs := b[4:16], b[16:48], b[48:176]
 	for c := 0; c < 4; c++ {
 		sc, m := scaleMinK4(2*c, scales)
-		d1, m1 := d*float32(sc), dmin*float32(m)
+		d1, m1 := d*float32(sc), float32(dmin*float32(m))
 		sc, m = scaleMinK4(2*c+1, scales)
-		d2, m2 := d*float32(sc), dmin*float32(m)
+		d2, m2 := d*float32(sc), float32(dmin*float32(m))
 		q := qs[32*c : 32*c+32]
 		for l := 0; l < 32; l++ {
 			q1 := q[l]&0xF | qh[l]>>(2*c)&1<<4

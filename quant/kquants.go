@@ -30,7 +30,7 @@ func makeQKX2(x, weights []float32, L, aux []uint8, nmax int, rmin, rdelta float
 	n := len(x)
 	min, max := x[0], x[0]
 	sumW := weights[0]
-	sumX := sumW * x[0]
+	sumX := float32(sumW * x[0])
 	for i := 1; i < n; i++ {
 		if x[i] < min {
 			min = x[i]
@@ -253,7 +253,7 @@ func quantQ2K(x []float32, y []byte) {
 		if d == 0 {
 			continue
 		}
-		dm := mAll * float32(sc[j]>>4)
+		dm := float32(mAll * float32(sc[j]>>4))
 		for ii := 0; ii < 16; ii++ {
 			L[16*j+ii] = uint8(clampInt(nearestInt((x[16*j+ii]+dm)/d), 0, 3))
 		}
@@ -376,7 +376,7 @@ func quantKGroups(x []float32, y []byte, L *[QKK]uint8, nmax int, rmin float32, 
 		if d == 0 {
 			continue
 		}
-		dm := mAll * float32(m)
+		dm := float32(mAll * float32(m))
 		for ii := 0; ii < 32; ii++ {
 			L[32*j+ii] = uint8(clampInt(nearestInt((x[32*j+ii]+dm)/d), 0, nmax))
 		}
