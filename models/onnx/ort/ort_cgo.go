@@ -152,7 +152,13 @@ func (s *Session) Close() error {
 // Run runs the model on inputs (in the order given to NewSession) and
 // returns the outputs in theirs. Cancelling ctx stops ONNX Runtime at its
 // next check (between operators).
-func (s *Session) Run(ctx context.Context, inputs []Value) ([]Value, error) {
+func (s *Session) Run(ctx context.Context, inputs []Value) (_ []Value, err error) {
+	defer func() {
+		// A panic inside onnxruntime_go must not kill the host program.
+		if p := recover(); p != nil {
+			err = fmt.Errorf("ort: onnxruntime_go panicked: %v", p)
+		}
+	}()
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.s == nil {
@@ -184,6 +190,14 @@ func (s *Session) Run(ctx context.Context, inputs []Value) ([]Value, error) {
 			return nil, fmt.Errorf("ort: input %q: %w", s.inputs[i].Name, err)
 		}
 		ins[i] = ov
+	}
+	if len(inputs) == 0 {
+		// onnxruntime_go's Run indexes the empty input list; a model without
+		// inputs runs through an I/O binding with outputs of declared shape.
+		if err := s.runBound(outs); err != nil {
+			return nil, err
+		}
+		return s.results(outs)
 	}
 	for i, o := range s.outputs {
 		ov, err := preallocate(o)
@@ -222,6 +236,11 @@ func (s *Session) Run(ctx context.Context, inputs []Value) ([]Value, error) {
 		}
 		return nil, fmt.Errorf("ort: %w", err)
 	}
+	return s.results(outs)
+}
+
+// results converts the outputs of a run.
+func (s *Session) results(outs []ortgo.Value) ([]Value, error) {
 	res := make([]Value, len(outs))
 	for i, ov := range outs {
 		v, err := fromORT(ov, s.outputs[i].Type)
@@ -231,6 +250,87 @@ func (s *Session) Run(ctx context.Context, inputs []Value) ([]Value, error) {
 		res[i] = v
 	}
 	return res, nil
+}
+
+// runBound runs a model without inputs, filling outs with buffers of the
+// outputs' declared shapes.
+func (s *Session) runBound(outs []ortgo.Value) error {
+	b, err := s.s.CreateIoBinding()
+	if err != nil {
+		return fmt.Errorf("ort: %w", err)
+	}
+	defer b.Destroy()
+	for i, o := range s.outputs {
+		v, err := preallocate(o)
+		if err == nil && v == nil {
+			v, err = allocStatic(o)
+		}
+		if err != nil {
+			return fmt.Errorf("ort: output %q of a model without inputs: %w", o.Name, err)
+		}
+		outs[i] = v
+		if err := b.BindOutput(o.Name, v); err != nil {
+			return fmt.Errorf("ort: output %q: %w", o.Name, err)
+		}
+	}
+	if err := s.s.RunWithBinding(b); err != nil {
+		return fmt.Errorf("ort: %w", err)
+	}
+	return nil
+}
+
+func emptyTensor[T ortgo.TensorData](dims []int64) (ortgo.Value, error) {
+	return ortgo.NewEmptyTensor[T](ortgo.Shape(dims))
+}
+
+// allocStatic allocates a tensor of o's declared static shape.
+func allocStatic(o IO) (ortgo.Value, error) {
+	if !o.Tensor || !o.HasShape {
+		return nil, errors.New("shape not declared")
+	}
+	if _, err := staticCount(o.Dims); err != nil {
+		return nil, err
+	}
+	switch o.Type {
+	case Float32:
+		return emptyTensor[float32](o.Dims)
+	case Float64:
+		return emptyTensor[float64](o.Dims)
+	case Int8:
+		return emptyTensor[int8](o.Dims)
+	case Uint8:
+		return emptyTensor[uint8](o.Dims)
+	case Int16:
+		return emptyTensor[int16](o.Dims)
+	case Uint16:
+		return emptyTensor[uint16](o.Dims)
+	case Int32:
+		return emptyTensor[int32](o.Dims)
+	case Uint32:
+		return emptyTensor[uint32](o.Dims)
+	case Int64:
+		return emptyTensor[int64](o.Dims)
+	case Uint64:
+		return emptyTensor[uint64](o.Dims)
+	case Bool:
+		return emptyTensor[bool](o.Dims)
+	}
+	return nil, fmt.Errorf("%v outputs cannot be preallocated", typeName(o.Type))
+}
+
+// staticCount returns the element count of a fully static shape.
+func staticCount(dims []int64) (int64, error) {
+	n := int64(1)
+	for _, d := range dims {
+		if d < 0 {
+			return 0, fmt.Errorf("dynamic shape %v", dims)
+		}
+		if d != 0 && n > (1<<40)/d {
+			return 0, fmt.Errorf("shape %v is too large", dims)
+		}
+		n *= d
+	}
+	return n, nil
 }
 
 // checkShape checks that a value's data has exactly the shape's element
@@ -359,12 +459,9 @@ func preallocate(o IO) (ortgo.Value, error) {
 	if o.Type != Float16 && o.Type != BFloat16 {
 		return nil, nil
 	}
-	n := int64(1)
-	for _, d := range o.Dims {
-		if d < 0 {
-			return nil, fmt.Errorf("%v outputs need a static shape with onnxruntime_go v1.27.0 (declared %v)", typeName(o.Type), o.Dims)
-		}
-		n *= d
+	n, err := staticCount(o.Dims)
+	if err != nil {
+		return nil, fmt.Errorf("%v outputs need a static shape with onnxruntime_go v1.27.0: %w", typeName(o.Type), err)
 	}
 	if n == 0 || n > 1<<31 {
 		return nil, fmt.Errorf("%v output of %d elements is not supported by onnxruntime_go v1.27.0", typeName(o.Type), n)
