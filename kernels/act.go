@@ -228,8 +228,20 @@ func u32(b []byte) uint32 {
 	return uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
 }
 
-// f32ToF16 is quant.F32ToF16 (round to nearest even), named here for brevity.
-func f32ToF16(f float32) uint16 { return quant.F32ToF16(f) }
+// f32ToF16 rounds f to binary16, to nearest even, like quant.F32ToF16. The
+// fast path covers the values that round to a normal half: adding 0xfff plus
+// the lowest kept bit, then shifting, rounds the mantissa to nearest even and
+// carries into the exponent where it must; the rest (subnormals, overflow to
+// infinity, NaN) goes to quant.
+func f32ToF16(f float32) uint16 {
+	b := math.Float32bits(f)
+	a := b & 0x7fffffff
+	if a >= 0x38800000 && a < 0x477ff000 { // 2⁻¹⁴ <= |f| < 65520
+		a += 0xfff + (a>>13)&1
+		return uint16(b>>16)&0x8000 | uint16(a>>13-(127-15)<<10)
+	}
+	return quant.F32ToF16(f)
+}
 
 // f16 converts an IEEE binary16 value to float32 exactly. Moving the
 // exponent and mantissa into a float32's fields and multiplying by 2^112

@@ -174,15 +174,19 @@ func dotIQ4_NL(n int, w, a []byte) float32 {
 // dotF16 multiplies binary16 weights by binary16 activations; each product is
 // exact in float32 and the sum is kept in float64, as ggml's scalar code.
 func dotF16(n int, w, a []byte) float32 {
-	w, a = w[:2*n], a[:2*n]
-	var s0, s1 float64
-	for i := 0; i+3 < 2*n; i += 4 {
-		s0 += float64(f16(u16(w[i:])) * f16(u16(a[i:])))
-		s1 += float64(f16(u16(w[i+2:])) * f16(u16(a[i+2:])))
+	hw, ha := asU16(w[:2*n]), asU16(a[:2*n])
+	if hw == nil || ha == nil {
+		hw, ha = make16(w[:2*n]), make16(a[:2*n]) // unaligned or big-endian: rare, so it may allocate
 	}
-	if n%2 == 1 {
-		i := 2 * (n - 1)
-		s0 += float64(f16(u16(w[i:])) * f16(u16(a[i:])))
+	ha = ha[:len(hw)]
+	var s0, s1 float64
+	i := 0
+	for ; i+1 < len(hw); i += 2 {
+		s0 += float64(f16(hw[i]) * f16(ha[i]))
+		s1 += float64(f16(hw[i+1]) * f16(ha[i+1]))
+	}
+	if i < len(hw) {
+		s0 += float64(f16(hw[i]) * f16(ha[i]))
 	}
 	return float32(s0 + s1)
 }
@@ -190,17 +194,39 @@ func dotF16(n int, w, a []byte) float32 {
 // dotBF16 multiplies bfloat16 weights by bfloat16 activations (exact
 // products, float64 sum).
 func dotBF16(n int, w, a []byte) float32 {
-	w, a = w[:2*n], a[:2*n]
-	var s0, s1 float64
-	for i := 0; i+3 < 2*n; i += 4 {
-		s0 += float64(bf16(u16(w[i:])) * bf16(u16(a[i:])))
-		s1 += float64(bf16(u16(w[i+2:])) * bf16(u16(a[i+2:])))
+	hw, ha := asU16(w[:2*n]), asU16(a[:2*n])
+	if hw == nil || ha == nil {
+		hw, ha = make16(w[:2*n]), make16(a[:2*n])
 	}
-	if n%2 == 1 {
-		i := 2 * (n - 1)
-		s0 += float64(bf16(u16(w[i:])) * bf16(u16(a[i:])))
+	ha = ha[:len(hw)]
+	var s0, s1 float64
+	i := 0
+	for ; i+1 < len(hw); i += 2 {
+		s0 += float64(bf16(hw[i]) * bf16(ha[i]))
+		s1 += float64(bf16(hw[i+1]) * bf16(ha[i+1]))
+	}
+	if i < len(hw) {
+		s0 += float64(bf16(hw[i]) * bf16(ha[i]))
 	}
 	return float32(s0 + s1)
+}
+
+// make16 decodes little-endian uint16s into a new slice.
+func make16(b []byte) []uint16 {
+	h := make([]uint16, len(b)/2)
+	for i := range h {
+		h[i] = u16(b[2*i:])
+	}
+	return h
+}
+
+// asU16 returns b viewed as uint16s when that is possible in place (a
+// little-endian machine and 2-byte alignment), else nil.
+func asU16(b []byte) []uint16 {
+	if len(b) == 0 || !littleEndian || uintptr(unsafe.Pointer(&b[0]))%2 != 0 {
+		return nil
+	}
+	return unsafe.Slice((*uint16)(unsafe.Pointer(&b[0])), len(b)/2)
 }
 
 func bf16(h uint16) float32 { return math.Float32frombits(uint32(h) << 16) }

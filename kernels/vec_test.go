@@ -232,3 +232,27 @@ func TestHalfConversion(t *testing.T) {
 		}
 	}
 }
+
+// TestF32ToF16 checks the fast fp16 encoder against quant's on the values
+// around every rounding boundary and a sample of all float32 bit patterns.
+func TestF32ToF16(t *testing.T) {
+	check := func(b uint32) {
+		f := math.Float32frombits(b)
+		if got, want := f32ToF16(f), quant.F32ToF16(f); got != want {
+			t.Fatalf("f32ToF16(%g = %#x) = %#04x, quant %#04x", f, b, got, want)
+		}
+	}
+	for b := uint64(0); b < 1<<32; b += 65521 {
+		check(uint32(b))
+	}
+	for e := uint32(100); e < 145; e++ { // exponents around the half range
+		for _, m := range []uint32{0, 1, 0xfff, 0x1000, 0x1001, 0x1fff, 0x2000, 0x3000, 0x7fe000, 0x7fefff, 0x7ff000, 0x7fffff} {
+			check(e<<23 | m)
+			check(1<<31 | e<<23 | m)
+		}
+	}
+	for _, f := range []float32{65504, 65519.99, 65520, 65536, 6.1035156e-05, 6.1035153e-05, 0, float32(math.Inf(1))} {
+		check(math.Float32bits(f))
+		check(math.Float32bits(-f))
+	}
+}
