@@ -1,13 +1,6 @@
 package tokenizer
 
-import (
-	"container/heap"
-	"unicode/utf8"
-)
-
-// mergeKey is one entry of tokenizer.ggml.merges: the two token texts whose
-// concatenation the merge forms.
-type mergeKey struct{ left, right string }
+import "unicode/utf8"
 
 // byteToRune is GPT-2's byte-to-unicode table: printable Latin-1 bytes map
 // to themselves, the other 68 bytes to U+0100 and up, in byte order.
@@ -41,30 +34,22 @@ type bpeBigram struct {
 	size        int32
 }
 
-// bpeQueue pops the lowest rank first, then the leftmost.
-type bpeQueue []bpeBigram
-
-func (q bpeQueue) Len() int { return len(q) }
-func (q bpeQueue) Less(i, j int) bool {
-	if q[i].rank != q[j].rank {
-		return q[i].rank < q[j].rank
+// bpeBefore orders the merge queue: lowest rank first, then leftmost.
+func bpeBefore(a, b bpeBigram) bool {
+	if a.rank != b.rank {
+		return a.rank < b.rank
 	}
-	return q[i].left < q[j].left
-}
-func (q bpeQueue) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
-func (q *bpeQueue) Push(x any)   { *q = append(*q, x.(bpeBigram)) }
-func (q *bpeQueue) Pop() any {
-	old := *q
-	x := old[len(old)-1]
-	*q = old[:len(old)-1]
-	return x
+	return a.left < b.left
 }
 
 // bpeState is reused across the words of one Encode call.
 type bpeState struct {
 	syms []symbol
-	q    bpeQueue
-	buf  []byte
+	q    queue[bpeBigram]
+	word []byte // the current pre-token, mapped through byteToRune
+	key  []byte // "left right" merge lookup key
+	cpts []rune
+	lens []int
 }
 
 // encodeBPEWord appends the tokens of one pre-token (already mapped through
@@ -72,12 +57,12 @@ type bpeState struct {
 // UTF-8 characters and repeatedly apply the lowest-ranked merge among
 // adjacent pairs (leftmost on ties). A final symbol that is not a token is
 // spelled byte by byte, dropping bytes that are not tokens either.
-func (t *Tokenizer) encodeBPEWord(word string, st *bpeState, out []int) []int {
-	if word == "" {
+func (t *Tokenizer) encodeBPEWord(word []byte, st *bpeState, out []int) []int {
+	if len(word) == 0 {
 		return out
 	}
 	if t.ignoreMerges {
-		if id, ok := t.ids[word]; ok {
+		if id, ok := t.ids[string(word)]; ok {
 			return append(out, int(id))
 		}
 	}
@@ -90,23 +75,30 @@ func (t *Tokenizer) encodeBPEWord(word string, st *bpeState, out []int) []int {
 	}
 	syms[len(syms)-1].next = -1
 
-	q := st.q[:0]
+	st.q.before = bpeBefore
+	st.q.items = st.q.items[:0]
 	try := func(l, r int32) {
 		if l < 0 || r < 0 {
 			return
 		}
 		a, b := syms[l], syms[r]
-		rank, ok := t.merges[mergeKey{word[a.off : a.off+a.n], word[b.off : b.off+b.n]}]
+		// Symbols never contain a space (byteToRune maps it to "Ġ"), so
+		// "left right" names the merge unambiguously.
+		k := append(st.key[:0], word[a.off:a.off+a.n]...)
+		k = append(k, ' ')
+		k = append(k, word[b.off:b.off+b.n]...)
+		st.key = k
+		rank, ok := t.merges[string(k)]
 		if !ok {
 			return
 		}
-		heap.Push(&q, bpeBigram{left: l, right: r, rank: rank, size: a.n + b.n})
+		st.q.push(bpeBigram{left: l, right: r, rank: rank, size: a.n + b.n})
 	}
 	for i := 1; i < len(syms); i++ {
 		try(int32(i-1), int32(i))
 	}
-	for q.Len() > 0 {
-		b := heap.Pop(&q).(bpeBigram)
+	for len(st.q.items) > 0 {
+		b := st.q.pop()
 		l, r := &syms[b.left], &syms[b.right]
 		// Stale: a symbol's text only changes by growing, so equal sizes
 		// mean equal texts.
@@ -124,29 +116,29 @@ func (t *Tokenizer) encodeBPEWord(word string, st *bpeState, out []int) []int {
 	}
 	for i := int32(0); i >= 0; i = syms[i].next {
 		s := word[syms[i].off : syms[i].off+syms[i].n]
-		if id, ok := t.ids[s]; ok {
+		if id, ok := t.ids[string(s)]; ok {
 			out = append(out, int(id))
 			continue
 		}
-		for j := 0; j < len(s); j++ {
-			if id, ok := t.ids[s[j:j+1]]; ok {
+		for j := range s {
+			if id, ok := t.ids[string(s[j:j+1])]; ok {
 				out = append(out, int(id))
 			}
 		}
 	}
-	st.syms, st.q = syms, q
+	st.syms = syms
 	return out
 }
 
 // encodeBPE appends the tokens of a raw fragment to out: pre-tokenize,
 // map each pre-token's UTF-8 bytes through byteToRune, merge.
 func (t *Tokenizer) encodeBPE(text string, st *bpeState, out []int) []int {
-	cpts := decodeCpts(text, nil)
-	var lens []int
-	t.pre.split(cpts, &lens)
+	st.cpts = decodeCpts(text, st.cpts[:0])
+	cpts := st.cpts
+	t.pre.split(cpts, &st.lens)
 	pos := 0
-	for _, n := range lens {
-		buf := st.buf[:0]
+	for _, n := range st.lens {
+		buf := st.word[:0]
 		for _, r := range cpts[pos : pos+n] {
 			if r < utf8.RuneSelf {
 				buf = append(buf, byteToUTF8[r]...)
@@ -157,8 +149,8 @@ func (t *Tokenizer) encodeBPE(text string, st *bpeState, out []int) []int {
 				buf = append(buf, byteToUTF8[b]...)
 			}
 		}
-		st.buf = buf
-		out = t.encodeBPEWord(string(buf), st, out)
+		st.word = buf
+		out = t.encodeBPEWord(buf, st, out)
 		pos += n
 	}
 	return out

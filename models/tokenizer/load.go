@@ -149,18 +149,17 @@ func fromMetadata(md metadata) (*Tokenizer, error) {
 		if !ok {
 			return nil, fmt.Errorf("%w: missing or malformed %s (required by %s %q)", ErrVocab, keyMerges, keyModel, model)
 		}
-		t.merges = make(map[mergeKey]int32, len(merges))
+		t.merges = make(map[string]int32, len(merges))
 		for i, m := range merges {
-			// llama.cpp splits at the first space after the first byte; a
-			// merge without one maps ("", "") and never matches.
-			var k mergeKey
-			if len(m) > 1 {
-				if j := strings.IndexByte(m[1:], ' '); j >= 0 {
-					k = mergeKey{m[:j+1], m[j+2:]}
-				}
+			// llama.cpp splits a merge at its first space after the first
+			// byte. Symbols never contain spaces, so a merge with another
+			// space, or none, or a leading one, can never apply: leave it out.
+			j := strings.IndexByte(m, ' ')
+			if j < 1 || strings.IndexByte(m[j+1:], ' ') >= 0 {
+				continue
 			}
-			if _, seen := t.merges[k]; !seen {
-				t.merges[k] = int32(i)
+			if _, seen := t.merges[m]; !seen {
+				t.merges[m] = int32(i)
 			}
 		}
 	}

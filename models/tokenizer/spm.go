@@ -1,9 +1,6 @@
 package tokenizer
 
-import (
-	"container/heap"
-	"strings"
-)
+import "strings"
 
 // symbol is a run of bytes of the text being merged, linked to its
 // neighbours; n == 0 marks a symbol merged into its left neighbour.
@@ -19,23 +16,12 @@ type spmBigram struct {
 	size        int32
 }
 
-// spmQueue pops the highest score first, then the leftmost.
-type spmQueue []spmBigram
-
-func (q spmQueue) Len() int { return len(q) }
-func (q spmQueue) Less(i, j int) bool {
-	if q[i].score != q[j].score {
-		return q[i].score > q[j].score
+// spmBefore orders the merge queue: highest score first, then leftmost.
+func spmBefore(a, b spmBigram) bool {
+	if a.score != b.score {
+		return a.score > b.score
 	}
-	return q[i].left < q[j].left
-}
-func (q spmQueue) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
-func (q *spmQueue) Push(x any)   { *q = append(*q, x.(spmBigram)) }
-func (q *spmQueue) Pop() any {
-	old := *q
-	x := old[len(old)-1]
-	*q = old[:len(old)-1]
-	return x
+	return a.left < b.left
 }
 
 // spmEscape prepares a raw fragment for SentencePiece: an optional leading
@@ -65,7 +51,7 @@ func (t *Tokenizer) encodeSPM(text string, out []int) []int {
 	}
 	syms[len(syms)-1].next = -1
 
-	q := make(spmQueue, 0, len(syms))
+	q := queue[spmBigram]{before: spmBefore, items: make([]spmBigram, 0, len(syms))}
 	try := func(l, r int32) {
 		if l < 0 || r < 0 {
 			return
@@ -75,13 +61,13 @@ func (t *Tokenizer) encodeSPM(text string, out []int) []int {
 		if !ok {
 			return
 		}
-		heap.Push(&q, spmBigram{left: l, right: r, score: t.scores[id], size: int32(len(s))})
+		q.push(spmBigram{left: l, right: r, score: t.scores[id], size: int32(len(s))})
 	}
 	for i := 1; i < len(syms); i++ {
 		try(int32(i-1), int32(i))
 	}
-	for q.Len() > 0 {
-		b := heap.Pop(&q).(spmBigram)
+	for len(q.items) > 0 {
+		b := q.pop()
 		l, r := &syms[b.left], &syms[b.right]
 		// Stale: one side already merged elsewhere.
 		if l.n == 0 || r.n == 0 || l.n+r.n != b.size {

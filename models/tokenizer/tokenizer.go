@@ -109,7 +109,7 @@ type Tokenizer struct {
 
 	maxTokenLen int // longest token text in bytes
 
-	merges map[mergeKey]int32 // gpt2: (left, right) -> rank
+	merges map[string]int32 // gpt2: "left right" -> rank
 
 	bos, eos, eot, eom, unk, sep, pad int // -1 when absent
 	eog                               []bool
