@@ -256,3 +256,12 @@ func (m *Model) forEachTensor(fn func(*Tensor)) {
 		}
 	}
 }
+
+// Tensors returns every constant tensor of the model: initializers and
+// tensor attributes (Constant values among them), in nested graphs and
+// model-local functions too.
+func (m *Model) Tensors() []*Tensor {
+	var out []*Tensor
+	m.forEachTensor(func(t *Tensor) { out = append(out, t) })
+	return out
+}
