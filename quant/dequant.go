@@ -169,14 +169,19 @@ func dequantQ2K(b []byte, y []float32) {
 	scales, qs := b[0:16], b[16:80]
 	d, dmin := half(b[80:]), half(b[82:])
 	// Value 128*h + 32*s + l (h<2, s<4, l<32) is bits 2s..2s+1 of qs[32h+l];
-	// each 16 values share scales[(128*h+32*s+l)/16].
-	for i := 0; i < QKK; i++ {
-		h, s, l := i/128, i%128/32, i%32
-		q := qs[32*h+l] >> (2 * s) & 3
-		sc := scales[i/16]
-		dl := d * float32(sc&0xF)
-		ml := float32(dmin * float32(sc>>4))
-		y[i] = float32(dl*float32(q)) - ml
+	// each 16 values share one byte of scales (low nibble scale, high nibble min).
+	for h := 0; h < 2; h++ {
+		for s := 0; s < 4; s++ {
+			for g := 0; g < 2; g++ {
+				sc := scales[8*h+2*s+g]
+				dl := d * float32(sc&0xF)
+				ml := float32(dmin * float32(sc>>4))
+				for l := 16 * g; l < 16*g+16; l++ {
+					q := qs[32*h+l] >> (2 * s) & 3
+					y[128*h+32*s+l] = float32(dl*float32(q)) - ml
+				}
+			}
+		}
 	}
 }
 
@@ -195,14 +200,21 @@ func q3Scale(sc []byte, j int) int {
 func dequantQ3K(b []byte, y []float32) {
 	hmask, qs, scales := b[0:32], b[32:96], b[96:108]
 	d := half(b[108:])
-	for i := 0; i < QKK; i++ {
-		h, s, l := i/128, i%128/32, i%32
-		q := int(qs[32*h+l] >> (2 * s) & 3)
-		if hmask[l]>>(4*h+s)&1 == 0 {
-			q -= 4
+	// As Q2_K for the low 2 bits; the high bit of value 128*h + 32*s + l is
+	// bit 4h+s of hmask[l], and a clear bit subtracts 4.
+	for h := 0; h < 2; h++ {
+		for s := 0; s < 4; s++ {
+			for g := 0; g < 2; g++ {
+				dl := d * float32(q3Scale(scales, 8*h+2*s+g)-32)
+				for l := 16 * g; l < 16*g+16; l++ {
+					q := int(qs[32*h+l] >> (2 * s) & 3)
+					if hmask[l]>>(4*h+s)&1 == 0 {
+						q -= 4
+					}
+					y[128*h+32*s+l] = dl * float32(q)
+				}
+			}
 		}
-		dl := d * float32(q3Scale(scales, i/16)-32)
-		y[i] = dl * float32(q)
 	}
 }
 
@@ -253,14 +265,18 @@ func dequantQ5K(b []byte, y []float32) {
 func dequantQ6K(b []byte, y []float32) {
 	ql, qh, sc := b[0:128], b[128:192], b[192:208]
 	d := half(b[208:])
-	// Value 128*h + 32*s + l: low 4 bits from ql[64h + 32*(s&1) + l] (nibble s>>1),
-	// high 2 bits are bits 2s..2s+1 of qh[32h+l]; scale sc[(value)/16].
-	for i := 0; i < QKK; i++ {
-		h, s, l := i/128, i%128/32, i%32
-		lo := ql[64*h+32*(s&1)+l] >> (4 * (s >> 1)) & 0xF
-		hi := qh[32*h+l] >> (2 * s) & 3
-		q := int(lo|hi<<4) - 32
-		y[i] = d * float32(int8(sc[i/16])) * float32(q)
+	// Value 128*h + 32*s + l: low 4 bits are nibble s>>1 of ql[64h + 32*(s&1) + l],
+	// high 2 bits are bits 2s..2s+1 of qh[32h+l]; each 16 values share an int8 scale.
+	for h := 0; h < 2; h++ {
+		for s := 0; s < 4; s++ {
+			for l := 0; l < 32; l++ {
+				i := 128*h + 32*s + l
+				lo := ql[64*h+32*(s&1)+l] >> (4 * (s >> 1)) & 0xF
+				hi := qh[32*h+l] >> (2 * s) & 3
+				q := int(lo|hi<<4) - 32
+				y[i] = d * float32(int8(sc[i/16])) * float32(q)
+			}
+		}
 	}
 }
 

@@ -2,6 +2,13 @@
 // traits table (block size, bytes per block, the activation type of its dot
 // product) and the reference quantizers and dequantizers that are the spec the
 // fast kernels are tested against. It imports nothing else of edgeai.
+//
+// Dequantize and Quantize reproduce ggml (llama.cpp b4748) bit for bit for
+// F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K..Q6_K, IQ4_NL and IQ4_XS
+// (checked against ggml's own output in ../shared/testdata/quant), and follow
+// ggml's reference code for the activation formats Q8_0, Q8_1 and Q8_K.
+// QuantizeQ8_0x86 and QuantizeQ8_1x86 are the activation quantizers ggml-cpu
+// really uses on x86, which round differently from the reference.
 package quant
 
 import (
