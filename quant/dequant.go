@@ -290,6 +290,10 @@ func dequantQ8K(b []byte, y []float32) {
 // iq4nlValues is ggml's kvalues_iq4nl: the non-linear 4-bit levels of IQ4_NL and IQ4_XS.
 var iq4nlValues = [16]int8{-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113}
 
+// IQ4NLValues returns (a copy of) the 16 levels an IQ4_NL or IQ4_XS 4-bit
+// index selects, ggml's kvalues_iq4nl; a value is d * IQ4NLValues()[q].
+func IQ4NLValues() [16]int8 { return iq4nlValues }
+
 func dequantIQ4NL(b []byte, y []float32) {
 	d := half(b)
 	for j, q := range b[2:18] {

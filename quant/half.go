@@ -26,7 +26,11 @@ func F16ToF32(h uint16) float32 {
 	return math.Float32frombits(sign | (exp+127-15)<<23 | mant<<13)
 }
 
-// F32ToF16 converts a float32 to binary16 with round-to-nearest-even, as ggml does.
+// F32ToF16 converts a float32 to binary16 with round-to-nearest-even, as ggml
+// does (its software conversion and F16C's _cvtss_sh agree on every non-NaN
+// input). Values from 65520 up become infinity; NaN becomes the quiet NaN
+// 0x7e00 with its sign kept, like ggml's software conversion (F16C would keep
+// the top payload bits instead).
 func F32ToF16(f float32) uint16 {
 	b := math.Float32bits(f)
 	sign := uint16(b>>16) & 0x8000
