@@ -43,7 +43,9 @@ const (
 	MaxNameLen    = 64      // bytes in a tensor name
 	MaxKeyLen     = 65535   // bytes in a metadata key
 	MaxStringLen  = 1 << 24 // bytes in one metadata string (16 MiB)
-	MaxArrayLen   = 1 << 28 // elements in one metadata array
+	MaxArrayLen   = 1 << 26 // elements in one metadata array
+	MaxTensors    = 1 << 20 // tensors in one file
+	MaxKV         = 1 << 20 // metadata entries in one file
 	MaxArrayDepth = 8       // nesting of arrays within arrays
 	MaxAlignment  = 1 << 30 // largest accepted general.alignment
 )

@@ -300,7 +300,7 @@ func parse(r io.ReaderAt, size int64) (*File, error) {
 	case version == 2 || version == 3:
 	case version == 1:
 		return nil, fmt.Errorf("%w: GGUF version 1 is not supported (only 2 and 3): re-convert the model with a current llama.cpp", ErrFormat)
-	case version&0xffff == 0 && bits.ReverseBytes32(version) <= 3:
+	case version&0xffff == 0 && version != 0 && bits.ReverseBytes32(version) <= 3:
 		return nil, fmt.Errorf("%w: big-endian GGUF file (version %d byte-swapped); only little-endian files are supported", ErrFormat, bits.ReverseBytes32(version))
 	default:
 		return nil, fmt.Errorf("%w: unsupported GGUF version %d (only 2 and 3)", ErrFormat, version)
@@ -309,11 +309,11 @@ func parse(r io.ReaderAt, size int64) (*File, error) {
 
 	// Each tensor info takes at least 8 (name length) + 4 (dims) + 4 (type) + 8 (offset) bytes,
 	// each key/value at least 8 (key length) + 4 (type) + 1 (value) bytes.
-	nTensors, err := d.count("tensors", 24, math.MaxInt64)
+	nTensors, err := d.count("tensors", 24, MaxTensors)
 	if err != nil {
 		return nil, err
 	}
-	nKV, err := d.count("metadata entries", 13, math.MaxInt64)
+	nKV, err := d.count("metadata entries", 13, MaxKV)
 	if err != nil {
 		return nil, err
 	}

@@ -78,7 +78,10 @@ func hostileCases() []hostileCase {
 		{"version 1", (&raw{b: []byte("GGUF")}).u32(1).u32(0).u32(0).b, "version 1 is not supported"},
 		{"version 4", (&raw{b: []byte("GGUF")}).u32(4).u64(0).u64(0).b, "unsupported GGUF version 4"},
 		{"big-endian", append([]byte("GGUF\x00\x00\x00\x03"), make([]byte, 16)...), "big-endian"},
-		{"huge tensor count", hdr(1<<62, 0).b, "tensors need at least"},
+		{"huge tensor count", hdr(1<<62, 0).b, "tensors is more than the limit"},
+		{"tensor count past EOF", append(hdr(1000, 0).b, make([]byte, 100)...), "1000 tensors need at least 24 bytes each"},
+		{"kv count past EOF", append(hdr(0, 1000).b, make([]byte, 100)...), "1000 metadata entries need at least 13 bytes each"},
+		{"version 0", (&raw{b: []byte("GGUF")}).u32(0).u64(0).u64(0).b, "unsupported GGUF version 0"},
 		{"max tensor count", hdr(math.MaxUint64, 0).b, "tensors"},
 		{"huge kv count", hdr(0, math.MaxUint64).b, "metadata entries"},
 		{"counts together too big", append(hdr(2, 2).b, make([]byte, 60)...), "cannot fit"},
@@ -324,6 +327,11 @@ func TestValueAccessors(t *testing.T) {
 	got[0] = "changed"
 	if again, _ := s.Strings(); again[0] != "a" {
 		t.Error("Strings returned shared storage")
+	}
+	var empty Value
+	empty.Type = TypeArray
+	if elem, vals, ok := empty.Array(); !ok || elem != TypeUint8 || len(vals) != 0 || empty.String() != "[uint8 × 0]" {
+		t.Errorf("zero array value: %v %v %v %q", elem, vals, ok, empty.String())
 	}
 	if _, _, ok := NewString("x").Array(); ok {
 		t.Error("Array of a string")

@@ -3,6 +3,7 @@ package gguf
 import (
 	"encoding/binary"
 	"errors"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -200,10 +201,50 @@ func TestStories260K(t *testing.T) {
 			t.Fatalf("output_norm.weight[%d] = %v", i, x)
 		}
 	}
+	// A view, not a copy: the same bytes every time, capped so append cannot spill.
+	b2, _ := f.TensorData(ti)
+	if &b[0] != &b2[0] || cap(b) != len(b) {
+		t.Error("TensorData of a mapped file does not return a view")
+	}
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := f.TensorData(ti); !errors.Is(err, ErrClosed) {
 		t.Errorf("TensorData after Close: %v", err)
+	}
+}
+
+// countingReaderAt counts the bytes read through it.
+type countingReaderAt struct {
+	r io.ReaderAt
+	n int64
+}
+
+func (c *countingReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	n, err := c.r.ReadAt(p, off)
+	c.n += int64(n)
+	return n, err
+}
+
+// TestParseReadsHeaderOnly checks that opening a model reads its header, not
+// its tensor data.
+func TestParseReadsHeaderOnly(t *testing.T) {
+	p := sharedPath(t, "testdata/qwen2/tiny-qwen2-F32.gguf")
+	osf, err := os.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer osf.Close()
+	st, err := osf.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &countingReaderAt{r: osf}
+	f, err := NewReader(c, st.Size())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.n > f.DataOffset+64<<10 {
+		t.Errorf("parsing read %d bytes of a %d-byte file whose header is %d bytes", c.n, st.Size(), f.DataOffset)
 	}
 }

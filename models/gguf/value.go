@@ -314,8 +314,11 @@ func (v Value) Len() int {
 
 // Elem returns the element type of an array value.
 func (v Value) Elem() (ValueType, bool) {
-	if v.Type != TypeArray || v.arr == nil {
+	if v.Type != TypeArray {
 		return 0, false
+	}
+	if v.arr == nil {
+		return TypeUint8, true // a Value{Type: TypeArray} is an empty uint8 array
 	}
 	return v.arr.elem, true
 }
@@ -495,15 +498,15 @@ func (v Value) String() string {
 	return b.String()
 }
 
-// Format formats v like String but shows up to max array elements (all of
-// them if max < 0).
-func (v Value) Format(max int) string {
+// Format formats v like String but shows up to limit array elements (all of
+// them if limit < 0).
+func (v Value) Format(limit int) string {
 	var b strings.Builder
-	v.format(&b, max)
+	v.format(&b, limit)
 	return b.String()
 }
 
-func (v Value) format(b *strings.Builder, max int) {
+func (v Value) format(b *strings.Builder, limit int) {
 	switch {
 	case v.Type.isSigned():
 		b.WriteString(strconv.FormatInt(int64(v.num), 10))
@@ -522,8 +525,8 @@ func (v Value) format(b *strings.Builder, max int) {
 		n := v.Len()
 		fmt.Fprintf(b, "[%s × %d]", elem, n)
 		shown := n
-		if max >= 0 && shown > max {
-			shown = max
+		if limit >= 0 && shown > limit {
+			shown = limit
 		}
 		for i := 0; i < shown; i++ {
 			if i == 0 {
@@ -534,10 +537,10 @@ func (v Value) format(b *strings.Builder, max int) {
 			e := v.index(i)
 			if e.Type == TypeArray {
 				b.WriteByte('(')
-				e.format(b, max)
+				e.format(b, limit)
 				b.WriteByte(')')
 			} else {
-				e.format(b, max)
+				e.format(b, limit)
 			}
 		}
 		if shown < n {
