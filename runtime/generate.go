@@ -192,6 +192,9 @@ func (s *Session) generate(ctx context.Context, prompt []int, opts GenerateOptio
 	defer func() { st.GenerateDuration = time.Since(start) }()
 
 	dec := s.m.tok.NewStreamDecoder()
+	if bos := s.m.tok.BOS(); bos >= 0 && prompt[len(prompt)-1] == bos {
+		dec.Push(bos) // text right after BOS starts a sequence: no leading space
+	}
 	stop := stopFilter{stops: opts.Stop}
 	var text strings.Builder
 	for {

@@ -440,8 +440,10 @@ func (s *State) rope(x []float32, heads, i int) {
 				a, b = j, j+half
 			}
 			x0, x1 := hx[a], hx[b]
-			hx[a] = x0*cos[j] - x1*sin[j]
-			hx[b] = x0*sin[j] + x1*cos[j]
+			// Explicit conversions keep Go from fusing these into FMAs on
+			// arm64, so every platform computes the same bits.
+			hx[a] = float32(x0*cos[j]) - float32(x1*sin[j])
+			hx[b] = float32(x0*sin[j]) + float32(x1*cos[j])
 		}
 	}
 }

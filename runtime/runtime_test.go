@@ -1,0 +1,243 @@
+package runtime_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"math"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/edgeai-go/edgeai/runtime"
+	"github.com/edgeai-go/edgeai/runtime/sample"
+)
+
+const stories = "../../shared/models/stories260K.gguf"
+
+type golden struct {
+	Cases []struct {
+		Prompt    string `json:"prompt"`
+		Steps     int    `json:"steps"`
+		PromptIDs []int  `json:"prompt_ids"`
+		AllIDs    []int  `json:"all_ids"`
+		Text      string `json:"text"`
+	} `json:"cases"`
+	LogitsCase struct {
+		IDs    []int       `json:"ids"`
+		Logits [][]float32 `json:"logits_per_position"`
+	} `json:"logits_case"`
+}
+
+func loadStories(t testing.TB, opts ...runtime.Option) *runtime.Model {
+	t.Helper()
+	if _, err := os.Stat(stories); err != nil {
+		t.Skipf("reference model not found at %s: %v", stories, err)
+	}
+	m, err := runtime.Load(context.Background(), stories, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	return m
+}
+
+func readGolden(t *testing.T) golden {
+	t.Helper()
+	b, err := os.ReadFile("../../shared/testdata/stories260K/golden.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var g golden
+	if err := json.Unmarshal(b, &g); err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
+
+// TestStoriesGolden reproduces llama2.c's greedy stories token for token.
+func TestStoriesGolden(t *testing.T) {
+	m := loadStories(t)
+	g := readGolden(t)
+	for _, c := range g.Cases {
+		ids, err := m.Tokenize(c.Prompt, true, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !equalInts(ids, c.PromptIDs) {
+			t.Errorf("%q: prompt ids %v, want %v", c.Prompt, ids, c.PromptIDs)
+			continue
+		}
+		// run.c: steps counts positions, so steps+1 ids in all (BOS included).
+		opts := runtime.GenerateOptions{MaxTokens: c.Steps + 1 - len(ids)}
+		var text strings.Builder
+		text.WriteString(m.Detokenize(ids))
+		all := append([]int(nil), ids...)
+		for tok, err := range m.GenerateTokens(context.Background(), ids, opts) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tok.ID >= 0 {
+				all = append(all, tok.ID)
+			}
+			text.WriteString(tok.Text)
+		}
+		if !equalInts(all, c.AllIDs) {
+			t.Errorf("%q: ids\n got %v\nwant %v", c.Prompt, all, c.AllIDs)
+		}
+		if text.String() != c.Text {
+			t.Errorf("%q: text\n got %q\nwant %q", c.Prompt, text.String(), c.Text)
+		}
+	}
+}
+
+// TestStoriesLogits compares the first positions' logits with llama2.c's.
+func TestStoriesLogits(t *testing.T) {
+	m := loadStories(t)
+	g := readGolden(t)
+	s, err := m.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	logits, err := s.EvalAll(context.Background(), g.LogitsCase.IDs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := m.Info().Vocab
+	var worst float64
+	for p, want := range g.LogitsCase.Logits {
+		for i, w := range want {
+			worst = math.Max(worst, math.Abs(float64(logits[p*v+i]-w)))
+		}
+	}
+	t.Logf("max |logit - llama2.c| over %d positions: %.2g", len(g.LogitsCase.Logits), worst)
+	if worst > 1e-4 {
+		t.Errorf("max logit difference %.3g > 1e-4", worst)
+	}
+}
+
+func equalInts(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func generateText(t *testing.T, m *runtime.Model, ctx context.Context, prompt string, opts runtime.GenerateOptions) (string, error) {
+	t.Helper()
+	var b strings.Builder
+	for tok, err := range m.Generate(ctx, prompt, opts) {
+		if err != nil {
+			return b.String(), err
+		}
+		b.WriteString(tok.Text)
+	}
+	return b.String(), nil
+}
+
+// TestConcurrentGenerate runs several generations at once on one Model: each
+// must produce what a lone generation produces.
+func TestConcurrentGenerate(t *testing.T) {
+	m := loadStories(t, runtime.WithThreads(1))
+	opts := func() runtime.GenerateOptions {
+		return runtime.GenerateOptions{MaxTokens: 40, Sampling: samplingSeed(7)}
+	}
+	want, err := generateText(t, m, context.Background(), "Lily and Tom", opts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	got := make([]string, 6)
+	errs := make([]error, 6)
+	for i := range got {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			got[i], errs[i] = generateText(t, m, context.Background(), "Lily and Tom", opts())
+		}()
+	}
+	wg.Wait()
+	for i := range got {
+		if errs[i] != nil || got[i] != want {
+			t.Errorf("goroutine %d: %q, %v; want %q", i, got[i], errs[i], want)
+		}
+	}
+}
+
+// TestCancel stops a generation within one token of cancelling.
+func TestCancel(t *testing.T) {
+	m := loadStories(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	n := 0
+	var last error
+	for _, err := range m.Generate(ctx, "Once upon a time", runtime.GenerateOptions{IgnoreEOS: true}) {
+		if err != nil {
+			last = err
+			break
+		}
+		n++
+		if n == 5 {
+			cancel()
+		}
+	}
+	if !errors.Is(last, context.Canceled) {
+		t.Fatalf("got error %v, want context.Canceled", last)
+	}
+	if n != 5 {
+		t.Fatalf("%d tokens after cancelling at 5", n)
+	}
+}
+
+// TestContextFull: a prompt longer than the context is an error, never truncated;
+// a generation that fills the context ends with ErrContextFull.
+func TestContextFull(t *testing.T) {
+	m := loadStories(t, runtime.WithContextSize(16))
+	long := strings.Repeat("Once upon a time there was a dog. ", 10)
+	_, err := generateText(t, m, context.Background(), long, runtime.GenerateOptions{MaxTokens: 4})
+	if !errors.Is(err, runtime.ErrContextFull) {
+		t.Fatalf("long prompt: got %v, want ErrContextFull", err)
+	}
+	var st runtime.Stats
+	_, err = generateText(t, m, context.Background(), "Once upon a time", runtime.GenerateOptions{IgnoreEOS: true, Stats: &st})
+	if !errors.Is(err, runtime.ErrContextFull) {
+		t.Fatalf("long generation: got %v, want ErrContextFull", err)
+	}
+	if st.StopReason != runtime.StopContext || st.GeneratedTokens != 16-5+1 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+// TestStopStrings cuts the text before the stop string and emits nothing of it.
+func TestStopStrings(t *testing.T) {
+	m := loadStories(t)
+	full, err := generateText(t, m, context.Background(), "Once upon a time", runtime.GenerateOptions{MaxTokens: 56})
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := strings.Index(full, "ball")
+	if i < 0 {
+		t.Fatalf("test premise: %q has no 'ball'", full)
+	}
+	var st runtime.Stats
+	got, err := generateText(t, m, context.Background(), "Once upon a time", runtime.GenerateOptions{MaxTokens: 56, Stop: []string{"ball", "never appears"}, Stats: &st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != full[:i] || st.StopReason != runtime.StopString {
+		t.Fatalf("got %q (%s), want %q", got, st.StopReason, full[:i])
+	}
+}
+
+func samplingSeed(seed uint64) sample.Params {
+	p := sample.DefaultParams()
+	p.Seed = seed
+	return p
+}
