@@ -1,0 +1,35 @@
+//go:build !purego
+
+package kernels
+
+import (
+	"strings"
+
+	"github.com/edgeai-go/edgeai/quant"
+	"github.com/klauspost/cpuid/v2"
+)
+
+// hasAVX2 is true on CPUs with AVX2, FMA and F16C (Haswell, Zen and later):
+// what the avx2 kernels use.
+var hasAVX2 = cpuid.CPU.Supports(cpuid.AVX2, cpuid.FMA3, cpuid.F16C)
+
+// archImpls returns the amd64 assembly implementations, least capable first,
+// each marked available if this CPU can run it.
+func archImpls() []*impl {
+	avx2 := &impl{name: "avx2", available: hasAVX2}
+	avx2.vecDot[quant.Q8_0] = dotQ8_0AVX2
+	avx2.vecDot[quant.Q4_0] = dotQ4_0AVX2
+	return []*impl{avx2}
+}
+
+// cpuFeatures lists the CPU features the amd64 kernels look at.
+func cpuFeatures() string {
+	var f []string
+	for _, id := range []cpuid.FeatureID{cpuid.AVX2, cpuid.FMA3, cpuid.F16C, cpuid.AVX512F,
+		cpuid.AVX512BW, cpuid.AVX512VL, cpuid.AVX512VNNI, cpuid.AVXVNNI} {
+		if cpuid.CPU.Supports(id) {
+			f = append(f, strings.ToLower(id.String()))
+		}
+	}
+	return strings.Join(f, " ")
+}
