@@ -85,9 +85,13 @@ func init() {
 	cur, pathNote = choose(os.Getenv("EDGEAI_KERNELS"))
 }
 
+// pathNames are the values EDGEAI_KERNELS may take, whether or not this
+// build has them.
+var pathNames = []string{"generic", "avx2", "avx512", "neon", "dotprod"}
+
 // choose returns the implementation named by want (the value of
 // EDGEAI_KERNELS), or the most capable available one when want is empty,
-// unknown or not available on this CPU, with a note saying why.
+// unknown or not available here, with a note saying why.
 func choose(want string) (*impl, string) {
 	best := impls[0]
 	for _, im := range impls {
@@ -104,10 +108,15 @@ func choose(want string) (*impl, string) {
 			if im.available {
 				return im, ""
 			}
-			return best, fmt.Sprintf("EDGEAI_KERNELS=%s is not supported by this CPU or build; using %s", want, best.name)
+			return best, fmt.Sprintf("EDGEAI_KERNELS=%s: this CPU lacks the instructions; using %s", want, best.name)
 		}
 	}
-	return best, fmt.Sprintf("EDGEAI_KERNELS=%s is not a known path (generic, avx2, avx512, neon, dotprod); using %s", want, best.name)
+	for _, name := range pathNames {
+		if name == want {
+			return best, fmt.Sprintf("EDGEAI_KERNELS=%s: not built for this architecture (or purego); using %s", want, best.name)
+		}
+	}
+	return best, fmt.Sprintf("EDGEAI_KERNELS=%s is not a kernel path (%s); using %s", want, strings.Join(pathNames, ", "), best.name)
 }
 
 // Path returns the name of the kernel implementation in use: "generic" (pure

@@ -37,6 +37,14 @@ func MatMul(t quant.Type, w []byte, cols, rowLo, rowHi int, a []byte, n int, out
 		panic("kernels: MatMul: bad range rows [" + itoa(rowLo) + "," + itoa(rowHi) + "), n " + itoa(n) + ", ldo " + itoa(ldo))
 	case rowHi == rowLo || n == 0:
 		return
+	case cols == 0: // empty rows: every dot product is 0
+		if (len(out)-rowHi)/max(ldo, 1) < n-1 || len(out) < rowHi {
+			panic("kernels: MatMul: out has " + itoa(len(out)) + " values, need " + itoa((n-1)*ldo+rowHi))
+		}
+		for j := range n {
+			clear(out[j*ldo+rowLo : j*ldo+rowHi])
+		}
+		return
 	case len(w)/rb < rowHi: // division: rowHi*rb could overflow
 		panic("kernels: MatMul: weights hold " + itoa(len(w)/rb) + " rows, need " + itoa(rowHi))
 	case len(a)/ab < n:

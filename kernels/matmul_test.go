@@ -96,6 +96,11 @@ func TestMatMulPanics(t *testing.T) {
 	if panics(func() { MatMul(quant.Q4_0, nil, cols, 3, 3, nil, 0, nil, 4) }) {
 		t.Error("empty call panicked")
 	}
+	zero := []float32{1, 1, 1, 1, 1, 1, 1, 1}
+	MatMul(quant.Q4_0, nil, 0, 1, 3, nil, 2, zero, 4)
+	if want := []float32{1, 0, 0, 1, 1, 0, 0, 1}; fmt.Sprint(zero) != fmt.Sprint(want) {
+		t.Errorf("MatMul with 0 columns: out = %v, want %v", zero, want)
+	}
 }
 
 func TestMatMulAllocs(t *testing.T) {
