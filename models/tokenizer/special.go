@@ -13,6 +13,7 @@ type fragment struct {
 // searches for those.
 type specialTrie struct {
 	nodes []trieNode
+	root  [256]int32 // child of the root per byte, 0 if none
 }
 
 type trieNode struct {
@@ -38,28 +39,29 @@ func buildSpecialTrie(tokens []string, specials []int32) specialTrie {
 		}
 		tr.nodes[cur].id = id
 	}
+	for b, nx := range tr.nodes[0].next {
+		tr.root[b] = nx
+	}
 	return tr
 }
 
-// present marks in seen every special token that occurs in text and returns
-// how many were found.
-func (tr *specialTrie) present(text string, seen []bool) int {
-	if len(tr.nodes) == 0 || len(tr.nodes[0].next) == 0 {
-		return 0
-	}
-	found := 0
-	root := tr.nodes[0].next
+// present returns the set of special tokens that occur in text (nil if
+// none).
+func (tr *specialTrie) present(text string) map[int32]bool {
+	var found map[int32]bool
 	for i := 0; i < len(text); i++ {
-		cur, ok := root[text[i]]
-		for j := i + 1; ok; j++ {
-			if id := tr.nodes[cur].id; id >= 0 && !seen[id] {
-				seen[id] = true
-				found++
+		cur := tr.root[text[i]]
+		for j := i + 1; cur != 0; j++ {
+			if id := tr.nodes[cur].id; id >= 0 {
+				if found == nil {
+					found = make(map[int32]bool)
+				}
+				found[id] = true
 			}
 			if j >= len(text) {
 				break
 			}
-			cur, ok = tr.nodes[cur].next[text[j]]
+			cur = tr.nodes[cur].next[text[j]]
 		}
 	}
 	return found
@@ -76,8 +78,8 @@ func (t *Tokenizer) partition(text string, parseSpecial bool) []fragment {
 	if len(t.specials) == 0 || text == "" {
 		return frags
 	}
-	seen := make([]bool, len(t.tokens))
-	if t.trie.present(text, seen) == 0 {
+	seen := t.trie.present(text)
+	if len(seen) == 0 {
 		return frags
 	}
 	var next []fragment
