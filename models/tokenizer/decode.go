@@ -159,7 +159,8 @@ func cleanSpaces(b []byte) []byte {
 // as llama.cpp streams them: control tokens omitted, no clean-up of spaces.
 // A stream that starts with BOS is a whole sequence and drops the phantom
 // leading space of its first word like Decode; any other stream is a
-// continuation and keeps it (" time" after "Once upon a").
+// continuation and keeps it (" time" after "Once upon a"); to continue a
+// prompt that is BOS alone, Push that BOS first.
 type StreamDecoder struct {
 	t       *Tokenizer
 	pending []byte

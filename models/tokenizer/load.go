@@ -34,7 +34,7 @@ func fromMetadata(md metadata) (*Tokenizer, error) {
 	t := &Tokenizer{model: model, bos: -1, eos: -1, eot: -1, eom: -1, unk: -1, sep: -1, pad: -1}
 
 	// Per-kind defaults (llama.cpp's), overridden by keys below.
-	var bos, eos, unk, sep, pad, mask = -1, -1, -1, -1, -1, -1
+	var bos, eos, unk, sep, pad = -1, -1, -1, -1, -1
 	switch model {
 	case "llama":
 		t.kind = kindSPM
@@ -48,14 +48,13 @@ func fromMetadata(md metadata) (*Tokenizer, error) {
 		t.cleanSpaces = true
 	case "bert":
 		t.kind = kindWPM
-		bos, unk, sep, pad, mask = 101, 100, 102, 0, 103
+		bos, unk, sep, pad = 101, 100, 102, 0
 		t.addBOS = true
 		t.cleanSpaces = true
 		t.stripFirstSpace = true
 	default:
 		return nil, fmt.Errorf("%w: %s %q is not supported (want llama, gpt2 or bert)", ErrVocab, keyModel, model)
 	}
-	_ = mask
 
 	pre, _ := md.String(keyPre)
 	if t.kind == kindBPE {
@@ -75,8 +74,10 @@ func fromMetadata(md metadata) (*Tokenizer, error) {
 			bos = -1
 		}
 	}
-	if v, ok := md.Bool(keyAddSpacePrefix); ok && t.kind == kindSPM {
-		t.addSpacePrefix = v
+	if v, ok := md.Bool(keyAddSpacePrefix); ok {
+		// llama.cpp prepends the space only for SentencePiece but strips
+		// the first one when detokenizing any kind of vocabulary.
+		t.addSpacePrefix = v && t.kind == kindSPM
 		t.stripFirstSpace = v
 	}
 

@@ -43,7 +43,6 @@ const (
 	keySEP            = "tokenizer.ggml.seperator_token_id" // sic, llama.cpp's spelling
 	keyPAD            = "tokenizer.ggml.padding_token_id"
 	keyCLS            = "tokenizer.ggml.cls_token_id"
-	keyMASK           = "tokenizer.ggml.mask_token_id"
 	keyFIMPre         = "tokenizer.ggml.fim_pre_token_id"
 	keyFIMSuf         = "tokenizer.ggml.fim_suf_token_id"
 	keyFIMMid         = "tokenizer.ggml.fim_mid_token_id"
@@ -188,9 +187,4 @@ func (t *Tokenizer) AddBOS() bool { return t.addBOS }
 // separators).
 func (t *Tokenizer) IsEOG(id int) bool {
 	return id >= 0 && id < len(t.eog) && t.eog[id]
-}
-
-// isControl reports whether id is a control token.
-func (t *Tokenizer) isControl(id int) bool {
-	return id >= 0 && id < len(t.attrs) && t.attrs[id]&attrControl != 0
 }
