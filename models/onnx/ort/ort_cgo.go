@@ -76,7 +76,7 @@ func Load(library string) (path, version string, err error) {
 
 func initialize(path string) error {
 	ortgo.SetSharedLibraryPath(path)
-	if err := ortgo.InitializeEnvironment(ortgo.WithLogLevelError()); err != nil {
+	if err := ortgo.InitializeEnvironment(ortgo.WithLogLevelFatal()); err != nil {
 		if strings.Contains(err.Error(), "API base") {
 			return fmt.Errorf("%w (onnxruntime_go v1.27.0 needs ONNX Runtime 1.24 or later)", err)
 		}
