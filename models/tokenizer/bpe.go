@@ -27,25 +27,10 @@ var byteToUTF8 = func() (t [256]string) {
 	return t
 }()
 
-// bpeBigram is a candidate merge of symbols left and right.
-type bpeBigram struct {
-	left, right int32
-	rank        int32
-	size        int32
-}
-
-// bpeBefore orders the merge queue: lowest rank first, then leftmost.
-func bpeBefore(a, b bpeBigram) bool {
-	if a.rank != b.rank {
-		return a.rank < b.rank
-	}
-	return a.left < b.left
-}
-
 // bpeState is reused across the words of one Encode call.
 type bpeState struct {
 	syms []symbol
-	q    queue[bpeBigram]
+	q    mergeQueue
 	word []byte // the current pre-token, mapped through byteToRune
 	key  []byte // "left right" merge lookup key
 	cpts []rune
@@ -75,8 +60,7 @@ func (t *Tokenizer) encodeBPEWord(word []byte, st *bpeState, out []int) []int {
 	}
 	syms[len(syms)-1].next = -1
 
-	st.q.before = bpeBefore
-	st.q.items = st.q.items[:0]
+	st.q = st.q[:0]
 	try := func(l, r int32) {
 		if l < 0 || r < 0 {
 			return
@@ -92,14 +76,15 @@ func (t *Tokenizer) encodeBPEWord(word []byte, st *bpeState, out []int) []int {
 		if !ok {
 			return
 		}
-		st.q.push(bpeBigram{left: l, right: r, rank: rank, size: a.n + b.n})
+		st.q.push(bpePriority(rank), l, r, a.n+b.n)
 	}
 	for i := 1; i < len(syms); i++ {
 		try(int32(i-1), int32(i))
 	}
-	for len(st.q.items) > 0 {
+	for len(st.q) > 0 {
 		b := st.q.pop()
-		l, r := &syms[b.left], &syms[b.right]
+		left := b.left()
+		l, r := &syms[left], &syms[b.right]
 		// Stale: a symbol's text only changes by growing, so equal sizes
 		// mean equal texts.
 		if l.n == 0 || r.n == 0 || l.n+r.n != b.size {
@@ -109,10 +94,10 @@ func (t *Tokenizer) encodeBPEWord(word []byte, st *bpeState, out []int) []int {
 		r.n = 0
 		l.next = r.next
 		if r.next >= 0 {
-			syms[r.next].prev = b.left
+			syms[r.next].prev = left
 		}
-		try(l.prev, b.left)
-		try(b.left, l.next)
+		try(l.prev, left)
+		try(left, l.next)
 	}
 	for i := int32(0); i >= 0; i = syms[i].next {
 		s := word[syms[i].off : syms[i].off+syms[i].n]

@@ -156,6 +156,9 @@ func TestLongInputs(t *testing.T) {
 		t.Skip("long inputs skipped in -short mode")
 	}
 	v := vocabs(t)
+	var slowest time.Duration
+	var slowName string
+	defer func() { t.Logf("slowest: %s in %v", slowName, slowest) }()
 	for in, text := range longInputs() {
 		for _, name := range vocabNames {
 			start := time.Now()
@@ -163,6 +166,9 @@ func TestLongInputs(t *testing.T) {
 			el := time.Since(start)
 			if err != nil {
 				t.Fatal(err)
+			}
+			if el > slowest {
+				slowest, slowName = el, name+"/"+in
 			}
 			if el > 3*time.Second {
 				t.Errorf("%s/%s: %d tokens in %v", name, in, len(ids), el)

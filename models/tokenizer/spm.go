@@ -9,21 +9,6 @@ type symbol struct {
 	off, n     int32
 }
 
-// spmBigram is a candidate merge of symbols left and right.
-type spmBigram struct {
-	left, right int32
-	score       float32
-	size        int32
-}
-
-// spmBefore orders the merge queue: highest score first, then leftmost.
-func spmBefore(a, b spmBigram) bool {
-	if a.score != b.score {
-		return a.score > b.score
-	}
-	return a.left < b.left
-}
-
 // spmEscape prepares a raw fragment for SentencePiece: an optional leading
 // space, then every " " replaced by "▁".
 func spmEscape(text string, prefixSpace bool) string {
@@ -51,7 +36,7 @@ func (t *Tokenizer) encodeSPM(text string, out []int) []int {
 	}
 	syms[len(syms)-1].next = -1
 
-	q := queue[spmBigram]{before: spmBefore, items: make([]spmBigram, 0, len(syms))}
+	q := make(mergeQueue, 0, len(syms))
 	try := func(l, r int32) {
 		if l < 0 || r < 0 {
 			return
@@ -61,14 +46,15 @@ func (t *Tokenizer) encodeSPM(text string, out []int) []int {
 		if !ok {
 			return
 		}
-		q.push(spmBigram{left: l, right: r, score: t.scores[id], size: int32(len(s))})
+		q.push(spmPriority(t.scores[id]), l, r, int32(len(s)))
 	}
 	for i := 1; i < len(syms); i++ {
 		try(int32(i-1), int32(i))
 	}
-	for len(q.items) > 0 {
+	for len(q) > 0 {
 		b := q.pop()
-		l, r := &syms[b.left], &syms[b.right]
+		left := b.left()
+		l, r := &syms[left], &syms[b.right]
 		// Stale: one side already merged elsewhere.
 		if l.n == 0 || r.n == 0 || l.n+r.n != b.size {
 			continue
@@ -77,10 +63,10 @@ func (t *Tokenizer) encodeSPM(text string, out []int) []int {
 		r.n = 0
 		l.next = r.next
 		if r.next >= 0 {
-			syms[r.next].prev = b.left
+			syms[r.next].prev = left
 		}
-		try(l.prev, b.left)
-		try(b.left, l.next)
+		try(l.prev, left)
+		try(left, l.next)
 	}
 
 	for i := int32(0); i >= 0; i = syms[i].next {

@@ -444,3 +444,31 @@ func TestDecodeCpts(t *testing.T) {
 		t.Errorf("appendCpt(U+D800) = %q", b)
 	}
 }
+
+func TestMergePriority(t *testing.T) {
+	scores := []float32{3.5, 1, 0, -0.0, -1e-30, -1, -1000, -1e30}
+	for i := 0; i+1 < len(scores); i++ {
+		a, b := spmPriority(scores[i]), spmPriority(scores[i+1])
+		if scores[i] == scores[i+1] {
+			if a != b {
+				t.Errorf("spmPriority(%v) != spmPriority(%v)", scores[i], scores[i+1])
+			}
+		} else if a >= b {
+			t.Errorf("spmPriority(%v) = %d, not before spmPriority(%v) = %d", scores[i], a, scores[i+1], b)
+		}
+	}
+	var q mergeQueue
+	for i, p := range []uint32{5, 1, 5, 0, 1, 7} {
+		q.push(p, int32(i), int32(i+1), 2)
+	}
+	var got []int32
+	for len(q) > 0 {
+		got = append(got, q.pop().left())
+	}
+	want := []int32{3, 1, 4, 0, 2, 5} // by priority, then leftmost
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("pop order %v, want %v", got, want)
+		}
+	}
+}
