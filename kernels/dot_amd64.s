@@ -2,10 +2,24 @@
 
 #include "textflag.h"
 
-// Constants: bytes 0x0f, bytes 0x08, int16 ones.
+// Constants: bytes 0x0f, 0x03, 0x20, 0x08, int16 ones.
 DATA nibbleMask<>+0(SB)/8, $0x0f0f0f0f0f0f0f0f
 DATA nibbleMask<>+8(SB)/8, $0x0f0f0f0f0f0f0f0f
-GLOBL nibbleMask<>(SB), RODATA|NOPTR, $16
+DATA nibbleMask<>+16(SB)/8, $0x0f0f0f0f0f0f0f0f
+DATA nibbleMask<>+24(SB)/8, $0x0f0f0f0f0f0f0f0f
+GLOBL nibbleMask<>(SB), RODATA|NOPTR, $32
+
+DATA twoBits<>+0(SB)/8, $0x0303030303030303
+DATA twoBits<>+8(SB)/8, $0x0303030303030303
+DATA twoBits<>+16(SB)/8, $0x0303030303030303
+DATA twoBits<>+24(SB)/8, $0x0303030303030303
+GLOBL twoBits<>(SB), RODATA|NOPTR, $32
+
+DATA thirtyTwos<>+0(SB)/8, $0x2020202020202020
+DATA thirtyTwos<>+8(SB)/8, $0x2020202020202020
+DATA thirtyTwos<>+16(SB)/8, $0x2020202020202020
+DATA thirtyTwos<>+24(SB)/8, $0x2020202020202020
+GLOBL thirtyTwos<>(SB), RODATA|NOPTR, $32
 
 DATA eights<>+0(SB)/8, $0x0808080808080808
 DATA eights<>+8(SB)/8, $0x0808080808080808
@@ -116,5 +130,125 @@ q4loop:
 q4done:
 	HSUM
 	VMOVSS X0, ret+56(FP)
+	VZEROUPPER
+	RET
+
+// HSUMD adds the eight int32 lanes of Y0 into AX (clobbers X1).
+#define HSUMD \
+	VEXTRACTI128 $1, Y0, X1 \
+	VPADDD X1, X0, X0 \
+	VPSHUFD $0x4e, X0, X1 \
+	VPADDD X1, X0, X0 \
+	VPSHUFD $0xb1, X0, X1 \
+	VPADDD X1, X0, X0 \
+	VMOVD X0, AX
+
+// Q4KCHUNK adds the 64 values of chunk off (32 bytes of nibbles at
+// off(SI), activations at 2*off(DI), scales at off/8(DX)) to Y0.
+#define Q4KCHUNK(off, aoff, soff) \
+	VMOVDQU off(SI), Y2 \
+	VPSRLW $4, Y2, Y3 \
+	VPAND Y8, Y2, Y2 \
+	VPAND Y8, Y3, Y3 \
+	VPMADDUBSW aoff(DI), Y2, Y2 \
+	VPMADDUBSW aoff+32(DI), Y3, Y3 \
+	VPBROADCASTW soff(DX), Y4 \
+	VPBROADCASTW soff+2(DX), Y5 \
+	VPMADDWD Y4, Y2, Y2 \
+	VPMADDWD Y5, Y3, Y3 \
+	VPADDD Y2, Y0, Y0 \
+	VPADDD Y3, Y0, Y0
+
+// func q4KBlockAVX2(qs, q8 *byte, sc *[8]int16) int32
+//
+//	Σ_{c<4} sc[2c]·Σ_{l<32} (qs[32c+l]&15)·q8[64c+l] + sc[2c+1]·Σ_{l<32} (qs[32c+l]>>4)·q8[64c+32+l]
+//
+// exactly (int16 pair sums of at most 2·15·128, int32 lanes).
+TEXT ·q4KBlockAVX2(SB), NOSPLIT, $0-28
+	MOVQ qs+0(FP), SI
+	MOVQ q8+8(FP), DI
+	MOVQ sc+16(FP), DX
+	VMOVDQU nibbleMask<>(SB), Y8
+	VPXOR Y0, Y0, Y0
+	Q4KCHUNK(0, 0, 0)
+	Q4KCHUNK(32, 64, 4)
+	Q4KCHUNK(64, 128, 8)
+	Q4KCHUNK(96, 192, 12)
+	HSUMD
+	MOVL AX, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// Q6KSCALES broadcasts the int8 scales at soff(SI) and soff+1(SI) into the
+// low and high 128-bit lanes of Y4 as int16 (clobbers AX, BX, X5).
+#define Q6KSCALES(soff) \
+	MOVBLSX soff(SI), AX \
+	MOVBLSX soff+1(SI), BX \
+	VMOVD AX, X4 \
+	VMOVD BX, X5 \
+	VPBROADCASTW X4, X4 \
+	VPBROADCASTW X5, X5 \
+	VINSERTI128 $1, X5, Y4, Y4
+
+// Q6KPART adds Σ scale·(q-32)·a for the 32 values q (6-bit, unsigned
+// bytes in reg) whose activations are at aoff(DI) and scales at soff(SI).
+#define Q6KPART(reg, aoff, soff) \
+	VMOVDQU aoff(DI), Y6 \
+	VPMADDUBSW Y6, reg, reg \
+	VPMADDUBSW Y6, Y10, Y7 \
+	VPSUBW Y7, reg, reg \
+	Q6KSCALES(soff) \
+	VPMADDWD Y4, reg, reg \
+	VPADDD reg, Y0, Y0
+
+// Q6KHALF adds the 128 values of half c: ql at qloff(SI), qh at qhoff(SI),
+// activations at aoff(DI), scales at soff(SI).
+#define Q6KHALF(qloff, qhoff, aoff, soff) \
+	VMOVDQU qloff(SI), Y11 \
+	VMOVDQU qloff+32(SI), Y12 \
+	VMOVDQU qhoff(SI), Y13 \
+	VPAND Y8, Y11, Y1 \
+	VPAND Y9, Y13, Y2 \
+	VPSLLW $4, Y2, Y2 \
+	VPOR Y2, Y1, Y1 \
+	Q6KPART(Y1, aoff, soff) \
+	VPAND Y8, Y12, Y1 \
+	VPSRLW $2, Y13, Y2 \
+	VPAND Y9, Y2, Y2 \
+	VPSLLW $4, Y2, Y2 \
+	VPOR Y2, Y1, Y1 \
+	Q6KPART(Y1, aoff+32, soff+2) \
+	VPSRLW $4, Y11, Y1 \
+	VPAND Y8, Y1, Y1 \
+	VPSRLW $4, Y13, Y2 \
+	VPAND Y9, Y2, Y2 \
+	VPSLLW $4, Y2, Y2 \
+	VPOR Y2, Y1, Y1 \
+	Q6KPART(Y1, aoff+64, soff+4) \
+	VPSRLW $4, Y12, Y1 \
+	VPAND Y8, Y1, Y1 \
+	VPSRLW $6, Y13, Y2 \
+	VPAND Y9, Y2, Y2 \
+	VPSLLW $4, Y2, Y2 \
+	VPOR Y2, Y1, Y1 \
+	Q6KPART(Y1, aoff+96, soff+6)
+
+// func q6KBlockAVX2(wb, q8 *byte) int32
+//
+//	Σ_{g<16} int8(scales[g]) · Σ_{16 values v of group g} (q_v-32)·q8[v]
+//
+// for the Q6_K block wb (ql at 0, qh at 128, scales at 192), exactly: the
+// pair sums q·a and 32·a are exact in int16, so is their difference.
+TEXT ·q6KBlockAVX2(SB), NOSPLIT, $0-20
+	MOVQ wb+0(FP), SI
+	MOVQ q8+8(FP), DI
+	VMOVDQU nibbleMask<>(SB), Y8
+	VMOVDQU twoBits<>(SB), Y9
+	VMOVDQU thirtyTwos<>(SB), Y10
+	VPXOR Y0, Y0, Y0
+	Q6KHALF(0, 128, 0, 192)
+	Q6KHALF(64, 160, 128, 200)
+	HSUMD
+	MOVL AX, ret+16(FP)
 	VZEROUPPER
 	RET

@@ -44,6 +44,7 @@ type impl struct {
 
 	vecDot   [numTypes]vecDotFunc
 	quantize [numTypes]quantizeFunc
+	exact    [numTypes]bool // vecDot[t] is bit-identical to the generic one (tested)
 
 	dot   func(a, b []float32) float32
 	axpy  func(dst []float32, alpha float32, x []float32)
@@ -66,7 +67,7 @@ func init() {
 	for _, im := range impls[1:] {
 		for t := range numTypes {
 			if im.vecDot[t] == nil {
-				im.vecDot[t] = g.vecDot[t]
+				im.vecDot[t], im.exact[t] = g.vecDot[t], true
 			}
 			if im.quantize[t] == nil {
 				im.quantize[t] = g.quantize[t]
