@@ -19,6 +19,7 @@ func archImpls() []*impl {
 	avx2 := &impl{name: "avx2", available: hasAVX2, dot: dotF32AVX2, axpy: axpyF32AVX2, scale: scaleF32AVX2}
 	avx2.vecDot[quant.Q8_0] = dotQ8_0AVX2
 	avx2.vecDot[quant.Q4_0] = dotQ4_0AVX2
+	avx2.vecDot[quant.F16] = dotF16AVX2
 	avx2.vecDot[quant.Q4_K] = dotQ4_KAVX2
 	avx2.vecDot[quant.Q6_K] = dotQ6_KAVX2
 	avx2.exact[quant.Q4_K] = true // integer sums in assembly, float32 arithmetic as generic

@@ -75,3 +75,9 @@ func dotQ6_KAVX2(n int, w, a []byte) float32 {
 //
 //go:noescape
 func q6KBlockAVX2(wb, q8 *byte) int32
+
+// dotF16AVX2 is dotF16 with the halves converted by VCVTPH2PS and summed in
+// two 8-lane float32 accumulators (as ggml's F16 dot on AVX2).
+//
+//go:noescape
+func dotF16AVX2(n int, w, a []byte) float32

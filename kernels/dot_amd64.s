@@ -252,3 +252,66 @@ TEXT ·q6KBlockAVX2(SB), NOSPLIT, $0-20
 	MOVL AX, ret+16(FP)
 	VZEROUPPER
 	RET
+
+// func dotF16AVX2(n int, w, a []byte) float32
+//
+//	acc0, acc1 (8 lanes each) += f32(w[i:i+16]) * f32(a[i:i+16])   (VCVTPH2PS, FMA)
+//	acc0 += f32(w[i:i+8]) * f32(a[i:i+8]) while 8 remain
+//	s = hsum(acc0+acc1); s += f32(w[i])*f32(a[i]) for the tail
+//
+// Each product of two halves is exact in float32, so the fused and unfused
+// forms agree; the sums are float32 lanes (the generic code sums in float64).
+TEXT ·dotF16AVX2(SB), NOSPLIT, $0-60
+	MOVQ n+0(FP), CX
+	MOVQ w_base+8(FP), SI
+	MOVQ a_base+32(FP), DI
+	VXORPS Y0, Y0, Y0
+	VXORPS Y5, Y5, Y5
+
+f16loop16:
+	CMPQ CX, $16
+	JLT  f16loop8
+	VCVTPH2PS (SI), Y1
+	VCVTPH2PS 16(SI), Y2
+	VCVTPH2PS (DI), Y3
+	VCVTPH2PS 16(DI), Y4
+	VFMADD231PS Y3, Y1, Y0
+	VFMADD231PS Y4, Y2, Y5
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $16, CX
+	JMP  f16loop16
+
+f16loop8:
+	CMPQ CX, $8
+	JLT  f16reduce
+	VCVTPH2PS (SI), Y1
+	VCVTPH2PS (DI), Y3
+	VFMADD231PS Y3, Y1, Y0
+	ADDQ $16, SI
+	ADDQ $16, DI
+	SUBQ $8, CX
+
+f16reduce:
+	VADDPS Y5, Y0, Y0
+	HSUM
+
+f16tail:
+	TESTQ CX, CX
+	JZ    f16done
+	MOVWLZX (SI), AX
+	MOVWLZX (DI), BX
+	VMOVD AX, X1
+	VMOVD BX, X2
+	VCVTPH2PS X1, X1
+	VCVTPH2PS X2, X2
+	VFMADD231SS X2, X1, X0
+	ADDQ $2, SI
+	ADDQ $2, DI
+	DECQ CX
+	JMP  f16tail
+
+f16done:
+	VMOVSS X0, ret+56(FP)
+	VZEROUPPER
+	RET

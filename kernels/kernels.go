@@ -5,10 +5,12 @@
 //
 // One implementation ("path") is chosen once at init from the CPU's features:
 // the generic pure-Go path everywhere, and assembly paths where the CPU has
-// the instructions (none yet). The environment variable EDGEAI_KERNELS
-// (generic, avx2, avx512, neon, dotprod) forces a path; an unavailable one
-// falls back to the best available, and Features says so. The build tag
-// purego leaves only the generic path.
+// the instructions: so far "avx2" on amd64 (AVX2+FMA+F16C) for the Q8_0,
+// Q4_0, Q4_K, Q6_K and F16 dot products and the float32 Dot, Axpy and Scale;
+// its other kernels are the generic ones. The environment variable
+// EDGEAI_KERNELS (generic, avx2, avx512, neon, dotprod) forces a path; an
+// unavailable one falls back to the best available, and Features says so.
+// The build tag purego leaves only the generic path.
 //
 // The functions in this package are called per matrix row or per vector, so
 // they do not return errors: their callers (models/nn, the architectures)
