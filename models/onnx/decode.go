@@ -44,7 +44,9 @@ func Decode(data []byte) (*Model, error) {
 			m.OpsetImports = append(m.OpsetImports, o)
 		case 14:
 			var p StringPair
-			p, err = stringPair(f)
+			if err = d.spend(1); err == nil {
+				p, err = stringPair(f)
+			}
 			m.Metadata = append(m.Metadata, p)
 		case 25:
 			var fn *Function
@@ -226,9 +228,26 @@ func stringPair(f field) (StringPair, error) {
 	return p, err
 }
 
-// decoder carries the nesting depth through the recursive messages.
+// maxItems bounds the number of decoded objects (nodes, attributes,
+// tensors, types, dimensions, names) in one model. Each costs a few dozen
+// bytes of memory for a few bytes of input; the budget keeps a hostile file
+// from turning 100 MB into gigabytes. Real models stay far below it (a
+// 32-layer transformer has some 10^4 nodes).
+const maxItems = 1 << 20
+
+// decoder carries the nesting depth and the item budget through the
+// recursive messages.
 type decoder struct {
 	depth int
+	items int
+}
+
+func (d *decoder) spend(n int) error {
+	d.items += n
+	if d.items > maxItems {
+		return fmt.Errorf("%w: more than %d nodes, attributes, tensors and names", ErrFormat, maxItems)
+	}
+	return nil
 }
 
 func (d *decoder) enter() error {
@@ -243,6 +262,9 @@ func (d *decoder) leave() { d.depth-- }
 
 func (d *decoder) opset(f field) (OpsetID, error) {
 	var o OpsetID
+	if err := d.spend(1); err != nil {
+		return o, err
+	}
 	b, err := f.bytes()
 	if err != nil {
 		return o, err
@@ -330,17 +352,24 @@ func (d *decoder) node(f field) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := d.spend(1); err != nil {
+		return nil, err
+	}
 	n := &Node{}
 	err = eachField(b, func(f field) error {
 		var err error
 		var s string
 		switch f.num {
 		case 1:
-			s, err = f.string()
-			n.Inputs = append(n.Inputs, s)
+			if err = d.spend(1); err == nil {
+				s, err = f.string()
+				n.Inputs = append(n.Inputs, s)
+			}
 		case 2:
-			s, err = f.string()
-			n.Outputs = append(n.Outputs, s)
+			if err = d.spend(1); err == nil {
+				s, err = f.string()
+				n.Outputs = append(n.Outputs, s)
+			}
 		case 3:
 			n.Name, err = f.string()
 		case 4:
@@ -371,6 +400,9 @@ func (d *decoder) node(f field) (*Node, error) {
 func (d *decoder) attribute(f field) (*Attribute, error) {
 	b, err := f.bytes()
 	if err != nil {
+		return nil, err
+	}
+	if err := d.spend(1); err != nil {
 		return nil, err
 	}
 	a := &Attribute{}
@@ -415,7 +447,9 @@ func (d *decoder) attribute(f field) (*Attribute, error) {
 			a.Ints, err = appendVarints(a.Ints, f)
 		case 9:
 			var s []byte
-			s, err = f.bytes()
+			if s, err = f.bytes(); err == nil {
+				err = d.spend(1)
+			}
 			a.Strings = append(a.Strings, s)
 		case 10:
 			var tb []byte
@@ -487,6 +521,9 @@ func (d *decoder) valueInfo(f field) (*ValueInfo, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := d.spend(1); err != nil {
+		return nil, err
+	}
 	v := &ValueInfo{}
 	err = eachField(b, func(f field) error {
 		var err error
@@ -515,6 +552,9 @@ func (d *decoder) typeInfo(f field) (*TypeInfo, error) {
 		return nil, err
 	}
 	defer d.leave()
+	if err := d.spend(1); err != nil {
+		return nil, err
+	}
 	t := &TypeInfo{}
 	err = eachField(b, func(f field) error {
 		var err error
@@ -596,6 +636,9 @@ func (d *decoder) tensorType(t *TypeInfo, f field) error {
 				if f.num != 1 {
 					return nil
 				}
+				if err := d.spend(1); err != nil {
+					return err
+				}
 				dim, err := dimension(f)
 				t.Shape = append(t.Shape, dim)
 				return err
@@ -634,6 +677,9 @@ func (d *decoder) function(f field) (*Function, error) {
 		return nil, err
 	}
 	defer d.leave()
+	if err := d.spend(1); err != nil {
+		return nil, err
+	}
 	fn := &Function{}
 	err = eachField(b, func(f field) error {
 		var err error
@@ -645,15 +691,19 @@ func (d *decoder) function(f field) (*Function, error) {
 			fn.Domain, err = f.string()
 		case 13:
 			fn.Overload, err = f.string()
-		case 4:
+		case 4, 5, 6:
+			if err = d.spend(1); err != nil {
+				return err
+			}
 			s, err = f.string()
-			fn.Inputs = append(fn.Inputs, s)
-		case 5:
-			s, err = f.string()
-			fn.Outputs = append(fn.Outputs, s)
-		case 6:
-			s, err = f.string()
-			fn.Attributes = append(fn.Attributes, s)
+			switch f.num {
+			case 4:
+				fn.Inputs = append(fn.Inputs, s)
+			case 5:
+				fn.Outputs = append(fn.Outputs, s)
+			default:
+				fn.Attributes = append(fn.Attributes, s)
+			}
 		case 11:
 			var a *Attribute
 			a, err = d.attribute(f)
@@ -679,6 +729,9 @@ func (d *decoder) function(f field) (*Function, error) {
 
 // tensor decodes a TensorProto and normalises its values into Raw.
 func (d *decoder) tensor(b []byte) (*Tensor, error) {
+	if err := d.spend(1); err != nil {
+		return nil, err
+	}
 	t := &Tensor{}
 	var (
 		floats   []uint32
@@ -713,7 +766,9 @@ func (d *decoder) tensor(b []byte) (*Tensor, error) {
 			typed |= 2
 		case 6:
 			var s []byte
-			s, err = f.bytes()
+			if s, err = f.bytes(); err == nil {
+				err = d.spend(1)
+			}
 			t.Strings = append(t.Strings, s)
 			typed |= 4
 		case 7:
@@ -734,7 +789,9 @@ func (d *decoder) tensor(b []byte) (*Tensor, error) {
 			typed |= 32
 		case 13:
 			var p StringPair
-			p, err = stringPair(f)
+			if err = d.spend(1); err == nil {
+				p, err = stringPair(f)
+			}
 			ext = append(ext, p)
 		case 14:
 			location, err = f.int32()

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -522,5 +523,19 @@ func TestDecodeRejects(t *testing.T) {
 		if _, err := Decode(data); !errors.Is(err, ErrFormat) {
 			t.Errorf("%s: got %v, want ErrFormat", name, err)
 		}
+	}
+}
+
+// TestItemBudget: a node with more names than the decoder's budget is an
+// error, not gigabytes of small allocations.
+func TestItemBudget(t *testing.T) {
+	var node pb
+	node = node.str(4, "Sum")
+	for range maxItems + 10 {
+		node = node.str(1, "")
+	}
+	m := pb(nil).bytes(8, pb(nil).varint(2, 13)).bytes(7, pb(nil).bytes(1, node))
+	if _, err := Decode(m); !errors.Is(err, ErrFormat) || !strings.Contains(err.Error(), "more than") {
+		t.Fatalf("Decode: %v", err)
 	}
 }
