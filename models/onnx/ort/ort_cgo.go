@@ -28,9 +28,10 @@ var lib struct {
 
 // Load loads the ONNX Runtime library (once per process) and returns the
 // path it was loaded from and the library's version. library names the file
-// to load; "" uses EDGEAI_ORT_LIB, then the usual locations. It returns an
-// error wrapping ErrUnavailable when nothing was named and nothing was found,
-// and a plain error when a named library fails to load.
+// to load; "" uses EDGEAI_ORT_LIB, then the usual locations. When nothing
+// was named, an error wraps ErrUnavailable (nothing found, or what was found
+// does not load, which the message says); a named library that fails to load
+// is a plain error.
 func Load(library string) (path, version string, err error) {
 	lib.mu.Lock()
 	defer lib.mu.Unlock()
@@ -54,6 +55,7 @@ func Load(library string) (path, version string, err error) {
 		return lib.path, lib.version, nil
 	}
 	var tried []string
+	var broken error // the first library found that does not work
 	for _, c := range candidates() {
 		if isPath(c) {
 			if _, err := os.Stat(c); err != nil {
@@ -66,10 +68,14 @@ func Load(library string) (path, version string, err error) {
 			return lib.path, lib.version, nil
 		}
 		tried = append(tried, c)
-		if isPath(c) || !strings.Contains(err.Error(), "Error loading ONNX shared library") {
-			// The file is there but is not a usable ONNX Runtime.
-			return "", "", fmt.Errorf("ort: %s: %w; %s", c, err, InstallHint)
+		if broken == nil && (isPath(c) || !strings.Contains(err.Error(), "Error loading ONNX shared library")) {
+			broken = fmt.Errorf("%s: %w", c, err)
 		}
+	}
+	if broken != nil {
+		// Nothing was named, so this is still "unavailable" (a caller may
+		// fall back to another backend), but the error says what is wrong.
+		return "", "", fmt.Errorf("%w: found ONNX Runtime but it does not load: %w; %s", ErrUnavailable, broken, InstallHint)
 	}
 	return "", "", notFound(tried)
 }

@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
+	goruntime "runtime"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -117,5 +120,39 @@ func TestRunAdd(t *testing.T) {
 	s.Close()
 	if _, err := s.Run(context.Background(), []Value{{Float32, dims, x}, {Float32, dims, y}}); err == nil {
 		t.Error("run after Close succeeded")
+	}
+}
+
+// TestLoadBrokenCandidate runs Load in a child process whose only candidate
+// library (the install-ort.sh cache path) is not a library: the error must
+// wrap ErrUnavailable and say the library does not load.
+func TestLoadBrokenCandidate(t *testing.T) {
+	if os.Getenv("EDGEAI_ORT_TEST_CHILD") == "1" {
+		_, _, err := Load("")
+		if !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), "does not load") {
+			t.Fatalf("Load: %v", err)
+		}
+		return
+	}
+	if !Compiled || goruntime.GOOS != "linux" {
+		t.Skip("needs the cgo backend on Linux")
+	}
+	cache := t.TempDir()
+	lib := installCachePath()
+	home, _ := os.UserHomeDir()
+	rel, err := filepath.Rel(os.Getenv("XDG_CACHE_HOME"), lib)
+	if os.Getenv("XDG_CACHE_HOME") == "" {
+		rel, err = filepath.Rel(filepath.Join(home, ".cache"), lib)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	junk := filepath.Join(cache, rel)
+	os.MkdirAll(filepath.Dir(junk), 0o755)
+	os.WriteFile(junk, []byte("not a shared library"), 0o644)
+	cmd := exec.Command(os.Args[0], "-test.run=^TestLoadBrokenCandidate$", "-test.count=1")
+	cmd.Env = append(os.Environ(), "EDGEAI_ORT_TEST_CHILD=1", "XDG_CACHE_HOME="+cache, EnvLibrary+"=", "LD_LIBRARY_PATH=")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("child: %v\n%s", err, out)
 	}
 }
