@@ -24,11 +24,70 @@ var (
 	fimMidTexts = []string{"<|fim_middle|>", "<fim-middle>", "<｜fim▁end｜>", "<MID>"}
 )
 
+// kvReader reads optional keys, remembering the first key that is present
+// with a value of the wrong type.
+type kvReader struct {
+	md  metadata
+	err error
+}
+
+func (r *kvReader) check(key string, ok bool, want string) bool {
+	if !ok && r.err == nil && r.md.Has(key) {
+		r.err = fmt.Errorf("%w: %s is not %s", ErrVocab, key, want)
+	}
+	return ok
+}
+
+func (r *kvReader) str(key string) (string, bool) {
+	v, ok := r.md.String(key)
+	return v, r.check(key, ok, "a string")
+}
+
+func (r *kvReader) boolean(key string) (bool, bool) {
+	v, ok := r.md.Bool(key)
+	return v, r.check(key, ok, "a bool")
+}
+
+func (r *kvReader) float32s(key string) ([]float32, bool) {
+	v, ok := r.md.Float32s(key)
+	return v, r.check(key, ok, "an array of float32")
+}
+
+func (r *kvReader) int32s(key string) ([]int32, bool) {
+	v, ok := r.md.Int32s(key)
+	return v, r.check(key, ok, "an array of int32")
+}
+
+// id reads a token id; a negative integer (some converters write -1 for
+// "none") counts as absent.
+func (r *kvReader) id(key string) (uint64, bool) {
+	if v, ok := r.md.Uint(key); ok {
+		return v, true
+	}
+	if v, ok := r.md.Int(key); ok && v < 0 {
+		return 0, false
+	}
+	r.check(key, false, "a non-negative integer")
+	return 0, false
+}
+
+// missingOr describes why a required key could not be read.
+func missingOr(md metadata, key, want string) string {
+	if md.Has(key) {
+		return "is not " + want
+	}
+	return "is missing"
+}
+
 // fromMetadata builds a Tokenizer from tokenizer.* keys, following
 // llama.cpp's llama_vocab::load.
 func fromMetadata(md metadata) (*Tokenizer, error) {
-	model, ok := md.String(keyModel)
+	kv := &kvReader{md: md}
+	model, ok := kv.str(keyModel)
 	if !ok {
+		if kv.err != nil {
+			return nil, kv.err
+		}
 		return nil, fmt.Errorf("%w: missing %s", ErrVocab, keyModel)
 	}
 	t := &Tokenizer{model: model, bos: -1, eos: -1, eot: -1, eom: -1, unk: -1, sep: -1, pad: -1}
@@ -56,7 +115,7 @@ func fromMetadata(md metadata) (*Tokenizer, error) {
 		return nil, fmt.Errorf("%w: %s %q is not supported (want llama, gpt2 or bert)", ErrVocab, keyModel, model)
 	}
 
-	pre, _ := md.String(keyPre)
+	pre, _ := kv.str(keyPre)
 	if t.kind == kindBPE {
 		p, err := lookupPre(pre)
 		if err != nil {
@@ -74,7 +133,7 @@ func fromMetadata(md metadata) (*Tokenizer, error) {
 			bos = -1
 		}
 	}
-	if v, ok := md.Bool(keyAddSpacePrefix); ok {
+	if v, ok := kv.boolean(keyAddSpacePrefix); ok {
 		// llama.cpp prepends the space only for SentencePiece but strips
 		// the first one when detokenizing any kind of vocabulary.
 		t.addSpacePrefix = v && t.kind == kindSPM
@@ -83,7 +142,7 @@ func fromMetadata(md metadata) (*Tokenizer, error) {
 
 	tokens, ok := md.Strings(keyTokens)
 	if !ok {
-		return nil, fmt.Errorf("%w: missing or malformed %s", ErrVocab, keyTokens)
+		return nil, fmt.Errorf("%w: %s %s", ErrVocab, keyTokens, missingOr(md, keyTokens, "an array of strings"))
 	}
 	n := len(tokens)
 	if n == 0 {
@@ -93,7 +152,7 @@ func fromMetadata(md metadata) (*Tokenizer, error) {
 		return nil, fmt.Errorf("%w: %s has %d entries", ErrVocab, keyTokens, n)
 	}
 	var scores []float32
-	if s, ok := md.Float32s(keyScores); ok {
+	if s, ok := kv.float32s(keyScores); ok {
 		if len(s) != n {
 			return nil, fmt.Errorf("%w: %s has %d entries, %s has %d", ErrVocab, keyScores, len(s), keyTokens, n)
 		}
@@ -102,7 +161,7 @@ func fromMetadata(md metadata) (*Tokenizer, error) {
 		scores = make([]float32, n) // llama.cpp: score 0 when absent
 	}
 	var types []int32
-	if ty, ok := md.Int32s(keyTokenType); ok {
+	if ty, ok := kv.int32s(keyTokenType); ok {
 		if len(ty) != n {
 			return nil, fmt.Errorf("%w: %s has %d entries, %s has %d", ErrVocab, keyTokenType, len(ty), keyTokens, n)
 		}
@@ -148,7 +207,7 @@ func fromMetadata(md metadata) (*Tokenizer, error) {
 	if t.kind == kindBPE {
 		merges, ok := md.Strings(keyMerges)
 		if !ok {
-			return nil, fmt.Errorf("%w: missing or malformed %s (required by %s %q)", ErrVocab, keyMerges, keyModel, model)
+			return nil, fmt.Errorf("%w: %s %s (required by %s %q)", ErrVocab, keyMerges, missingOr(md, keyMerges, "an array of strings"), keyModel, model)
 		}
 		t.merges = make(map[string]int32, len(merges))
 		for i, m := range merges {
@@ -167,7 +226,7 @@ func fromMetadata(md metadata) (*Tokenizer, error) {
 
 	// Special token ids from keys; an out-of-range id keeps the default.
 	readID := func(key string, dst *int) {
-		if v, ok := md.Uint(key); ok && v < uint64(n) {
+		if v, ok := kv.id(key); ok && v < uint64(n) {
 			*dst = int(v)
 		}
 	}
@@ -177,7 +236,7 @@ func fromMetadata(md metadata) (*Tokenizer, error) {
 	if t.kind == kindWPM {
 		// llama.cpp uses bos_token_id (default 101) as [CLS]; honour
 		// cls_token_id when only it is present.
-		if _, ok := md.Uint(keyBOS); !ok {
+		if !md.Has(keyBOS) {
 			readID(keyCLS, &bos)
 		}
 	}
@@ -203,11 +262,14 @@ func fromMetadata(md metadata) (*Tokenizer, error) {
 		return id
 	}
 	t.bos, t.eos, t.unk, t.sep, t.pad = valid(bos), valid(eos), valid(unk), valid(sep), valid(pad)
-	if v, ok := md.Bool(keyAddBOS); ok {
+	if v, ok := kv.boolean(keyAddBOS); ok {
 		t.addBOS = v
 	}
-	if v, ok := md.Bool(keyAddEOS); ok {
+	if v, ok := kv.boolean(keyAddEOS); ok {
 		t.addEOS = v
+	}
+	if kv.err != nil {
+		return nil, kv.err
 	}
 
 	// Tokens recognised by their text; each found one becomes a control
@@ -263,7 +325,7 @@ func fromMetadata(md metadata) (*Tokenizer, error) {
 	})
 
 	// Per-model token attributes llama.cpp sets by name.
-	name, _ := md.String(keyName)
+	name, _ := kv.str(keyName)
 	name = strings.ToLower(name)
 	switch {
 	case strings.Contains(pre, "jina-v2-de") || strings.Contains(pre, "jina-v2-es") || strings.Contains(pre, "jina-v2-code"):
@@ -282,6 +344,9 @@ func fromMetadata(md metadata) (*Tokenizer, error) {
 				t.attrs[i] &^= attrRStrip
 			}
 		}
+	}
+	if kv.err != nil {
+		return nil, kv.err
 	}
 	t.trie = buildSpecialTrie(t.tokens, t.specials)
 

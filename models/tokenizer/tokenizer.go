@@ -137,14 +137,26 @@ type EncodeOptions struct {
 	ParseSpecial bool
 }
 
-// metadata is the part of *gguf.File the tokenizer reads.
+// metadata is the part of *gguf.File the tokenizer reads. The typed getters
+// report false both for a missing key and for a value of another type; Has
+// tells the two apart.
 type metadata interface {
+	Has(key string) bool
 	String(key string) (string, bool)
 	Strings(key string) ([]string, bool)
 	Float32s(key string) ([]float32, bool)
 	Int32s(key string) ([]int32, bool)
 	Uint(key string) (uint64, bool)
+	Int(key string) (int64, bool)
 	Bool(key string) (bool, bool)
+}
+
+// ggufMeta adapts *gguf.File to metadata.
+type ggufMeta struct{ *gguf.File }
+
+func (m ggufMeta) Has(key string) bool {
+	_, ok := m.Lookup(key)
+	return ok
 }
 
 // FromGGUF builds the tokenizer described by f's tokenizer.* keys. Errors
@@ -153,7 +165,7 @@ func FromGGUF(f *gguf.File) (*Tokenizer, error) {
 	if f == nil {
 		return nil, fmt.Errorf("%w: nil gguf.File", ErrVocab)
 	}
-	return fromMetadata(f)
+	return fromMetadata(ggufMeta{f})
 }
 
 // Model returns tokenizer.ggml.model: "llama", "gpt2" or "bert".

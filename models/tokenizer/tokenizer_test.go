@@ -12,12 +12,22 @@ import (
 // mapMeta is metadata from a map, for vocabularies built in tests.
 type mapMeta map[string]any
 
+func (m mapMeta) Has(k string) bool                   { _, ok := m[k]; return ok }
 func (m mapMeta) String(k string) (string, bool)      { v, ok := m[k].(string); return v, ok }
 func (m mapMeta) Strings(k string) ([]string, bool)   { v, ok := m[k].([]string); return v, ok }
 func (m mapMeta) Float32s(k string) ([]float32, bool) { v, ok := m[k].([]float32); return v, ok }
 func (m mapMeta) Int32s(k string) ([]int32, bool)     { v, ok := m[k].([]int32); return v, ok }
 func (m mapMeta) Uint(k string) (uint64, bool)        { v, ok := m[k].(uint64); return v, ok }
 func (m mapMeta) Bool(k string) (bool, bool)          { v, ok := m[k].(bool); return v, ok }
+func (m mapMeta) Int(k string) (int64, bool) {
+	switch v := m[k].(type) {
+	case int64:
+		return v, true
+	case uint64:
+		return int64(v), v <= 1<<63-1
+	}
+	return 0, false
+}
 
 // tinySPM is a SentencePiece vocabulary small enough to reason about by hand.
 func tinySPM() mapMeta {
@@ -142,13 +152,28 @@ func TestLoadErrors(t *testing.T) {
 		{"short scores", func(m mapMeta) { m[keyScores] = []float32{1} }, keyScores},
 		{"short types", func(m mapMeta) { m[keyTokenType] = []int32{1, 1} }, keyTokenType},
 		{"duplicate token", func(m mapMeta) { m[keyTokens] = []string{"a", "b", "a"} }, keyTokens},
+		{"model not a string", func(m mapMeta) { m[keyModel] = true }, keyModel},
+		{"tokens not strings", func(m mapMeta) { m[keyTokens] = []float32{1} }, keyTokens},
+		{"merges not strings", func(m mapMeta) { m[keyMerges] = "a b" }, keyMerges},
+		{"scores not floats", func(m mapMeta) { m[keyScores] = []string{"1", "2", "3"} }, keyScores},
+		{"types not ints", func(m mapMeta) { m[keyTokenType] = "normal" }, keyTokenType},
+		{"bos not an int", func(m mapMeta) { m[keyBOS] = "1" }, keyBOS},
+		{"add_bos not a bool", func(m mapMeta) { m[keyAddBOS] = uint64(1) }, keyAddBOS},
+		{"pre not a string", func(m mapMeta) { m[keyPre] = uint64(1) }, keyPre},
 	} {
 		m := bpe()
 		c.edit(m)
 		_, err := fromMetadata(m)
+		t.Logf("%s: %v", c.name, err)
 		if err == nil || !errors.Is(err, ErrVocab) || !strings.Contains(err.Error(), c.key) {
 			t.Errorf("%s: err = %v, want ErrVocab naming %s", c.name, err, c.key)
 		}
+	}
+	// A negative id means "none"; an out-of-range one keeps the default.
+	m := bpe()
+	m[keyBOS], m[keyEOS] = int64(-1), uint64(99)
+	if tok := mustBuild(t, m); tok.BOS() != -1 || tok.EOS() != -1 {
+		t.Errorf("BOS %d EOS %d, want -1 -1", tok.BOS(), tok.EOS())
 	}
 	tok := mustBuild(t, bpe())
 	ids, err := tok.Encode("ab ab", EncodeOptions{})
