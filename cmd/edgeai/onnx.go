@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/edgeai-go/edgeai/internal/npy"
+	"github.com/edgeai-go/edgeai/models/onnx"
 	"github.com/edgeai-go/edgeai/quant"
 	"github.com/edgeai-go/edgeai/runtime"
 )
@@ -173,7 +174,7 @@ func (f *inputFlags) Set(v string) error {
 func onnxRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("onnx run", stderr)
 	var inputs inputFlags
-	fs.Var(&inputs, "input", "an input as NAME=FILE.npy (repeat for each input)")
+	fs.Var(&inputs, "input", "an input as NAME=FILE.npy, or NAME=FILE.pb for a serialized ONNX TensorProto (repeat for each input)")
 	out := fs.String("out", "", "directory to write each output to as <name>.npy (created if missing)")
 	backend := fs.String("backend", "", "backend: ort or go (default: the first available)")
 	threads := fs.Int("threads", 0, "threads per run (0: the backend's default)")
@@ -220,7 +221,7 @@ func onnxRun(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if _, dup := in[name]; dup {
 			return fmt.Errorf("%w: input %q given twice", errUsage, name)
 		}
-		t, err := readNPYTensor(file)
+		t, err := readInput(file)
 		if err != nil {
 			return fmt.Errorf("input %q: %w", name, err)
 		}
@@ -358,6 +359,26 @@ var npyTypes = map[string]runtime.TensorType{
 	"|i1": runtime.TensorInt8, "|u1": runtime.TensorUint8, "<i2": runtime.TensorInt16,
 	"<u2": runtime.TensorUint16, "<i4": runtime.TensorInt32, "<u4": runtime.TensorUint32,
 	"<i8": runtime.TensorInt64, "<u8": runtime.TensorUint64, "|b1": runtime.TensorBool,
+}
+
+// readInput reads an input tensor from a .npy file, or from a serialized
+// ONNX TensorProto when the name ends in ".pb" (ONNX's test-data format).
+func readInput(path string) (*runtime.Tensor, error) {
+	if !strings.HasSuffix(path, ".pb") {
+		return readNPYTensor(path)
+	}
+	pt, err := onnx.ReadTensorFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if pt.Type == onnx.String {
+		s := make([]string, len(pt.Strings))
+		for i, b := range pt.Strings {
+			s[i] = string(b)
+		}
+		return &runtime.Tensor{Type: runtime.TensorString, Shape: pt.Dims, Data: s}, nil
+	}
+	return runtime.TensorFromRaw(runtime.TensorType(pt.Type), pt.Dims, pt.Raw)
 }
 
 func readNPYTensor(path string) (*runtime.Tensor, error) {

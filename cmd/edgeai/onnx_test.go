@@ -113,9 +113,10 @@ func TestONNXRun(t *testing.T) {
 	writeNPY(t, filepath.Join(golden, "input_1.pb"), filepath.Join(dir, "state.npy"), false)
 	writeNPY(t, filepath.Join(golden, "input_2.pb"), filepath.Join(dir, "sr.npy"), false)
 	out := filepath.Join(dir, "out")
+	// sr comes straight from the TensorProto file.
 	code, stdout, stderr := edgeai("onnx", "run", model, "--backend", "ort", "--threads", "1",
 		"--input", "input="+filepath.Join(dir, "audio.npy"), "--input", "state="+filepath.Join(dir, "state.npy"),
-		"--input", "sr="+filepath.Join(dir, "sr.npy"), "--out", out, "--bench", "3")
+		"--input", "sr="+filepath.Join(golden, "input_2.pb"), "--out", out, "--bench", "3")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
