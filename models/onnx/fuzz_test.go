@@ -65,7 +65,14 @@ func FuzzTensor(f *testing.F) {
 	f.Add([]byte(pb(nil).packed(1, 2).varint(2, int64(Int64)).packed(7, -1, 300)))
 	f.Add([]byte(pb(nil).packed(1, 1).varint(2, int64(String)).str(6, "hi")))
 	addSeeds(f, filepath.Join(testdata, "node", "test_*", "test_data_set_0", "*.pb"))
+	seq := &TypeInfo{Kind: KindSequence, Inner: &TypeInfo{Kind: KindTensor, Elem: Float}}
+	opt := &TypeInfo{Kind: KindOptional, Inner: seq}
 	f.Fuzz(func(t *testing.T, data []byte) {
+		for _, typ := range []*TypeInfo{seq, opt} {
+			if v, err := DecodeValue(data, typ); err == nil && v.Kind != typ.Kind {
+				t.Fatalf("decoded %v as %v", typ, v.Kind)
+			}
+		}
 		tensor, err := DecodeTensor(data)
 		if err != nil {
 			return

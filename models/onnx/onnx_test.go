@@ -539,3 +539,38 @@ func TestItemBudget(t *testing.T) {
 		t.Fatalf("Decode: %v", err)
 	}
 }
+
+// TestSequenceValues decodes the SequenceProto and OptionalProto test data of
+// test_identity_sequence and test_identity_opt against their declared types.
+func TestSequenceValues(t *testing.T) {
+	needShared(t)
+	for _, c := range []struct {
+		test  string
+		kind  TypeKind
+		elems int
+	}{{"test_identity_sequence", KindSequence, 2}, {"test_identity_opt", KindOptional, 1}} {
+		dir := filepath.Join(testdata, "node", c.test)
+		m, err := ReadFile(filepath.Join(dir, "model.onnx"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, vi := range []*ValueInfo{m.Graph.Inputs[0], m.Graph.Outputs[0]} {
+			name := []string{"input_0.pb", "output_0.pb"}[i]
+			data, err := os.ReadFile(filepath.Join(dir, "test_data_set_0", name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			v, err := DecodeValue(data, vi.Type)
+			if err != nil {
+				t.Fatalf("%s/%s: %v", c.test, name, err)
+			}
+			if v.Kind != c.kind || len(v.Elems) != c.elems {
+				t.Fatalf("%s/%s: %v with %d elements, want %v with %d", c.test, name, v.Kind, len(v.Elems), c.kind, c.elems)
+			}
+			// Decoding as a plain tensor must fail, not misread.
+			if _, err := DecodeValue(data, &TypeInfo{Kind: KindSequence, Inner: &TypeInfo{Kind: KindSequence}}); err == nil && c.kind == KindSequence {
+				t.Errorf("%s/%s: sequence of tensors decoded as a sequence of sequences", c.test, name)
+			}
+		}
+	}
+}

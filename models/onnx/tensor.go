@@ -6,6 +6,8 @@ import (
 	"math"
 	"math/bits"
 	"os"
+
+	"google.golang.org/protobuf/encoding/protowire"
 )
 
 // DataType is the TensorProto.DataType enum (the element type of a tensor).
@@ -254,4 +256,79 @@ func ReadTensorFile(path string) (*Tensor, error) {
 		}
 	}
 	return t, nil
+}
+
+// Value is a decoded test-data value that may be more than a tensor: ONNX's
+// test data stores sequences as SequenceProto and optionals as
+// OptionalProto. Kind is KindTensor (Tensor set), KindSequence (Elems) or
+// KindOptional (Elems holds the value, or nothing for an empty optional).
+type Value struct {
+	Name   string
+	Kind   TypeKind
+	Tensor *Tensor
+	Elems  []*Value
+}
+
+// DecodeValue decodes a serialized TensorProto, SequenceProto or
+// OptionalProto, as the declared type of the value says.
+func DecodeValue(data []byte, typ *TypeInfo) (*Value, error) {
+	var d decoder
+	return d.value(data, typ)
+}
+
+func (d *decoder) value(data []byte, typ *TypeInfo) (*Value, error) {
+	if typ == nil {
+		return nil, fmt.Errorf("%w: value of unknown type", ErrUnsupported)
+	}
+	if err := d.enter(); err != nil {
+		return nil, err
+	}
+	defer d.leave()
+	switch typ.Kind {
+	case KindTensor:
+		t, err := d.tensor(data)
+		if err != nil {
+			return nil, err
+		}
+		return &Value{Name: t.Name, Kind: KindTensor, Tensor: t}, nil
+	case KindSequence, KindOptional:
+	default:
+		return nil, fmt.Errorf("%w: %v values", ErrUnsupported, typ.Kind)
+	}
+	v := &Value{Kind: typ.Kind, Elems: []*Value{}}
+	// SequenceProto and OptionalProto share their field numbers: 1 name,
+	// 2 elem_type, 3 tensors, 5 sequences, 7 optionals (4 sparse tensors and
+	// 6 maps are not supported).
+	err := eachField(data, func(f field) error {
+		var err error
+		switch f.num {
+		case 1:
+			v.Name, err = f.string()
+		case 2:
+			_, err = f.int32()
+		case 3, 5, 7:
+			want := map[protowire.Number]TypeKind{3: KindTensor, 5: KindSequence, 7: KindOptional}[f.num]
+			if typ.Inner == nil || typ.Inner.Kind != want {
+				return fmt.Errorf("%w: %v holds a %v", ErrFormat, typ, want)
+			}
+			var b []byte
+			if b, err = f.bytes(); err != nil {
+				return err
+			}
+			var e *Value
+			if e, err = d.value(b, typ.Inner); err == nil {
+				v.Elems = append(v.Elems, e)
+			}
+		case 4, 6:
+			err = fmt.Errorf("%w: sparse tensors and maps in test data", ErrUnsupported)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if v.Kind == KindOptional && len(v.Elems) > 1 {
+		return nil, fmt.Errorf("%w: optional with %d values", ErrFormat, len(v.Elems))
+	}
+	return v, nil
 }
