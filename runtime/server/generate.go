@@ -1,0 +1,484 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	mrand "math/rand/v2"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/edgeai-go/edgeai/models/chat"
+	"github.com/edgeai-go/edgeai/runtime"
+	"github.com/edgeai-go/edgeai/runtime/sample"
+)
+
+// systemFingerprint identifies the backend in responses.
+const systemFingerprint = "edgeai"
+
+// Causes of a request context's end besides the client going away.
+var (
+	errShutdown = errors.New("server: shutting down")
+	errTimeout  = errors.New("server: request timeout")
+)
+
+// Wire shapes of chat and text completions.
+type (
+	usage struct {
+		PromptTokens        int            `json:"prompt_tokens"`
+		CompletionTokens    int            `json:"completion_tokens"`
+		TotalTokens         int            `json:"total_tokens"`
+		PromptTokensDetails *promptDetails `json:"prompt_tokens_details,omitempty"`
+	}
+	promptDetails struct {
+		CachedTokens int `json:"cached_tokens"`
+	}
+	chatMessage struct {
+		Role    string  `json:"role"`
+		Content string  `json:"content"`
+		Refusal *string `json:"refusal"`
+	}
+	chatChoice struct {
+		Index        int         `json:"index"`
+		Message      chatMessage `json:"message"`
+		Logprobs     *struct{}   `json:"logprobs"`
+		FinishReason string      `json:"finish_reason"`
+	}
+	chatCompletion struct {
+		ID                string       `json:"id"`
+		Object            string       `json:"object"` // "chat.completion"
+		Created           int64        `json:"created"`
+		Model             string       `json:"model"`
+		Choices           []chatChoice `json:"choices"`
+		Usage             usage        `json:"usage"`
+		SystemFingerprint string       `json:"system_fingerprint"`
+	}
+	chatDelta struct {
+		Role    string  `json:"role,omitempty"`
+		Content *string `json:"content,omitempty"`
+	}
+	chatChunkChoice struct {
+		Index        int       `json:"index"`
+		Delta        chatDelta `json:"delta"`
+		Logprobs     *struct{} `json:"logprobs"`
+		FinishReason *string   `json:"finish_reason"`
+	}
+	chatChunk struct {
+		ID                string            `json:"id"`
+		Object            string            `json:"object"` // "chat.completion.chunk"
+		Created           int64             `json:"created"`
+		Model             string            `json:"model"`
+		SystemFingerprint string            `json:"system_fingerprint"`
+		Choices           []chatChunkChoice `json:"choices"`
+		Usage             any               `json:"usage,omitempty"` // null on every chunk but the last with include_usage
+	}
+	textChoice struct {
+		Text         string    `json:"text"`
+		Index        int       `json:"index"`
+		Logprobs     *struct{} `json:"logprobs"`
+		FinishReason *string   `json:"finish_reason"`
+	}
+	textCompletion struct {
+		ID                string       `json:"id"`
+		Object            string       `json:"object"` // "text_completion"
+		Created           int64        `json:"created"`
+		Model             string       `json:"model"`
+		SystemFingerprint string       `json:"system_fingerprint"`
+		Choices           []textChoice `json:"choices"`
+		Usage             any          `json:"usage,omitempty"`
+	}
+)
+
+// jsonNull is the explicit null of "usage" on stream chunks.
+var jsonNull = json.RawMessage("null")
+
+// newID returns a random request ID with prefix ("chatcmpl-", "cmpl-").
+func newID(prefix string) string {
+	const alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+	var b [24]byte
+	rand.Read(b[:])
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return prefix + string(b[:])
+}
+
+// requestContext bounds a request by the timeout and the server's shutdown;
+// context.Cause tells which ended it (errTimeout, errShutdown, or the client
+// going away).
+func (s *Server) requestContext(r *http.Request) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancelCause(r.Context())
+	tctx, tcancel := context.WithTimeoutCause(ctx, s.cfg.RequestTimeout, errTimeout)
+	stop := context.AfterFunc(s.base, func() { cancel(errShutdown) })
+	return tctx, func() {
+		stop()
+		tcancel()
+		cancel(nil)
+	}
+}
+
+// contextError turns the end of a request's context into an answer.
+func (s *Server) contextError(ctx context.Context, r *http.Request, info *requestLog, during string) *apiError {
+	switch cause := context.Cause(ctx); {
+	case errors.Is(cause, errShutdown):
+		return &apiError{Status: http.StatusServiceUnavailable, Type: typeUnavailable, Code: "shutting_down",
+			Message: "the server is shutting down", RetryAfter: 5 * time.Second}
+	case errors.Is(cause, errTimeout) && during == "queue":
+		return &apiError{Status: http.StatusServiceUnavailable, Type: typeUnavailable, Code: "queue_timeout",
+			Message:    fmt.Sprintf("the request waited the whole request timeout (%v) for a free sequence; the server is overloaded", s.cfg.RequestTimeout),
+			RetryAfter: s.retryAfter}
+	case errors.Is(cause, errTimeout):
+		return &apiError{Status: http.StatusGatewayTimeout, Type: typeTimeout, Code: "request_timeout",
+			Message: fmt.Sprintf("the request exceeded the server's request timeout (%v) while %s", s.cfg.RequestTimeout, during)}
+	default:
+		info.clientGone = true
+		return &apiError{Status: 499, Type: typeInvalidRequest, Message: "the client closed the request"}
+	}
+}
+
+// genJob is a validated generation: the prompt's tokens and the options.
+type genJob struct {
+	sv        *served
+	g         *genRequest
+	ids       []int
+	opts      runtime.GenerateOptions
+	id        string
+	created   int64
+	chat      bool
+	echo      string // text completions with echo: the prompt's text
+	promptArg string // "messages" or "prompt", for errors
+}
+
+// handleChat serves POST /v1/chat/completions.
+func (s *Server) handleChat(w http.ResponseWriter, r *http.Request, req *chatRequest, info *requestLog) *apiError {
+	info.model, info.stream = req.Model, req.Stream
+	sv, e := s.decoder(req.Model)
+	if e != nil {
+		return e
+	}
+	msgs := make([]chat.Message, len(req.Messages))
+	for i, m := range req.Messages {
+		msgs[i] = chat.Message{Role: m.Role, Content: m.Content}
+	}
+	ids, stops, err := sv.Decoder.ChatPrompt(msgs)
+	if err != nil {
+		return badParam("messages", "the chat template could not format the messages: %v", err)
+	}
+	j := &genJob{sv: sv, g: &req.genRequest, ids: ids, id: newID("chatcmpl-"), chat: true, promptArg: "messages"}
+	j.opts.Stop = append(append([]string(nil), req.Stop...), stops...)
+	return s.generate(w, r, j, info, s.maxTokens(sv))
+}
+
+// handleCompletion serves POST /v1/completions.
+func (s *Server) handleCompletion(w http.ResponseWriter, r *http.Request, req *completionRequest, info *requestLog) *apiError {
+	info.model, info.stream = req.Model, req.Stream
+	sv, e := s.decoder(req.Model)
+	if e != nil {
+		return e
+	}
+	ids := req.PromptIDs
+	if req.IsIDs {
+		vocab := sv.Decoder.Info().Vocab
+		for i, id := range ids {
+			if id < 0 || id >= vocab {
+				return badParam("prompt", "prompt token %d (at %d) is outside the vocabulary [0, %d)", id, i, vocab)
+			}
+		}
+	} else {
+		var err error
+		if ids, err = sv.Decoder.Tokenize(req.Prompt, true, false); err != nil {
+			return badParam("prompt", "the prompt could not be tokenized: %v", err)
+		}
+		if len(ids) == 0 {
+			return badParam("prompt", "the prompt is empty and the model adds no beginning-of-text token")
+		}
+	}
+	j := &genJob{sv: sv, g: &req.genRequest, ids: ids, id: newID("cmpl-"), promptArg: "prompt"}
+	j.opts.Stop = req.Stop
+	if req.Echo {
+		j.echo = req.Prompt
+		if req.IsIDs {
+			j.echo = sv.Decoder.Detokenize(ids)
+		}
+	}
+	return s.generate(w, r, j, info, min(DefaultCompletionMaxTokens, s.maxTokens(sv)))
+}
+
+// decoder finds a model that can generate text.
+func (s *Server) decoder(id string) (*served, *apiError) {
+	sv, e := s.lookup(id)
+	if e != nil {
+		return nil, e
+	}
+	if sv.Decoder == nil {
+		return nil, &apiError{Status: http.StatusBadRequest, Type: typeInvalidRequest, Param: "model", Code: "model_not_supported",
+			Message: fmt.Sprintf("the model %q is an embedding model and cannot generate text; text models loaded: %s", quoteKey(id), strings.Join(s.ids(false), ", "))}
+	}
+	return sv, nil
+}
+
+// maxTokens is the bound on a request's max_tokens for sv.
+func (s *Server) maxTokens(sv *served) int {
+	if s.cfg.MaxTokens > 0 {
+		return s.cfg.MaxTokens
+	}
+	return sv.ctxSize
+}
+
+// params merges a request's sampling parameters over the server defaults.
+func (s *Server) params(g *genRequest) (sample.Params, *apiError) {
+	p := s.sampling
+	set := func(dst *float32, v *float64) {
+		if v != nil {
+			*dst = float32(*v)
+		}
+	}
+	set(&p.Temperature, g.Temperature)
+	set(&p.TopP, g.TopP)
+	set(&p.MinP, g.MinP)
+	set(&p.RepeatPenalty, g.RepeatPenalty)
+	set(&p.PresencePenalty, g.PresencePenalty)
+	set(&p.FrequencyPenalty, g.FrequencyPenalty)
+	if g.TopK != nil {
+		p.TopK = *g.TopK
+	}
+	switch {
+	case g.Seed != nil:
+		p.Seed = uint64(*g.Seed)
+	case !s.cfg.FixedSeed:
+		p.Seed = mrand.Uint64()
+	}
+	if err := p.Validate(); err != nil {
+		return p, badParam("", "invalid sampling parameters: %v", err)
+	}
+	return p, nil
+}
+
+// generate runs a job: checks the prompt against the context, waits for a
+// sequence, and answers as one JSON body or as a stream of events.
+func (s *Server) generate(w http.ResponseWriter, r *http.Request, j *genJob, info *requestLog, defMax int) *apiError {
+	info.id = j.id
+	info.promptTokens = len(j.ids)
+	j.created = time.Now().Unix()
+	ctxSize := j.sv.ctxSize
+	if len(j.ids) >= ctxSize {
+		return &apiError{Status: http.StatusBadRequest, Type: typeInvalidRequest, Param: j.promptArg, Code: "context_length_exceeded",
+			Message: fmt.Sprintf("This model's maximum context length is %d tokens. However, your %s resulted in %d tokens, which leaves no room for the completion. Please reduce the length of the %s.",
+				ctxSize, j.promptArg, len(j.ids), j.promptArg)}
+	}
+	limit := s.maxTokens(j.sv)
+	if j.g.MaxTokens > limit {
+		return badParam(j.g.MaxTokensParam, "%s is %d; this server allows at most %d tokens per request", j.g.MaxTokensParam, j.g.MaxTokens, limit)
+	}
+	want := j.g.MaxTokens
+	if want == 0 {
+		want = defMax
+	}
+	// The context bounds the completion: it ends with finish_reason "length".
+	j.opts.MaxTokens = min(want, ctxSize-len(j.ids))
+	p, e := s.params(j.g)
+	if e != nil {
+		return e
+	}
+	j.opts.Sampling = p
+	var stats runtime.Stats
+	j.opts.Stats = &stats
+
+	ctx, cancel := s.requestContext(r)
+	defer cancel()
+	rc := http.NewResponseController(w)
+	rc.SetWriteDeadline(time.Now().Add(s.cfg.RequestTimeout + 10*time.Second)) // not every ResponseWriter has deadlines
+
+	sl, err := j.sv.sched.acquire(ctx, j.ids)
+	switch {
+	case errors.Is(err, errQueueFull):
+		waiting, busy := j.sv.sched.load()
+		return &apiError{Status: http.StatusTooManyRequests, Type: typeRateLimit, Code: "queue_full",
+			Message:    fmt.Sprintf("the server is busy: %d requests running and %d waiting for model %q; retry later", busy, waiting, j.sv.ID),
+			RetryAfter: s.retryAfter}
+	case errors.Is(err, errClosed):
+		return &apiError{Status: http.StatusServiceUnavailable, Type: typeUnavailable, Code: "shutting_down", Message: "the server is shutting down", RetryAfter: 5 * time.Second}
+	case err != nil:
+		return s.contextError(ctx, r, info, "queue")
+	}
+	defer j.sv.sched.release(sl)
+	if sl.sess == nil {
+		if sl.sess, err = j.sv.Decoder.NewSession(); err != nil {
+			return &apiError{Status: http.StatusInternalServerError, Type: typeServer, Message: "creating a session failed: " + err.Error()}
+		}
+	}
+	if j.g.Stream {
+		return s.stream(ctx, w, rc, r, j, sl.sess, info)
+	}
+	var text strings.Builder
+	text.WriteString(j.echo)
+	var genErr error
+	for tok, err := range sl.sess.Generate(ctx, j.ids, j.opts) {
+		if err != nil {
+			genErr = err
+			break
+		}
+		text.WriteString(tok.Text)
+		if s.hookToken != nil {
+			s.hookToken(ctx, j, stats.GeneratedTokens)
+		}
+	}
+	info.completionTokens = stats.GeneratedTokens
+	finish, e := s.finish(ctx, r, &stats, genErr, info)
+	if e != nil {
+		return e
+	}
+	info.finish = finish
+	u := usageOf(j, &stats)
+	if j.chat {
+		writeJSON(w, chatCompletion{ID: j.id, Object: "chat.completion", Created: j.created, Model: j.sv.ID,
+			Choices: []chatChoice{{Message: chatMessage{Role: "assistant", Content: text.String()}, FinishReason: finish}},
+			Usage:   u, SystemFingerprint: systemFingerprint})
+	} else {
+		writeJSON(w, textCompletion{ID: j.id, Object: "text_completion", Created: j.created, Model: j.sv.ID,
+			SystemFingerprint: systemFingerprint, Choices: []textChoice{{Text: text.String(), FinishReason: &finish}}, Usage: u})
+	}
+	return nil
+}
+
+func usageOf(j *genJob, st *runtime.Stats) usage {
+	return usage{PromptTokens: len(j.ids), CompletionTokens: st.GeneratedTokens, TotalTokens: len(j.ids) + st.GeneratedTokens,
+		PromptTokensDetails: &promptDetails{CachedTokens: st.CachedTokens}}
+}
+
+// finish maps how a generation ended to an OpenAI finish_reason, or to an
+// error when it did not end normally.
+func (s *Server) finish(ctx context.Context, r *http.Request, st *runtime.Stats, genErr error, info *requestLog) (string, *apiError) {
+	switch {
+	case ctx.Err() != nil:
+		return "", s.contextError(ctx, r, info, "generating")
+	case genErr != nil && !errors.Is(genErr, runtime.ErrContextFull):
+		return "", &apiError{Status: http.StatusInternalServerError, Type: typeServer, Message: "generation failed: " + genErr.Error()}
+	case st.StopReason == runtime.StopLength || st.StopReason == runtime.StopContext || genErr != nil:
+		return "length", nil
+	}
+	return "stop", nil
+}
+
+// sse writes server-sent events.
+type sse struct {
+	w   http.ResponseWriter
+	rc  *http.ResponseController
+	err error
+}
+
+func (e *sse) send(v any) {
+	if e.err != nil {
+		return
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		e.err = err
+		return
+	}
+	e.raw(b)
+}
+
+func (e *sse) raw(b []byte) {
+	if e.err != nil {
+		return
+	}
+	buf := make([]byte, 0, len(b)+8)
+	buf = append(append(append(buf, "data: "...), b...), "\n\n"...)
+	if _, e.err = e.w.Write(buf); e.err == nil {
+		e.err = e.rc.Flush()
+	}
+}
+
+// stream answers a job as server-sent events: chunks as the tokens come,
+// a final chunk with the finish_reason, the usage chunk when asked for, and
+// "data: [DONE]". An error after the stream began is sent as an event
+// {"error": {...}} and the stream ends without [DONE].
+func (s *Server) stream(ctx context.Context, w http.ResponseWriter, rc *http.ResponseController, r *http.Request, j *genJob, sess *runtime.Session, info *requestLog) *apiError {
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusOK)
+	out := &sse{w: w, rc: rc}
+	var u any
+	if j.g.IncludeUsage {
+		u = jsonNull
+	}
+	chunk := func(text *string, finish *string) any {
+		if j.chat {
+			c := chatChunk{ID: j.id, Object: "chat.completion.chunk", Created: j.created, Model: j.sv.ID,
+				SystemFingerprint: systemFingerprint, Usage: u, Choices: []chatChunkChoice{{Delta: chatDelta{Content: text}, FinishReason: finish}}}
+			return c
+		}
+		t := ""
+		if text != nil {
+			t = *text
+		}
+		return textCompletion{ID: j.id, Object: "text_completion", Created: j.created, Model: j.sv.ID,
+			SystemFingerprint: systemFingerprint, Choices: []textChoice{{Text: t, FinishReason: finish}}, Usage: u}
+	}
+	if j.chat {
+		empty := ""
+		c := chunk(&empty, nil).(chatChunk)
+		c.Choices[0].Delta.Role = "assistant"
+		out.send(c)
+	} else if j.echo != "" {
+		out.send(chunk(&j.echo, nil))
+	}
+	var genErr error
+	if out.err == nil {
+		for tok, err := range sess.Generate(ctx, j.ids, j.opts) {
+			if err != nil {
+				genErr = err
+				break
+			}
+			if s.hookToken != nil {
+				s.hookToken(ctx, j, j.opts.Stats.GeneratedTokens)
+			}
+			if tok.Text == "" {
+				continue
+			}
+			out.send(chunk(&tok.Text, nil))
+			if out.err != nil {
+				break // the client is gone: stop generating
+			}
+		}
+	}
+	st := j.opts.Stats
+	info.completionTokens = st.GeneratedTokens
+	if out.err != nil {
+		info.clientGone = true
+		info.err = "writing the stream: " + out.err.Error()
+		return nil
+	}
+	finish, e := s.finish(ctx, r, st, genErr, info)
+	if e != nil {
+		if !info.clientGone {
+			out.send(e.body())
+		}
+		info.err = e.Message
+		return nil
+	}
+	info.finish = finish
+	out.send(chunk(nil, &finish))
+	if j.g.IncludeUsage {
+		uu := usageOf(j, st)
+		if j.chat {
+			out.send(chatChunk{ID: j.id, Object: "chat.completion.chunk", Created: j.created, Model: j.sv.ID,
+				SystemFingerprint: systemFingerprint, Choices: []chatChunkChoice{}, Usage: uu})
+		} else {
+			out.send(textCompletion{ID: j.id, Object: "text_completion", Created: j.created, Model: j.sv.ID,
+				SystemFingerprint: systemFingerprint, Choices: []textChoice{}, Usage: uu})
+		}
+	}
+	out.raw([]byte("[DONE]"))
+	if out.err != nil {
+		info.clientGone = true
+	}
+	return nil
+}

@@ -1,0 +1,11 @@
+package runtime
+
+// KVCacheBytes returns the memory of one session's KV cache: layers x
+// context x 2 (keys and values) x KV width (KV heads x head size) x 4 bytes
+// (float32). A session's other buffers (activations for a batch of prompt
+// tokens, the logits) are small next to it for every real model. Servers use
+// it to bound the memory of their parallel sessions.
+func (m *Model) KVCacheBytes() int64 {
+	c := &m.dec.Config
+	return int64(c.Layers) * int64(m.opts.ContextSize) * 2 * int64(c.KVHeads*c.HeadDim) * 4
+}
