@@ -16,7 +16,7 @@
 set -euo pipefail
 
 version="${ORT_VERSION:-1.30.0}"
-cache="${EDGEAI_ORT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/edgeai/ort}"
+cache="${EDGEAI_ORT_CACHE:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/edgeai/ort}"
 dest="$cache/$version"
 
 case "$(uname -s)" in
