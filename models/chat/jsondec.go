@@ -1,0 +1,93 @@
+package chat
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+)
+
+// decodeJSON decodes JSON keeping the order of object keys (jsonObject),
+// for template variables given as JSON.
+func decodeJSON(s string) (any, error) {
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.UseNumber()
+	v, err := decodeValue(dec)
+	if err != nil {
+		return nil, err
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("json: trailing data")
+	}
+	return v, nil
+}
+
+func decodeValue(dec *json.Decoder) (any, error) {
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, err
+	}
+	switch t := tok.(type) {
+	case json.Delim:
+		switch t {
+		case '[':
+			out := []any{}
+			for dec.More() {
+				v, err := decodeValue(dec)
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, v)
+			}
+			_, err := dec.Token()
+			return out, err
+		case '{':
+			var obj jsonObject
+			for dec.More() {
+				k, err := dec.Token()
+				if err != nil {
+					return nil, err
+				}
+				v, err := decodeValue(dec)
+				if err != nil {
+					return nil, err
+				}
+				obj = append(obj, struct {
+					key string
+					val any
+				}{k.(string), v})
+			}
+			_, err := dec.Token()
+			return obj, err
+		}
+	case json.Number:
+		if i, err := t.Int64(); err == nil {
+			return float64(i), nil
+		}
+		f, err := t.Float64()
+		return f, err
+	}
+	return tok, nil
+}
+
+// renderJSON renders a parsed template with variables given as a JSON
+// object (tests use it to pass tools and other inputs beyond messages).
+func renderJSON(prog []node, vars string) (string, error) {
+	v, err := decodeJSON(vars)
+	if err != nil {
+		return "", err
+	}
+	d, ok := fromJSON(v).(*dict)
+	if !ok {
+		return "", fmt.Errorf("variables must be a JSON object")
+	}
+	root := map[string]any{}
+	for _, k := range d.keys {
+		root[k] = d.m[k]
+	}
+	var out strings.Builder
+	r := &renderer{out: &out, scopes: []map[string]any{root}, root: root}
+	if err := r.exec(prog); err != nil {
+		return out.String(), err
+	}
+	return out.String(), nil
+}
