@@ -369,3 +369,27 @@ func TestONNXCancelORT(t *testing.T) {
 	}
 	t.Logf("cancelled run returned after %v", took)
 }
+
+// TestInspectONNXNodeTests describes every node-test model: no errors, and
+// the operator histogram accounts for every node.
+func TestInspectONNXNodeTests(t *testing.T) {
+	needONNXData(t)
+	dirs, _ := filepath.Glob(filepath.Join(onnxData, "node", "test_*"))
+	for _, dir := range dirs {
+		info, err := runtime.InspectONNX(filepath.Join(dir, "model.onnx"))
+		if err != nil {
+			t.Errorf("%s: %v", dir, err)
+			continue
+		}
+		total := 0
+		for _, o := range info.Ops {
+			total += o.Count
+		}
+		if total != info.Nodes || info.Nodes == 0 || info.Invalid != "" || len(info.Opsets) == 0 {
+			t.Errorf("%s: %d nodes, histogram %v, invalid %q", dir, info.Nodes, info.Ops, info.Invalid)
+		}
+		if len(info.Inputs)+len(info.NonTensor) == 0 && !strings.HasSuffix(dir, "test_constant") {
+			t.Errorf("%s: no inputs", dir)
+		}
+	}
+}
