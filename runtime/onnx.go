@@ -197,7 +197,10 @@ func readONNX(path string) (*onnxModel, error) {
 // tensorInfo converts a graph input or output; only tensors are supported.
 func tensorInfo(v *onnx.ValueInfo) (TensorInfo, error) {
 	ti := TensorInfo{Name: v.Name}
-	if v.Type == nil || v.Type.Kind != onnx.KindTensor {
+	if v.Type == nil {
+		return ti, fmt.Errorf("%q has no type in the model", v.Name)
+	}
+	if v.Type.Kind != onnx.KindTensor {
 		return ti, fmt.Errorf("%q is a %s value; only tensors are supported", v.Name, v.Type)
 	}
 	ti.Type = TensorType(v.Type.Elem)
