@@ -146,16 +146,16 @@ func Convert(ctx context.Context, src Source, w io.Writer, opts Options) (*Repor
 	raw, hasRaw := src.(RawSource)
 	for i := range plan {
 		c := &plan[i]
-		if c.rowLen() <= 0 || c.Elements()%c.rowLen() != 0 {
+		if rowLen(&c.Tensor) <= 0 || c.Elements()%rowLen(&c.Tensor) != 0 {
 			return nil, fmt.Errorf("quantize: tensor %q: invalid shape %v", c.Name, c.Shape)
 		}
-		rb, err := c.To.RowBytes(int(c.rowLen()))
+		rb, err := c.To.RowBytes(int(rowLen(&c.Tensor)))
 		if err != nil {
 			return nil, fmt.Errorf("quantize: tensor %q: %w", c.Name, err)
 		}
-		outs[i] = outTensor{name: c.Name, typ: c.To, shape: ggmlShape(c.Shape), size: int64(rb) * (c.Elements() / c.rowLen())}
-		if inRB, err := c.Type.RowBytes(int(c.rowLen())); err == nil {
-			rep.InBytes += int64(inRB) * (c.Elements() / c.rowLen())
+		outs[i] = outTensor{name: c.Name, typ: c.To, shape: ggmlShape(c.Shape), size: int64(rb) * (c.Elements() / rowLen(&c.Tensor))}
+		if inRB, err := c.Type.RowBytes(int(rowLen(&c.Tensor))); err == nil {
+			rep.InBytes += int64(inRB) * (c.Elements() / rowLen(&c.Tensor))
 		}
 		if c.Fallback {
 			rep.Fallbacks++
@@ -196,12 +196,12 @@ func Convert(ctx context.Context, src Source, w io.Writer, opts Options) (*Repor
 		defer close(jobs)
 		for ti := range plan {
 			c := &plan[ti]
-			rows := c.Elements() / c.rowLen()
-			per := max(1, chunkValues/c.rowLen())
+			rows := c.Elements() / rowLen(&c.Tensor)
+			per := max(1, chunkValues/rowLen(&c.Tensor))
 			outRB := outs[ti].size / max(rows, 1)
 			for first := int64(0); first < rows || (first == 0 && rows == 0); first += per {
 				j := &job{t: ti, src: srcIndex[c.Name], first: first, n: min(per, rows-first), done: make(chan struct{}),
-					convert: c.Convert || !hasRaw, from: c.Type, to: c.To, rowLen: c.rowLen(), name: c.Name, outRowBytes: outRB}
+					convert: c.Convert || !hasRaw, from: c.Type, to: c.To, rowLen: rowLen(&c.Tensor), name: c.Name, outRowBytes: outRB}
 				j.last = first+per >= rows
 				select {
 				case order <- j:

@@ -10,24 +10,14 @@ import (
 	"github.com/edgeai-go/edgeai/quant"
 )
 
-// Tensor describes one tensor of a source model.
-type Tensor struct {
-	Name  string
-	Type  quant.Type // the type it is stored in
-	Shape []int64    // ggml "ne" order: Shape[0] is the row length
-}
-
-// Elements returns the number of values in the tensor.
-func (t *Tensor) Elements() int64 {
-	n := int64(1)
-	for _, d := range t.Shape {
-		n *= d
-	}
-	return n
-}
+// Tensor describes one tensor of a source model: Name, Type (the type it is
+// stored in) and Shape (ggml "ne" order, Shape[0] is the row length). It is
+// gguf's description, so that sources need not import this package; Offset
+// and Size are ignored.
+type Tensor = gguf.TensorInfo
 
 // rowLen returns the number of values in one row (Shape[0], or 1 for a scalar).
-func (t *Tensor) rowLen() int64 {
+func rowLen(t *Tensor) int64 {
 	if len(t.Shape) == 0 {
 		return 1
 	}
@@ -234,7 +224,7 @@ func Plan(hp Hparams, tensors []Tensor, opts Options) ([]Choice, error) {
 	out := make([]Choice, len(ts))
 	for i := range ts {
 		t := &ts[i]
-		c := Choice{Tensor: *t, To: t.Type}
+		c := Choice{Tensor: Tensor{Name: t.Name, Type: t.Type, Shape: t.Shape}, To: t.Type}
 		if quantizable(t) {
 			to := def
 			if !opts.Pure && defTr.Quantized {
@@ -249,9 +239,9 @@ func Plan(hp Hparams, tensors []Tensor, opts Options) ([]Choice, error) {
 			c.To = to
 		}
 		if c.To != t.Type {
-			if bs := blockSize(c.To); t.rowLen()%bs != 0 {
+			if bs := blockSize(c.To); rowLen(t)%bs != 0 {
 				return nil, fmt.Errorf("quantize: tensor %q: rows of %d values are not a whole number of %v blocks of %d (llama.cpp has no fallback here either)",
-					t.Name, t.rowLen(), c.To, bs)
+					t.Name, rowLen(t), c.To, bs)
 			}
 			c.Convert = true
 		}
@@ -269,7 +259,7 @@ func (p *planner) tensorType(def quant.Type, t *Tensor) (to quant.Type, fallback
 	name := t.Name
 	ft := p.ft
 	hp := p.hp
-	nx := t.rowLen()
+	nx := rowLen(t)
 	experts := max(1, hp.Experts)
 	// layerInfo is llama.cpp's layer_info: the running counter, or for
 	// mixtures of experts the layer number parsed from the name.

@@ -62,7 +62,7 @@ func (s *fileSource) RawRows(i int, first, n int64) ([]byte, error) {
 		return nil, fmt.Errorf("quantize: tensor index %d out of range", i)
 	}
 	t := &s.tensors[i]
-	rb, err := t.Type.RowBytes(int(t.rowLen()))
+	rb, err := t.Type.RowBytes(int(rowLen(t)))
 	if err != nil {
 		return nil, fmt.Errorf("quantize: tensor %q: %w", t.Name, err)
 	}
