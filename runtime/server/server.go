@@ -344,8 +344,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if status == 0 {
 			status = http.StatusOK
 		}
-		if info.clientGone && !lw.wrote {
-			status = 499 // the client closed the connection before an answer
+		if info.clientGone {
+			status = 499 // the client closed the connection before the end of the answer
 		}
 		attrs := []slog.Attr{
 			slog.String("method", r.Method),
@@ -380,6 +380,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if r.Method == http.MethodOptions {
 		lw.WriteHeader(http.StatusNoContent) // a CORS preflight that guard accepted
+		return
+	}
+	if r.URL.Path == "/health" {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			writeError(lw, methodNotAllowed("GET"))
+			return
+		}
+		s.handleHealth(lw, r)
 		return
 	}
 	if !s.enter() {
@@ -519,12 +527,6 @@ func (s *Server) originAllowed(origin string) bool {
 func (s *Server) route(w http.ResponseWriter, r *http.Request, info *requestLog) *apiError {
 	path := r.URL.Path
 	switch {
-	case path == "/health":
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			return methodNotAllowed("GET")
-		}
-		s.handleHealth(w, r)
-		return nil
 	case path == "/v1/models":
 		if r.Method != http.MethodGet {
 			return methodNotAllowed("GET")
