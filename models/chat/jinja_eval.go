@@ -9,7 +9,7 @@ import (
 
 // Sandbox limits of one render.
 const (
-	maxSteps     = 2_000_000 // evaluated nodes and loop iterations
+	maxSteps     = 1_000_000 // evaluated nodes and loop iterations
 	maxOutput    = 8 << 20   // bytes of output
 	maxDepth     = 64        // nested macro calls
 	maxRange     = 100_000   // elements of range() and of repeated lists
@@ -255,31 +255,7 @@ func (r *renderer) execFor(n *forNode) error {
 		if err := bind(item); err != nil {
 			return err
 		}
-		loop := newDict()
-		loop.set("index", i+1)
-		loop.set("index0", i)
-		loop.set("revindex", len(items)-i)
-		loop.set("revindex0", len(items)-i-1)
-		loop.set("first", i == 0)
-		loop.set("last", i == len(items)-1)
-		loop.set("length", len(items))
-		if i > 0 {
-			loop.set("previtem", items[i-1])
-		} else {
-			loop.set("previtem", undefined{"loop.previtem"})
-		}
-		if i+1 < len(items) {
-			loop.set("nextitem", items[i+1])
-		} else {
-			loop.set("nextitem", undefined{"loop.nextitem"})
-		}
-		idx := i
-		loop.set("cycle", &builtin{"loop.cycle", func(_ *renderer, args []any, _ *dict) (any, error) {
-			if len(args) == 0 {
-				return nil, errors.New("loop.cycle needs arguments")
-			}
-			return args[idx%len(args)], nil
-		}})
+		loop := &loopInfo{i: i, items: items}
 		r.set("loop", loop)
 		err := r.exec(n.body)
 		if err == errBreak {
@@ -828,6 +804,48 @@ func contains(hay, needle any) (bool, error) {
 	return false, fmt.Errorf("a %s is not a container", typeName(hay))
 }
 
+// loopInfo is the "loop" variable of a for loop.
+type loopInfo struct {
+	i     int
+	items []any
+}
+
+func (l *loopInfo) attr(name string) any {
+	n := len(l.items)
+	switch name {
+	case "index":
+		return l.i + 1
+	case "index0":
+		return l.i
+	case "revindex":
+		return n - l.i
+	case "revindex0":
+		return n - l.i - 1
+	case "first":
+		return l.i == 0
+	case "last":
+		return l.i == n-1
+	case "length":
+		return n
+	case "previtem":
+		if l.i > 0 {
+			return l.items[l.i-1]
+		}
+	case "nextitem":
+		if l.i+1 < n {
+			return l.items[l.i+1]
+		}
+	case "cycle":
+		return &builtin{"loop.cycle", func(_ *renderer, args []any, _ *dict) (any, error) {
+			if len(args) == 0 {
+				return nil, errors.New("loop.cycle needs arguments")
+			}
+			return args[l.i%len(args)], nil
+		}}
+	}
+	return undefined{"loop." + name}
+}
+
 // getAttr is Jinja's obj.name: a dict key or method, a string method,
 // a namespace attribute; undefined when missing (an error on undefined).
 func getAttr(obj any, name string) (any, error) {
@@ -845,6 +863,8 @@ func getAttr(obj any, name string) (any, error) {
 		if v, ok := x.d.m[name]; ok {
 			return v, nil
 		}
+	case *loopInfo:
+		return x.attr(name), nil
 	case string:
 		if m := stringMethod(x, name); m != nil {
 			return m, nil

@@ -618,17 +618,31 @@ func (t *tokExpr) pow() (expr, error) {
 	return l, err
 }
 
-func (t *tokExpr) unary() (expr, error) {
-	if t.accept("-") {
-		e, err := t.unary()
-		return &unaryExpr{"-", e}, err
+func (t *tokExpr) unary() (expr, error) { return t.unaryF(true) }
+
+// unaryF parses a unary expression; as in Jinja2, a sign binds tighter than
+// filters and tests ("-3 | abs" is 3).
+func (t *tokExpr) unaryF(withFilter bool) (expr, error) {
+	var e expr
+	var err error
+	switch {
+	case t.accept("-"):
+		var x expr
+		if x, err = t.unaryF(false); err != nil {
+			return nil, err
+		}
+		e = &unaryExpr{"-", x}
+	case t.accept("+"):
+		if e, err = t.unaryF(false); err != nil {
+			return nil, err
+		}
+	default:
+		if e, err = t.postfix(); err != nil {
+			return nil, err
+		}
 	}
-	if t.accept("+") {
-		return t.unary()
-	}
-	e, err := t.postfix()
-	if err != nil {
-		return nil, err
+	if !withFilter {
+		return e, nil
 	}
 	return t.filters(e)
 }

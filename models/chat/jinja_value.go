@@ -93,6 +93,8 @@ func typeName(v any) string {
 		return "dict"
 	case *namespace:
 		return "namespace"
+	case *loopInfo:
+		return "loop"
 	}
 	return "function"
 }
