@@ -65,10 +65,73 @@ var kvaluesIQ4NL = [16]int8{-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25,
 // blockScale returns the float32 product of two fp16 block scales.
 func blockScale(w, a uint16) float32 { return f16(w) * f16(a) }
 
+// The float32 arithmetic of the 32-value formats follows, operation for
+// operation, the code llama.cpp (c392e50) runs on x86 with AVX2/AVX-512, so
+// that results are bit-identical to it given the same bytes:
+//
+//   - Q8_0, Q5_0, IQ4_NL (llamafile's tinyBLAS_Q0_AVX, used for every batch
+//     size) and Q4_1, Q5_1 (ggml_vec_dot_q4_1_q8_1 / q5_1_q8_1, AVX2): eight
+//     float32 lanes; lane k takes the integer sum of the products 4k..4k+3
+//     of each block and accumulates d_w·d_a times it with a fused
+//     multiply-add; the lanes are added as ((l0+l4)+(l2+l6))+((l1+l5)+(l3+l7)).
+//     Q4_1 and Q5_1 add m_w·s_a per block into a separate float32 sum (fused,
+//     as the compiler contracts summs += m*s) that is added last.
+//   - Q4_0 (weights repacked at load to q4_0_8x8 on AVX2 CPUs; its gemv and
+//     gemm): one float32 accumulator; per block acc = fma(isum, d_w·d_a, acc).
+//
+// fma32 gives the single rounding of the fused multiply-add in pure Go.
+
+// fma32 returns x·y+z rounded once to float32 (a fused multiply-add). The
+// product is exact in float64; the sum rounded to float64 and then to
+// float32 is correct unless the first rounding lands exactly on a float32
+// tie (or the result is subnormal), which fma32Slow settles by rounding to
+// odd.
+func fma32(x, y, z float32) float32 {
+	p := float64(float64(x) * float64(y))
+	s := float64(p + float64(z))
+	if b := math.Float64bits(s); b&(1<<29-1) == 1<<28 || b&(0x7ff<<52) < (1023-126)<<52 {
+		return fma32Slow(p, float64(z), s)
+	}
+	return float32(s)
+}
+
+// fma32Slow rounds the exact p+z (s = fl64(p+z)) to float32: the error of
+// s is found exactly (TwoSum) and s is rounded to odd, after which the
+// rounding to float32 is correct.
+func fma32Slow(p, z, s float64) float32 {
+	bp := float64(s - z)
+	e := float64(p-bp) + float64(z-float64(s-bp))
+	if (e > 0 || e < 0) && math.Float64bits(s)&1 == 0 {
+		b := math.Float64bits(s)
+		if (e > 0) == (s > 0) {
+			b++
+		} else {
+			b--
+		}
+		s = math.Float64frombits(b)
+	}
+	return float32(s)
+}
+
+// lanes8 is the eight-lane float32 accumulator of ggml's AVX2 kernels.
+type lanes8 [8]float32
+
+// add accumulates d times the eight integer lane sums.
+func (l *lanes8) add(d float32, s *[8]int32) {
+	for k := range 8 {
+		l[k] = fma32(d, float32(s[k]), l[k])
+	}
+}
+
+// sum adds the lanes in the order of ggml's hsum_float_8.
+func (l *lanes8) sum() float32 {
+	return ((l[0] + l[4]) + (l[2] + l[6])) + ((l[1] + l[5]) + (l[3] + l[7]))
+}
+
 // dotQ4_0 (block: fp16 d, 16 bytes of nibbles; value q-8, low nibbles are
 // values 0..15, high nibbles 16..31) against Q8_0 (fp16 d, 32 int8).
 func dotQ4_0(n int, w, a []byte) float32 {
-	var sum float32
+	var acc float32
 	for i := range n / 32 {
 		wb := (*[18]byte)(w[i*18:])
 		ab := (*[34]byte)(a[i*34:])
@@ -77,98 +140,119 @@ func dotQ4_0(n int, w, a []byte) float32 {
 			b := wb[2+j]
 			s += (int32(b&15)-8)*int32(int8(ab[2+j])) + (int32(b>>4)-8)*int32(int8(ab[18+j]))
 		}
-		sum += float32(blockScale(u16(wb[0:]), u16(ab[0:])) * float32(s))
+		acc = fma32(float32(s), blockScale(u16(wb[0:]), u16(ab[0:])), acc)
 	}
-	return sum
+	return acc
 }
 
 // dotQ4_1 (fp16 d, fp16 m, nibbles; value d*q+m) against Q8_1 (fp16 d, fp16
 // s = d·Σq, 32 int8): Σ d_w·d_a·Σq_w·q_a + m_w·s_a.
 func dotQ4_1(n int, w, a []byte) float32 {
-	var sum, summs float32
+	var acc lanes8
+	var summs float32
 	for i := range n / 32 {
 		wb := (*[20]byte)(w[i*20:])
 		ab := (*[36]byte)(a[i*36:])
-		var s int32
-		for j := range 16 {
-			b := wb[4+j]
-			s += int32(b&15)*int32(int8(ab[4+j])) + int32(b>>4)*int32(int8(ab[20+j]))
+		var s [8]int32
+		for k := range 4 {
+			var lo, hi int32
+			for j := 4 * k; j < 4*k+4; j++ {
+				b := wb[4+j]
+				lo += int32(b&15) * int32(int8(ab[4+j]))
+				hi += int32(b>>4) * int32(int8(ab[20+j]))
+			}
+			s[k], s[k+4] = lo, hi
 		}
-		sum += float32(blockScale(u16(wb[0:]), u16(ab[0:])) * float32(s))
-		summs += float32(f16(u16(wb[2:])) * f16(u16(ab[2:])))
+		acc.add(blockScale(u16(wb[0:]), u16(ab[0:])), &s)
+		summs = fma32(f16(u16(wb[2:])), f16(u16(ab[2:])), summs)
 	}
-	return sum + summs
+	return acc.sum() + summs
 }
 
 // dotQ5_0 (fp16 d, 32 high bits, nibbles; value q-16) against Q8_0.
 func dotQ5_0(n int, w, a []byte) float32 {
-	var sum float32
+	var acc lanes8
 	for i := range n / 32 {
 		wb := (*[22]byte)(w[i*22:])
 		ab := (*[34]byte)(a[i*34:])
 		qh := u32(wb[2:])
-		var s int32
-		for j := range 16 {
-			b := wb[6+j]
-			lo := int32(b&15) | int32(qh>>j&1)<<4
-			hi := int32(b>>4) | int32(qh>>(j+16)&1)<<4
-			s += (lo-16)*int32(int8(ab[2+j])) + (hi-16)*int32(int8(ab[18+j]))
+		var s [8]int32
+		for k := range 4 {
+			var lo, hi int32
+			for j := 4 * k; j < 4*k+4; j++ {
+				b := wb[6+j]
+				l := int32(b&15) | int32(qh>>j&1)<<4
+				h := int32(b>>4) | int32(qh>>(j+16)&1)<<4
+				lo += (l - 16) * int32(int8(ab[2+j]))
+				hi += (h - 16) * int32(int8(ab[18+j]))
+			}
+			s[k], s[k+4] = lo, hi
 		}
-		sum += float32(blockScale(u16(wb[0:]), u16(ab[0:])) * float32(s))
+		acc.add(blockScale(u16(wb[0:]), u16(ab[0:])), &s)
 	}
-	return sum
+	return acc.sum()
 }
 
 // dotQ5_1 (fp16 d, fp16 m, 32 high bits, nibbles; value d*q+m) against Q8_1.
 func dotQ5_1(n int, w, a []byte) float32 {
-	var sum, summs float32
+	var acc lanes8
+	var summs float32
 	for i := range n / 32 {
 		wb := (*[24]byte)(w[i*24:])
 		ab := (*[36]byte)(a[i*36:])
 		qh := u32(wb[4:])
-		var s int32
-		for j := range 16 {
-			b := wb[8+j]
-			lo := int32(b&15) | int32(qh>>j&1)<<4
-			hi := int32(b>>4) | int32(qh>>(j+16)&1)<<4
-			s += lo*int32(int8(ab[4+j])) + hi*int32(int8(ab[20+j]))
+		var s [8]int32
+		for k := range 4 {
+			var lo, hi int32
+			for j := 4 * k; j < 4*k+4; j++ {
+				b := wb[8+j]
+				lo += (int32(b&15) | int32(qh>>j&1)<<4) * int32(int8(ab[4+j]))
+				hi += (int32(b>>4) | int32(qh>>(j+16)&1)<<4) * int32(int8(ab[20+j]))
+			}
+			s[k], s[k+4] = lo, hi
 		}
-		sum += float32(blockScale(u16(wb[0:]), u16(ab[0:])) * float32(s))
-		summs += float32(f16(u16(wb[2:])) * f16(u16(ab[2:])))
+		acc.add(blockScale(u16(wb[0:]), u16(ab[0:])), &s)
+		summs = fma32(f16(u16(wb[2:])), f16(u16(ab[2:])), summs)
 	}
-	return sum + summs
+	return acc.sum() + summs
 }
 
 // dotQ8_0 (fp16 d, 32 int8) against Q8_0.
 func dotQ8_0(n int, w, a []byte) float32 {
-	var sum float32
+	var acc lanes8
 	for i := range n / 32 {
 		wb := (*[34]byte)(w[i*34:])
 		ab := (*[34]byte)(a[i*34:])
-		var s0, s1 int32
-		for j := 2; j < 34; j += 2 {
-			s0 += int32(int8(wb[j])) * int32(int8(ab[j]))
-			s1 += int32(int8(wb[j+1])) * int32(int8(ab[j+1]))
+		var s [8]int32
+		for k := range 8 {
+			j := 2 + 4*k
+			s[k] = int32(int8(wb[j]))*int32(int8(ab[j])) + int32(int8(wb[j+1]))*int32(int8(ab[j+1])) +
+				int32(int8(wb[j+2]))*int32(int8(ab[j+2])) + int32(int8(wb[j+3]))*int32(int8(ab[j+3]))
 		}
-		sum += float32(blockScale(u16(wb[0:]), u16(ab[0:])) * float32(s0+s1))
+		acc.add(blockScale(u16(wb[0:]), u16(ab[0:])), &s)
 	}
-	return sum
+	return acc.sum()
 }
 
 // dotIQ4_NL (fp16 d, nibbles indexing kvaluesIQ4NL) against Q8_0.
 func dotIQ4_NL(n int, w, a []byte) float32 {
-	var sum float32
+	var acc lanes8
 	for i := range n / 32 {
 		wb := (*[18]byte)(w[i*18:])
 		ab := (*[34]byte)(a[i*34:])
-		var s int32
-		for j := range 16 {
-			b := wb[2+j]
-			s += int32(kvaluesIQ4NL[b&15])*int32(int8(ab[2+j])) + int32(kvaluesIQ4NL[b>>4])*int32(int8(ab[18+j]))
+		var s [8]int32
+		for k := range 4 {
+			var lo, hi int32
+			for j := 4 * k; j < 4*k+4; j++ {
+				b := wb[2+j]
+				lo += int32(kvaluesIQ4NL[b&15]) * int32(int8(ab[2+j]))
+				hi += int32(kvaluesIQ4NL[b>>4]) * int32(int8(ab[18+j]))
+			}
+			s[k], s[k+4] = lo, hi
 		}
-		sum += float32(blockScale(u16(wb[0:]), u16(ab[0:])) * float32(s))
+		acc.add(blockScale(u16(wb[0:]), u16(ab[0:])), &s)
 	}
-	return sum
+	return acc.sum()
 }
 
 // dotF16 multiplies binary16 weights by binary16 activations; each product is

@@ -57,8 +57,14 @@ GLOBL onesW<>(SB), RODATA|NOPTR, $32
 
 // func dotQ8_0AVX2(n int, w, a []byte) float32
 //
-//	for each block b: acc[lane] += scale(b) * float32(Σ of the lane's 4 products q_w·q_a)
-//	return hsum(acc)
+//	for each block b: L[k] = Σ_{j=4k..4k+3} q_w[j]·q_a[j]   (k < 8, exact int32)
+//	                  acc[k] = fma(scale(b), float32(L[k]), acc[k])
+//	return ((acc0+acc4)+(acc2+acc6)) + ((acc1+acc5)+(acc3+acc7))
+//
+// as dotQ8_0 (generic) and llamafile's tinyBLAS_Q0_AVX. The bytes are
+// widened to int16 (VPMOVSXBW) so that -128 is exact too; VPMADDWD gives the
+// pair sums of each half, VPHADDD the quads (lanes 0,1,4,5 | 2,3,6,7) and
+// VPERMQ puts them in order.
 TEXT ·dotQ8_0AVX2(SB), NOSPLIT, $0-60
 	MOVQ n+0(FP), CX
 	SHRQ $5, CX
@@ -76,7 +82,8 @@ q8loop:
 	VPMOVSXBW 18(DI), Y5
 	VPMADDWD Y4, Y2, Y2
 	VPMADDWD Y5, Y3, Y3
-	VPADDD Y3, Y2, Y2
+	VPHADDD Y3, Y2, Y2
+	VPERMQ $0xd8, Y2, Y2
 	VCVTDQ2PS Y2, Y2
 	VFMADD231PS Y2, Y1, Y0
 	ADDQ $34, SI
@@ -93,15 +100,17 @@ q8done:
 // func dotQ4_0AVX2(n int, w, a []byte) float32
 //
 //	for each block b: q = the 32 nibbles (low nibbles, then high nibbles)
-//	  lanes = Σ pairs (q·a - 8·a), summed to int32 per lane (4 values each)
-//	  acc[lane] += scale(b) * float32(lanes)
-//	return hsum(acc)
+//	  isum = Σ (q-8)·a   (exact: pairs q·a - 8·a in int16, then int32)
+//	  acc = fma(float32(isum), scale(b), acc)
+//	return acc
+//
+// as dotQ4_0 (generic) and ggml's gemv/gemm for Q4_0 repacked to 8x8 on x86.
 TEXT ·dotQ4_0AVX2(SB), NOSPLIT, $0-60
 	MOVQ n+0(FP), CX
 	SHRQ $5, CX
 	MOVQ w_base+8(FP), SI
 	MOVQ a_base+32(FP), DI
-	VXORPS Y0, Y0, Y0
+	VXORPS X0, X0, X0
 	VMOVDQU nibbleMask<>(SB), X8
 	VMOVDQU eights<>(SB), Y9
 	VMOVDQU onesW<>(SB), Y10
@@ -109,7 +118,7 @@ TEXT ·dotQ4_0AVX2(SB), NOSPLIT, $0-60
 	JZ q4done
 
 q4loop:
-	BLOCKSCALE(SI, DI, Y1)
+	BLOCKSCALE(SI, DI, Y1)     // X14 keeps the scale in lane 0
 	VMOVDQU 2(SI), X2
 	VPSRLW $4, X2, X3
 	VPAND X8, X2, X2           // low nibbles: values 0..15
@@ -120,15 +129,20 @@ q4loop:
 	VPMADDUBSW Y4, Y9, Y5      // 8·a, pairwise in int16
 	VPSUBW Y5, Y2, Y2          // (q-8)·a pairs, |.| <= 2048
 	VPMADDWD Y10, Y2, Y2       // int32 lanes of 4 values
-	VCVTDQ2PS Y2, Y2
-	VFMADD231PS Y2, Y1, Y0
+	VEXTRACTI128 $1, Y2, X3
+	VPADDD X3, X2, X2
+	VPSHUFD $0x4e, X2, X3
+	VPADDD X3, X2, X2
+	VPSHUFD $0xb1, X2, X3
+	VPADDD X3, X2, X2          // isum in lane 0
+	VCVTDQ2PS X2, X2
+	VFMADD231SS X14, X2, X0    // acc = isum·scale + acc, rounded once
 	ADDQ $18, SI
 	ADDQ $34, DI
 	DECQ CX
 	JNZ q4loop
 
 q4done:
-	HSUM
 	VMOVSS X0, ret+56(FP)
 	VZEROUPPER
 	RET

@@ -11,8 +11,10 @@ func sameLen(fn string, n int, m int) {
 	}
 }
 
-// Dot returns Σ a[i]·b[i] accumulated in float32 (four interleaved partial
-// sums, then (s0+s1)+(s2+s3), like a SIMD reduction).
+// Dot returns Σ a[i]·b[i] in float32: each product rounded, four interleaved
+// partial sums (index mod 4, the last n%4 products going to the first),
+// then (s0+s1)+(s2+s3). Every path computes exactly this, so results do not
+// depend on the CPU.
 func Dot(a, b []float32) float32 {
 	sameLen("Dot", len(a), len(b))
 	return cur.dot(a, b)

@@ -5,8 +5,8 @@ package kernels
 // The AVX2 float32 vector kernels (vec_amd64.s). Callers pass slices of equal
 // length (checked by the exported functions).
 
-// dotF32AVX2 is Dot with four 8-lane float32 accumulators and fused
-// multiply-adds, then a scalar tail.
+// dotF32AVX2 is Dot, bit for bit as dotGeneric (four partial sums in one
+// XMM register, no fused multiply-add).
 //
 //go:noescape
 func dotF32AVX2(a, b []float32) float32

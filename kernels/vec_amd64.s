@@ -4,68 +4,64 @@
 
 // func dotF32AVX2(a, b []float32) float32
 //
-//	acc0..acc3 (8 lanes each) += a[i:i+32] * b[i:i+32]   (FMA)
-//	acc0 += a[i:i+8] * b[i:i+8] while 8 remain
-//	s = hsum((acc0+acc1)+(acc2+acc3)); s += a[i]*b[i] for the tail (FMA)
+//	s[k] += round(a[i]·b[i]) for i ≡ k (mod 4), four at a time (one XMM)
+//	s[0] += round(a[i]·b[i]) for the last n%4
+//	return (s0+s1) + (s2+s3)
+//
+// bit for bit as dotGeneric: no fused multiply-add, the same four partial
+// sums in the same order, so a model's results do not depend on the path.
 TEXT ·dotF32AVX2(SB), NOSPLIT, $0-52
 	MOVQ a_base+0(FP), SI
 	MOVQ a_len+8(FP), CX
 	MOVQ b_base+24(FP), DI
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
+	VXORPS X0, X0, X0
 
-loop32:
-	CMPQ CX, $32
-	JLT  loop8
-	VMOVUPS (SI), Y4
-	VMOVUPS 32(SI), Y5
-	VMOVUPS 64(SI), Y6
-	VMOVUPS 96(SI), Y7
-	VFMADD231PS (DI), Y4, Y0
-	VFMADD231PS 32(DI), Y5, Y1
-	VFMADD231PS 64(DI), Y6, Y2
-	VFMADD231PS 96(DI), Y7, Y3
-	ADDQ $128, SI
-	ADDQ $128, DI
-	SUBQ $32, CX
-	JMP  loop32
-
-loop8:
-	CMPQ CX, $8
-	JLT  reduce
-	VMOVUPS (SI), Y4
-	VFMADD231PS (DI), Y4, Y0
-	ADDQ $32, SI
-	ADDQ $32, DI
-	SUBQ $8, CX
-	JMP  loop8
-
-reduce:
-	VADDPS Y1, Y0, Y0
-	VADDPS Y3, Y2, Y2
-	VADDPS Y2, Y0, Y0
-	VEXTRACTF128 $1, Y0, X1
+loop16:
+	CMPQ CX, $16
+	JLT  loop4
+	VMOVUPS (SI), X1
+	VMOVUPS 16(SI), X2
+	VMOVUPS 32(SI), X3
+	VMOVUPS 48(SI), X4
+	VMULPS (DI), X1, X1
+	VMULPS 16(DI), X2, X2
+	VMULPS 32(DI), X3, X3
+	VMULPS 48(DI), X4, X4
 	VADDPS X1, X0, X0
-	VMOVHLPS X0, X0, X1
+	VADDPS X2, X0, X0
+	VADDPS X3, X0, X0
+	VADDPS X4, X0, X0
+	ADDQ $64, SI
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JMP  loop16
+
+loop4:
+	CMPQ CX, $4
+	JLT  tail
+	VMOVUPS (SI), X1
+	VMULPS (DI), X1, X1
 	VADDPS X1, X0, X0
-	VMOVSHDUP X0, X1
-	VADDSS X1, X0, X0
+	ADDQ $16, SI
+	ADDQ $16, DI
+	SUBQ $4, CX
+	JMP  loop4
 
 tail:
 	TESTQ CX, CX
 	JZ    done
 	VMOVSS (SI), X1
-	VFMADD231SS (DI), X1, X0
+	VMULSS (DI), X1, X1
+	VADDSS X1, X0, X0
 	ADDQ $4, SI
 	ADDQ $4, DI
 	DECQ CX
 	JMP  tail
 
 done:
+	VHADDPS X0, X0, X0
+	VHADDPS X0, X0, X0
 	VMOVSS X0, ret+48(FP)
-	VZEROUPPER
 	RET
 
 // func axpyF32AVX2(dst []float32, alpha float32, x []float32)

@@ -22,6 +22,9 @@ func TestDot(t *testing.T) {
 				mag += math.Abs(p)
 			}
 			got := im.dot(a, b)
+			if g := dotGeneric(a, b); math.Float32bits(got) != math.Float32bits(g) {
+				t.Errorf("%s Dot n=%d = %g, generic %g: not bit-identical", im.name, n, got, g)
+			}
 			// n/4+2 float32 roundings per partial sum, and one per product.
 			tol := float64(n/4+3) / (1 << 23) * mag
 			if d := math.Abs(float64(got) - want); !(d <= tol) {
