@@ -283,6 +283,7 @@ var interpreterCases = []struct{ src, vars, want string }{
 	{"{{ '  x ' | trim }}|{{ 'ab' | upper }}|{{ 'hi there' | title }}|{{ 'hI' | capitalize }}|{{ [1,2] | length }}|{{ 'héllo' | length }}", `{}`, "x|AB|Hi There|Hi|2|5"},
 	{"{{ [3,1,2] | sort | join(',') }} {{ [1,2] | first }} {{ [1,2] | last }} {{ [1,2] | reverse | list }}", `{}`, "1,2,3 1 2 [2, 1]"},
 	{"{{ x | default('d') }} {{ '' | default('d', true) }} {{ 'v' | d('x') }}", `{}`, "d d v"},
+	{"[{{ x | trim }}{{ x | upper }}{{ x | length }}{{ x ~ 'y' }}{{ x }}]", `{}`, "[0y]"},
 	{"{{ l | selectattr('r', 'equalto', 'u') | map(attribute='c') | list }}", `{"l":[{"r":"u","c":1},{"r":"a","c":2},{"r":"u","c":3}]}`, "[1, 3]"},
 	{"{{ l | rejectattr('r', 'equalto', 'u') | list | length }} {{ l | selectattr('c') | list | length }}", `{"l":[{"r":"u","c":0},{"r":"a","c":2}]}`, "1 1"},
 	{"{{ d | tojson }}", `{"d":{"b":[1,2.5,"x\"y",null,true],"a":"é"}}`, `{"b": [1, 2.5, "x\"y", null, true], "a": "é"}`},

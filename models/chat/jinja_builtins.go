@@ -107,12 +107,7 @@ func argOr(args []any, kw *dict, i int, name string, def any) any {
 
 // applyFilter runs "value | name(args)".
 func (r *renderer) applyFilter(name string, v any, args []any, kw *dict) (any, error) {
-	str := func() (string, error) {
-		if u, ok := v.(undefined); ok && name != "default" && name != "d" {
-			return "", fmt.Errorf("filter %s: %s is undefined", name, u.name)
-		}
-		return toStr(v), nil
-	}
+	str := func() (string, error) { return toStr(v), nil } // undefined is ""
 	switch name {
 	case "trim":
 		s, err := str()
