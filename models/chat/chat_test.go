@@ -333,6 +333,20 @@ func TestInterpreterErrors(t *testing.T) {
 			t.Errorf("parse %q: no error", src)
 		}
 	}
+	// Deep nesting is an error, not a stack overflow.
+	for _, src := range []string{
+		"{{ " + strings.Repeat("(", 100000) + "1" + strings.Repeat(")", 100000) + " }}",
+		"{{ " + strings.Repeat("[", 100000) + " }}",
+		"{{ " + strings.Repeat("- ", 100000) + "1 }}",
+		"{{ " + strings.Repeat("not ", 100000) + "1 }}",
+		strings.Repeat("{% if true %}", 100000),
+		"{{ 1" + strings.Repeat(" + 1", 100000) + " }}",
+		strings.Repeat("x", maxSource+1),
+	} {
+		if _, err := parseTemplate(src); err == nil {
+			t.Errorf("parse of %d bytes of nesting: no error", len(src))
+		}
+	}
 }
 
 // TestSandboxLimits checks that runaway templates stop with an error.

@@ -13,6 +13,10 @@ import (
 // values other than the messages, and every render is bounded in steps,
 // output size, recursion depth and collection sizes.
 
+// maxTagTokens bounds the tokens of one tag (real templates use a few
+// dozen), which bounds the depth of an expression's syntax tree.
+const maxTagTokens = 4096
+
 // segKind is the kind of a lexed template segment.
 type segKind int
 
@@ -163,6 +167,9 @@ func lexTag(src string, p int, closer string) ([]token, int, bool, error) {
 		}
 		if p >= len(src) {
 			return nil, 0, false, fmt.Errorf("offset %d: unclosed tag (missing %q)", start, closer)
+		}
+		if len(toks) > maxTagTokens {
+			return nil, 0, false, fmt.Errorf("offset %d: tag longer than %d tokens", start, maxTagTokens)
 		}
 		if strings.HasPrefix(src[p:], "-"+closer) {
 			return toks, p + 3, true, nil

@@ -94,14 +94,25 @@ type (
 	dictExpr  struct{ keys, vals []expr }
 )
 
+// Parser bounds: a template's size and the nesting of its blocks and
+// expressions (deeper nesting would only exhaust the stack).
+const (
+	maxSource = 1 << 20
+	maxNest   = 100
+)
+
 // parser builds the syntax tree from lexed segments.
 type parser struct {
-	segs []segment
-	i    int
+	segs  []segment
+	i     int
+	depth int // nested blocks
 }
 
 // parseTemplate lexes and parses a template.
 func parseTemplate(src string) ([]node, error) {
+	if len(src) > maxSource {
+		return nil, fmt.Errorf("template of %d bytes is larger than %d", len(src), maxSource)
+	}
 	segs, err := lex(src)
 	if err != nil {
 		return nil, err
@@ -121,6 +132,11 @@ func parseTemplate(src string) ([]node, error) {
 // or the end of input, and returns that tag's keyword ("" at the end). The
 // position is left at the tag so the caller can read its expression.
 func (p *parser) parseBody() ([]node, string, error) {
+	p.depth++
+	defer func() { p.depth-- }()
+	if p.depth > maxNest {
+		return nil, "", fmt.Errorf("blocks nested deeper than %d", maxNest)
+	}
 	var body []node
 	for p.i < len(p.segs) {
 		s := p.segs[p.i]
@@ -393,9 +409,10 @@ func (p *parser) fullExpr(toks []token, pos int) (expr, error) {
 
 // tokExpr is an expression parser over a tag's tokens.
 type tokExpr struct {
-	toks []token
-	i    int
-	pos  int
+	toks  []token
+	i     int
+	pos   int
+	depth int // nested sub-expressions
 }
 
 func (t *tokExpr) peek() *token {
@@ -475,6 +492,11 @@ func (t *tokExpr) all() (expr, error) {
 
 // expr parses a conditional expression: or_expr [if or_expr [else expr]].
 func (t *tokExpr) expr() (expr, error) {
+	t.depth++
+	defer func() { t.depth-- }()
+	if t.depth > maxNest {
+		return nil, t.errf("expression nested deeper than %d", maxNest)
+	}
 	a, err := t.orExpr()
 	if err != nil {
 		return nil, err
@@ -518,7 +540,12 @@ func (t *tokExpr) andExpr() (expr, error) {
 }
 
 func (t *tokExpr) notExpr() (expr, error) {
+	if t.depth > maxNest {
+		return nil, t.errf("expression nested deeper than %d", maxNest)
+	}
 	if t.acceptName("not") {
+		t.depth++
+		defer func() { t.depth-- }()
 		e, err := t.notExpr()
 		return &unaryExpr{"not", e}, err
 	}
@@ -625,6 +652,11 @@ func (t *tokExpr) unary() (expr, error) { return t.unaryF(true) }
 func (t *tokExpr) unaryF(withFilter bool) (expr, error) {
 	var e expr
 	var err error
+	if t.depth > maxNest {
+		return nil, t.errf("expression nested deeper than %d", maxNest)
+	}
+	t.depth++
+	defer func() { t.depth-- }()
 	switch {
 	case t.accept("-"):
 		var x expr
