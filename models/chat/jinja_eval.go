@@ -282,6 +282,9 @@ func (r *renderer) iterate(v any) ([]any, error) {
 		}
 		return out, nil
 	case string:
+		if runeLen(x) > maxRange {
+			return nil, fmt.Errorf("cannot iterate over a string of more than %d characters", maxRange)
+		}
 		var out []any
 		for _, c := range x {
 			out = append(out, string(c))
@@ -540,21 +543,22 @@ func (r *renderer) evalSlice(e *sliceExpr) (any, error) {
 		return nil, errors.New("slice step cannot be zero")
 	}
 	var items []any
-	str, isStr := obj.(string)
+	var runes []rune
+	isStr := false
 	switch x := obj.(type) {
 	case []any:
 		items = x
 	case string:
-		for _, c := range x {
-			items = append(items, string(c))
-		}
+		runes, isStr = []rune(x), true
 	case undefined:
 		return nil, fmt.Errorf("cannot slice %s: undefined", x.name)
 	default:
 		return nil, fmt.Errorf("cannot slice a %s", typeName(obj))
 	}
-	_ = str
 	n := len(items)
+	if isStr {
+		n = len(runes)
+	}
 	// Python's slice index normalisation.
 	norm := func(i int, has bool, def int) int {
 		if !has {
@@ -577,25 +581,26 @@ func (r *renderer) evalSlice(e *sliceExpr) (any, error) {
 		}
 		return i
 	}
-	var out []any
+	var idx []int
 	if step > 0 {
 		for i := norm(lo, hasLo, 0); i < norm(hi, hasHi, n); i += step {
-			out = append(out, items[i])
+			idx = append(idx, i)
 		}
 	} else {
 		for i := norm(lo, hasLo, n-1); i > norm(hi, hasHi, -1); i += step {
-			out = append(out, items[i])
+			idx = append(idx, i)
 		}
 	}
 	if isStr {
-		var b strings.Builder
-		for _, c := range out {
-			b.WriteString(c.(string))
+		out := make([]rune, len(idx))
+		for j, i := range idx {
+			out[j] = runes[i]
 		}
-		return b.String(), nil
+		return string(out), nil
 	}
-	if out == nil {
-		out = []any{}
+	out := make([]any, len(idx))
+	for j, i := range idx {
+		out[j] = items[i]
 	}
 	return out, nil
 }
