@@ -164,10 +164,7 @@ func New(p Params, vocab int) (*Sampler, error) {
 		s.topP = float64(p.TopP)
 	}
 	if p.MinP > 0 {
-		s.logMinP = min(log64(float64(p.MinP)), 0) // exactly 0 for min-p 1
-		if p.MinP == 1 {
-			s.logMinP = 0
-		}
+		s.logMinP = min(log64(float64(p.MinP)), 0) // log64(1) is exactly 0
 	}
 	if p.RepeatPenalty != 0 {
 		s.repeat = p.RepeatPenalty
@@ -184,9 +181,14 @@ func New(p Params, vocab int) (*Sampler, error) {
 		s.w = make([]float64, max(len(s.cand), vocab*btoi(s.topK == 0)))
 	}
 	if s.penalties {
+		// At most min(vocab, window) distinct tokens: these never grow.
+		distinct := vocab
+		if p.RepeatLastN > 0 {
+			distinct = min(vocab, p.RepeatLastN)
+		}
 		s.counts = make([]int32, vocab)
-		s.seen = make([]int32, 0, min(vocab, 1024))
-		s.saved = make([]float32, 0, min(vocab, 1024))
+		s.seen = make([]int32, 0, distinct)
+		s.saved = make([]float32, 0, distinct)
 	}
 	s.rng.seed(p.Seed)
 	return s, nil
