@@ -554,6 +554,9 @@ func decodeEmbedding(body []byte) (*embeddingRequest, *apiError) {
 		}
 		return nil, f.err
 	}
+	if r.Model == "" || len(r.Model) > maxModelIDLen || !utf8.ValidString(r.Model) {
+		return nil, badParam("model", "model must be a non-empty string of at most %d bytes", maxModelIDLen)
+	}
 	in := f.raw("input")
 	if f.err != nil {
 		return nil, f.err
@@ -569,6 +572,11 @@ func decodeEmbedding(body []byte) (*embeddingRequest, *apiError) {
 	}
 	if len(r.Input) == 0 {
 		return nil, badParam("input", "input must not be empty")
+	}
+	for i, t := range r.Input {
+		if t == "" {
+			return nil, badParam("input", "input[%d] is an empty string", i)
+		}
 	}
 	var format string
 	if f.take("encoding_format", &format, "a string") {
