@@ -86,9 +86,9 @@ func call(client *http.Client, url string, c loadCase, stream bool) loadResult {
 	}
 	var v struct {
 		Choices []struct {
-			Text         string `json:"text"`
+			Text         string                   `json:"text"`
 			Message      struct{ Content string } `json:"message"`
-			FinishReason string `json:"finish_reason"`
+			FinishReason string                   `json:"finish_reason"`
 		} `json:"choices"`
 		Usage usage `json:"usage"`
 	}
