@@ -22,58 +22,63 @@ func dotQ8_0AVX2(n int, w, a []byte) float32
 //go:noescape
 func dotQ4_0AVX2(n int, w, a []byte) float32
 
-// dotQ4_KAVX2 is dotQ4_K with the integer sum of each block in assembly; the
-// scales, the minimums' sum and the float32 arithmetic are the generic
-// code's, so the result is bit-identical to dotQ4_K.
+// dotQ4_KAVX2 is dotQ4_K with the integer lanes of each block in assembly;
+// the scales, the minimums and the float32 arithmetic are the generic code's,
+// so the result is bit-identical to dotQ4_K.
 func dotQ4_KAVX2(n int, w, a []byte) float32 {
-	var sum float32
+	var acc lanes8
+	var accm [4]float32
 	var sc [8]int16
+	var lanes [8]int32
 	for i := range n / 256 {
 		wb := (*[144]byte)(w[i*144:])
 		ab := (*[292]byte)(a[i*292:])
 		scales := (*[12]byte)(wb[4:])
-		var msum int32
-		for c := range 4 {
-			sc0, m0 := scaleMinK4(scales, 2*c)
-			sc1, m1 := scaleMinK4(scales, 2*c+1)
-			sc[2*c], sc[2*c+1] = int16(sc0), int16(sc1)
-			msum += m0*(bsum(ab, 4*c)+bsum(ab, 4*c+1)) + m1*(bsum(ab, 4*c+2)+bsum(ab, 4*c+3))
-		}
-		isum := q4KBlockAVX2(&wb[16], &ab[4], &sc)
 		da := q8K(ab)
-		d := f16(u16(wb[0:])) * da
-		dmin := f16(u16(wb[2:])) * da
-		sum += float32(d*float32(isum)) - float32(dmin*float32(msum))
+		d := da * f16(u16(wb[0:]))
+		dmin := -da * f16(u16(wb[2:]))
+		mp := minProds(scales, ab)
+		for t := range 4 {
+			accm[t] = fma32(dmin, float32(mp[t]), accm[t])
+		}
+		for j := range 8 {
+			s, _ := scaleMinK4(scales, j)
+			sc[j] = int16(s)
+		}
+		q4KLanesAVX2(&wb[16], &ab[4], &sc, &lanes)
+		acc.add(d, &lanes)
 	}
-	return sum
+	return acc.sum() + ((accm[0] + accm[2]) + (accm[1] + accm[3]))
 }
 
-// q4KBlockAVX2 returns Σ_j sc[j]·Σ(q·a) over the 8 sub-blocks of 32 values
-// of one Q4_K block: qs are its 128 bytes of nibbles, q8 the 256 int8 of the
-// Q8_K block.
+// q4KLanesAVX2 stores in lanes the eight int32 lanes of one Q4_K block:
+// lane t = Σ_j sc[j]·Σ_{v=4t..4t+3} q·a over the 32-value sub-blocks j. qs
+// are the block's 128 bytes of nibbles, q8 the 256 int8 of the Q8_K block.
 //
 //go:noescape
-func q4KBlockAVX2(qs, q8 *byte, sc *[8]int16) int32
+func q4KLanesAVX2(qs, q8 *byte, sc *[8]int16, lanes *[8]int32)
 
-// dotQ6_KAVX2 is dotQ6_K with the integer sum of each block in assembly;
+// dotQ6_KAVX2 is dotQ6_K with the integer lanes of each block in assembly;
 // bit-identical to dotQ6_K.
 func dotQ6_KAVX2(n int, w, a []byte) float32 {
-	var sum float32
+	var acc lanes8
+	var lanes [8]int32
 	for i := range n / 256 {
 		wb := (*[210]byte)(w[i*210:])
 		ab := (*[292]byte)(a[i*292:])
-		isum := q6KBlockAVX2(&wb[0], &ab[4])
-		d := f16(u16(wb[208:])) * q8K(ab)
-		sum += float32(d * float32(isum))
+		q6KLanesAVX2(&wb[0], &ab[4], &lanes)
+		acc.add(q8K(ab)*f16(u16(wb[208:])), &lanes)
 	}
-	return sum
+	return acc.sum()
 }
 
-// q6KBlockAVX2 returns Σ_g scale_g·Σ (q-32)·a over the 16 groups of 16
-// values of the Q6_K block wb, q8 being the 256 int8 of the Q8_K block.
+// q6KLanesAVX2 stores in lanes the eight int32 lanes of the Q6_K block wb:
+// lane t = Σ over the 32-value sub-blocks of scale·Σ_{v=4t..4t+3} (q-32)·a,
+// the scale being that of the value's 16-value group; q8 are the 256 int8
+// of the Q8_K block.
 //
 //go:noescape
-func q6KBlockAVX2(wb, q8 *byte) int32
+func q6KLanesAVX2(wb, q8 *byte, lanes *[8]int32)
 
 // dotF16AVX2 is dotF16 with the halves converted by VCVTPH2PS and summed in
 // two 8-lane float32 accumulators (as ggml's F16 dot on AVX2).

@@ -147,16 +147,6 @@ q4done:
 	VZEROUPPER
 	RET
 
-// HSUMD adds the eight int32 lanes of Y0 into AX (clobbers X1).
-#define HSUMD \
-	VEXTRACTI128 $1, Y0, X1 \
-	VPADDD X1, X0, X0 \
-	VPSHUFD $0x4e, X0, X1 \
-	VPADDD X1, X0, X0 \
-	VPSHUFD $0xb1, X0, X1 \
-	VPADDD X1, X0, X0 \
-	VMOVD X0, AX
-
 // Q4KCHUNK adds the 64 values of chunk off (32 bytes of nibbles at
 // off(SI), activations at 2*off(DI), scales at off/8(DX)) to Y0.
 #define Q4KCHUNK(off, aoff, soff) \
@@ -173,23 +163,24 @@ q4done:
 	VPADDD Y2, Y0, Y0 \
 	VPADDD Y3, Y0, Y0
 
-// func q4KBlockAVX2(qs, q8 *byte, sc *[8]int16) int32
+// func q4KLanesAVX2(qs, q8 *byte, sc *[8]int16, lanes *[8]int32)
 //
-//	Σ_{c<4} sc[2c]·Σ_{l<32} (qs[32c+l]&15)·q8[64c+l] + sc[2c+1]·Σ_{l<32} (qs[32c+l]>>4)·q8[64c+32+l]
+//	lanes[t] = Σ_{c<4} sc[2c]·Σ_{v=4t..4t+3} (qs[32c+v]&15)·q8[64c+v]
+//	                 + sc[2c+1]·Σ_{v=4t..4t+3} (qs[32c+v]>>4)·q8[64c+32+v]
 //
 // exactly (int16 pair sums of at most 2·15·128, int32 lanes).
-TEXT ·q4KBlockAVX2(SB), NOSPLIT, $0-28
+TEXT ·q4KLanesAVX2(SB), NOSPLIT, $0-32
 	MOVQ qs+0(FP), SI
 	MOVQ q8+8(FP), DI
 	MOVQ sc+16(FP), DX
+	MOVQ lanes+24(FP), R8
 	VMOVDQU nibbleMask<>(SB), Y8
 	VPXOR Y0, Y0, Y0
 	Q4KCHUNK(0, 0, 0)
 	Q4KCHUNK(32, 64, 4)
 	Q4KCHUNK(64, 128, 8)
 	Q4KCHUNK(96, 192, 12)
-	HSUMD
-	MOVL AX, ret+24(FP)
+	VMOVDQU Y0, (R8)
 	VZEROUPPER
 	RET
 
@@ -247,23 +238,23 @@ TEXT ·q4KBlockAVX2(SB), NOSPLIT, $0-28
 	VPOR Y2, Y1, Y1 \
 	Q6KPART(Y1, aoff+96, soff+6)
 
-// func q6KBlockAVX2(wb, q8 *byte) int32
+// func q6KLanesAVX2(wb, q8 *byte, lanes *[8]int32)
 //
-//	Σ_{g<16} int8(scales[g]) · Σ_{16 values v of group g} (q_v-32)·q8[v]
+//	lanes[t] = Σ_{32-value sub-blocks c} int8(scales[2c + t/4]) · Σ_{v=4t..4t+3} (q[32c+v]-32)·q8[32c+v]
 //
 // for the Q6_K block wb (ql at 0, qh at 128, scales at 192), exactly: the
 // pair sums q·a and 32·a are exact in int16, so is their difference.
-TEXT ·q6KBlockAVX2(SB), NOSPLIT, $0-20
+TEXT ·q6KLanesAVX2(SB), NOSPLIT, $0-24
 	MOVQ wb+0(FP), SI
 	MOVQ q8+8(FP), DI
+	MOVQ lanes+16(FP), R8
 	VMOVDQU nibbleMask<>(SB), Y8
 	VMOVDQU twoBits<>(SB), Y9
 	VMOVDQU thirtyTwos<>(SB), Y10
 	VPXOR Y0, Y0, Y0
 	Q6KHALF(0, 128, 0, 192)
 	Q6KHALF(64, 160, 128, 200)
-	HSUMD
-	MOVL AX, ret+16(FP)
+	VMOVDQU Y0, (R8)
 	VZEROUPPER
 	RET
 

@@ -5,9 +5,16 @@ import "math"
 // The K-quant and IQ4_XS dot products against Q8_K. A Q8_K block (256
 // values) is a float32 scale d, 256 int8 quants and 16 int16 sums of each 16
 // quants (bsums), which turn the weights' per-sub-block minimums into 16
-// multiplications instead of 256. Per block, the integer sum of
-// scale·Σ(q_w·q_a) (and of min·bsum) is exact; it is then scaled in float32
-// by d_w·d_a (and dmin_w·d_a) as in ggml.
+// multiplications instead of 256.
+//
+// The arithmetic is that of ggml's AVX2 kernels (ggml_vec_dot_*_q8_K, which
+// llama.cpp c392e50 runs on AVX2 and AVX-512 CPUs), so that results are
+// bit-identical to it: per block, eight exact int32 lanes, lane t holding
+// Σ scale·q_w·q_a over the values 4t..4t+3 of every 32-value sub-block (with
+// the scale of the value's 16- or 32-value group); the lanes are scaled by
+// d_w·d_a with fused multiply-adds into eight float32 accumulators, added at
+// the end as ggml's hsum_float_8. The minimums of Q2_K, Q4_K and Q5_K enter
+// as in the matching ggml kernel (see each function).
 
 // q8K returns the float32 scale of the Q8_K block ab.
 func q8K(ab *[292]byte) float32 { return math.Float32frombits(u32(ab[0:])) }
@@ -15,39 +22,65 @@ func q8K(ab *[292]byte) float32 { return math.Float32frombits(u32(ab[0:])) }
 // bsum returns the j-th of the 16 int16 block sums of the Q8_K block ab.
 func bsum(ab *[292]byte, j int) int32 { return int32(int16(u16(ab[260+2*j:]))) }
 
+// quads returns Σ q[v]·a[v] for v in [4t, 4t+4) of a 32-value sub-block.
+func quads(q *[32]int8, a *[32]byte, t int) int32 {
+	return int32(q[4*t])*int32(int8(a[4*t])) + int32(q[4*t+1])*int32(int8(a[4*t+1])) +
+		int32(q[4*t+2])*int32(int8(a[4*t+2])) + int32(q[4*t+3])*int32(int8(a[4*t+3]))
+}
+
+// addLanes16 adds the lanes of one 32-value sub-block whose two 16-value
+// halves have the scales lo and hi.
+func addLanes16(l *[8]int32, q *[32]int8, a *[32]byte, lo, hi int32) {
+	for t := range 4 {
+		l[t] += lo * quads(q, a, t)
+		l[t+4] += hi * quads(q, a, t+4)
+	}
+}
+
+// addLanes32 adds the lanes of one 32-value sub-block with the scale sc.
+func addLanes32(l *[8]int32, q *[32]int8, a *[32]byte, sc int32) {
+	for t := range 8 {
+		l[t] += sc * quads(q, a, t)
+	}
+}
+
+// q8Sub returns the activation quants of the 32-value sub-block c.
+func q8Sub(ab *[292]byte, c int) *[32]byte { return (*[32]byte)(ab[4+32*c:]) }
+
 // dotQ2_K: block of 84 bytes: 16 scale bytes (low nibble scale, high nibble
 // min, one per 16 values), 64 bytes of 2-bit quants, fp16 d, fp16 dmin.
-// Values 128c+32s+l come from bits 2s of byte 32c+l (c<2, s<4, l<32).
+// Value 128c+32s+l is bits 2s of byte 32c+l (c<2, s<4, l<32); it is
+// d·sc·q - dmin·m. As ggml's AVX2 kernel, each block first adds
+// -dmin_w·d_a · (m_{2t}·bsum_{2t} + m_{2t+1}·bsum_{2t+1}) into lane t, then
+// the scaled lanes.
 func dotQ2_K(n int, w, a []byte) float32 {
-	var sum float32
+	var acc lanes8
 	for i := range n / 256 {
 		wb := (*[84]byte)(w[i*84:])
 		ab := (*[292]byte)(a[i*292:])
-		var msum int32
-		for j := range 16 {
-			msum += bsum(ab, j) * int32(wb[j]>>4)
+		da := q8K(ab)
+		d := da * f16(u16(wb[80:]))
+		dmin := -da * f16(u16(wb[82:]))
+		var lanes [8]int32
+		for t := range 8 {
+			lanes[t] = int32(wb[2*t]>>4)*bsum(ab, 2*t) + int32(wb[2*t+1]>>4)*bsum(ab, 2*t+1)
 		}
-		var isum int32
+		acc.add(dmin, &lanes)
+		lanes = [8]int32{}
+		var q [32]int8
 		for c := range 2 {
 			q2 := (*[32]byte)(wb[16+32*c:])
 			for s := range 4 {
-				q8 := (*[32]byte)(ab[4+128*c+32*s:])
-				shift := 2 * s
-				var lo, hi int32
-				for l := range 16 {
-					lo += int32(int8(q8[l])) * int32(q2[l]>>shift&3)
-					hi += int32(int8(q8[l+16])) * int32(q2[l+16]>>shift&3)
+				for l := range 32 {
+					q[l] = int8(q2[l] >> (2 * s) & 3)
 				}
-				is := 8*c + 2*s
-				isum += int32(wb[is]&15)*lo + int32(wb[is+1]&15)*hi
+				g := 8*c + 2*s
+				addLanes16(&lanes, &q, q8Sub(ab, 4*c+s), int32(wb[g]&15), int32(wb[g+1]&15))
 			}
 		}
-		da := q8K(ab)
-		dall := da * f16(u16(wb[80:]))
-		dmin := da * f16(u16(wb[82:]))
-		sum += float32(dall*float32(isum)) - float32(dmin*float32(msum))
+		acc.add(d, &lanes)
 	}
-	return sum
+	return acc.sum()
 }
 
 // q3Scales unpacks the 16 six-bit scales of a Q3_K block (12 bytes: low
@@ -71,40 +104,32 @@ func q3Scales(s *[12]byte) [16]int32 {
 // bytes of scales, fp16 d. Value 128c+32s+l is bits 2s of byte 32c+l, minus
 // 4 unless bit 4c+s of hmask[l] is set.
 func dotQ3_K(n int, w, a []byte) float32 {
-	var sum float32
+	var acc lanes8
 	for i := range n / 256 {
 		wb := (*[110]byte)(w[i*110:])
 		ab := (*[292]byte)(a[i*292:])
 		hm := (*[32]byte)(wb[0:])
 		sc := q3Scales((*[12]byte)(wb[96:]))
-		var isum int32
+		var lanes [8]int32
+		var q [32]int8
 		for c := range 2 {
 			q3 := (*[32]byte)(wb[32+32*c:])
 			for s := range 4 {
-				q8 := (*[32]byte)(ab[4+128*c+32*s:])
-				shift := 2 * s
 				m := byte(1) << (4*c + s)
-				var lo, hi int32
-				for l := range 16 {
-					v := int32(q3[l] >> shift & 3)
+				for l := range 32 {
+					v := int8(q3[l] >> (2 * s) & 3)
 					if hm[l]&m == 0 {
 						v -= 4
 					}
-					lo += int32(int8(q8[l])) * v
-					v = int32(q3[l+16] >> shift & 3)
-					if hm[l+16]&m == 0 {
-						v -= 4
-					}
-					hi += int32(int8(q8[l+16])) * v
+					q[l] = v
 				}
-				is := 8*c + 2*s
-				isum += sc[is]*lo + sc[is+1]*hi
+				g := 8*c + 2*s
+				addLanes16(&lanes, &q, q8Sub(ab, 4*c+s), sc[g], sc[g+1])
 			}
 		}
-		d := f16(u16(wb[108:])) * q8K(ab)
-		sum += float32(d * float32(isum))
+		acc.add(q8K(ab)*f16(u16(wb[108:])), &lanes)
 	}
-	return sum
+	return acc.sum()
 }
 
 // scaleMinK4 unpacks the j-th 6-bit scale and min of a Q4_K/Q5_K block (12
@@ -116,69 +141,91 @@ func scaleMinK4(s *[12]byte, j int) (sc, m int32) {
 	return int32(s[j+4]&15 | (s[j-4]>>6)<<4), int32(s[j+4]>>4 | (s[j]>>6)<<4)
 }
 
+// minProds returns ggml's four int32 products of the Q4_K/Q5_K minimums with
+// the activation block sums: lane t is m_{2t}·(bsum_{4t}+bsum_{4t+1}) +
+// m_{2t+1}·(bsum_{4t+2}+bsum_{4t+3}).
+func minProds(scales *[12]byte, ab *[292]byte) [4]int32 {
+	var p [4]int32
+	for t := range 4 {
+		_, m0 := scaleMinK4(scales, 2*t)
+		_, m1 := scaleMinK4(scales, 2*t+1)
+		p[t] = m0*(bsum(ab, 4*t)+bsum(ab, 4*t+1)) + m1*(bsum(ab, 4*t+2)+bsum(ab, 4*t+3))
+	}
+	return p
+}
+
 // dotQ4_K: block of 144 bytes: fp16 d, fp16 dmin, 12 bytes of scales and
 // mins (one each per 32 values), 128 bytes of nibbles. Values 64c+l are the
 // low nibbles of bytes 32c+l, values 64c+32+l the high nibbles (c<4, l<32);
-// value = d·sc·q - dmin·m.
+// value = d·sc·q - dmin·m. As ggml's AVX2 kernel, the minimums go to four
+// separate float32 lanes (fused multiply-adds of -dmin_w·d_a times
+// minProds), added as (m0+m2)+(m1+m3) after the main lanes' sum.
 func dotQ4_K(n int, w, a []byte) float32 {
-	var sum float32
+	var acc lanes8
+	var accm [4]float32
 	for i := range n / 256 {
 		wb := (*[144]byte)(w[i*144:])
 		ab := (*[292]byte)(a[i*292:])
 		scales := (*[12]byte)(wb[4:])
-		var isum, msum int32
+		da := q8K(ab)
+		d := da * f16(u16(wb[0:]))
+		dmin := -da * f16(u16(wb[2:]))
+		mp := minProds(scales, ab)
+		for t := range 4 {
+			accm[t] = fma32(dmin, float32(mp[t]), accm[t])
+		}
+		var lanes [8]int32
+		var lo, hi [32]int8
 		for c := range 4 {
 			q4 := (*[32]byte)(wb[16+32*c:])
-			q8 := (*[64]byte)(ab[4+64*c:])
-			var lo, hi int32
 			for l := range 32 {
-				lo += int32(int8(q8[l])) * int32(q4[l]&15)
-				hi += int32(int8(q8[l+32])) * int32(q4[l]>>4)
+				lo[l], hi[l] = int8(q4[l]&15), int8(q4[l]>>4)
 			}
-			sc0, m0 := scaleMinK4(scales, 2*c)
-			sc1, m1 := scaleMinK4(scales, 2*c+1)
-			isum += sc0*lo + sc1*hi
-			msum += m0*(bsum(ab, 4*c)+bsum(ab, 4*c+1)) + m1*(bsum(ab, 4*c+2)+bsum(ab, 4*c+3))
+			sc0, _ := scaleMinK4(scales, 2*c)
+			sc1, _ := scaleMinK4(scales, 2*c+1)
+			addLanes32(&lanes, &lo, q8Sub(ab, 2*c), sc0)
+			addLanes32(&lanes, &hi, q8Sub(ab, 2*c+1), sc1)
 		}
-		da := q8K(ab)
-		d := f16(u16(wb[0:])) * da
-		dmin := f16(u16(wb[2:])) * da
-		sum += float32(d*float32(isum)) - float32(dmin*float32(msum))
+		acc.add(d, &lanes)
 	}
-	return sum
+	return acc.sum() + ((accm[0] + accm[2]) + (accm[1] + accm[3]))
 }
 
 // dotQ5_K: block of 176 bytes: fp16 d, fp16 dmin, 12 bytes of scales and
 // mins, 32 bytes of high bits, 128 bytes of nibbles. As Q4_K, with bit 2c
-// (low nibbles) or 2c+1 (high nibbles) of qh[l] adding 16.
+// (low nibbles) or 2c+1 (high nibbles) of qh[l] adding 16. As ggml's AVX2
+// kernel, the minimums of each block are summed in int32 and added to one
+// float32 (a fused multiply-add by -dmin_w·d_a), added last.
 func dotQ5_K(n int, w, a []byte) float32 {
-	var sum float32
+	var acc lanes8
+	var summs float32
 	for i := range n / 256 {
 		wb := (*[176]byte)(w[i*176:])
 		ab := (*[292]byte)(a[i*292:])
 		scales := (*[12]byte)(wb[4:])
 		qh := (*[32]byte)(wb[16:])
-		var isum, msum int32
+		da := q8K(ab)
+		d := da * f16(u16(wb[0:]))
+		dmin := -da * f16(u16(wb[2:]))
+		mp := minProds(scales, ab)
+		summs = fma32(dmin, float32(mp[0]+mp[1]+mp[2]+mp[3]), summs)
+		var lanes [8]int32
+		var lo, hi [32]int8
 		for c := range 4 {
 			q4 := (*[32]byte)(wb[48+32*c:])
-			q8 := (*[64]byte)(ab[4+64*c:])
-			var lo, hi int32
 			for l := range 32 {
 				h := qh[l] >> (2 * c)
-				lo += int32(int8(q8[l])) * int32(q4[l]&15|(h&1)<<4)
-				hi += int32(int8(q8[l+32])) * int32(q4[l]>>4|(h&2)<<3)
+				lo[l] = int8(q4[l]&15 | (h&1)<<4)
+				hi[l] = int8(q4[l]>>4 | (h&2)<<3)
 			}
-			sc0, m0 := scaleMinK4(scales, 2*c)
-			sc1, m1 := scaleMinK4(scales, 2*c+1)
-			isum += sc0*lo + sc1*hi
-			msum += m0*(bsum(ab, 4*c)+bsum(ab, 4*c+1)) + m1*(bsum(ab, 4*c+2)+bsum(ab, 4*c+3))
+			sc0, _ := scaleMinK4(scales, 2*c)
+			sc1, _ := scaleMinK4(scales, 2*c+1)
+			addLanes32(&lanes, &lo, q8Sub(ab, 2*c), sc0)
+			addLanes32(&lanes, &hi, q8Sub(ab, 2*c+1), sc1)
 		}
-		da := q8K(ab)
-		d := f16(u16(wb[0:])) * da
-		dmin := f16(u16(wb[2:])) * da
-		sum += float32(d*float32(isum)) - float32(dmin*float32(msum))
+		acc.add(d, &lanes)
 	}
-	return sum
+	return acc.sum() + summs
 }
 
 // dotQ6_K: block of 210 bytes: 128 bytes of low nibbles (ql), 64 bytes of
@@ -189,33 +236,30 @@ func dotQ5_K(n int, w, a []byte) float32 {
 // value 128c+64+l = (L[l]>>4    | (H[l]>>4&3)<<4) - 32,
 // value 128c+96+l = (L[l+32]>>4 | (H[l]>>6&3)<<4) - 32.
 func dotQ6_K(n int, w, a []byte) float32 {
-	var sum float32
+	var acc lanes8
 	for i := range n / 256 {
 		wb := (*[210]byte)(w[i*210:])
 		ab := (*[292]byte)(a[i*292:])
-		var isum int32
+		var lanes [8]int32
+		var q [4][32]int8
 		for c := range 2 {
 			ql := (*[64]byte)(wb[64*c:])
 			qh := (*[32]byte)(wb[128+32*c:])
-			sc := (*[8]byte)(wb[192+8*c:])
-			q8 := (*[128]byte)(ab[4+128*c:])
-			for half := range 2 { // l in [16·half, 16·half+16): scale index half, half+2, ...
-				var s0, s1, s2, s3 int32
-				for l := 16 * half; l < 16*half+16; l++ {
-					h := int32(qh[l])
-					s0 += int32(int8(q8[l])) * (int32(ql[l]&15) | (h&3)<<4 - 32)
-					s1 += int32(int8(q8[l+32])) * (int32(ql[l+32]&15) | (h>>2&3)<<4 - 32)
-					s2 += int32(int8(q8[l+64])) * (int32(ql[l]>>4) | (h>>4&3)<<4 - 32)
-					s3 += int32(int8(q8[l+96])) * (int32(ql[l+32]>>4) | (h>>6&3)<<4 - 32)
-				}
-				isum += int32(int8(sc[half]))*s0 + int32(int8(sc[half+2]))*s1 +
-					int32(int8(sc[half+4]))*s2 + int32(int8(sc[half+6]))*s3
+			for l := range 32 {
+				h := qh[l]
+				q[0][l] = int8(ql[l]&15|(h&3)<<4) - 32
+				q[1][l] = int8(ql[l+32]&15|(h>>2&3)<<4) - 32
+				q[2][l] = int8(ql[l]>>4|(h>>4&3)<<4) - 32
+				q[3][l] = int8(ql[l+32]>>4|(h>>6&3)<<4) - 32
+			}
+			for s := range 4 {
+				g := 8*c + 2*s
+				addLanes16(&lanes, &q[s], q8Sub(ab, 4*c+s), int32(int8(wb[192+g])), int32(int8(wb[193+g])))
 			}
 		}
-		d := f16(u16(wb[208:])) * q8K(ab)
-		sum += float32(d * float32(isum))
+		acc.add(q8K(ab)*f16(u16(wb[208:])), &lanes)
 	}
-	return sum
+	return acc.sum()
 }
 
 // dotIQ4_XS: block of 136 bytes: fp16 d, uint16 scales_h, 4 bytes
@@ -223,24 +267,22 @@ func dotQ6_K(n int, w, a []byte) float32 {
 // values) has scale (scales_l[b/2]>>4(b%2) & 15 | (scales_h>>2b & 3)<<4) - 32;
 // its values j and 16+j are the low and high nibbles of byte 16b+j.
 func dotIQ4_XS(n int, w, a []byte) float32 {
-	var sum float32
+	var acc lanes8
 	for i := range n / 256 {
 		wb := (*[136]byte)(w[i*136:])
 		ab := (*[292]byte)(a[i*292:])
 		sh := u16(wb[2:])
-		var isum int32
+		var lanes [8]int32
+		var q [32]int8
 		for b := range 8 {
 			ls := int32(wb[4+b/2]>>(4*(b%2))&15) | int32(sh>>(2*b)&3)<<4
 			qs := (*[16]byte)(wb[8+16*b:])
-			q8 := (*[32]byte)(ab[4+32*b:])
-			var s int32
 			for j := range 16 {
-				s += int32(kvaluesIQ4NL[qs[j]&15])*int32(int8(q8[j])) + int32(kvaluesIQ4NL[qs[j]>>4])*int32(int8(q8[j+16]))
+				q[j], q[j+16] = kvaluesIQ4NL[qs[j]&15], kvaluesIQ4NL[qs[j]>>4]
 			}
-			isum += (ls - 32) * s
+			addLanes32(&lanes, &q, q8Sub(ab, b), ls-32)
 		}
-		d := f16(u16(wb[0:])) * q8K(ab)
-		sum += float32(d * float32(isum))
+		acc.add(f16(u16(wb[0:]))*q8K(ab), &lanes)
 	}
-	return sum
+	return acc.sum()
 }
