@@ -3,6 +3,7 @@ package chat
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -409,4 +410,65 @@ func ExampleTemplate_Apply() {
 	// <|im_start|>user
 	// Hi<|im_end|>
 	// <|im_start|>assistant
+}
+
+// TestFamiliesMatchTemplates compares each recognised family with the
+// interpreter running the model's own template on random conversations
+// (alternating turns, an optional system message, contents with stray
+// whitespace), beyond Detect's probes.
+func TestFamiliesMatchTemplates(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	words := []string{"a", " b", "c ", "\n", "  ", "déjà", "x y", "\tz", ""}
+	text := func() string {
+		var b strings.Builder
+		for range r.IntN(4) {
+			b.WriteString(words[r.IntN(len(words))])
+		}
+		if b.Len() == 0 {
+			return "q"
+		}
+		return b.String()
+	}
+	var templates []struct{ name, tmpl, bos, eos string }
+	for _, c := range realTemplates {
+		templates = append(templates, struct{ name, tmpl, bos, eos string }{c.name, c.tmpl, c.bos, c.eos})
+	}
+	for _, c := range llamaCppCases {
+		templates = append(templates, struct{ name, tmpl, bos, eos string }{c.name, c.tmpl, "<s>", "</s>"})
+	}
+	for _, c := range templates {
+		tm, err := Detect(c.tmpl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tm.fam == nil {
+			continue
+		}
+		prog, _ := parseTemplate(c.tmpl)
+		caps, _ := probeCaps(prog)
+		j := &Template{Name: "jinja", prog: prog, caps: caps}
+		for range 200 {
+			var msgs []Message
+			switch r.IntN(4) {
+			case 0:
+				msgs = append(msgs, Message{"system", text()})
+			case 1:
+				msgs = append(msgs, Message{"system", ""})
+			}
+			n := 1 + r.IntN(5)
+			for i := range n {
+				role := "user"
+				if i%2 == 1 {
+					role = "assistant"
+				}
+				msgs = append(msgs, Message{role, text()})
+			}
+			o := Options{BOS: c.bos, EOS: c.eos, AddGenerationPrompt: r.IntN(2) == 0}
+			want, werr := j.Apply(msgs, o)
+			got, gerr := tm.Apply(msgs, o)
+			if (werr != nil) != (gerr != nil) || got != want {
+				t.Fatalf("%s (%s) on %q gen %v:\nfamily   %q, %v\ntemplate %q, %v", c.name, tm.Name, msgs, o.AddGenerationPrompt, got, gerr, want, werr)
+			}
+		}
+	}
 }

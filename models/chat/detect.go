@@ -29,7 +29,9 @@ var probes = []probe{
 	{msgs: []Message{user(" Hi there "), asst("  Hello!  "), user("How are you?\n")}, gen: true},
 	{msgs: []Message{sys("You are helpful."), user("Hi"), asst("Hey"), user("Bye")}, gen: true},
 	{msgs: []Message{user("One"), asst("Two")}, gen: false},
+	{msgs: []Message{user("One"), asst("Two"), user("Three")}, gen: false},
 	{msgs: []Message{sys(" Sys "), user("Q")}, gen: true},
+	{msgs: []Message{sys(""), user("Q"), asst(" A"), user("R ")}, gen: true},
 	{msgs: []Message{sys("You are helpful."), user("Hi"), asst("Hey")}, gen: false},
 	{msgs: []Message{user("Hello")}, gen: true, date: time.Date(2001, 2, 3, 0, 0, 0, 0, time.UTC)},
 }
