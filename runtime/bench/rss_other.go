@@ -1,0 +1,9 @@
+//go:build !unix
+
+package bench
+
+// resetPeakRSS is not available on this platform.
+func resetPeakRSS() {}
+
+// peakRSS is not available on this platform: 0 (unknown).
+func peakRSS() int64 { return 0 }
