@@ -11,10 +11,25 @@
 // run is an error wrapping ErrUnknownTemplate that says how to choose a
 // format; there is no silent fallback to another format.
 //
+// The built-in families (see families.go for the exact formats and the
+// templates they reproduce): chatml (Qwen, SmolLM, Hermes, OpenHermes ...;
+// a detected template keeps its default system prompt and BOS), llama2,
+// llama3, llama3.1 (3.1-3.3, with the knowledge-date system turn), mistral
+// (v0.1/v0.2), mistral-v1, mistral-v3, mistral-v3-tekken, mistral-v7, phi3
+// (Phi-3, Phi-3.5), gemma (Gemma 3's; Gemma 1/2 are recognised too) and
+// zephyr (Zephyr, TinyLlama).
+//
 // Rendering follows Hugging Face transformers' apply_chat_template
 // (trim_blocks, lstrip_blocks) and, for what transformers leaves to the
 // caller, llama.cpp: a template without a system role gets the system
-// message merged into the first user message with "\n" between.
+// message merged into the first user message with "\n" between. A template
+// that reads message contents only as lists of {"type": "text"} parts gets
+// them in that form.
+//
+// The interpreter is sandboxed: templates cannot reach files, the network
+// or the clock (strftime_now prints Options.Date), and a render is bounded
+// in steps, output size, nesting and collection sizes; a template larger
+// than 1 MiB is refused.
 package chat
 
 import (
