@@ -12,13 +12,15 @@ import (
 // must be a whole number of t's blocks and w, a at least that long; anything
 // else is a programmer error and panics.
 //
-// The arithmetic is ggml's: per block an exact integer sum of the quants'
-// products, scaled in float32 by the product of the two block scales (minus
+// The arithmetic is ggml's: per block exact integer sums of the quants'
+// products, scaled in float32 by the product of the two block scales (and
 // the weight minimums times the activation block sums for Q4_1, Q5_1 and the
-// K-quants with minimums), accumulated in float32. Only the order of the
-// float32 additions differs from ggml's SIMD code (last-bit differences).
-// F16 and BF16 products are exact in float32 and summed in float64, as
-// ggml's scalar code does; F32 uses the same summation as Dot.
+// K-quants with minimums). For the quantized types the float32 operations
+// are those llama.cpp (c392e50) performs on x86 AVX2/AVX-512 machines, lane
+// for lane and with the same fused multiply-adds (see dot.go and dot_k.go),
+// so given the same bytes the result is bit-identical to it, on every path
+// of this package. F16 and BF16 products are exact in float32 and summed in
+// float64 (generic; the AVX2 F16 kernel sums in float32 lanes); F32 is Dot.
 func VecDot(t quant.Type, n int, w []byte, a []byte) float32 {
 	if !Supported(t) {
 		panic("kernels: VecDot: no dot product for " + t.String() + " weights (see kernels.Check)")
@@ -97,7 +99,10 @@ func fma32(x, y, z float32) float32 {
 
 // fma32Slow rounds the exact p+z (s = fl64(p+z)) to float32: the error of
 // s is found exactly (TwoSum) and s is rounded to odd, after which the
-// rounding to float32 is correct.
+// rounding to float32 is correct. It is kept out of line so that fma32
+// inlines.
+//
+//go:noinline
 func fma32Slow(p, z, s float64) float32 {
 	bp := float64(s - z)
 	e := float64(p-bp) + float64(z-float64(s-bp))

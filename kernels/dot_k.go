@@ -115,13 +115,9 @@ func dotQ3_K(n int, w, a []byte) float32 {
 		for c := range 2 {
 			q3 := (*[32]byte)(wb[32+32*c:])
 			for s := range 4 {
-				m := byte(1) << (4*c + s)
-				for l := range 32 {
-					v := int8(q3[l] >> (2 * s) & 3)
-					if hm[l]&m == 0 {
-						v -= 4
-					}
-					q[l] = v
+				bit := 4*c + s
+				for l := range 32 { // minus 4 where the hmask bit is clear, without a branch
+					q[l] = int8(q3[l]>>(2*s)&3) - int8((^hm[l]>>bit)&1)<<2
 				}
 				g := 8*c + 2*s
 				addLanes16(&lanes, &q, q8Sub(ab, 4*c+s), sc[g], sc[g+1])
