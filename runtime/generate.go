@@ -118,6 +118,7 @@ func (m *Model) ChatPrompt(messages []chat.Message) ([]int, []string, error) {
 	}
 	var o chat.Options
 	o.AddGenerationPrompt = true
+	o.Date = time.Now() // for templates that print today's date (Llama 3.x)
 	if id := m.tok.BOS(); id >= 0 {
 		o.BOS = m.tok.Piece(id)
 	}

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	goruntime "runtime"
+	"strings"
 	"sync"
 
 	"github.com/edgeai-go/edgeai/internal/parallel"
@@ -150,7 +151,7 @@ func newModel(f *gguf.File, path string, o Options) (*Model, error) {
 		if src, ok := f.String("tokenizer.chat_template"); ok {
 			m.tmpl, m.tmplErr = chat.Detect(src)
 		} else {
-			m.tmplErr = fmt.Errorf("runtime: %s has no tokenizer.chat_template; choose one with --chat-template (%s)", path, "chatml, llama2, llama3, mistral, phi3, gemma, zephyr")
+			m.tmplErr = fmt.Errorf("runtime: %s has no tokenizer.chat_template; choose one with --chat-template (%s)", path, strings.Join(chat.Names(), ", "))
 		}
 	}
 	return m, nil

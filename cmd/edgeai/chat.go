@@ -29,7 +29,7 @@ func runChat(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	mf.add(fs)
 	sf.add(fs)
 	system := fs.String("system", "", "system message")
-	tmpl := fs.String("chat-template", "", "use this template instead of the model's (chatml, llama2, llama3, mistral, phi3, gemma, zephyr)")
+	tmpl := fs.String("chat-template", "", "use this template instead of the model's: "+strings.Join(chat.Names(), ", "))
 	maxNew := fs.Int("max-new", 0, "at most this many tokens per answer (0 = until the end of the turn)")
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
