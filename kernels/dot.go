@@ -265,12 +265,20 @@ func dotIQ4_NL(n int, w, a []byte) float32 {
 // dotF16 multiplies binary16 weights by binary16 activations; each product is
 // exact in float32 and the sum is kept in float64, as ggml's scalar code.
 func dotF16(n int, w, a []byte) float32 {
+	var s0, s1 float64
 	hw, ha := asU16(w[:2*n]), asU16(a[:2*n])
-	if hw == nil || ha == nil {
-		hw, ha = make16(w[:2*n]), make16(a[:2*n]) // unaligned or big-endian: rare, so it may allocate
+	if hw == nil || ha == nil { // unaligned or big-endian: decode byte by byte, same sums
+		i := 0
+		for ; i+1 < n; i += 2 {
+			s0 += float64(f16(u16(w[2*i:])) * f16(u16(a[2*i:])))
+			s1 += float64(f16(u16(w[2*i+2:])) * f16(u16(a[2*i+2:])))
+		}
+		if i < n {
+			s0 += float64(f16(u16(w[2*i:])) * f16(u16(a[2*i:])))
+		}
+		return float32(s0 + s1)
 	}
 	ha = ha[:len(hw)]
-	var s0, s1 float64
 	i := 0
 	for ; i+1 < len(hw); i += 2 {
 		s0 += float64(f16(hw[i]) * f16(ha[i]))
@@ -285,12 +293,20 @@ func dotF16(n int, w, a []byte) float32 {
 // dotBF16 multiplies bfloat16 weights by bfloat16 activations (exact
 // products, float64 sum).
 func dotBF16(n int, w, a []byte) float32 {
+	var s0, s1 float64
 	hw, ha := asU16(w[:2*n]), asU16(a[:2*n])
-	if hw == nil || ha == nil {
-		hw, ha = make16(w[:2*n]), make16(a[:2*n])
+	if hw == nil || ha == nil { // unaligned or big-endian: decode byte by byte, same sums
+		i := 0
+		for ; i+1 < n; i += 2 {
+			s0 += float64(bf16(u16(w[2*i:])) * bf16(u16(a[2*i:])))
+			s1 += float64(bf16(u16(w[2*i+2:])) * bf16(u16(a[2*i+2:])))
+		}
+		if i < n {
+			s0 += float64(bf16(u16(w[2*i:])) * bf16(u16(a[2*i:])))
+		}
+		return float32(s0 + s1)
 	}
 	ha = ha[:len(hw)]
-	var s0, s1 float64
 	i := 0
 	for ; i+1 < len(hw); i += 2 {
 		s0 += float64(bf16(hw[i]) * bf16(ha[i]))
@@ -300,15 +316,6 @@ func dotBF16(n int, w, a []byte) float32 {
 		s0 += float64(bf16(hw[i]) * bf16(ha[i]))
 	}
 	return float32(s0 + s1)
-}
-
-// make16 decodes little-endian uint16s into a new slice.
-func make16(b []byte) []uint16 {
-	h := make([]uint16, len(b)/2)
-	for i := range h {
-		h[i] = u16(b[2*i:])
-	}
-	return h
 }
 
 // asU16 returns b viewed as uint16s when that is possible in place (a

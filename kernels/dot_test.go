@@ -440,3 +440,24 @@ func BenchmarkVecDot(b *testing.B) {
 }
 
 var sink float32
+
+// TestHalfDotUnaligned checks that F16 and BF16 rows at odd addresses (read
+// byte by byte) give the same bits as aligned ones.
+func TestHalfDotUnaligned(t *testing.T) {
+	r := rand.New(rand.NewPCG(13, 14))
+	for _, f := range []struct {
+		name string
+		dot  vecDotFunc
+		typ  quant.Type
+	}{{"F16", dotF16, quant.F16}, {"BF16", dotBF16, quant.BF16}} {
+		for _, n := range []int{1, 7, 31, 33, 4095} {
+			w := randomBlocks(r, f.typ, n)
+			a := randomBlocks(r, f.typ, n)
+			buf := make([]byte, len(w)+1)
+			copy(buf[1:], w)
+			if got, want := f.dot(n, buf[1:], a), f.dot(n, w, a); math.Float32bits(got) != math.Float32bits(want) {
+				t.Errorf("%s n=%d: unaligned %g, aligned %g", f.name, n, got, want)
+			}
+		}
+	}
+}
