@@ -21,6 +21,7 @@ func init() { prepareChild = prepareLinuxChild }
 
 // Child modes.
 const (
+	modePlain        = "plain"         // just generate
 	modeSeccomp      = "seccomp"       // generate with socket creation forbidden
 	modeSeccompProbe = "seccomp-probe" // forbid sockets, then make one: must die
 	modeNetns        = "netns"         // check that there is no network, then generate
@@ -31,6 +32,8 @@ var errNoSeccomp = errors.New("seccomp filters unavailable")
 
 func prepareLinuxChild(mode string) (string, error) {
 	switch mode {
+	case modePlain:
+		return "", nil
 	case modeSeccomp:
 		return "", forbidSockets()
 	case modeSeccompProbe:
@@ -101,6 +104,21 @@ func forbidSockets() error {
 	return nil
 }
 
+// needReexec skips the test when this test binary cannot start itself as a
+// child (for example when it runs under qemu-user without binfmt_misc), and
+// fails it when the child starts but cannot generate.
+func needReexec(t *testing.T) {
+	t.Helper()
+	r, out, err := runChild(t, modePlain)
+	var ee *exec.ExitError
+	switch {
+	case err != nil && !errors.As(err, &ee):
+		t.Skipf("cannot re-execute the test binary here (an emulator without binfmt_misc?): %v", err)
+	case err != nil || r == nil:
+		t.Fatalf("plain child: %v\n%s", err, out)
+	}
+}
+
 // TestOfflineSeccomp proves that a generation creates no socket: the child
 // runs it under a filter that kills the process at the first socket()
 // call. A probe child first shows that the filter does kill.
@@ -109,6 +127,7 @@ func TestOfflineSeccomp(t *testing.T) {
 	if runtime.GOARCH != "amd64" && runtime.GOARCH != "arm64" {
 		t.Skipf("no seccomp filter written for %s", runtime.GOARCH)
 	}
+	needReexec(t)
 	_, out, err := runChild(t, modeSeccompProbe)
 	if strings.Contains(out, errNoSeccomp.Error()) {
 		t.Skipf("this kernel or emulator has no seccomp filters:\n%s", out)
@@ -132,6 +151,7 @@ func TestOfflineSeccomp(t *testing.T) {
 // (unshare -n: no interface but a loopback that is down).
 func TestOfflineNetns(t *testing.T) {
 	g := readGolden(t)
+	needReexec(t)
 	unshare, err := exec.LookPath("unshare")
 	if err != nil {
 		t.Skip("unshare (util-linux) is not installed")
