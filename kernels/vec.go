@@ -101,9 +101,12 @@ func RMSNorm(dst, x, w []float32, eps float32) {
 	}
 }
 
-// Softmax replaces x by exp(x-max)/Σexp(x-max), as ggml's soft_max: the
-// exponentials are float32, their sum float64, and each is multiplied by the
-// float32 of 1/sum. An empty x is left alone.
+// Softmax replaces x by exp(x-max)/Σexp(x-max) with the arithmetic of
+// ggml's soft_max on an AVX-512 build (llama.cpp pads the key count to a
+// multiple of 32, so every key goes through the vector code): ggml's vector
+// expf (Expf), the exponentials summed sixteen at a time in the order of
+// _mm512_reduce_add_ps, those sums accumulated in float64, and each value
+// multiplied by the float32 of 1/sum. An empty x is left alone.
 func Softmax(x []float32) {
 	if len(x) == 0 {
 		return
@@ -113,22 +116,34 @@ func Softmax(x []float32) {
 		mx = max(mx, v)
 	}
 	var sum float64
-	for i, v := range x {
-		e := expf(v - mx)
-		x[i] = e
-		sum += float64(e)
+	for i := 0; i < len(x); i += 16 {
+		var v [16]float32 // lanes past the end are the padding's exp(-inf) = 0
+		for k := 0; k < 16 && i+k < len(x); k++ {
+			v[k] = Expf(x[i+k] - mx)
+			x[i+k] = v[k]
+		}
+		sum += float64(reduce16(&v))
 	}
 	cur.scale(x, float32(1/sum))
 }
 
-// SwiGLU sets dst = silu(gate)·up with silu(x) = x/(1+exp(-x)); dst may
-// alias gate or up.
+// SwiGLU sets dst = silu(gate)·up with silu(x) = x/(1+exp(-x)), as ggml's
+// silu then mul on an AVX-512 build: sixteen at a time with ggml's vector
+// expf, the last len%16 with the C library's expf. dst may alias gate or up.
 func SwiGLU(dst, gate, up []float32) {
 	sameLen("SwiGLU", len(dst), len(gate))
 	sameLen("SwiGLU", len(dst), len(up))
 	gate, up = gate[:len(dst)], up[:len(dst)]
+	n16 := len(dst) &^ 15
 	for i := range dst {
-		dst[i] = silu(gate[i]) * up[i]
+		g := gate[i]
+		var e float32
+		if i < n16 {
+			e = Expf(0 - g)
+		} else {
+			e = expf(-g)
+		}
+		dst[i] = g / (1 + e) * up[i]
 	}
 }
 

@@ -248,7 +248,10 @@ type State struct {
 	rcos   []float32   // maxBatch x ropeDim/2
 	rsin   []float32   // maxBatch x ropeDim/2
 	act    []byte      // quantized activations, maxBatch rows
-	mm     Linear
+	mm     Linear      // the weight products
+
+	attnLayer, attnN, attnPos int              // the chunk attnHeads works on
+	attnHeads                 func(lo, hi int) // s.attnHeads, bound once
 }
 
 // NewState allocates a State with a KV cache of ctxLen positions, processing
@@ -282,6 +285,7 @@ func (d *Decoder) NewState(ctxLen, maxBatch int, pool *parallel.Pool) (*State, e
 	s.rcos = make([]float32, maxBatch*c.RopeDim/2)
 	s.rsin = make([]float32, maxBatch*c.RopeDim/2)
 	s.mm = Linear{Pool: pool}
+	s.attnHeads = s.heads
 	return s, nil
 }
 
@@ -449,30 +453,34 @@ func (s *State) rope(x []float32, heads, i int) {
 }
 
 // attention computes causal grouped-query attention of the chunk's n queries
-// (at positions pos..pos+n-1) over the cache of layer li, into s.att.
+// (at positions pos..pos+n-1) over the cache of layer li, into s.att. The
+// arithmetic follows ggml's (see kernels.AttnDot, Softmax, AttnValues): the
+// scores are the dot products times the float32 1/sqrtf(headDim).
 func (s *State) attention(li, n, pos int) {
+	s.attnLayer, s.attnN, s.attnPos = li, n, pos
+	s.pool.For(s.d.Config.Heads, 1, s.attnHeads)
+}
+
+// heads runs attention heads [lo,hi) for the chunk set up by attention. It
+// is bound once per State (attnHeads), so attention allocates nothing.
+func (s *State) heads(lo, hi int) {
 	c := &s.d.Config
+	li, n, pos := s.attnLayer, s.attnN, s.attnPos
 	hd, qDim, kvDim := c.HeadDim, c.Heads*c.HeadDim, c.KVHeads*c.HeadDim
 	group := c.Heads / c.KVHeads
-	scale := float32(1 / math.Sqrt(float64(hd)))
+	scale := 1 / float32(math.Sqrt(float64(hd))) // 1.0f/sqrtf(head_dim), as llama.cpp
 	kc, vc := s.kc[li], s.vc[li]
-	s.pool.For(c.Heads, 1, func(lo, hi int) {
-		for h := lo; h < hi; h++ {
-			kvh := h / group
-			scores := s.scores[h*s.ctxLen : (h+1)*s.ctxLen]
-			for i := 0; i < n; i++ {
-				q := s.q[i*qDim+h*hd : i*qDim+(h+1)*hd]
-				T := pos + i + 1
-				for t := 0; t < T; t++ {
-					scores[t] = kernels.Dot(q, kc[t*kvDim+kvh*hd:t*kvDim+(kvh+1)*hd]) * scale
-				}
-				kernels.Softmax(scores[:T])
-				out := s.att[i*qDim+h*hd : i*qDim+(h+1)*hd]
-				clear(out)
-				for t := 0; t < T; t++ {
-					kernels.Axpy(out, scores[t], vc[t*kvDim+kvh*hd:t*kvDim+(kvh+1)*hd])
-				}
+	for h := lo; h < hi; h++ {
+		kvh := h / group
+		scores := s.scores[h*s.ctxLen : (h+1)*s.ctxLen]
+		for i := 0; i < n; i++ {
+			q := s.q[i*qDim+h*hd : i*qDim+(h+1)*hd]
+			T := pos + i + 1
+			for t := 0; t < T; t++ {
+				scores[t] = kernels.AttnDot(q, kc[t*kvDim+kvh*hd:t*kvDim+(kvh+1)*hd]) * scale
 			}
+			kernels.Softmax(scores[:T])
+			kernels.AttnValues(s.att[i*qDim+h*hd:i*qDim+(h+1)*hd], scores[:T], vc[kvh*hd:], kvDim)
 		}
-	})
+	}
 }

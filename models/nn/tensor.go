@@ -10,6 +10,7 @@ import (
 	"strings"
 	"unsafe"
 
+	"github.com/edgeai-go/edgeai/kernels"
 	"github.com/edgeai-go/edgeai/models/gguf"
 	"github.com/edgeai-go/edgeai/quant"
 )
@@ -119,7 +120,7 @@ func bind(f *gguf.File, v reflect.Value, layer int, missing *[]string) error {
 			}
 			continue
 		}
-		if err := ti.Type.Check(); err != nil {
+		if err := kernels.Check(ti.Type); err != nil {
 			return fmt.Errorf("nn: tensor %s: %w", name, err)
 		}
 		data, err := f.TensorData(ti)

@@ -1,0 +1,69 @@
+package kernels
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// TestExpf checks ggml's vector expf against float64 exp: within the 1.5 ulp
+// its authors state (plus the final rounding), and saturating at the ends.
+func TestExpf(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	worst := 0.0
+	for i := 0; i < 200000; i++ {
+		x := float32(r.Float64()*170 - 100)
+		got := float64(Expf(x))
+		want := math.Exp(float64(x))
+		if want < 0x1p-126 || want > math.MaxFloat32 {
+			continue
+		}
+		ulp := math.Abs(got-want) / (float64(math.Nextafter32(float32(want), float32(math.Inf(1)))) - float64(float32(want)))
+		worst = max(worst, ulp)
+	}
+	if worst > 2.5 { // ARM's bound 1.45 ulp + 0.5 for rounding, measured against float32(exp)
+		t.Errorf("Expf error up to %.2f ulp, want <= 2.5", worst)
+	}
+	t.Logf("worst error %.2f ulp", worst)
+	if Expf(-200) != 0 || !math.IsInf(float64(Expf(200)), 1) || Expf(0) != 1 {
+		t.Errorf("Expf(-200), Expf(200), Expf(0) = %v %v %v", Expf(-200), Expf(200), Expf(0))
+	}
+	if v := Expf(float32(math.Inf(-1))); v != 0 {
+		t.Errorf("Expf(-Inf) = %v", v)
+	}
+}
+
+// TestAttnDotValues compares the attention routines with float64 sums at
+// lengths around the 16- and 64-value boundaries.
+func TestAttnDotValues(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, n := range []int{1, 7, 15, 16, 17, 31, 63, 64, 65, 128, 200} {
+		q, k := make([]float32, n), make([]float32, n)
+		var want, mag float64
+		for i := range q {
+			q[i], k[i] = float32(r.NormFloat64()), float32(r.NormFloat64())
+			want += float64(q[i]) * float64(k[i])
+			mag += math.Abs(float64(q[i]) * float64(k[i]))
+		}
+		if got := AttnDot(q, k); math.Abs(float64(got)-want) > float64(n)*0x1p-23*mag {
+			t.Errorf("AttnDot n=%d: %g, float64 %g", n, got, want)
+		}
+		const d, stride = 5, 9
+		v := make([]float32, n*stride)
+		for i := range v {
+			v[i] = float32(r.NormFloat64())
+		}
+		out := make([]float32, d)
+		AttnValues(out, q, v, stride)
+		for j := 0; j < d; j++ {
+			var w, m float64
+			for tt := 0; tt < n; tt++ {
+				w += float64(q[tt]) * float64(v[tt*stride+j])
+				m += math.Abs(float64(q[tt]) * float64(v[tt*stride+j]))
+			}
+			if math.Abs(float64(out[j])-w) > float64(n)*0x1p-23*m {
+				t.Errorf("AttnValues n=%d d=%d: %g, float64 %g", n, j, out[j], w)
+			}
+		}
+	}
+}
