@@ -351,12 +351,25 @@ func (m *EmbedModel) EmbedTokens(ctx context.Context, texts []string) ([][][]flo
 	return out, nil
 }
 
+// TextError reports which text of an Embed call could not be embedded (one
+// longer than the context, for example).
+type TextError struct {
+	Index int // the text's index in the call
+	Err   error
+}
+
+// Error formats the error as "text INDEX: ...".
+func (e *TextError) Error() string { return fmt.Sprintf("text %d: %v", e.Index, e.Err) }
+
+// Unwrap returns the underlying error.
+func (e *TextError) Unwrap() error { return e.Err }
+
 func (m *EmbedModel) tokenizeAll(texts []string) ([][]int, error) {
 	seqs := make([][]int, len(texts))
 	for i, t := range texts {
 		ids, err := m.Tokenize(t)
 		if err != nil {
-			return nil, fmt.Errorf("text %d: %w", i, err)
+			return nil, &TextError{Index: i, Err: err}
 		}
 		seqs[i] = ids
 	}
