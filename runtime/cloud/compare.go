@@ -90,23 +90,23 @@ func Compare(a *Assumptions, l Local, s *Summary, priceKWh, gridGCO2 float64) (*
 	if !c.UsedAboveIdle {
 		what = "in total (nothing measurable above idle)"
 	}
-	label := l.Kind
-	if l.Kind == "estimate" {
-		label = "an estimate"
+	label := l.Kind + ", " + l.Meter
+	if l.Meter == "" || l.Meter == l.Kind {
+		label = l.Kind
 	}
 	switch {
 	case x < c.CloudJLow:
 		c.EnergyWinner, c.EnergyFactor = "local", c.CloudJLow/x
-		c.Verdict = append(c.Verdict, fmt.Sprintf("Energy: local wins. This device used %s J per generated token %s (%s, %s), %s less than the cloud's lowest estimate (%s J/token) and %s less than its highest (%s J/token).",
-			sig(x), what, label, l.Meter, times(c.CloudJLow/x), sig(c.CloudJLow), times(c.CloudJHigh/x), sig(c.CloudJHigh)))
+		c.Verdict = append(c.Verdict, fmt.Sprintf("Energy: local wins. This device used %s J per generated token %s (%s), %s less than the cloud's lowest estimate (%s J/token) and %s less than its highest (%s J/token).",
+			sig(x), what, label, times(c.CloudJLow/x), sig(c.CloudJLow), times(c.CloudJHigh/x), sig(c.CloudJHigh)))
 	case x > c.CloudJHigh:
 		c.EnergyWinner, c.EnergyFactor = "cloud", x/c.CloudJHigh
-		c.Verdict = append(c.Verdict, fmt.Sprintf("Energy: the cloud wins. This device used %s J per generated token %s (%s, %s): %s more than the cloud's highest estimate (%s J/token) and %s more than its lowest (%s J/token).",
-			sig(x), what, label, l.Meter, times(x/c.CloudJHigh), sig(c.CloudJHigh), times(x/c.CloudJLow), sig(c.CloudJLow)))
+		c.Verdict = append(c.Verdict, fmt.Sprintf("Energy: the cloud wins. This device used %s J per generated token %s (%s): %s more than the cloud's highest estimate (%s J/token) and %s more than its lowest (%s J/token).",
+			sig(x), what, label, times(x/c.CloudJHigh), sig(c.CloudJHigh), times(x/c.CloudJLow), sig(c.CloudJLow)))
 	default:
 		c.EnergyWinner, c.EnergyFactor = "neither", 1
-		c.Verdict = append(c.Verdict, fmt.Sprintf("Energy: no clear winner. This device used %s J per generated token %s (%s, %s), inside the cloud's range of %s to %s J/token: %s more than efficient batched serving, %s less than the highest estimate.",
-			sig(x), what, label, l.Meter, sig(c.CloudJLow), sig(c.CloudJHigh), times(x/c.CloudJLow), times(c.CloudJHigh/x)))
+		c.Verdict = append(c.Verdict, fmt.Sprintf("Energy: no clear winner. This device used %s J per generated token %s (%s), inside the cloud's range of %s to %s J/token: %s more than efficient batched serving, %s less than the highest estimate.",
+			sig(x), what, label, sig(c.CloudJLow), sig(c.CloudJHigh), times(x/c.CloudJLow), times(c.CloudJHigh/x)))
 	}
 	if s != nil && len(s.Calls) > 0 {
 		ts, _ := s.TokensPerSecond()
