@@ -300,9 +300,33 @@ func (m *EmbedModel) Embed(ctx context.Context, texts []string) ([][]float32, er
 	if err != nil {
 		return nil, err
 	}
-	out := make([][]float32, len(texts))
+	return m.embedSeqs(ctx, seqs)
+}
+
+// EmbedIDs is Embed for texts already tokenized: each sequence as Tokenize
+// returns it ([CLS] … [SEP], at most ContextLength tokens, ids within the
+// vocabulary). Benchmarks use it to run sequences of an exact length.
+func (m *EmbedModel) EmbedIDs(ctx context.Context, seqs [][]int) ([][]float32, error) {
+	if m.pooling == nn.PoolNone {
+		return nil, fmt.Errorf("runtime: the model's pooling is none (one vector per token): use EmbedTokens, or choose a pooling (WithPooling)")
+	}
+	for i, s := range seqs {
+		if len(s) == 0 || len(s) > m.maxLen {
+			return nil, &TextError{Index: i, Err: fmt.Errorf("runtime: %w: %d tokens, the model takes 1 to %d", ErrContextFull, len(s), m.maxLen)}
+		}
+		for _, id := range s {
+			if id < 0 || id >= m.tok.VocabSize() {
+				return nil, &TextError{Index: i, Err: fmt.Errorf("runtime: token id %d out of range [0,%d)", id, m.tok.VocabSize())}
+			}
+		}
+	}
+	return m.embedSeqs(ctx, seqs)
+}
+
+func (m *EmbedModel) embedSeqs(ctx context.Context, seqs [][]int) ([][]float32, error) {
+	out := make([][]float32, len(seqs))
 	dim := m.eng.dim()
-	err = m.eng.run(ctx, seqs, func(i int, states []float32, n int, pooled bool) error {
+	err := m.eng.run(ctx, seqs, func(i int, states []float32, n int, pooled bool) error {
 		v := make([]float32, dim)
 		if pooled {
 			copy(v, states)

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -240,5 +241,58 @@ func TestLoadEmbedderErrors(t *testing.T) {
 	}
 	if _, err := runtime.LoadEmbedder(ctx, filepath.Join(dir, "missing.gguf")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("missing file: %v", err)
+	}
+}
+
+func TestEmbedIDs(t *testing.T) {
+	r := needBert(t, "Q8_0")
+	m := loadEmbedder(t, r.path)
+	ctx := context.Background()
+	want, err := m.Embed(ctx, r.sentences)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := m.EmbedIDs(ctx, r.ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range want {
+		if !slices.Equal(got[i], want[i]) {
+			t.Errorf("sentence %d: EmbedIDs differs from Embed", i)
+		}
+	}
+	for _, bad := range [][][]int{{{}}, {{101, 30522, 102}}, {{101, -3}}, {make([]int, 513)}} {
+		if _, err := m.EmbedIDs(ctx, bad); err == nil {
+			t.Errorf("%d-token sequence accepted", len(bad[0]))
+		}
+	}
+}
+
+// BenchmarkEmbed is the figure `edgeai bench` reports for encoders:
+// sentences per second through the public API, 128-token sequences in
+// batches of 1, 8 and 32 (one pass each).
+func BenchmarkEmbed(b *testing.B) {
+	for _, typ := range []string{"F32", "Q8_0"} {
+		r := needBert(b, typ)
+		m := loadEmbedder(b, r.path, runtime.WithBatchTokens(32*128))
+		for _, batch := range []int{1, 8, 32} {
+			seqs := make([][]int, batch)
+			for i := range seqs {
+				s := make([]int, 128)
+				s[0], s[127] = 101, 102
+				for j := 1; j < 127; j++ {
+					s[j] = 1000 + (i*7919+j*104729)%29000
+				}
+				seqs[i] = s
+			}
+			b.Run(fmt.Sprintf("%s/batch=%d/seq=128", typ, batch), func(b *testing.B) {
+				for b.Loop() {
+					if _, err := m.EmbedIDs(context.Background(), seqs); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(batch*b.N)/b.Elapsed().Seconds(), "sent/s")
+			})
+		}
 	}
 }
