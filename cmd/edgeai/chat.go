@@ -61,7 +61,7 @@ func runChat(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(sigs)
 
-	in := bufio.NewScanner(os.Stdin)
+	in := bufio.NewScanner(stdin)
 	in.Buffer(make([]byte, 64<<10), 1<<20)
 	params := sf.params(stderr)
 	for {

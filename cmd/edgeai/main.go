@@ -29,6 +29,9 @@ type command struct {
 
 var commands = map[string]*command{}
 
+// stdin is where commands read prompts and chat turns; tests replace it.
+var stdin io.Reader = os.Stdin
+
 // register adds a subcommand; called from each command file's init.
 func register(c *command) {
 	if _, dup := commands[c.name]; dup {

@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -144,7 +143,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	default:
 		text := *prompt
 		if !flagSet(fs, "p") {
-			b, err := io.ReadAll(io.LimitReader(os.Stdin, 16<<20))
+			b, err := io.ReadAll(io.LimitReader(stdin, 16<<20))
 			if err != nil {
 				return fmt.Errorf("reading the prompt: %w", err)
 			}
