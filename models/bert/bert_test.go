@@ -112,10 +112,10 @@ func TestReference(t *testing.T) {
 		minCos float64 // pooled vectors, the bar
 		maxTok float64 // worst per-token max-abs difference allowed
 	}{
-		// F32: ggml multiplies F32 weights with tinyBLAS (16 lanes of fused
-		// multiply-adds), edgeai with 4 partial sums; the last-bit
-		// differences cross float16 rounding steps of the GELU table here
-		// and there, which moves a token's state by up to ~4e-4.
+		// F32: ggml sums F32 products in other orders than edgeai (tinyBLAS,
+		// fused multiply-adds); the last-bit differences cross float16
+		// rounding steps of the GELU table here and there, which moves a
+		// token's state by up to ~4e-4 (see docs/embeddings.md).
 		{"F32", 0.9999, 1e-3},
 		// Q8_0: the same arithmetic as ggml-cpu (bit-identical on amd64).
 		{"Q8_0", 0.999, 1e-5},
