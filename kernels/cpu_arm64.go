@@ -2,10 +2,67 @@
 
 package kernels
 
-// archImpls returns the arm64 assembly implementations, least capable first
-// (neon, dotprod), each marked available if this CPU can run it. None is
-// written yet.
-func archImpls() []*impl { return nil }
+import (
+	"strings"
+
+	"github.com/edgeai-go/edgeai/quant"
+	"github.com/klauspost/cpuid/v2"
+)
+
+// The arm64 CPU features the kernels use, read once (cpuid reads the
+// kernel's HWCAP on Linux).
+var (
+	// hasASIMD: Advanced SIMD (NEON). Go's arm64 baseline (ARMv8.0-A)
+	// includes it and the Go runtime itself uses it, so it is assumed
+	// where cpuid cannot tell (an OS without HWCAP).
+	hasASIMD = cpuid.CPU.Supports(cpuid.ASIMD) || !cpuid.CPU.Supports(cpuid.FP)
+	// hasDotProd: SDOT/UDOT (ARMv8.2 dotprod, Cortex-A76 / Raspberry Pi 5).
+	hasDotProd = hasASIMD && cpuid.CPU.Supports(cpuid.ASIMDDP)
+	// hasI8MM: SMMLA and friends (ARMv8.6 I8MM); reported, not used yet.
+	hasI8MM = cpuid.CPU.Supports(cpuid.I8MM)
+)
+
+// archImpls returns the arm64 assembly implementations, least capable
+// first: neon (Advanced SIMD) and dotprod (NEON plus SDOT), each marked
+// available if this CPU can run it. Both are bit-identical to the generic
+// implementation for every kernel they provide (tested).
+func archImpls() []*impl {
+	neon := &impl{name: "neon", available: hasASIMD, dot: dotF32NEON, axpy: axpyF32NEON, scale: scaleF32NEON}
+	neon.vecDot[quant.Q8_0] = dotQ8_0NEON
+	neon.vecDot[quant.Q4_0] = dotQ4_0NEON
+	neon.vecDot[quant.Q5_0] = dotQ5_0NEON
+	neon.vecDot[quant.Q4_K] = dotQ4_KNEON
+	neon.vecDot[quant.Q5_K] = dotQ5_KNEON
+	neon.vecDot[quant.Q6_K] = dotQ6_KNEON
+	neon.vecDot[quant.F16] = dotF16NEON
+
+	dp := &impl{name: "dotprod", available: hasDotProd, dot: dotF32NEON, axpy: axpyF32NEON, scale: scaleF32NEON}
+	dp.vecDot = neon.vecDot
+	dp.vecDot[quant.Q8_0] = dotQ8_0SDOT
+	dp.vecDot[quant.Q4_0] = dotQ4_0SDOT
+	dp.vecDot[quant.Q5_0] = dotQ5_0SDOT
+	dp.vecDot[quant.Q4_K] = dotQ4_KSDOT
+	dp.vecDot[quant.Q5_K] = dotQ5_KSDOT
+	dp.vecDot[quant.Q6_K] = dotQ6_KSDOT
+
+	for _, im := range []*impl{neon, dp} {
+		for _, t := range []quant.Type{quant.Q8_0, quant.Q4_0, quant.Q5_0, quant.Q4_K, quant.Q5_K, quant.Q6_K, quant.F16} {
+			im.exact[t] = true
+		}
+	}
+	return []*impl{neon, dp}
+}
 
 // cpuFeatures lists the CPU features the arm64 kernels look at.
-func cpuFeatures() string { return "" }
+func cpuFeatures() string {
+	var f []string
+	for _, c := range []struct {
+		name string
+		has  bool
+	}{{"asimd", hasASIMD}, {"asimddp", hasDotProd}, {"i8mm", hasI8MM}} {
+		if c.has {
+			f = append(f, c.name)
+		}
+	}
+	return strings.Join(f, " ")
+}

@@ -1,0 +1,473 @@
+// The bodies of the quantized dot products of dot_arm64.s, included twice:
+// once with DOTQ as SDOT (the dotprod path) and once with DOTQ as its NEON
+// emulation (SMULL, SADDLP, ADDP), and with FN(x) naming the functions of
+// that path. DOTQ(acc, x, y) adds to the four int32 lanes of Vacc the sums
+// of the products of the signed bytes 4k..4k+3 of Vx and Vy (k < 4); both
+// forms are exact, so the two paths give the same bits. The Go meaning of
+// each function is the generic kernel named in its comment (dot.go,
+// dot_k.go), whose float32 operations they perform in the same order.
+
+#ifndef DOTQ_HELPERS
+#define DOTQ_HELPERS
+
+// Q6FIN ors the high bits in V23, V24 (masked to 0x30 here) into the low
+// nibbles in V14, V15 and subtracts 32.
+#define Q6FIN \
+	VAND V21.B16, V23.B16, V23.B16 \
+	VAND V21.B16, V24.B16, V24.B16 \
+	VORR V23.B16, V14.B16, V14.B16 \
+	VORR V24.B16, V15.B16, V15.B16 \
+	VSUB V22.B16, V14.B16, V14.B16 \
+	VSUB V22.B16, V15.B16, V15.B16
+
+// Q6VALS adds the lanes of one half (128 values) of a Q6_K block: ql in
+// V2-V5, qh in V6, V7; its scales 0-3 are the int32 lanes of Vsa, 4-7 of
+// Vsb. Value l of group s: (ql nibble | (qh[l]>>2s & 3)<<4) - 32.
+#define Q6VALS(sa, sb) \
+	VAND  V20.B16, V2.B16, V14.B16 \
+	VAND  V20.B16, V3.B16, V15.B16 \
+	VSHL  $4, V6.B16, V23.B16 \
+	VSHL  $4, V7.B16, V24.B16 \
+	Q6FIN \
+	QSUB16(sa, 0) \
+	VAND  V20.B16, V4.B16, V14.B16 \
+	VAND  V20.B16, V5.B16, V15.B16 \
+	VSHL  $2, V6.B16, V23.B16 \
+	VSHL  $2, V7.B16, V24.B16 \
+	Q6FIN \
+	QSUB16(sa, 2) \
+	VUSHR $4, V2.B16, V14.B16 \
+	VUSHR $4, V3.B16, V15.B16 \
+	VORR  V6.B16, V6.B16, V23.B16 \
+	VORR  V7.B16, V7.B16, V24.B16 \
+	Q6FIN \
+	QSUB16(sb, 0) \
+	VUSHR $4, V4.B16, V14.B16 \
+	VUSHR $4, V5.B16, V15.B16 \
+	VUSHR $2, V6.B16, V23.B16 \
+	VUSHR $2, V7.B16, V24.B16 \
+	Q6FIN \
+	QSUB16(sb, 2)
+
+// KSCALES unpacks the scales and mins of the Q4_K/Q5_K block at (R1) into
+// V9 (scales 0-3), V10 (4-7), V12 (mins 0-3), V13 (4-7) as int32, and sets
+// V30 to d_a·d_w and V31 to (-d_a)·dmin_w, broadcast (the Q8_K block is at
+// (R2)). Clobbers R3-R8, R10, R11, F28.
+#define KSCALES \
+	MOVWU  4(R1), R3 \
+	MOVWU  8(R1), R4 \
+	MOVWU  12(R1), R5 \
+	ANDW   $0x3f3f3f3f, R3, R6 \
+	ANDW   $0x3f3f3f3f, R4, R7 \
+	LSRW   $6, R3, R8 \
+	ANDW   $0x03030303, R8, R8 \
+	ANDW   $0x0f0f0f0f, R5, R10 \
+	ORRW   R8<<4, R10, R8 \
+	LSRW   $6, R4, R10 \
+	ANDW   $0x03030303, R10, R10 \
+	LSRW   $4, R5, R11 \
+	ANDW   $0x0f0f0f0f, R11, R11 \
+	ORRW   R10<<4, R11, R10 \
+	VMOV   R6, V9.S[0] \
+	VMOV   R8, V9.S[1] \
+	VMOV   R7, V12.S[0] \
+	VMOV   R10, V12.S[1] \
+	VUXTL  V9.B8, V9.H8 \
+	VUXTL2 V9.H8, V10.S4 \
+	VUXTL  V9.H4, V9.S4 \
+	VUXTL  V12.B8, V12.H8 \
+	VUXTL2 V12.H8, V13.S4 \
+	VUXTL  V12.H4, V12.S4 \
+	FMOVS  (R2), F28 \
+	MOVHU  (R1), R3 \
+	FMOVS  R3, F30 \
+	FCVTHS F30, F30 \
+	FMULS  F30, F28, F30 \
+	MOVHU  2(R1), R3 \
+	FMOVS  R3, F31 \
+	FCVTHS F31, F31 \
+	FNEGS  F28, F28 \
+	FMULS  F31, F28, F31 \
+	VDUP   V30.S[0], V30.S4 \
+	VDUP   V31.S[0], V31.S4
+
+// KLANES32 adds the quads of Vqa·Vaa and Vqb·Vab (the two halves of a
+// 32-value sub-block) times scale lane i of Vsc to the lanes V22, V23:
+// addLanes32 of dot_k.go.
+#define KLANES32(qa, qb, aa, ab, sc, i) \
+	VEOR V24.B16, V24.B16, V24.B16 \
+	VEOR V25.B16, V25.B16, V25.B16 \
+	DOTQ(24, qa, aa) \
+	DOTQ(25, qb, ab) \
+	MLAE4S(22, 24, sc, i) \
+	MLAE4S(23, 25, sc, i)
+
+// Q4KSUB takes the next 32 bytes of Q4_K nibbles at (R7) and 64 activations
+// at (R6): low nibbles with scale lane i of Vsc, high nibbles with lane i+1.
+#define Q4KSUB(sc, i) \
+	VLD1.P 32(R7), [V16.B16, V17.B16] \
+	VLD1.P 64(R6), [V18.B16, V19.B16, V20.B16, V21.B16] \
+	VAND   V26.B16, V16.B16, V4.B16 \
+	VAND   V26.B16, V17.B16, V5.B16 \
+	VUSHR  $4, V16.B16, V6.B16 \
+	VUSHR  $4, V17.B16, V7.B16 \
+	KLANES32(4, 5, 18, 19, sc, i) \
+	KLANES32(6, 7, 20, 21, sc, (i)+1)
+
+// Q5KSUB is Q4KSUB for Q5_K: bit 0 of qh (V7, V8) is the fifth bit of the
+// low nibbles, bit 1 that of the high nibbles; qh is then shifted right
+// by 2 for the next 32 bytes.
+#define Q5KSUB(sc, i) \
+	VLD1.P 32(R7), [V16.B16, V17.B16] \
+	VLD1.P 64(R6), [V18.B16, V19.B16, V20.B16, V21.B16] \
+	VAND   V26.B16, V16.B16, V4.B16 \
+	VAND   V26.B16, V17.B16, V5.B16 \
+	VUSHR  $4, V16.B16, V16.B16 \
+	VUSHR  $4, V17.B16, V17.B16 \
+	VAND   V11.B16, V7.B16, V24.B16 \
+	VAND   V11.B16, V8.B16, V25.B16 \
+	VSHL   $4, V24.B16, V24.B16 \
+	VSHL   $4, V25.B16, V25.B16 \
+	VORR   V24.B16, V4.B16, V4.B16 \
+	VORR   V25.B16, V5.B16, V5.B16 \
+	VAND   V27.B16, V7.B16, V24.B16 \
+	VAND   V27.B16, V8.B16, V25.B16 \
+	VSHL   $3, V24.B16, V24.B16 \
+	VSHL   $3, V25.B16, V25.B16 \
+	VORR   V24.B16, V16.B16, V16.B16 \
+	VORR   V25.B16, V17.B16, V17.B16 \
+	VUSHR  $2, V7.B16, V7.B16 \
+	VUSHR  $2, V8.B16, V8.B16 \
+	KLANES32(4, 5, 18, 19, sc, i) \
+	KLANES32(16, 17, 20, 21, sc, (i)+1)
+
+// QSUB16 adds the 32 values in V14 (values 0-15) and V15 (16-31) times the
+// activations at (R6), advancing R6 by 32, to the int32 lanes V12 (lanes
+// 0-3, scale lane i of Vsc) and V13 (lanes 4-7, scale lane i+1):
+// addLanes16 of dot_k.go.
+#define QSUB16(sc, i) \
+	VLD1.P 32(R6), [V16.B16, V17.B16] \
+	VEOR   V18.B16, V18.B16, V18.B16 \
+	VEOR   V19.B16, V19.B16, V19.B16 \
+	DOTQ(18, 14, 16) \
+	DOTQ(19, 15, 17) \
+	MLAE4S(12, 18, sc, i) \
+	MLAE4S(13, 19, sc, (i)+1)
+
+#endif
+
+// func dotQ8_0X(n int, w, a []byte) float32 — dotQ8_0:
+//
+//	for each block: L[k] = Σ_{j=4k..4k+3} q_w[j]·q_a[j]   (exact int32, k < 8)
+//	                acc[k] = fma(d_w·d_a, float32(L[k]), acc[k])
+//	return ((acc0+acc4)+(acc2+acc6)) + ((acc1+acc5)+(acc3+acc7))
+//
+// V0, V1: acc[0:4], acc[4:8]; V16: the block scale.
+TEXT FN_Q8_0(SB), NOSPLIT, $0-60
+	MOVD n+0(FP), R0
+	LSR  $5, R0, R0
+	MOVD w_base+8(FP), R1
+	MOVD a_base+32(FP), R2
+	VEOR V0.B16, V0.B16, V0.B16
+	VEOR V1.B16, V1.B16, V1.B16
+	CBZ  R0, q8done
+
+q8loop:
+	F16SCALE(R1, R2, F16)
+	VDUP   V16.S[0], V16.S4
+	VLD1.P 32(R1), [V2.B16, V3.B16]
+	VLD1.P 32(R2), [V6.B16, V7.B16]
+	VEOR   V4.B16, V4.B16, V4.B16
+	VEOR   V5.B16, V5.B16, V5.B16
+	DOTQ(4, 2, 6)
+	DOTQ(5, 3, 7)
+	SCVTF4S(4, 4)
+	SCVTF4S(5, 5)
+	FMLA4S(0, 4, 16)
+	FMLA4S(1, 5, 16)
+	SUB    $1, R0
+	CBNZ   R0, q8loop
+
+q8done:
+	HSUM8
+	FMOVS F0, ret+56(FP)
+	RET
+
+// func dotQ4_0X(n int, w, a []byte) float32 — dotQ4_0:
+//
+//	for each block: s = Σ_j (q_w[j]-8)·q_a[j]   (exact int32)
+//	                acc = fma(float32(s), d_w·d_a, acc)
+//
+// F0: acc; V20: bytes 0x0f; V21: bytes 8.
+TEXT FN_Q4_0(SB), NOSPLIT, $0-60
+	MOVD  n+0(FP), R0
+	LSR   $5, R0, R0
+	MOVD  w_base+8(FP), R1
+	MOVD  a_base+32(FP), R2
+	VEOR  V0.B16, V0.B16, V0.B16
+	VMOVI $15, V20.B16
+	VMOVI $8, V21.B16
+	CBZ   R0, q40done
+
+q40loop:
+	F16SCALE(R1, R2, F16)
+	VLD1.P 16(R1), [V2.B16]
+	VLD1.P 32(R2), [V6.B16, V7.B16]
+	VAND   V20.B16, V2.B16, V3.B16
+	VUSHR  $4, V2.B16, V4.B16
+	VSUB   V21.B16, V3.B16, V3.B16
+	VSUB   V21.B16, V4.B16, V4.B16
+	VEOR   V5.B16, V5.B16, V5.B16
+	DOTQ(5, 3, 6)
+	DOTQ(5, 4, 7)
+	VADDV  V5.S4, V5
+	SCVTFS(5, 5)
+	FMADDS F16, F0, F5, F0
+	SUB    $1, R0
+	CBNZ   R0, q40loop
+
+q40done:
+	FMOVS F0, ret+56(FP)
+	RET
+
+// func dotQ5_0X(n int, w, a []byte) float32 — dotQ5_0: as dotQ8_0X with
+// the weights q = (nibble | bit j of qh << 4) - 16. The bits of qh are
+// spread to bytes with TBL (byte j/8 to position j) and CMTST against
+// 1<<(j%8).
+//
+// V0, V1: acc; V16: block scale; V20: 0x0f; V22: 0x10; V23, V24: TBL
+// indexes; V25: the bit of each byte.
+TEXT FN_Q5_0(SB), NOSPLIT, $0-60
+	MOVD  n+0(FP), R0
+	LSR   $5, R0, R0
+	MOVD  w_base+8(FP), R1
+	MOVD  a_base+32(FP), R2
+	VEOR  V0.B16, V0.B16, V0.B16
+	VEOR  V1.B16, V1.B16, V1.B16
+	VMOVI $15, V20.B16
+	VMOVI $16, V22.B16
+	MOVD  $q5Consts<>(SB), R5
+	VLD1  (R5), [V23.B16, V24.B16, V25.B16]
+	CBZ   R0, q50done
+
+q50loop:
+	F16SCALE(R1, R2, F16)
+	VDUP   V16.S[0], V16.S4
+	MOVWU.P 4(R1), R5
+	VMOV   R5, V8.S[0]
+	VLD1.P 16(R1), [V2.B16]
+	VLD1.P 32(R2), [V6.B16, V7.B16]
+	VTBL   V23.B16, [V8.B16], V9.B16
+	VTBL   V24.B16, [V8.B16], V10.B16
+	VCMTST V25.B16, V9.B16, V9.B16
+	VCMTST V25.B16, V10.B16, V10.B16
+	VAND   V22.B16, V9.B16, V9.B16
+	VAND   V22.B16, V10.B16, V10.B16
+	VAND   V20.B16, V2.B16, V3.B16
+	VUSHR  $4, V2.B16, V4.B16
+	VORR   V9.B16, V3.B16, V3.B16
+	VORR   V10.B16, V4.B16, V4.B16
+	VSUB   V22.B16, V3.B16, V3.B16
+	VSUB   V22.B16, V4.B16, V4.B16
+	VEOR   V11.B16, V11.B16, V11.B16
+	VEOR   V12.B16, V12.B16, V12.B16
+	DOTQ(11, 3, 6)
+	DOTQ(12, 4, 7)
+	SCVTF4S(11, 11)
+	SCVTF4S(12, 12)
+	FMLA4S(0, 11, 16)
+	FMLA4S(1, 12, 16)
+	SUB    $1, R0
+	CBNZ   R0, q50loop
+
+q50done:
+	HSUM8
+	FMOVS F0, ret+56(FP)
+	RET
+
+// func dotQ6_KX(n int, w, a []byte) float32 — dotQ6_K: per block the
+// eight int32 lanes of addLanes16 over the 16 sub-blocks of 16 values,
+// then acc = fma(d_a·d_w, float32(lanes), acc), summed as hsum_float_8.
+//
+// V0, V1: acc; V2-V5: ql of a half; V6, V7: qh of a half; V8-V11: the 16
+// scales as int32; V12, V13: lanes; V14, V15: values; V20: 0x0f; V21: 0x30;
+// V22: 32.
+TEXT FN_Q6_K(SB), NOSPLIT, $0-60
+	MOVD  n+0(FP), R0
+	LSR   $8, R0, R0
+	MOVD  w_base+8(FP), R1
+	MOVD  a_base+32(FP), R2
+	VEOR  V0.B16, V0.B16, V0.B16
+	VEOR  V1.B16, V1.B16, V1.B16
+	VMOVI $15, V20.B16
+	VMOVI $48, V21.B16
+	VMOVI $32, V22.B16
+	CBZ   R0, q6done
+
+q6loop:
+	ADD   $192, R1, R7
+	VLD1  (R7), [V8.B16]
+	SXTL8H(24, 8)
+	SXTL28H(25, 8)
+	SXTL4S(8, 24)
+	SXTL24S(9, 24)
+	SXTL4S(10, 25)
+	SXTL24S(11, 25)
+	VEOR  V12.B16, V12.B16, V12.B16
+	VEOR  V13.B16, V13.B16, V13.B16
+	ADD   $4, R2, R6
+	ADD   $128, R1, R8
+	MOVD  R1, R7
+
+	// Half 0: ql[0:64], qh[0:32], scales 0-7.
+	VLD1.P 64(R7), [V2.B16, V3.B16, V4.B16, V5.B16]
+	VLD1.P 32(R8), [V6.B16, V7.B16]
+	Q6VALS(8, 9)
+	// Half 1: ql[64:128], qh[32:64], scales 8-15.
+	VLD1.P 64(R7), [V2.B16, V3.B16, V4.B16, V5.B16]
+	VLD1.P 32(R8), [V6.B16, V7.B16]
+	Q6VALS(10, 11)
+
+	MOVHU 208(R1), R3
+	FMOVS R3, F26
+	FCVTHS F26, F26
+	FMOVS (R2), F27
+	FMULS F26, F27, F30
+	VDUP  V30.S[0], V30.S4
+	SCVTF4S(12, 12)
+	SCVTF4S(13, 13)
+	FMLA4S(0, 12, 30)
+	FMLA4S(1, 13, 30)
+	ADD   $210, R1
+	ADD   $292, R2
+	SUB   $1, R0
+	CBNZ  R0, q6loop
+
+q6done:
+	HSUM8
+	FMOVS F0, ret+56(FP)
+	RET
+
+// func dotQ4_KX(n int, w, a []byte) float32 — dotQ4_K: per block
+//
+//	accm[t] = fma(-d_a·dmin_w, float32(minProds[t]), accm[t])   (t < 4)
+//	lanes   = addLanes32 of the 8 sub-blocks (nibbles) with their scales
+//	acc     = fma(d_a·d_w, float32(lanes), acc)
+//	return hsum_float_8(acc) + ((accm0+accm2)+(accm1+accm3))
+//
+// The 6-bit scales and mins are unpacked four at a time in general
+// registers: scales 0-3 = u0&0x3f.., mins 0-3 = u1&0x3f..,
+// scales 4-7 = u2&0x0f.. | (u0>>6&0x03..)<<4, mins 4-7 = u2>>4&0x0f.. | (u1>>6&0x03..)<<4
+// (u0, u1, u2: the 12 scale bytes as three little-endian uint32).
+//
+// V0, V1: acc; V3: accm; V9, V10: scales 0-3, 4-7; V12, V13: mins;
+// V22, V23: lanes; V26: 0x0f; V30: d; V31: -dmin.
+TEXT FN_Q4_K(SB), NOSPLIT, $0-60
+	MOVD  n+0(FP), R0
+	LSR   $8, R0, R0
+	MOVD  w_base+8(FP), R1
+	MOVD  a_base+32(FP), R2
+	VEOR  V0.B16, V0.B16, V0.B16
+	VEOR  V1.B16, V1.B16, V1.B16
+	VEOR  V3.B16, V3.B16, V3.B16
+	VMOVI $15, V26.B16
+	CBZ   R0, q4kdone
+
+q4kloop:
+	KSCALES
+	// minProds: pairs of bsums times the mins, pairwise added.
+	ADD   $260, R2, R6
+	VLD1  (R6), [V14.B16, V15.B16]
+	SADDLP(14, 14)
+	SADDLP(15, 15)
+	MUL4S(14, 14, 12)
+	MUL4S(15, 15, 13)
+	ADDP4S(14, 14, 15)
+	SCVTF4S(14, 14)
+	FMLA4S(3, 14, 31)
+
+	VEOR  V22.B16, V22.B16, V22.B16
+	VEOR  V23.B16, V23.B16, V23.B16
+	ADD   $16, R1, R7
+	ADD   $4, R2, R6
+	Q4KSUB(9, 0)
+	Q4KSUB(9, 2)
+	Q4KSUB(10, 0)
+	Q4KSUB(10, 2)
+
+	SCVTF4S(22, 22)
+	SCVTF4S(23, 23)
+	FMLA4S(0, 22, 30)
+	FMLA4S(1, 23, 30)
+	ADD   $144, R1
+	ADD   $292, R2
+	SUB   $1, R0
+	CBNZ  R0, q4kloop
+
+q4kdone:
+	HSUM8
+	VEXT  $8, V3.B16, V3.B16, V4.B16
+	FADD4S(3, 3, 4)
+	FADDP2S(3, 3)
+	FADDS F3, F0, F0
+	FMOVS F0, ret+56(FP)
+	RET
+
+// func dotQ5_KX(n int, w, a []byte) float32 — dotQ5_K: as dotQ4_KX with
+// the fifth bits from qh (bit 2c of qh[l] for the low nibbles of the c-th
+// 32 bytes, bit 2c+1 for the high ones), and the minimums summed in int32
+// per block into one float32: summs = fma(-d_a·dmin_w, float32(Σ minProds), summs),
+// added last.
+//
+// As dotQ4_KX, plus F2: summs; V7, V8: qh (shifted right by 2 per 32 bytes
+// of quants); V11: bytes 1; V27: bytes 2.
+TEXT FN_Q5_K(SB), NOSPLIT, $0-60
+	MOVD  n+0(FP), R0
+	LSR   $8, R0, R0
+	MOVD  w_base+8(FP), R1
+	MOVD  a_base+32(FP), R2
+	VEOR  V0.B16, V0.B16, V0.B16
+	VEOR  V1.B16, V1.B16, V1.B16
+	VEOR  V2.B16, V2.B16, V2.B16
+	VMOVI $15, V26.B16
+	VMOVI $1, V11.B16
+	VMOVI $2, V27.B16
+	CBZ   R0, q5kdone
+
+q5kloop:
+	KSCALES
+	ADD   $260, R2, R6
+	VLD1  (R6), [V14.B16, V15.B16]
+	SADDLP(14, 14)
+	SADDLP(15, 15)
+	MUL4S(14, 14, 12)
+	MUL4S(15, 15, 13)
+	ADD4S(14, 14, 15)
+	VADDV V14.S4, V14
+	SCVTFS(14, 14)
+	FMADDS F31, F2, F14, F2
+
+	VEOR  V22.B16, V22.B16, V22.B16
+	VEOR  V23.B16, V23.B16, V23.B16
+	ADD   $16, R1, R7
+	VLD1.P 32(R7), [V7.B16, V8.B16]
+	ADD   $4, R2, R6
+	Q5KSUB(9, 0)
+	Q5KSUB(9, 2)
+	Q5KSUB(10, 0)
+	Q5KSUB(10, 2)
+
+	SCVTF4S(22, 22)
+	SCVTF4S(23, 23)
+	FMLA4S(0, 22, 30)
+	FMLA4S(1, 23, 30)
+	ADD   $176, R1
+	ADD   $292, R2
+	SUB   $1, R0
+	CBNZ  R0, q5kloop
+
+q5kdone:
+	HSUM8
+	FADDS F2, F0, F0
+	FMOVS F0, ret+56(FP)
+	RET
