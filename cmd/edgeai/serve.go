@@ -1,0 +1,277 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	goruntime "runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/edgeai-go/edgeai/runtime"
+	"github.com/edgeai-go/edgeai/runtime/server"
+)
+
+func init() {
+	register(&command{name: "serve", summary: "serve models over HTTP with the OpenAI API (safe by default)", run: runServe})
+}
+
+// Defaults of serve's flags.
+const (
+	serveDefaultAddr     = "127.0.0.1:8080"
+	serveDefaultParallel = 2
+	serveDefaultKVMem    = "4GiB"
+	serveDefaultBody     = "4MiB"
+)
+
+// runServe loads the models and serves them until SIGINT/SIGTERM cancels
+// ctx, then shuts down gracefully: the listener closes, requests in flight
+// get --shutdown-timeout to finish and are cancelled after it, and the
+// command returns nil (exit status 0).
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("serve", stderr)
+	var mf modelFlags
+	var sf samplingFlags
+	mf.add(fs)
+	sf.add(fs)
+	// -m repeats here: swap modelFlags' single -m for a list; each entry is
+	// loaded with the same --threads/--ctx/--batch through modelFlags.load.
+	var models stringsFlag
+	mflag := fs.Lookup("m")
+	mflag.Value, mflag.DefValue = &models, ""
+	mflag.Usage = "model `file` (GGUF), or ID=FILE to choose its ID (repeatable; the ID defaults to the file name without .gguf)"
+
+	addr := fs.String("addr", serveDefaultAddr, "listen `address` (host:port); binding beyond loopback needs --api-key to be safe")
+	apiKey := fs.String("api-key", "", "require Authorization: Bearer `KEY` (default $EDGEAI_API_KEY; prefer the variable, flags show in ps)")
+	var hosts, origins stringsFlag
+	fs.Var(&hosts, "allowed-host", "also answer to this Host `name` (repeatable; IP literals and localhost always work; * turns the DNS-rebinding check off)")
+	fs.Var(&origins, "cors-origin", "allow browser calls from this `origin`, e.g. https://app.example (repeatable; * = any); none by default")
+	parallel := fs.Int("parallel", serveDefaultParallel, "sequences each model runs at once, each with its own KV cache")
+	maxQueue := fs.Int("max-queue", server.DefaultMaxQueue, "requests that may wait per model beyond --parallel; more get 429 (0 = no waiting)")
+	maxTokens := fs.Int("max-tokens", 0, "most tokens one request may generate (0 = the context size)")
+	maxBody := fs.String("max-body", serveDefaultBody, "largest request body (`size`: 512KiB, 4MiB, ...)")
+	kvMem := fs.String("kv-cache-mem", serveDefaultKVMem, "bound on the memory of all KV caches (`size`; models x parallel x per-session cache; 0 = no bound)")
+	timeout := fs.Duration("timeout", server.DefaultRequestTimeout, "per-request time limit, queueing included")
+	drain := fs.Duration("shutdown-timeout", 10*time.Second, "on SIGINT/SIGTERM, how long requests in flight may run before they are cancelled")
+	tmpl := fs.String("chat-template", "", "chat template for every model instead of its own (chatml, llama2, llama3, mistral, phi3, gemma, zephyr)")
+	logFormat := fs.String("log-format", "text", "access log format on standard error: text or json")
+	if _, err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if len(models) == 0 {
+		return fmt.Errorf("%w: -m MODEL is required", errUsage)
+	}
+	if *parallel < 1 || *parallel > 256 {
+		return fmt.Errorf("%w: --parallel %d must be 1 to 256", errUsage, *parallel)
+	}
+	if *maxQueue < 0 || *maxTokens < 0 || *timeout <= 0 || *drain < 0 {
+		return fmt.Errorf("%w: --max-queue, --max-tokens and --shutdown-timeout must be >= 0, --timeout > 0", errUsage)
+	}
+	bodyBytes, err := parseSize(*maxBody)
+	if err != nil || bodyBytes <= 0 {
+		return fmt.Errorf("%w: --max-body %q: want a positive size such as 4MiB", errUsage, *maxBody)
+	}
+	kvBytes, err := parseSize(*kvMem)
+	if err != nil {
+		return fmt.Errorf("%w: --kv-cache-mem %q: %v", errUsage, *kvMem, err)
+	}
+	var handler slog.Handler
+	switch *logFormat {
+	case "text":
+		handler = slog.NewTextHandler(stderr, nil)
+	case "json":
+		handler = slog.NewJSONHandler(stderr, nil)
+	default:
+		return fmt.Errorf("%w: --log-format %q: want text or json", errUsage, *logFormat)
+	}
+	logger := slog.New(handler)
+	key := *apiKey
+	if key == "" {
+		key = os.Getenv("EDGEAI_API_KEY")
+	}
+	if strings.TrimSpace(key) != key || strings.ContainsAny(key, "\r\n") {
+		return fmt.Errorf("%w: the API key must not have surrounding spaces or line breaks", errUsage)
+	}
+	if !flagSet(fs, "threads") && !flagSet(fs, "t") {
+		// The sequences share the cores.
+		mf.threads = max(1, goruntime.NumCPU() / *parallel)
+	}
+
+	var extra []runtime.Option
+	if *tmpl != "" {
+		extra = append(extra, runtime.WithChatTemplate(*tmpl))
+	}
+	var served []server.Model
+	defer func() {
+		for _, m := range served {
+			m.Decoder.Close()
+		}
+	}()
+	for _, spec := range models {
+		id, path := modelSpec(spec)
+		mf.model = path
+		m, loadTime, err := mf.load(ctx, extra...)
+		if err != nil {
+			return err
+		}
+		served = append(served, server.Model{ID: id, Decoder: m})
+		info := m.Info()
+		logger.Info("model loaded", "id", id, "path", path, "arch", info.Architecture, "params", info.Params,
+			"context", info.ContextSize, "kv_cache_per_sequence", m.KVCacheBytes(), "threads", info.Threads, "load", loadTime.Round(time.Millisecond))
+	}
+
+	cfg := server.Config{
+		APIKey:         key,
+		AllowedHosts:   hosts,
+		CORSOrigins:    origins,
+		MaxBodyBytes:   bodyBytes,
+		MaxTokens:      *maxTokens,
+		Parallel:       *parallel,
+		MaxQueue:       *maxQueue,
+		KVCacheBytes:   kvBytes,
+		RequestTimeout: *timeout,
+		Sampling:       &sf.p,
+		Logger:         logger,
+	}
+	if *maxQueue == 0 {
+		cfg.MaxQueue = -1
+	}
+	if sf.seed >= 0 {
+		cfg.Sampling.Seed, cfg.FixedSeed = uint64(sf.seed), true
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	bound := ln.Addr().String()
+	if !isLoopback(bound) {
+		// Clients on the network may use this machine's name.
+		if h, err := os.Hostname(); err == nil && h != "" {
+			cfg.AllowedHosts = append(cfg.AllowedHosts, h, h+".local")
+		}
+	}
+	srv, err := server.New(cfg, served...)
+	if err != nil {
+		return err
+	}
+	if w := exposureWarning(bound, key != ""); w != "" {
+		fmt.Fprint(stderr, w)
+	}
+	ids := make([]string, len(served))
+	for i, m := range served {
+		ids[i] = m.ID
+	}
+	fmt.Fprintf(stderr, "edgeai serve: listening on http://%s (models: %s; %d parallel sequences each, KV caches %s; API key %s)\n",
+		bound, strings.Join(ids, ", "), *parallel, serveBytes(srv.KVCacheBytes()), map[bool]string{true: "required", false: "off"}[key != ""])
+
+	hs := srv.HTTPServer(bound)
+	// Generation endpoints set their own write deadlines; the others answer
+	// in well under this.
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- hs.Serve(ln) }()
+	select {
+	case err := <-serveErr:
+		srv.Close()
+		return fmt.Errorf("serving: %w", err)
+	case <-ctx.Done():
+	}
+	fmt.Fprintf(stderr, "edgeai serve: shutting down (requests in flight get %v)\n", *drain)
+	dctx, cancel := context.WithTimeout(context.Background(), *drain)
+	defer cancel()
+	httpDone := make(chan error, 1)
+	go func() { httpDone <- hs.Shutdown(context.Background()) }()
+	if err := srv.Shutdown(dctx); err != nil {
+		fmt.Fprintf(stderr, "edgeai serve: cancelled the requests still running after %v\n", *drain)
+	}
+	// The handlers have returned; connections close as their last bytes go.
+	select {
+	case <-httpDone:
+	case <-time.After(5 * time.Second):
+		hs.Close()
+	}
+	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	fmt.Fprintln(stderr, "edgeai serve: stopped")
+	return nil
+}
+
+// modelSpec splits "ID=FILE" (when FILE is not itself a file named with
+// "=") or derives the ID from the file name.
+func modelSpec(spec string) (id, path string) {
+	if i := strings.IndexByte(spec, '='); i > 0 && !strings.ContainsAny(spec[:i], `/\`) {
+		if _, err := os.Stat(spec); err != nil {
+			return spec[:i], spec[i+1:]
+		}
+	}
+	base := filepath.Base(spec)
+	return strings.TrimSuffix(base, filepath.Ext(base)), spec
+}
+
+// isLoopback reports whether a listen address only accepts connections from
+// this machine.
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		host = addr
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// exposureWarning is the loud warning printed when the server listens
+// beyond loopback without an API key ("" when there is nothing to warn of).
+func exposureWarning(bound string, haveKey bool) string {
+	if haveKey || isLoopback(bound) {
+		return ""
+	}
+	line := strings.Repeat("!", 78)
+	return fmt.Sprintf("%s\n!! WARNING: edgeai serve listens on %s WITHOUT AN API KEY.\n"+
+		"!! Anyone who can reach this machine over the network can use the models.\n"+
+		"!! Set EDGEAI_API_KEY (or --api-key), or listen on 127.0.0.1.\n%s\n", line, bound, line)
+}
+
+// parseSize reads a byte size: a number with an optional unit B, KB, MB,
+// GB (powers of 1000), KiB, MiB, GiB (powers of 1024), K, M, G (as KiB...).
+func parseSize(s string) (int64, error) {
+	t := strings.TrimSpace(s)
+	num := strings.TrimRightFunc(t, func(r rune) bool { return r < '0' || r > '9' })
+	unit := strings.ToLower(strings.TrimSpace(t[len(num):]))
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("size %q: want a non-negative whole number with an optional unit (KiB, MiB, GiB)", s)
+	}
+	mult := map[string]int64{"": 1, "b": 1, "k": 1 << 10, "kib": 1 << 10, "kb": 1e3, "m": 1 << 20, "mib": 1 << 20, "mb": 1e6,
+		"g": 1 << 30, "gib": 1 << 30, "gb": 1e9, "t": 1 << 40, "tib": 1 << 40, "tb": 1e12}[unit]
+	if mult == 0 {
+		return 0, fmt.Errorf("size %q: unknown unit %q", s, unit)
+	}
+	if n > (1<<62)/mult {
+		return 0, fmt.Errorf("size %q is too large", s)
+	}
+	return n * mult, nil
+}
+
+// serveBytes formats a byte count with a binary unit.
+func serveBytes(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}
