@@ -356,3 +356,30 @@ func TestEmbedONNX(t *testing.T) {
 	}
 	t.Logf("%d ONNX backend(s) ran", ran)
 }
+
+// TestEmbedONNXNotEncoder: an ONNX model whose inputs are not an encoder's
+// is refused with the inputs named; a missing tokenizer is reported.
+func TestEmbedONNXNotEncoder(t *testing.T) {
+	needORT(t)
+	dir := t.TempDir()
+	g := &graphBuilder{}
+	g.inputs = []pbuf{valueInfo("pixel_values", onnxFloat, "batch", 3)}
+	g.outputs = []pbuf{valueInfo("y", onnxFloat, "batch", 3)}
+	g.nodes = append(g.nodes, pbuf(nil).str(1, "pixel_values").str(2, "y").str(3, "id").str(4, "Identity"))
+	var graph pbuf
+	for _, n := range g.nodes {
+		graph = graph.bytes(1, n)
+	}
+	graph = graph.str(2, "g").bytes(11, g.inputs[0]).bytes(12, g.outputs[0])
+	model := pbuf(nil).varint(1, 8).bytes(7, graph).bytes(8, pbuf(nil).str(1, "").varint(2, 17))
+	path := filepath.Join(dir, "model.onnx")
+	os.WriteFile(path, model, 0o644)
+	ctx := context.Background()
+	if _, err := runtime.LoadEmbedder(ctx, dir); err == nil || !strings.Contains(err.Error(), "tokenizer") {
+		t.Errorf("no tokenizer: %v", err)
+	}
+	os.WriteFile(filepath.Join(dir, "vocab.txt"), []byte("[PAD]\n[UNK]\n[CLS]\n[SEP]\nhello\n"), 0o644)
+	if _, err := runtime.LoadEmbedder(ctx, dir); err == nil || !strings.Contains(err.Error(), "pixel_values") {
+		t.Errorf("image model: %v", err)
+	}
+}

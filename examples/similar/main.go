@@ -11,8 +11,10 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log"
 	"os"
 	"os/signal"
@@ -23,24 +25,32 @@ import (
 )
 
 func main() {
-	model := flag.String("m", "", "embedding model: BERT GGUF or ONNX encoder")
-	file := flag.String("f", "", "documents, one per line")
-	k := flag.Int("k", 3, "how many lines to print")
-	flag.Parse()
-	query := strings.Join(flag.Args(), " ")
-	if *model == "" || *file == "" || query == "" {
-		log.Fatal("usage: similar -m MODEL -f DOCS.txt [-k 3] QUERY")
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
+		log.Fatal(err)
+	}
+}
 
+func run(ctx context.Context, args []string, w io.Writer) error {
+	fs := flag.NewFlagSet("similar", flag.ContinueOnError)
+	model := fs.String("m", "", "embedding model: BERT GGUF or ONNX encoder")
+	file := fs.String("f", "", "documents, one per line")
+	k := fs.Int("k", 3, "how many lines to print")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	query := strings.Join(fs.Args(), " ")
+	if *model == "" || *file == "" || query == "" {
+		return errors.New("usage: similar -m MODEL -f DOCS.txt [-k 3] QUERY")
+	}
 	docs, err := readLines(*file)
 	if err != nil {
-		log.Fatal(err)
+		return err
 	}
 	m, err := runtime.LoadEmbedder(ctx, *model)
 	if err != nil {
-		log.Fatal(err)
+		return err
 	}
 	defer m.Close()
 
@@ -49,7 +59,7 @@ func main() {
 	// product is the cosine similarity.
 	vecs, err := m.Embed(ctx, append([]string{query}, docs...))
 	if err != nil {
-		log.Fatal(err)
+		return err
 	}
 	q := vecs[0]
 	type hit struct {
@@ -66,10 +76,11 @@ func main() {
 	}
 	sort.SliceStable(hits, func(a, b int) bool { return hits[a].score > hits[b].score })
 	info := m.Info()
-	fmt.Printf("%s (%s, %d dims, %s pooling), %d documents\n", *model, info.Format, info.Dim, info.Pooling, len(docs))
+	fmt.Fprintf(w, "%s (%s, %d dims, %s pooling), %d documents\n", *model, info.Format, info.Dim, info.Pooling, len(docs))
 	for i, h := range hits[:min(*k, len(hits))] {
-		fmt.Printf("%d. %.4f  %s\n", i+1, h.score, h.doc)
+		fmt.Fprintf(w, "%d. %.4f  %s\n", i+1, h.score, h.doc)
 	}
+	return nil
 }
 
 // readLines returns the non-blank lines of path.
