@@ -405,6 +405,12 @@ func TestErrors(t *testing.T) {
 	if _, err := quantize.Convert(ctx, m, &buf, quantize.Options{Type: quantize.Q8_0, Overrides: map[string]quant.Type{"token_embd.weight": quant.IQ2_XS}}); err == nil {
 		t.Error("override to IQ2_XS accepted")
 	}
+	for _, shape := range [][]int64{{0, 4}, {256, -1}, {256, 1 << 40}, {32, 1, 1, 1, 1}} {
+		bad := &memSource{kv: m.kv, tensors: []quantize.Tensor{{Name: "x.weight", Type: quant.F32, Shape: shape}}, data: [][]float32{nil}}
+		if _, err := quantize.Convert(ctx, bad, &buf, quantize.Options{Type: quantize.Q8_0}); err == nil || !strings.Contains(err.Error(), "x.weight") {
+			t.Errorf("shape %v: err = %v", shape, err)
+		}
+	}
 	if _, err := quantize.ParseFileType("Q4_K_X"); err == nil {
 		t.Error("ParseFileType accepted Q4_K_X")
 	}

@@ -34,6 +34,25 @@ func nDims(shape []int64) int {
 	return max(n, 1)
 }
 
+// maxElements bounds a tensor's values (2^40, 4 TiB of float32).
+const maxElements = 1 << 40
+
+// checkShape rejects shapes a GGUF file cannot hold: more than 4 dimensions,
+// a dimension below 1, or too many values.
+func checkShape(t *Tensor) error {
+	if len(t.Shape) > gguf.MaxDims {
+		return fmt.Errorf("quantize: tensor %q: %d dimensions (at most %d)", t.Name, len(t.Shape), gguf.MaxDims)
+	}
+	n := int64(1)
+	for _, d := range t.Shape {
+		if d < 1 || d > maxElements || n > maxElements/d {
+			return fmt.Errorf("quantize: tensor %q: invalid shape %v", t.Name, t.Shape)
+		}
+		n *= d
+	}
+	return nil
+}
+
 // Hparams are the hyperparameters the mixing rules look at.
 type Hparams struct {
 	Arch    string // general.architecture
@@ -206,6 +225,11 @@ func Plan(hp Hparams, tensors []Tensor, opts Options) ([]Choice, error) {
 	for name, t := range opts.Overrides {
 		if err := t.Check(); err != nil || t == quant.Q8_1 || t == quant.Q8_K {
 			return nil, fmt.Errorf("quantize: override for %q: %v is not a storage type edgeai can write", name, t)
+		}
+	}
+	for i := range tensors {
+		if err := checkShape(&tensors[i]); err != nil {
+			return nil, err
 		}
 	}
 	ts := append([]Tensor(nil), tensors...)
