@@ -15,6 +15,13 @@ import (
 	"testing"
 
 	"github.com/edgeai-go/edgeai/runtime"
+	"github.com/edgeai-go/edgeai/runtime/server"
+)
+
+// An EmbedModel plugs into the server's /v1/embeddings as it is.
+var (
+	_ server.Embedder     = (*runtime.EmbedModel)(nil)
+	_ server.TokenCounter = (*runtime.EmbedModel)(nil)
 )
 
 const bertData = "../../shared/testdata/bert"
