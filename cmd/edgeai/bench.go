@@ -183,7 +183,7 @@ func describeModel(path string, info runtime.Info) (benchModel, error) {
 	}
 	ft := ""
 	if _, name, ok := f.FileType(); ok {
-		ft = name
+		ft = strings.TrimPrefix(name, "MOSTLY_") // llama.cpp's model types say Q8_0
 	} else {
 		// No general.file_type: name the type holding most of the bytes.
 		bytes := map[string]int64{}
