@@ -5,15 +5,21 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"net/http"
 	"strings"
+
+	"github.com/edgeai-go/edgeai/runtime"
 )
 
 // Embedder is a model that turns texts into vectors: an encoder such as a
-// BERT GGUF or an ONNX sentence-embedding model. Serve one by setting
-// Model.Embedder; POST /v1/embeddings then answers for its ID.
+// BERT GGUF or an ONNX sentence-embedding model (*runtime.EmbedModel is
+// one). Serve one by setting Model.Embedder; POST /v1/embeddings then
+// answers for its ID. An error wrapping runtime.ErrContextFull (a text
+// longer than the context) is answered with a 400 naming the input, as is
+// a *runtime.TextError.
 type Embedder interface {
 	// Embed returns one vector per text, in order. It must honour ctx.
 	Embed(ctx context.Context, texts []string) ([][]float32, error)
@@ -126,16 +132,26 @@ func (s *Server) handleEmbeddings(w http.ResponseWriter, r *http.Request, req *e
 	}
 	ctx, cancel := s.requestContext(r)
 	defer cancel()
-	select {
-	case sv.embedSem <- struct{}{}:
-	case <-ctx.Done():
-		return s.contextError(ctx, r, info, "waiting for the model")
+	sl, e := s.acquire(ctx, r, sv.embedSched, sv.ID, nil, info)
+	if e != nil {
+		return e
 	}
 	vecs, err := sv.Embedder.Embed(ctx, req.Input)
-	<-sv.embedSem
+	sv.embedSched.release(sl)
 	if err != nil {
 		if ctx.Err() != nil {
 			return s.contextError(ctx, r, info, "embedding")
+		}
+		param := "input"
+		if te, ok := errors.AsType[*runtime.TextError](err); ok && te.Index >= 0 && te.Index < len(req.Input) {
+			param = fmt.Sprintf("input[%d]", te.Index)
+		}
+		if errors.Is(err, runtime.ErrContextFull) {
+			return &apiError{Status: http.StatusBadRequest, Type: typeInvalidRequest, Param: param, Code: "context_length_exceeded",
+				Message: "an input is longer than the model's context: " + err.Error()}
+		}
+		if param != "input" {
+			return badParam(param, "%s cannot be embedded: %v", param, err)
 		}
 		return &apiError{Status: http.StatusInternalServerError, Type: typeServer, Message: "embedding failed: " + err.Error()}
 	}

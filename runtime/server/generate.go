@@ -139,6 +139,24 @@ func (s *Server) contextError(ctx context.Context, r *http.Request, info *reques
 	}
 }
 
+// acquire waits for one of sched's sequences, turning a full queue into a
+// 429 and the end of ctx into the matching error.
+func (s *Server) acquire(ctx context.Context, r *http.Request, sched *scheduler, id string, prompt []int, info *requestLog) (*slot, *apiError) {
+	sl, err := sched.acquire(ctx, prompt)
+	switch {
+	case errors.Is(err, errQueueFull):
+		waiting, busy := sched.load()
+		return nil, &apiError{Status: http.StatusTooManyRequests, Type: typeRateLimit, Code: "queue_full",
+			Message:    fmt.Sprintf("the server is busy: %d requests running and %d waiting for model %q; retry later", busy, waiting, id),
+			RetryAfter: s.retryAfter}
+	case errors.Is(err, errClosed):
+		return nil, &apiError{Status: http.StatusServiceUnavailable, Type: typeUnavailable, Code: "shutting_down", Message: "the server is shutting down", RetryAfter: 5 * time.Second}
+	case err != nil:
+		return nil, s.contextError(ctx, r, info, "queue")
+	}
+	return sl, nil
+}
+
 // genJob is a validated generation: the prompt's tokens and the options.
 type genJob struct {
 	sv        *served
@@ -292,19 +310,12 @@ func (s *Server) generate(w http.ResponseWriter, r *http.Request, j *genJob, inf
 	rc := http.NewResponseController(w)
 	rc.SetWriteDeadline(time.Now().Add(s.cfg.RequestTimeout + 10*time.Second)) // not every ResponseWriter has deadlines
 
-	sl, err := j.sv.sched.acquire(ctx, j.ids)
-	switch {
-	case errors.Is(err, errQueueFull):
-		waiting, busy := j.sv.sched.load()
-		return &apiError{Status: http.StatusTooManyRequests, Type: typeRateLimit, Code: "queue_full",
-			Message:    fmt.Sprintf("the server is busy: %d requests running and %d waiting for model %q; retry later", busy, waiting, j.sv.ID),
-			RetryAfter: s.retryAfter}
-	case errors.Is(err, errClosed):
-		return &apiError{Status: http.StatusServiceUnavailable, Type: typeUnavailable, Code: "shutting_down", Message: "the server is shutting down", RetryAfter: 5 * time.Second}
-	case err != nil:
-		return s.contextError(ctx, r, info, "queue")
+	sl, e := s.acquire(ctx, r, j.sv.sched, j.sv.ID, j.ids, info)
+	if e != nil {
+		return e
 	}
 	defer j.sv.sched.release(sl)
+	var err error
 	if sl.sess == nil {
 		if sl.sess, err = j.sv.Decoder.NewSession(); err != nil {
 			return &apiError{Status: http.StatusInternalServerError, Type: typeServer, Message: "creating a session failed: " + err.Error()}

@@ -138,9 +138,9 @@ type Server struct {
 // served is one model with its scheduler.
 type served struct {
 	Model
-	sched    *scheduler
-	embedSem chan struct{}
-	ctxSize  int
+	sched      *scheduler // decoder sequences
+	embedSched *scheduler // embedder calls (slots without sessions)
+	ctxSize    int
 }
 
 // New returns a Server for models. It fails on an invalid Config, duplicate
@@ -213,7 +213,7 @@ func New(cfg Config, models ...Model) (*Server, error) {
 			kvTotal += int64(cfg.Parallel) * m.Decoder.KVCacheBytes()
 		}
 		if m.Embedder != nil {
-			sv.embedSem = make(chan struct{}, cfg.Parallel)
+			sv.embedSched = newScheduler(nil, cfg.Parallel, cfg.MaxQueue)
 		}
 		s.models[m.ID] = sv
 		s.order = append(s.order, m.ID)
@@ -294,8 +294,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.closeOnce.Do(func() {
 		s.cancelBase()
 		for _, id := range s.order {
-			if sv := s.models[id]; sv.sched != nil {
-				<-sv.sched.close()
+			sv := s.models[id]
+			for _, sc := range []*scheduler{sv.sched, sv.embedSched} {
+				if sc != nil {
+					<-sc.close()
+				}
 			}
 		}
 	})
