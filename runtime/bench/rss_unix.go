@@ -8,7 +8,7 @@ import (
 )
 
 // resetPeakRSS cannot reset the mark here: the peak is the process's.
-func resetPeakRSS() {}
+func resetPeakRSS() bool { return false }
 
 // peakRSS returns getrusage's ru_maxrss in bytes (bytes on macOS, KiB on the
 // BSDs), or 0.
