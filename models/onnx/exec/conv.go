@@ -1,0 +1,614 @@
+package exec
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/edgeai-go/edgeai/kernels"
+	"github.com/edgeai-go/edgeai/models/onnx"
+)
+
+func init() {
+	register("Conv", 2, 3, 1, newConv)
+	register("ConvTranspose", 2, 3, 1, newConvTranspose)
+	register("ConvInteger", 2, 4, 1, newConvInteger)
+}
+
+// window holds the attributes shared by convolutions and pooling: kernel
+// shape, strides, dilations, pads (begin values, then end values) and
+// auto_pad. Slices are nil when the attribute is absent.
+type window struct {
+	kernel, strides, dilations, pads []int
+	autoPad                          string
+}
+
+func readWindow(a *attrs) (window, error) {
+	var w window
+	w.kernel, _ = a.smallInts("kernel_shape", 1, 1<<16)
+	w.strides, _ = a.smallInts("strides", 1, 1<<16)
+	w.dilations, _ = a.smallInts("dilations", 1, 1<<16)
+	w.pads, _ = a.smallInts("pads", 0, 1<<16)
+	w.autoPad = a.str("auto_pad", "NOTSET")
+	switch w.autoPad {
+	case "NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID":
+	default:
+		return w, fmt.Errorf("%w: auto_pad %q", ErrUnsupported, w.autoPad)
+	}
+	return w, nil
+}
+
+// geometry is a window resolved for an input of known spatial size.
+type geometry struct {
+	in, out, kernel, stride, dilation, padBegin, padEnd []int
+}
+
+// resolve computes the output size and the padding for spatial input size
+// in and kernel size kernel (from the weights when the attribute is absent).
+func (w *window) resolve(in, kernel []int, ceil bool) (*geometry, error) {
+	r := len(in)
+	g := &geometry{in: in, kernel: kernel, out: make([]int, r), stride: make([]int, r),
+		dilation: make([]int, r), padBegin: make([]int, r), padEnd: make([]int, r)}
+	if len(kernel) != r {
+		return nil, fmt.Errorf("kernel %v for %d spatial dimensions", kernel, r)
+	}
+	for _, s := range [][]int{w.strides, w.dilations} {
+		if s != nil && len(s) != r {
+			return nil, fmt.Errorf("strides/dilations %v for %d spatial dimensions", s, r)
+		}
+	}
+	if w.pads != nil && len(w.pads) != 2*r {
+		return nil, fmt.Errorf("pads %v for %d spatial dimensions", w.pads, r)
+	}
+	for i := range r {
+		g.stride[i], g.dilation[i] = 1, 1
+		if w.strides != nil {
+			g.stride[i] = w.strides[i]
+		}
+		if w.dilations != nil {
+			g.dilation[i] = w.dilations[i]
+		}
+		ext := (kernel[i]-1)*g.dilation[i] + 1
+		s := g.stride[i]
+		switch w.autoPad {
+		case "SAME_UPPER", "SAME_LOWER":
+			g.out[i] = (in[i] + s - 1) / s
+			total := max((g.out[i]-1)*s+ext-in[i], 0)
+			if w.autoPad == "SAME_UPPER" {
+				g.padBegin[i] = total / 2
+			} else {
+				g.padBegin[i] = (total + 1) / 2
+			}
+			g.padEnd[i] = total - g.padBegin[i]
+		case "VALID":
+			if in[i] < ext {
+				g.out[i] = 0
+			} else {
+				g.out[i] = (in[i]-ext)/s + 1
+			}
+		default:
+			if w.pads != nil {
+				g.padBegin[i], g.padEnd[i] = w.pads[i], w.pads[r+i]
+			}
+			span := in[i] + g.padBegin[i] + g.padEnd[i] - ext
+			if span < 0 {
+				return nil, fmt.Errorf("window %d larger than the padded input %d", ext, in[i]+g.padBegin[i]+g.padEnd[i])
+			}
+			if ceil {
+				g.out[i] = (span+s-1)/s + 1
+				// The last window must start inside the input or the
+				// left padding.
+				if (g.out[i]-1)*s >= in[i]+g.padBegin[i] {
+					g.out[i]--
+				}
+			} else {
+				g.out[i] = span/s + 1
+			}
+		}
+	}
+	return g, nil
+}
+
+// conv is Conv on float32 in 1 or 2 spatial dimensions, through im2col and
+// the GEMM (a depthwise convolution directly).
+type conv struct {
+	win   window
+	group int
+	g     *kernels.Sgemm
+	pw    []*packedMat // packed weights per group, when constant
+	act   activation   // fused activation (see fuse.go), none by default
+}
+
+func newConv(nc *nodeCtx) (kernel, error) {
+	w, err := readWindow(nc.a)
+	if err != nil {
+		return nil, err
+	}
+	k := &conv{win: w, group: nc.a.intIn("group", 1, 1, 1<<20), g: kernels.CurrentSgemm()}
+	if wt := nc.konst(1); wt != nil && wt.Type == onnx.Float && len(wt.Shape) >= 3 && len(wt.Shape) <= 4 {
+		m := wt.Shape[0]
+		if m%k.group != 0 {
+			return nil, fmt.Errorf("Conv of %d filters in %d groups", m, k.group)
+		}
+		mg := m / k.group
+		kk := numel(wt.Shape[1:])
+		if !(wt.Shape[1] == 1 && mg == 1 && k.group > 1) { // depthwise reads the weights as they are
+			d := wt.Data.([]float32)
+			for gi := range k.group {
+				k.pw = append(k.pw, packA(k.g, d[gi*mg*kk:(gi+1)*mg*kk], kk, false, mg, kk, 1))
+			}
+		}
+	}
+	return k, nil
+}
+
+func (k *conv) infer(in, out []vinfo) error {
+	out[0].typ = in[0].typ
+	if in[0].typ != onnx.Undefined && in[0].typ != onnx.Float {
+		return fmt.Errorf("%w: Conv of %v", ErrUnsupported, in[0].typ)
+	}
+	x, w := in[0], in[1]
+	if x.rank >= 0 && (x.rank < 3 || x.rank > 4) {
+		return fmt.Errorf("%w: Conv with %d spatial dimensions", ErrUnsupported, x.rank-2)
+	}
+	if x.rank < 0 || w.rank < 0 {
+		return nil
+	}
+	if w.rank != x.rank {
+		return fmt.Errorf("Conv of %s input and %s weights", formatShape(x.shape), formatShape(w.shape))
+	}
+	out[0].rank = x.rank
+	out[0].shape = make([]int, x.rank)
+	for i := range out[0].shape {
+		out[0].shape[i] = -1
+	}
+	out[0].shape[0] = x.shape[0]
+	out[0].shape[1] = w.shape[0]
+	if x.known() && w.known() {
+		kern := w.shape[2:]
+		if k.win.kernel != nil {
+			kern = k.win.kernel
+		}
+		g, err := k.win.resolve(x.shape[2:], kern, false)
+		if err != nil {
+			return err
+		}
+		copy(out[0].shape[2:], g.out)
+	}
+	return nil
+}
+
+// as2D returns the image size of a 1-D or 2-D spatial shape as (H, W).
+func as2D(s []int) (int, int) {
+	if len(s) == 1 {
+		return 1, s[0]
+	}
+	return s[0], s[1]
+}
+
+func (k *conv) run(rc *runCtx, in, out []*Tensor) error {
+	x, w := in[0], in[1]
+	if x.Type != onnx.Float || w.Type != onnx.Float {
+		return fmt.Errorf("%w: Conv of %v and %v", ErrUnsupported, x.Type, w.Type)
+	}
+	r := len(x.Shape)
+	if r < 3 || r > 4 || len(w.Shape) != r {
+		return fmt.Errorf("%w: Conv of %v input and %v weights", ErrUnsupported, x.Shape, w.Shape)
+	}
+	n, c := x.Shape[0], x.Shape[1]
+	m := w.Shape[0]
+	if c%k.group != 0 || m%k.group != 0 || w.Shape[1] != c/k.group {
+		return fmt.Errorf("Conv of %v input and %v weights in %d groups", x.Shape, w.Shape, k.group)
+	}
+	kern := w.Shape[2:]
+	if k.win.kernel != nil && !slices.Equal(k.win.kernel, kern) {
+		return fmt.Errorf("Conv kernel_shape %v for weights %v", k.win.kernel, w.Shape)
+	}
+	geo, err := k.win.resolve(x.Shape[2:], kern, false)
+	if err != nil {
+		return err
+	}
+	var bias []float32
+	if len(in) > 2 && in[2] != nil {
+		b, ok := in[2].Data.([]float32)
+		if !ok || len(b) != m {
+			return fmt.Errorf("Conv bias %v for %d filters", in[2], m)
+		}
+		bias = b
+	}
+	shape := append([]int{n, m}, geo.out...)
+	o, err := rc.alloc(onnx.Float, shape)
+	if err != nil {
+		return err
+	}
+	out[0] = o
+	ic := imageGeometry(geo)
+	ic.C = c / k.group
+	return k.compute(rc, x.Data.([]float32), w.Data.([]float32), bias, o.Data.([]float32), n, c, m, ic)
+}
+
+// imageGeometry maps a 1-D or 2-D geometry to the 2-D Im2col fields.
+func imageGeometry(g *geometry) kernels.Im2col {
+	ic := kernels.Im2col{KH: 1, SH: 1, DH: 1}
+	if len(g.in) == 2 {
+		ic.H, ic.KH, ic.SH, ic.DH, ic.PT, ic.OH = g.in[0], g.kernel[0], g.stride[0], g.dilation[0], g.padBegin[0], g.out[0]
+	} else {
+		ic.H, ic.OH = 1, 1
+	}
+	l := len(g.in) - 1
+	ic.W, ic.KW, ic.SW, ic.DW, ic.PL, ic.OW = g.in[l], g.kernel[l], g.stride[l], g.dilation[l], g.padBegin[l], g.out[l]
+	return ic
+}
+
+// compute runs the convolution of n images of c channels into m output
+// channels; geo holds the per-group image geometry (X unset).
+func (k *conv) compute(rc *runCtx, x, w, bias, o []float32, n, c, m int, geo kernels.Im2col) error {
+	cg, mg := c/k.group, m/k.group
+	hw := geo.H * geo.W
+	ohw := geo.OH * geo.OW
+	kk := cg * geo.KH * geo.KW
+	if cg == 1 && mg == 1 && k.group > 1 {
+		// Depthwise: one small convolution per channel.
+		units := n * c
+		rc.par(units, max(1, 1<<14/max(ohw*geo.KH*geo.KW, 1)), func(lo, hi int) {
+			for u := lo; u < hi; u++ {
+				ch := u % c
+				ic := geo
+				ic.X = x[u*hw : (u+1)*hw]
+				var b float32
+				if bias != nil {
+					b = bias[ch]
+				}
+				kernels.DepthwiseConv2D(o[u*ohw:(u+1)*ohw], &ic, w[ch*geo.KH*geo.KW:(ch+1)*geo.KH*geo.KW], b)
+				k.act.apply(o[u*ohw : (u+1)*ohw])
+			}
+		})
+		return nil
+	}
+	pointwise := geo.KH == 1 && geo.KW == 1 && geo.SH == 1 && geo.SW == 1 && geo.PT == 0 && geo.PL == 0 &&
+		geo.OH == geo.H && geo.OW == geo.W
+	for img := range n {
+		for gi := range k.group {
+			var pa []float32
+			if k.pw != nil {
+				pa = k.pw[gi].data
+			} else {
+				t, err := rc.packATemp(k.g, w[gi*mg*kk:(gi+1)*mg*kk], kk, false, mg, kk, 1)
+				if err != nil {
+					return err
+				}
+				defer rc.release(t)
+				pa = t.Data.([]float32)
+			}
+			xg := x[(img*c+gi*cg)*hw : (img*c+(gi+1)*cg)*hw]
+			og := o[(img*m+gi*mg)*ohw : (img*m+(gi+1)*mg)*ohw]
+			var bm kernels.BMatrix
+			if pointwise {
+				bm = kernels.BMatrix{Data: xg, Stride: hw}
+			} else {
+				ic := geo
+				ic.X = xg
+				bm = kernels.BMatrix{Im2col: &ic}
+			}
+			acc := false
+			if bias != nil {
+				for j := range mg {
+					b := bias[gi*mg+j]
+					row := og[j*ohw : (j+1)*ohw]
+					for i := range row {
+						row[i] = b
+					}
+				}
+				acc = true
+			}
+			rc.sgemm(k.g, mg, ohw, kk, pa, bm, og, ohw, acc)
+			if k.act.kind != actNone {
+				k.act.applyPar(rc, og)
+			}
+		}
+	}
+	return nil
+}
+
+// convTranspose is ConvTranspose on float32 in 1 or 2 spatial dimensions:
+// the GEMM of the transposed weights and the input, then col2im.
+type convTranspose struct {
+	win         window
+	group       int
+	outPad      []int
+	outputShape []int
+	g           *kernels.Sgemm
+	pw          []*packedMat
+}
+
+func newConvTranspose(nc *nodeCtx) (kernel, error) {
+	w, err := readWindow(nc.a)
+	if err != nil {
+		return nil, err
+	}
+	k := &convTranspose{win: w, group: nc.a.intIn("group", 1, 1, 1<<20), g: kernels.CurrentSgemm()}
+	k.outPad, _ = nc.a.smallInts("output_padding", 0, 1<<16)
+	k.outputShape, _ = nc.a.smallInts("output_shape", 0, 1<<24)
+	if wt := nc.konst(1); wt != nil && wt.Type == onnx.Float && len(wt.Shape) >= 3 && len(wt.Shape) <= 4 {
+		c := wt.Shape[0]
+		if c%k.group != 0 {
+			return nil, fmt.Errorf("ConvTranspose of %d input channels in %d groups", c, k.group)
+		}
+		cg := c / k.group
+		rows := numel(wt.Shape[1:]) // mg·kh·kw
+		d := wt.Data.([]float32)
+		for gi := range k.group {
+			k.pw = append(k.pw, packA(k.g, d[gi*cg*rows:(gi+1)*cg*rows], rows, true, rows, cg, 1))
+		}
+	}
+	return k, nil
+}
+
+func (k *convTranspose) infer(in, out []vinfo) error {
+	out[0].typ = in[0].typ
+	if in[0].rank >= 0 && (in[0].rank < 3 || in[0].rank > 4) {
+		return fmt.Errorf("%w: ConvTranspose with %d spatial dimensions", ErrUnsupported, in[0].rank-2)
+	}
+	return nil
+}
+
+// geometry returns the output size and the padding at the start.
+func (k *convTranspose) geometry(in, kern []int) (out, padBegin, stride, dil []int, err error) {
+	r := len(in)
+	out, padBegin = make([]int, r), make([]int, r)
+	stride, dil = make([]int, r), make([]int, r)
+	for _, s := range [][]int{k.win.strides, k.win.dilations, k.outPad} {
+		if s != nil && len(s) != r {
+			return nil, nil, nil, nil, fmt.Errorf("ConvTranspose attribute %v for %d spatial dimensions", s, r)
+		}
+	}
+	if k.outputShape != nil && len(k.outputShape) != r && len(k.outputShape) != r+2 {
+		return nil, nil, nil, nil, fmt.Errorf("ConvTranspose output_shape %v for %d spatial dimensions", k.outputShape, r)
+	}
+	if k.win.pads != nil && len(k.win.pads) != 2*r {
+		return nil, nil, nil, nil, fmt.Errorf("ConvTranspose pads %v for %d spatial dimensions", k.win.pads, r)
+	}
+	for i := range r {
+		stride[i], dil[i] = 1, 1
+		if k.win.strides != nil {
+			stride[i] = k.win.strides[i]
+		}
+		if k.win.dilations != nil {
+			dil[i] = k.win.dilations[i]
+		}
+		op := 0
+		if k.outPad != nil {
+			op = k.outPad[i]
+		}
+		full := stride[i]*(in[i]-1) + op + (kern[i]-1)*dil[i] + 1
+		switch {
+		case k.outputShape != nil:
+			os := k.outputShape[len(k.outputShape)-r+i]
+			total := full - os
+			if total < 0 {
+				return nil, nil, nil, nil, fmt.Errorf("ConvTranspose output_shape %v too large", k.outputShape)
+			}
+			out[i] = os
+			if k.win.autoPad == "SAME_UPPER" {
+				padBegin[i] = total / 2
+			} else {
+				padBegin[i] = total - total/2
+			}
+		case k.win.autoPad == "SAME_UPPER" || k.win.autoPad == "SAME_LOWER":
+			out[i] = in[i] * stride[i]
+			total := max(full-out[i], 0)
+			if k.win.autoPad == "SAME_UPPER" {
+				padBegin[i] = total / 2
+			} else {
+				padBegin[i] = total - total/2
+			}
+		default:
+			pb, pe := 0, 0
+			if k.win.pads != nil {
+				pb, pe = k.win.pads[i], k.win.pads[r+i]
+			}
+			out[i] = full - pb - pe
+			padBegin[i] = pb
+			if out[i] < 0 {
+				return nil, nil, nil, nil, fmt.Errorf("ConvTranspose pads %v larger than the output", k.win.pads)
+			}
+		}
+	}
+	return out, padBegin, stride, dil, nil
+}
+
+func (k *convTranspose) run(rc *runCtx, in, out []*Tensor) error {
+	x, w := in[0], in[1]
+	if x.Type != onnx.Float || w.Type != onnx.Float {
+		return fmt.Errorf("%w: ConvTranspose of %v and %v", ErrUnsupported, x.Type, w.Type)
+	}
+	r := len(x.Shape)
+	if r < 3 || r > 4 || len(w.Shape) != r {
+		return fmt.Errorf("%w: ConvTranspose of %v input and %v weights", ErrUnsupported, x.Shape, w.Shape)
+	}
+	n, c := x.Shape[0], x.Shape[1]
+	if w.Shape[0] != c || c%k.group != 0 {
+		return fmt.Errorf("ConvTranspose of %v input and %v weights in %d groups", x.Shape, w.Shape, k.group)
+	}
+	cg, mg := c/k.group, w.Shape[1]
+	m := mg * k.group
+	kern := w.Shape[2:]
+	if k.win.kernel != nil && !slices.Equal(k.win.kernel, kern) {
+		return fmt.Errorf("ConvTranspose kernel_shape %v for weights %v", k.win.kernel, w.Shape)
+	}
+	osz, pb, stride, dil, err := k.geometry(x.Shape[2:], kern)
+	if err != nil {
+		return err
+	}
+	var bias []float32
+	if len(in) > 2 && in[2] != nil {
+		b, ok := in[2].Data.([]float32)
+		if !ok || len(b) != m {
+			return fmt.Errorf("ConvTranspose bias %v for %d channels", in[2], m)
+		}
+		bias = b
+	}
+	o, err := rc.alloc(onnx.Float, append([]int{n, m}, osz...))
+	if err != nil {
+		return err
+	}
+	out[0] = o
+	// 2-D view of the geometry.
+	H, W := as2D(x.Shape[2:])
+	OH, OW := as2D(osz)
+	KH, KW := as2D(kern)
+	SH, SW := as2D(stride)
+	DH, DW := as2D(dil)
+	PT, PL := as2D(pb)
+	if r == 3 {
+		SH, DH, PT = 1, 1, 0
+	}
+	hw, ohw := H*W, OH*OW
+	rows := mg * KH * KW
+	colT, err := rc.alloc(onnx.Float, []int{rows, hw})
+	if err != nil {
+		return err
+	}
+	defer rc.release(colT)
+	col := colT.Data.([]float32)
+	xd, wd, od := x.Data.([]float32), w.Data.([]float32), o.Data.([]float32)
+	for img := range n {
+		for gi := range k.group {
+			var pa []float32
+			if k.pw != nil {
+				pa = k.pw[gi].data
+			} else {
+				t, err := rc.packATemp(k.g, wd[gi*cg*rows:(gi+1)*cg*rows], rows, true, rows, cg, 1)
+				if err != nil {
+					return err
+				}
+				defer rc.release(t)
+				pa = t.Data.([]float32)
+			}
+			xg := xd[(img*c+gi*cg)*hw : (img*c+(gi+1)*cg)*hw]
+			rc.sgemm(k.g, rows, hw, cg, pa, kernels.BMatrix{Data: xg, Stride: hw}, col, hw, false)
+			og := od[(img*m+gi*mg)*ohw : (img*m+(gi+1)*mg)*ohw]
+			// col2im: scatter-add every row of col into its output channel.
+			rc.par(mg, 1, func(lo, hi int) {
+				for ch := lo; ch < hi; ch++ {
+					dst := og[ch*ohw : (ch+1)*ohw]
+					var b float32
+					if bias != nil {
+						b = bias[gi*mg+ch]
+					}
+					for i := range dst {
+						dst[i] = b
+					}
+					for ky := range KH {
+						for kx := range KW {
+							src := col[((ch*KH+ky)*KW+kx)*hw:]
+							for iy := range H {
+								oy := iy*SH - PT + ky*DH
+								if oy < 0 || oy >= OH {
+									continue
+								}
+								drow := dst[oy*OW : (oy+1)*OW]
+								srow := src[iy*W : (iy+1)*W]
+								for ix, v := range srow {
+									ox := ix*SW - PL + kx*DW
+									if ox >= 0 && ox < OW {
+										drow[ox] += v
+									}
+								}
+							}
+						}
+					}
+				}
+			})
+		}
+	}
+	return nil
+}
+
+// convInteger is ConvInteger: an int32 convolution of uint8/int8 data with
+// zero points, computed directly (a reference-speed path).
+type convInteger struct {
+	win   window
+	group int
+}
+
+func newConvInteger(nc *nodeCtx) (kernel, error) {
+	w, err := readWindow(nc.a)
+	if err != nil {
+		return nil, err
+	}
+	return &convInteger{win: w, group: nc.a.intIn("group", 1, 1, 1<<20)}, nil
+}
+
+func (k *convInteger) run(rc *runCtx, in, out []*Tensor) error {
+	x, w := in[0], in[1]
+	xv, err := int8or8(x)
+	if err != nil {
+		return err
+	}
+	wv, err := int8or8(w)
+	if err != nil {
+		return err
+	}
+	r := len(x.Shape)
+	if r < 3 || r > 4 || len(w.Shape) != r {
+		return fmt.Errorf("%w: ConvInteger of %v and %v", ErrUnsupported, x.Shape, w.Shape)
+	}
+	var xzp, wzp int32
+	if len(in) > 2 && in[2] != nil {
+		z, err := intsOf(in[2])
+		if err != nil || len(z) != 1 {
+			return fmt.Errorf("%w: ConvInteger x_zero_point must be a scalar", ErrUnsupported)
+		}
+		xzp = int32(z[0])
+	}
+	if len(in) > 3 && in[3] != nil {
+		z, err := intsOf(in[3])
+		if err != nil || len(z) != 1 {
+			return fmt.Errorf("%w: ConvInteger per-channel w_zero_point", ErrUnsupported)
+		}
+		wzp = int32(z[0])
+	}
+	n, c, m := x.Shape[0], x.Shape[1], w.Shape[0]
+	if c%k.group != 0 || m%k.group != 0 || w.Shape[1] != c/k.group {
+		return fmt.Errorf("ConvInteger of %v and %v in %d groups", x.Shape, w.Shape, k.group)
+	}
+	geo, err := k.win.resolve(x.Shape[2:], w.Shape[2:], false)
+	if err != nil {
+		return err
+	}
+	o, err := rc.alloc(onnx.Int32, append([]int{n, m}, geo.out...))
+	if err != nil {
+		return err
+	}
+	out[0] = o
+	ic := imageGeometry(geo)
+	cg, mg := c/k.group, m/k.group
+	od := o.Data.([]int32)
+	hw, ohw := ic.H*ic.W, ic.OH*ic.OW
+	for img := range n {
+		for oc := range m {
+			gi := oc / mg
+			for oy := range ic.OH {
+				for ox := range ic.OW {
+					var s int32
+					for ci := range cg {
+						ch := gi*cg + ci
+						for ky := range ic.KH {
+							y := oy*ic.SH - ic.PT + ky*ic.DH
+							for kx := range ic.KW {
+								xx := ox*ic.SW - ic.PL + kx*ic.DW
+								xval := xzp // padding is the zero point
+								if y >= 0 && y < ic.H && xx >= 0 && xx < ic.W {
+									xval = xv[(img*c+ch)*hw+y*ic.W+xx]
+								}
+								s += (xval - xzp) * (wv[((oc*cg+ci)*ic.KH+ky)*ic.KW+kx] - wzp)
+							}
+						}
+					}
+					od[(img*m+oc)*ohw+oy*ic.OW+ox] = s
+				}
+			}
+		}
+	}
+	return nil
+}

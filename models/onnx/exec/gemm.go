@@ -1,0 +1,102 @@
+package exec
+
+import (
+	"github.com/edgeai-go/edgeai/kernels"
+)
+
+// gemmMinFlops is the size of product below which one goroutine does it.
+const gemmMinFlops = 1 << 17
+
+// packedMat is a constant operand packed for a GEMM implementation.
+type packedMat struct {
+	g    *kernels.Sgemm
+	data []float32
+}
+
+// packA packs the m×k matrix a (or the transpose of the k×m one) for g.
+func packA(g *kernels.Sgemm, a []float32, lda int, trans bool, m, k int, alpha float32) *packedMat {
+	p := &packedMat{g: g, data: make([]float32, g.PackedASize(m, k))}
+	g.PackA(p.data, a, lda, trans, m, k, alpha)
+	return p
+}
+
+// packB packs the k×n matrix b (or the transpose of the n×k one) for g.
+func packB(g *kernels.Sgemm, b []float32, ldb int, trans bool, k, n int) *packedMat {
+	p := &packedMat{g: g, data: make([]float32, g.PackedBSize(k, n))}
+	g.PackB(p.data, b, ldb, trans, k, n)
+	return p
+}
+
+// packATemp packs a at run time into a temporary of the arena; the caller
+// releases it.
+func (rc *runCtx) packATemp(g *kernels.Sgemm, a []float32, lda int, trans bool, m, k int, alpha float32) (*Tensor, error) {
+	t, err := rc.alloc(1, []int{g.PackedASize(m, k)}) // onnx.Float
+	if err != nil {
+		return nil, err
+	}
+	d := t.Data.([]float32)
+	panels := (m + g.MR() - 1) / g.MR()
+	if 2*m*k < gemmMinFlops {
+		g.PackARows(d, a, lda, trans, m, k, alpha, 0, panels)
+	} else {
+		rc.par(panels, 1, func(lo, hi int) { g.PackARows(d, a, lda, trans, m, k, alpha, lo, hi) })
+	}
+	return t, nil
+}
+
+// sgemm computes C (m×n, row stride ldc) = A·B, or C += A·B when acc, with
+// A packed for g, on the worker pool.
+func (rc *runCtx) sgemm(g *kernels.Sgemm, m, n, k int, pa []float32, b kernels.BMatrix, c []float32, ldc int, acc bool) {
+	if m == 0 || n == 0 {
+		return
+	}
+	threads := rc.e.pool.Threads()
+	if threads == 1 || 2*m*n*k < gemmMinFlops {
+		g.Mul(m, n, k, pa, b, c, ldc, 0, m, 0, n, acc)
+		return
+	}
+	mr, nr := g.MR(), g.NR()
+	colPanels := (n + nr - 1) / nr
+	rowPanels := (m + mr - 1) / mr
+	if colPanels >= 2*threads || colPanels >= rowPanels {
+		rc.par(colPanels, 1, func(lo, hi int) {
+			g.Mul(m, n, k, pa, b, c, ldc, 0, m, lo*nr, min(hi*nr, n), acc)
+		})
+		return
+	}
+	rc.par(rowPanels, 1, func(lo, hi int) {
+		g.Mul(m, n, k, pa, b, c, ldc, lo*mr, min(hi*mr, m), 0, n, acc)
+	})
+}
+
+// gemv computes y (n) = x (k) · B, or y += x·B when acc, where B is the
+// k×n matrix b with row stride ldb, or the transpose of the n×k one when
+// trans.
+func (rc *runCtx) gemv(x []float32, b []float32, ldb int, trans bool, k, n int, y []float32, acc bool) {
+	body := func(lo, hi int) {
+		if trans {
+			for j := lo; j < hi; j++ {
+				d := kernels.Dot(x[:k], b[j*ldb:j*ldb+k])
+				if acc {
+					y[j] += d
+				} else {
+					y[j] = d
+				}
+			}
+			return
+		}
+		if !acc {
+			clear(y[lo:hi])
+		}
+		for p := range k {
+			if x[p] != 0 {
+				kernels.Axpy(y[lo:hi], x[p], b[p*ldb+lo:p*ldb+hi])
+			}
+		}
+	}
+	if rc.e.pool.Threads() == 1 || 2*n*k < gemmMinFlops {
+		body(0, n)
+		return
+	}
+	rc.par(n, 64, body)
+}

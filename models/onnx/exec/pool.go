@@ -1,0 +1,411 @@
+package exec
+
+import (
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/edgeai-go/edgeai/models/onnx"
+)
+
+func init() {
+	register("MaxPool", 1, 1, 2, func(nc *nodeCtx) (kernel, error) { return newPool(nc, true) })
+	register("AveragePool", 1, 1, 1, func(nc *nodeCtx) (kernel, error) { return newPool(nc, false) })
+	register("GlobalAveragePool", 1, 1, 1, func(nc *nodeCtx) (kernel, error) { return &globalPool{}, nil })
+	register("GlobalMaxPool", 1, 1, 1, func(nc *nodeCtx) (kernel, error) { return &globalPool{isMax: true}, nil })
+	register("MaxUnpool", 2, 3, 1, newMaxUnpool)
+}
+
+// pool is MaxPool and AveragePool in 1 to 3 spatial dimensions.
+type pool struct {
+	win          window
+	isMax        bool
+	ceil         bool
+	countPad     bool // AveragePool count_include_pad
+	storageOrder int  // MaxPool Indices: 0 row-major, 1 column-major
+}
+
+func newPool(nc *nodeCtx, isMax bool) (kernel, error) {
+	w, err := readWindow(nc.a)
+	if err != nil {
+		return nil, err
+	}
+	if w.kernel == nil {
+		return nil, fmt.Errorf("%w: pooling without kernel_shape", onnx.ErrFormat)
+	}
+	k := &pool{win: w, isMax: isMax, ceil: nc.a.intIn("ceil_mode", 0, 0, 1) == 1}
+	if isMax {
+		k.storageOrder = nc.a.intIn("storage_order", 0, 0, 1)
+	} else {
+		k.countPad = nc.a.intIn("count_include_pad", 0, 0, 1) == 1
+		if w.dilations != nil {
+			for _, d := range w.dilations {
+				if d != 1 && nc.opset < 19 {
+					return nil, fmt.Errorf("%w: AveragePool dilations before opset 19", onnx.ErrFormat)
+				}
+			}
+		}
+	}
+	return k, nil
+}
+
+func (k *pool) infer(in, out []vinfo) error {
+	for i := range out {
+		out[i].typ = in[0].typ
+	}
+	if len(out) > 1 {
+		out[1].typ = onnx.Int64
+	}
+	x := in[0]
+	if x.rank >= 0 && (x.rank < 3 || x.rank > 5) {
+		return fmt.Errorf("%w: pooling with %d spatial dimensions", ErrUnsupported, x.rank-2)
+	}
+	if x.known() {
+		g, err := k.win.resolve(x.shape[2:], k.win.kernel, k.ceil)
+		if err != nil {
+			return err
+		}
+		s := append([]int{x.shape[0], x.shape[1]}, g.out...)
+		for i := range out {
+			out[i].rank, out[i].shape = len(s), s
+		}
+	}
+	return nil
+}
+
+// pad3 pads a spatial vector to three dimensions with v in front.
+func pad3(s []int, v int) [3]int {
+	var o [3]int
+	off := 3 - len(s)
+	for i := range o {
+		if i < off {
+			o[i] = v
+		} else {
+			o[i] = s[i-off]
+		}
+	}
+	return o
+}
+
+func (k *pool) run(rc *runCtx, in, out []*Tensor) error {
+	x := in[0]
+	r := len(x.Shape)
+	if r < 3 || r > 5 {
+		return fmt.Errorf("%w: pooling of %v", ErrUnsupported, x.Shape)
+	}
+	geo, err := k.win.resolve(x.Shape[2:], k.win.kernel, k.ceil)
+	if err != nil {
+		return err
+	}
+	n, c := x.Shape[0], x.Shape[1]
+	shape := append([]int{n, c}, geo.out...)
+	o, err := rc.alloc(x.Type, shape)
+	if err != nil {
+		return err
+	}
+	out[0] = o
+	var idx []int64
+	if len(out) > 1 {
+		it, err := rc.alloc(onnx.Int64, shape)
+		if err != nil {
+			return err
+		}
+		out[1] = it
+		idx = it.Data.([]int64)
+	}
+	in3, out3 := pad3(geo.in, 1), pad3(geo.out, 1)
+	ker, str, dil := pad3(geo.kernel, 1), pad3(geo.stride, 1), pad3(geo.dilation, 1)
+	pb, pe := pad3(geo.padBegin, 0), pad3(geo.padEnd, 0)
+	isz, osz := in3[0]*in3[1]*in3[2], out3[0]*out3[1]*out3[2]
+	var src []float64
+	switch d := x.Data.(type) {
+	case []float32:
+		if !k.isMax || idx != nil {
+			break
+		}
+		od := o.Data.([]float32)
+		// The common case: float32 max pooling without indices.
+		rc.par(n*c, 1, func(lo, hi int) {
+			for u := lo; u < hi; u++ {
+				maxPoolF32(od[u*osz:(u+1)*osz], d[u*isz:(u+1)*isz], in3, out3, ker, str, dil, pb)
+			}
+		})
+		return nil
+	}
+	src, err = floatsOf(x)
+	if err != nil {
+		return fmt.Errorf("%w: pooling of %v", ErrUnsupported, x.Type)
+	}
+	res := make([]float64, numel(shape))
+	for u := range n * c {
+		plane := src[u*isz : (u+1)*isz]
+		for oz := range out3[0] {
+			for oy := range out3[1] {
+				for ox := range out3[2] {
+					best, bi := math.Inf(-1), -1
+					var sum float64
+					cnt := 0
+					for kz := range ker[0] {
+						z := oz*str[0] - pb[0] + kz*dil[0]
+						for ky := range ker[1] {
+							y := oy*str[1] - pb[1] + ky*dil[1]
+							for kx := range ker[2] {
+								xx := ox*str[2] - pb[2] + kx*dil[2]
+								inside := z >= 0 && z < in3[0] && y >= 0 && y < in3[1] && xx >= 0 && xx < in3[2]
+								if !inside {
+									// Padding counts for the average only with
+									// count_include_pad, and only inside the
+									// explicit padding.
+									if k.countPad && z >= -pb[0] && z < in3[0]+pe[0] && y >= -pb[1] && y < in3[1]+pe[1] && xx >= -pb[2] && xx < in3[2]+pe[2] {
+										cnt++
+									}
+									continue
+								}
+								p := (z*in3[1]+y)*in3[2] + xx
+								v := plane[p]
+								if v > best || bi < 0 {
+									best, bi = v, p
+								}
+								sum += v
+								cnt++
+							}
+						}
+					}
+					op := (oz*out3[1]+oy)*out3[2] + ox
+					if k.isMax {
+						res[u*osz+op] = best
+						if idx != nil {
+							flat := int64(u*isz + bi)
+							if k.storageOrder == 1 {
+								// Column-major index within the image.
+								zz, yy, xx := bi/(in3[1]*in3[2]), bi/in3[2]%in3[1], bi%in3[2]
+								flat = int64(u*isz + (xx*in3[1]+yy)*in3[0] + zz)
+							}
+							idx[u*osz+op] = flat
+						}
+					} else {
+						res[u*osz+op] = sum / float64(max(cnt, 1))
+					}
+				}
+			}
+		}
+	}
+	storeFloats(o, res)
+	return nil
+}
+
+// storeFloats writes float64 values into a numeric tensor of any type.
+func storeFloats(o *Tensor, v []float64) {
+	switch d := o.Data.(type) {
+	case []float32:
+		for i, x := range v {
+			d[i] = float32(x)
+		}
+	case []float64:
+		copy(d, v)
+	case []uint8:
+		for i, x := range v {
+			d[i] = uint8(x)
+		}
+	case []int8:
+		for i, x := range v {
+			d[i] = int8(x)
+		}
+	case []int32:
+		for i, x := range v {
+			d[i] = int32(x)
+		}
+	case []int64:
+		for i, x := range v {
+			d[i] = int64(x)
+		}
+	case []uint16:
+		for i, x := range v {
+			d[i] = uint16(x)
+		}
+	}
+}
+
+// maxPoolF32 max-pools one float32 image (3-D view).
+func maxPoolF32(dst, src []float32, in, out, ker, str, dil, pb [3]int) {
+	for oz := range out[0] {
+		for oy := range out[1] {
+			drow := dst[(oz*out[1]+oy)*out[2] : (oz*out[1]+oy+1)*out[2]]
+			for ox := range drow {
+				best := float32(math.Inf(-1))
+				for kz := range ker[0] {
+					z := oz*str[0] - pb[0] + kz*dil[0]
+					if z < 0 || z >= in[0] {
+						continue
+					}
+					for ky := range ker[1] {
+						y := oy*str[1] - pb[1] + ky*dil[1]
+						if y < 0 || y >= in[1] {
+							continue
+						}
+						row := src[(z*in[1]+y)*in[2] : (z*in[1]+y+1)*in[2]]
+						x0 := ox*str[2] - pb[2]
+						for kx := range ker[2] {
+							if xx := x0 + kx*dil[2]; xx >= 0 && xx < in[2] {
+								best = max(best, row[xx])
+							}
+						}
+					}
+				}
+				drow[ox] = best
+			}
+		}
+	}
+}
+
+// globalPool is GlobalAveragePool and GlobalMaxPool.
+type globalPool struct{ isMax bool }
+
+func (k *globalPool) infer(in, out []vinfo) error {
+	out[0].typ = in[0].typ
+	if in[0].rank >= 2 {
+		s := make([]int, in[0].rank)
+		copy(s, in[0].shape[:2])
+		for i := 2; i < len(s); i++ {
+			s[i] = 1
+		}
+		out[0].rank, out[0].shape = len(s), s
+	}
+	return nil
+}
+
+func (k *globalPool) run(rc *runCtx, in, out []*Tensor) error {
+	x := in[0]
+	if len(x.Shape) < 2 {
+		return fmt.Errorf("global pooling of rank %d", len(x.Shape))
+	}
+	shape := make([]int, len(x.Shape))
+	copy(shape, x.Shape[:2])
+	for i := 2; i < len(shape); i++ {
+		shape[i] = 1
+	}
+	o, err := rc.alloc(x.Type, shape)
+	if err != nil {
+		return err
+	}
+	out[0] = o
+	units, hw := x.Shape[0]*x.Shape[1], numel(x.Shape[2:])
+	switch d := x.Data.(type) {
+	case []float32:
+		od := o.Data.([]float32)
+		for u := range units {
+			plane := d[u*hw : (u+1)*hw]
+			if k.isMax {
+				m := float32(math.Inf(-1))
+				for _, v := range plane {
+					m = max(m, v)
+				}
+				od[u] = m
+				continue
+			}
+			var s float64
+			for _, v := range plane {
+				s += float64(v)
+			}
+			od[u] = float32(s / float64(hw))
+		}
+	case []float64:
+		od := o.Data.([]float64)
+		for u := range units {
+			var s float64
+			m := math.Inf(-1)
+			for _, v := range d[u*hw : (u+1)*hw] {
+				s += v
+				m = max(m, v)
+			}
+			if k.isMax {
+				od[u] = m
+			} else {
+				od[u] = s / float64(hw)
+			}
+		}
+	default:
+		return fmt.Errorf("%w: global pooling of %v", ErrUnsupported, x.Type)
+	}
+	return nil
+}
+
+// maxUnpool is MaxUnpool: scatter the values to the positions MaxPool's
+// indices recorded, zero elsewhere.
+type maxUnpool struct{ win window }
+
+func newMaxUnpool(nc *nodeCtx) (kernel, error) {
+	w, err := readWindow(nc.a)
+	if err != nil {
+		return nil, err
+	}
+	if w.kernel == nil {
+		return nil, fmt.Errorf("%w: MaxUnpool without kernel_shape", onnx.ErrFormat)
+	}
+	if w.autoPad != "NOTSET" {
+		return nil, fmt.Errorf("%w: MaxUnpool auto_pad", ErrUnsupported)
+	}
+	return &maxUnpool{win: w}, nil
+}
+
+func (k *maxUnpool) run(rc *runCtx, in, out []*Tensor) error {
+	x, ix := in[0], in[1]
+	if len(x.Shape) < 3 {
+		return fmt.Errorf("MaxUnpool of rank %d", len(x.Shape))
+	}
+	idx, err := intsOf(ix)
+	if err != nil || len(idx) != x.Len() {
+		return fmt.Errorf("MaxUnpool indices %v for %v", ix, x)
+	}
+	r := len(x.Shape) - 2
+	shape := append([]int{}, x.Shape[:2]...)
+	for i := range r {
+		s, p := 1, 0
+		if k.win.strides != nil {
+			s = k.win.strides[i]
+		}
+		if k.win.pads != nil {
+			p = k.win.pads[i] + k.win.pads[r+i]
+		}
+		shape = append(shape, (x.Shape[2+i]-1)*s+k.win.kernel[i]-p)
+	}
+	natural := slices.Clone(shape)
+	if len(in) > 2 && in[2] != nil {
+		os, err := intsOf(in[2])
+		if err != nil || len(os) != len(shape) {
+			return fmt.Errorf("MaxUnpool output_shape %v", in[2])
+		}
+		for i, d := range os {
+			if d < 0 || d > math.MaxInt32 {
+				return fmt.Errorf("MaxUnpool output_shape %v", os)
+			}
+			shape[i] = int(d)
+		}
+	}
+	o, err := rc.allocZero(x.Type, shape)
+	if err != nil {
+		return err
+	}
+	out[0] = o
+	// The indices are positions in the tensor MaxPool saw, of the natural
+	// unpooled shape; with another output_shape they keep their
+	// coordinates (as ONNX's reference does).
+	total := int64(numel(natural))
+	nstr, ostr := stridesOf(natural), stridesOf(shape)
+	for i, p := range idx {
+		if p < 0 || p >= total {
+			return fmt.Errorf("MaxUnpool index %d out of range", p)
+		}
+		q, rem := 0, int(p)
+		for d := range natural {
+			c := rem / nstr[d]
+			rem %= nstr[d]
+			if c >= shape[d] {
+				return fmt.Errorf("MaxUnpool index %d outside output_shape %v", p, shape)
+			}
+			q += c * ostr[d]
+		}
+		copyData(sliceData(o.Data, q, q+1), sliceData(x.Data, i, i+1))
+	}
+	return nil
+}
