@@ -509,3 +509,24 @@ func TestSelectUnknown(t *testing.T) {
 		t.Fatalf("%v", err)
 	}
 }
+
+func TestBackgroundReads(t *testing.T) {
+	// The spans read their meters on their own between Start and Stop.
+	for _, dir := range []string{"rapl-amd", "hwmon-mixed"} {
+		s, _, _ := fixture(t, dir)
+		s.SampleEvery = time.Millisecond
+		m, err := Select(s.Detect(context.Background()), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		sp, err := m.Start()
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(50 * time.Millisecond)
+		got, err := sp.Stop()
+		if err != nil || got.Samples < 3 {
+			t.Errorf("%s: %+v %v: no background reads", dir, got, err)
+		}
+	}
+}
