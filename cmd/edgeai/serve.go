@@ -48,6 +48,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	mflag.Value, mflag.DefValue = &models, ""
 	mflag.Usage = "model `file` (GGUF), or ID=FILE to choose its ID (repeatable; the ID defaults to the file name without .gguf)"
 
+	var embeds stringsFlag
+	fs.Var(&embeds, "embed", "serve this encoder for /v1/embeddings: a GGUF (bert) or ONNX `file`, or ID=FILE (repeatable)")
 	addr := fs.String("addr", serveDefaultAddr, "listen `address` (host:port); binding beyond loopback needs --api-key to be safe")
 	apiKey := fs.String("api-key", "", "require Authorization: Bearer `KEY` (default $EDGEAI_API_KEY; prefer the variable, flags show in ps)")
 	var hosts, origins stringsFlag
@@ -65,8 +67,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if len(models) == 0 {
-		return fmt.Errorf("%w: -m MODEL is required", errUsage)
+	if len(models) == 0 && len(embeds) == 0 {
+		return fmt.Errorf("%w: -m MODEL (or --embed ENCODER) is required", errUsage)
 	}
 	if *parallel < 1 || *parallel > 256 {
 		return fmt.Errorf("%w: --parallel %d must be 1 to 256", errUsage, *parallel)
@@ -111,7 +113,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var served []server.Model
 	defer func() {
 		for _, m := range served {
-			m.Decoder.Close()
+			if m.Decoder != nil {
+				m.Decoder.Close()
+			}
+			if c, ok := m.Embedder.(io.Closer); ok {
+				c.Close()
+			}
 		}
 	}()
 	for _, spec := range models {
@@ -125,6 +132,19 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		info := m.Info()
 		logger.Info("model loaded", "id", id, "path", path, "arch", info.Architecture, "params", info.Params,
 			"context", info.ContextSize, "kv_cache_per_sequence", m.KVCacheBytes(), "threads", info.Threads, "load", loadTime.Round(time.Millisecond))
+	}
+
+	for _, spec := range embeds {
+		id, path := modelSpec(spec)
+		start := time.Now()
+		em, err := runtime.LoadEmbedder(ctx, path, runtime.WithEmbedThreads(mf.threads))
+		if err != nil {
+			return err
+		}
+		served = append(served, server.Model{ID: id, Embedder: em})
+		info := em.Info()
+		logger.Info("encoder loaded", "id", id, "path", path, "format", info.Format, "arch", info.Architecture, "dim", info.Dim,
+			"context", info.ContextLength, "pooling", info.Pooling, "load", time.Since(start).Round(time.Millisecond))
 	}
 
 	cfg := server.Config{

@@ -22,6 +22,10 @@ import (
 // serveModel is the reference model, relative to this package's directory.
 var serveModel = filepath.Join("..", "..", "..", "shared", "models", "stories260K.gguf")
 
+// serveBert is the tiny reference BERT encoder (4 + 8 tokens for the two
+// sentences TestServeCommand embeds).
+var serveBert = filepath.Join("..", "..", "..", "shared", "testdata", "bert", "tiny-bert-F32.gguf")
+
 func needServeModel(t *testing.T) {
 	t.Helper()
 	if _, err := os.Stat(filepath.Dir(serveModel)); errors.Is(err, os.ErrNotExist) {
@@ -78,7 +82,7 @@ func TestServeCommand(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		done <- runServe(ctx, []string{"-m", "tiny=" + serveModel, "-m", serveModel, "--addr", "127.0.0.1:0", "--chat-template", "chatml",
-			"--parallel", "2", "--temp", "0", "--log-format", "json"}, io.Discard, &stderr)
+			"--parallel", "2", "--temp", "0", "--log-format", "json", "--embed", "bert=" + serveBert}, io.Discard, &stderr)
 	}()
 	url := waitListening(t, stderr.String, done)
 	if strings.Contains(stderr.String(), "WARNING") {
@@ -112,6 +116,18 @@ func TestServeCommand(t *testing.T) {
 	if code != 200 || !strings.HasSuffix(b, "data: [DONE]\n\n") {
 		t.Errorf("stream: %d %s", code, b)
 	}
+	code, b = post("/v1/embeddings", `{"model":"bert","input":["hello world","The patient reports mild headache."]}`, "test-key")
+	var el struct {
+		Data []struct {
+			Embedding []float32 `json:"embedding"`
+		} `json:"data"`
+		Usage struct {
+			PromptTokens int `json:"prompt_tokens"`
+		} `json:"usage"`
+	}
+	if json.Unmarshal([]byte(b), &el); code != 200 || len(el.Data) != 2 || len(el.Data[0].Embedding) != 128 || el.Usage.PromptTokens != 12 {
+		t.Errorf("embeddings: %d %.300s", code, b)
+	}
 	cancel() // what SIGINT/SIGTERM do through main's signal.NotifyContext
 	select {
 	case err := <-done:
@@ -122,7 +138,7 @@ func TestServeCommand(t *testing.T) {
 		t.Fatal("serve did not stop within 20 s of the shutdown signal")
 	}
 	out := stderr.String()
-	for _, want := range []string{`"msg":"model loaded","id":"tiny"`, `"id":"stories260K"`, `"path":"/v1/completions","status":401`, "shutting down", "stopped"} {
+	for _, want := range []string{`"msg":"model loaded","id":"tiny"`, `"id":"stories260K"`, `"msg":"encoder loaded","id":"bert"`, `"path":"/v1/completions","status":401`, "shutting down", "stopped"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the log lacks %q:\n%s", want, out)
 		}

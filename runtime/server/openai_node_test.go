@@ -55,7 +55,7 @@ func openaiNode(t *testing.T) (node, pkg string) {
 	defer os.RemoveAll(tmp)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, npm, "pack", "--silent", "openai@"+openaiNodeVersion)
+	cmd := exec.CommandContext(ctx, npm, "pack", "--silent", "--fetch-retries=0", "--fetch-timeout=30000", "openai@"+openaiNodeVersion)
 	cmd.Dir = tmp
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Skipf("npm pack openai@%s failed (offline?): %v\n%s", openaiNodeVersion, err, out)
