@@ -13,6 +13,10 @@ import (
 // what the avx2 kernels use.
 var hasAVX2 = cpuid.CPU.Supports(cpuid.AVX2, cpuid.FMA3, cpuid.F16C)
 
+// hasAVX512 is true on CPUs that also have AVX-512 F, BW and VL and
+// AVX512-VNNI (Ice Lake, Zen 4 and later): what the avx512 kernels use.
+var hasAVX512 = hasAVX2 && cpuid.CPU.Supports(cpuid.AVX512F, cpuid.AVX512BW, cpuid.AVX512VL, cpuid.AVX512VNNI)
+
 // archImpls returns the amd64 assembly implementations, least capable first,
 // each marked available if this CPU can run it.
 func archImpls() []*impl {
@@ -26,7 +30,17 @@ func archImpls() []*impl {
 	avx2.exact[quant.Q4_0] = true
 	avx2.exact[quant.Q4_K] = true // integer sums in assembly, float32 arithmetic as generic
 	avx2.exact[quant.Q6_K] = true
-	return []*impl{avx2}
+
+	// avx512: the avx2 kernels, plus VNNI tiles of 4 weight rows x 2
+	// activation rows (or 8 x 1) for MatMul.
+	avx512 := &impl{name: "avx512", available: hasAVX512}
+	*avx512 = *avx2
+	avx512.name, avx512.available = "avx512", hasAVX512
+	avx512.tile[quant.Q8_0] = tileQ8_0VNNI
+	avx512.tile[quant.Q4_0] = tileQ4_0VNNI
+	avx512.tile[quant.Q5_0] = tileQ5_0VNNI
+	avx512.tile[quant.IQ4_NL] = tileIQ4_NLVNNI
+	return []*impl{avx2, avx512}
 }
 
 // cpuFeatures lists the CPU features the amd64 kernels look at.

@@ -34,6 +34,13 @@ const numTypes = int(quant.BF16) + 1
 // w holds them in a weight type, a in that type's activation type.
 type vecDotFunc func(n int, w, a []byte) float32
 
+// tileFunc computes a tile of dot products of nb blocks: for the halves h =
+// 0, 1, the four weight rows at wh, wh+rb, wh+2rb, wh+3rb times the
+// activation row ah, written to outh[0..3]. MatMul calls it with w1 = w0 and
+// two activation rows when prompting, and with w1 = w0+4rb and a1 = a0 when
+// decoding; the halves may also be identical.
+type tileFunc func(nb int, w0, w1 *byte, rb int, a0, a1 *byte, out0, out1 *float32)
+
 // quantizeFunc converts x into dst in an activation type; dst has exactly the
 // row size of len(x) values.
 type quantizeFunc func(x []float32, dst []byte)
@@ -47,6 +54,10 @@ type impl struct {
 	vecDot   [numTypes]vecDotFunc
 	quantize [numTypes]quantizeFunc
 	exact    [numTypes]bool // vecDot[t] is bit-identical to the generic one (tested)
+
+	// tile[t], if set, computes MatMul's products four weight rows at a time
+	// (see tileFunc), bit-identical to vecDot[t].
+	tile [numTypes]tileFunc
 
 	dot   func(a, b []float32) float32
 	axpy  func(dst []float32, alpha float32, x []float32)

@@ -53,6 +53,10 @@ func MatMul(t quant.Type, w []byte, cols, rowLo, rowHi int, a []byte, n int, out
 		panic("kernels: MatMul: out has " + itoa(len(out)) + " values, need " + itoa((n-1)*ldo+rowHi))
 	}
 	f := cur.vecDot[t]
+	if tf := cur.tile[t]; tf != nil {
+		matMulTiled(tf, f, cols/layouts[t].bs, cols, rb, ab, w, rowLo, rowHi, a, n, out, ldo)
+		return
+	}
 	if n == 1 {
 		a = a[:ab]
 		for r := rowLo; r < rowHi; r++ {
@@ -71,6 +75,45 @@ func MatMul(t quant.Type, w []byte, cols, rowLo, rowHi int, a []byte, n int, out
 				for j := j0; j < j1; j++ {
 					out[j*ldo+r] = f(cols, wr, a[j*ab:(j+1)*ab])
 				}
+			}
+		}
+	}
+}
+
+// matMulTiled is MatMul with a tile kernel (nb blocks per row of rb weight
+// bytes and ab activation bytes), the shapes already checked. Decoding (n =
+// 1) takes eight weight rows per call; prompting takes four weight rows by
+// two activation rows, a tile of weight rows (about weightTileBytes) being
+// multiplied by every activation row before the next. Rows left over (fewer
+// than four) go through f, the matching dot product.
+func matMulTiled(tf tileFunc, f vecDotFunc, nb, cols, rb, ab int, w []byte, rowLo, rowHi int, a []byte, n int, out []float32, ldo int) {
+	if n == 1 {
+		r := rowLo
+		for ; r+8 <= rowHi; r += 8 {
+			tf(nb, &w[r*rb], &w[(r+4)*rb], rb, &a[0], &a[0], &out[r], &out[r+4])
+		}
+		if r+4 <= rowHi {
+			tf(nb, &w[r*rb], &w[r*rb], rb, &a[0], &a[0], &out[r], &out[r])
+			r += 4
+		}
+		for ; r < rowHi; r++ {
+			out[r] = f(cols, w[r*rb:(r+1)*rb], a[:ab])
+		}
+		return
+	}
+	rowTile := max(4, weightTileBytes/rb&^3)
+	for r0 := rowLo; r0 < rowHi; r0 += rowTile {
+		r1 := min(r0+rowTile, rowHi)
+		r4 := r0 + (r1-r0)&^3
+		for j := 0; j < n; j += 2 {
+			j1 := min(j+1, n-1)
+			for r := r0; r < r4; r += 4 {
+				tf(nb, &w[r*rb], &w[r*rb], rb, &a[j*ab], &a[j1*ab], &out[j*ldo+r], &out[j1*ldo+r])
+			}
+			for r := r4; r < r1; r++ {
+				wr := w[r*rb : (r+1)*rb]
+				out[j*ldo+r] = f(cols, wr, a[j*ab:(j+1)*ab])
+				out[j1*ldo+r] = f(cols, wr, a[j1*ab:(j1+1)*ab])
 			}
 		}
 	}

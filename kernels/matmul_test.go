@@ -28,6 +28,9 @@ func TestMatMulMatchesVecDot(t *testing.T) {
 				{4096, 9, 1, 9, 40, 0},     // several activation tiles
 				{1024, 300, 17, 299, 3, 2}, // several weight tiles
 				{4095, 5, 0, 5, 3, 0},
+				{512, 30, 3, 29, 1, 0}, // decoding: 8-row and 4-row tiles and the rest
+				{512, 30, 1, 30, 7, 1}, // an odd number of activation rows
+				{64, 12, 0, 12, 1, 0},
 			} {
 				bs := blockSize(typ)
 				cols := (tc.cols + bs - 1) / bs * bs // values, rounded up to whole blocks
@@ -117,29 +120,42 @@ func TestMatMulAllocs(t *testing.T) {
 	}
 }
 
-// BenchmarkMatMul multiplies a 2048x2048 weight matrix by 1 (decoding) and
-// 32 (prompt) activation rows on one goroutine; the bytes are the weights'.
+// BenchmarkMatMul multiplies weight matrices of TinyLlama's shapes (rows x
+// cols: 2048x2048 attention, 5632x2048 FFN up/gate) by 1 (decoding), 32
+// and 128 (prompt) activation rows on one goroutine, once per available
+// implementation side by side. The bytes are the weights' (GB/s of weights
+// for n=1); GFLOP/s counts 2 operations per weight and activation row.
 func BenchmarkMatMul(b *testing.B) {
 	r := rand.New(rand.NewPCG(35, 36))
-	const dim = 2048
-	for _, typ := range []quant.Type{quant.Q4_0, quant.Q8_0, quant.Q4_K, quant.Q6_K, quant.F16} {
-		w := quantized(b, typ, randFloats(r, dim*dim, 0.05))
-		at := ActivationType(typ)
-		ab := mustRowBytes(b, at, dim)
-		for _, n := range []int{1, 32} {
-			a := make([]byte, n*ab)
-			for j := range n {
-				QuantizeActivation(at, randFloats(r, dim, 1), a[j*ab:(j+1)*ab])
-			}
-			out := make([]float32, n*dim)
-			b.Run(fmt.Sprintf("%v/n=%d", typ, n), func(b *testing.B) {
-				b.SetBytes(int64(len(w)))
-				b.ReportAllocs()
-				for b.Loop() {
-					MatMul(typ, w, dim, 0, dim, a, n, out, dim)
+	saved := cur
+	defer func() { cur = saved }()
+	for _, typ := range []quant.Type{quant.Q4_0, quant.Q8_0, quant.Q5_0, quant.Q4_K, quant.Q6_K, quant.F16} {
+		for _, shape := range [][2]int{{2048, 2048}, {5632, 2048}} {
+			rows, cols := shape[0], shape[1]
+			w := quantized(b, typ, randFloats(r, rows*cols, 0.05))
+			at := ActivationType(typ)
+			ab := mustRowBytes(b, at, cols)
+			for _, n := range []int{1, 32, 128} {
+				a := make([]byte, n*ab)
+				for j := range n {
+					QuantizeActivation(at, randFloats(r, cols, 1), a[j*ab:(j+1)*ab])
 				}
-				b.ReportMetric(float64(2*dim*dim*n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-			})
+				out := make([]float32, n*rows)
+				for _, im := range impls {
+					if !im.available {
+						continue
+					}
+					b.Run(fmt.Sprintf("%v/%dx%d/n=%d/%s", typ, rows, cols, n, im.name), func(b *testing.B) {
+						cur = im
+						b.SetBytes(int64(len(w)))
+						b.ReportAllocs()
+						for b.Loop() {
+							MatMul(typ, w, cols, 0, rows, a, n, out, rows)
+						}
+						b.ReportMetric(float64(2*rows*cols*n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+					})
+				}
+			}
 		}
 	}
 }

@@ -1,0 +1,28 @@
+//go:build !purego
+
+package kernels
+
+// The AVX-512 VNNI tile kernels (tile_amd64.s), each with the tileFunc
+// contract: four weight rows of nb blocks at wh + r*rb (r < 4) times the
+// activation row ah, for the halves h = 0, 1, results to outh[r]. All are
+// bit-identical to the generic dot product of their type.
+
+// tileQ8_0VNNI multiplies Q8_0 weights by Q8_0 activations.
+//
+//go:noescape
+func tileQ8_0VNNI(nb int, w0, w1 *byte, rb int, a0, a1 *byte, out0, out1 *float32)
+
+// tileQ4_0VNNI multiplies Q4_0 weights by Q8_0 activations.
+//
+//go:noescape
+func tileQ4_0VNNI(nb int, w0, w1 *byte, rb int, a0, a1 *byte, out0, out1 *float32)
+
+// tileQ5_0VNNI multiplies Q5_0 weights by Q8_0 activations.
+//
+//go:noescape
+func tileQ5_0VNNI(nb int, w0, w1 *byte, rb int, a0, a1 *byte, out0, out1 *float32)
+
+// tileIQ4_NLVNNI multiplies IQ4_NL weights by Q8_0 activations.
+//
+//go:noescape
+func tileIQ4_NLVNNI(nb int, w0, w1 *byte, rb int, a0, a1 *byte, out0, out1 *float32)

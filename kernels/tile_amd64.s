@@ -1,0 +1,316 @@
+//go:build !purego
+
+#include "textflag.h"
+
+// AVX-512 (F, BW, VL, VNNI) tile kernels: 4 weight rows times 2 "halves".
+// Half h (0 or 1) multiplies the four weight rows at wh, wh+rb, wh+2rb,
+// wh+3rb by the activation row ah and writes the four results to
+// outh[0..3]. MatMul uses them as 4 rows x 2 activation rows (w1 = w0) when
+// prompting and as 8 rows x 1 activation row (w1 = w0+4rb, a1 = a0) when
+// decoding. Every product is bit-identical to the generic dot product: the
+// integer sums are exact (VPDPBUSD on unsigned weights biased by a constant,
+// minus that constant times the activation sums, all in int32), and the
+// float32 operations are the generic code's, lane for lane.
+
+// Bytes 0x80, 0x10, 0x08 and 0x0f, the qword shifts 0 and 4 of the nibble
+// expansion, and the IQ4_NL levels plus 128.
+DATA c80<>+0(SB)/8, $0x8080808080808080
+GLOBL c80<>(SB), RODATA|NOPTR, $8
+DATA c10<>+0(SB)/8, $0x1010101010101010
+GLOBL c10<>(SB), RODATA|NOPTR, $8
+DATA c08<>+0(SB)/8, $0x0808080808080808
+GLOBL c08<>(SB), RODATA|NOPTR, $8
+DATA c0f<>+0(SB)/8, $0x0f0f0f0f0f0f0f0f
+GLOBL c0f<>(SB), RODATA|NOPTR, $8
+
+DATA nibShift<>+0(SB)/8, $0
+DATA nibShift<>+8(SB)/8, $0
+DATA nibShift<>+16(SB)/8, $4
+DATA nibShift<>+24(SB)/8, $4
+DATA nibShift<>+32(SB)/8, $0
+DATA nibShift<>+40(SB)/8, $0
+DATA nibShift<>+48(SB)/8, $4
+DATA nibShift<>+56(SB)/8, $4
+GLOBL nibShift<>(SB), RODATA|NOPTR, $64
+
+// kvaluesIQ4NL + 128: 1, 24, 45, 63, 79, 93, 106, 118, 129, 141, 153, 166, 181, 197, 217, 241.
+DATA iq4nlU<>+0(SB)/8, $0x766a5d4f3f2d1801
+DATA iq4nlU<>+8(SB)/8, $0xf1d9c5b5a6998d81
+GLOBL iq4nlU<>(SB), RODATA|NOPTR, $16
+
+// TILEARGS loads the arguments shared by the tile kernels:
+// CX nb, SI w0, DX w1, R8 rb, R9 3rb, DI a0, R10 a1, R11 out0, R12 out1.
+#define TILEARGS \
+	MOVQ nb+0(FP), CX \
+	MOVQ w0+8(FP), SI \
+	MOVQ w1+16(FP), DX \
+	MOVQ rb+24(FP), R8 \
+	LEAQ (R8)(R8*2), R9 \
+	MOVQ a0+32(FP), DI \
+	MOVQ a1+40(FP), R10 \
+	MOVQ out0+48(FP), R11 \
+	MOVQ out1+56(FP), R12
+
+// ACTS loads the 32 quants of the Q8_0 activation blocks at DI and R10 into
+// the halves of Z4, sets Z5 to minus the bias (bytes of Z31) times their
+// quad sums, and Z6 to their fp16 scales as float32 ([d_a0 x8 | d_a1 x8]).
+#define ACTS \
+	VMOVDQU 2(DI), Y4 \
+	VINSERTI64X4 $1, 2(R10), Z4, Z4 \
+	VPXORD Z5, Z5, Z5 \
+	VPDPBUSD Z4, Z31, Z5 \
+	VPSUBD Z5, Z28, Z5 \
+	VPBROADCASTW (DI), X6 \
+	VPBROADCASTW (R10), X7 \
+	VINSERTI128 $1, X7, Y6, Y6 \
+	VCVTPH2PS Y6, Z6
+
+// LANES8 finishes one row pair of the eight-lane types: Z8 holds the biased
+// unsigned weight quants (row r of half 0 | of half 1), d0 and d1 address
+// their fp16 scales; acc += float32(exact quad sums) * (d_w * d_a).
+#define LANES8(d0, d1, acc) \
+	VMOVDQA64 Z5, Z9 \
+	VPDPBUSD Z4, Z8, Z9 \
+	VCVTDQ2PS Z9, Z9 \
+	VPBROADCASTW d0, X10 \
+	VPBROADCASTW d1, X11 \
+	VINSERTI128 $1, X11, Y10, Y10 \
+	VCVTPH2PS Y10, Z10 \
+	VMULPS Z6, Z10, Z10 \
+	VFMADD231PS Z9, Z10, acc
+
+// HSUM8 adds the eight float32 lanes of y (low half x) in ggml's order,
+// ((l0+l4)+(l2+l6))+((l1+l5)+(l3+l7)), into X13 (clobbers X14).
+#define HSUM8(y, x) \
+	VEXTRACTF128 $1, y, X13 \
+	VADDPS X13, x, X13 \
+	VMOVHLPS X13, X13, X14 \
+	VADDPS X14, X13, X13 \
+	VMOVSHDUP X13, X14 \
+	VADDSS X14, X13, X13
+
+// STORE8 writes the sums of acc's halves to off(R11) and off(R12).
+#define STORE8(z, y, x, off) \
+	VEXTRACTF64X4 $1, z, Y12 \
+	HSUM8(y, x) \
+	VMOVSS X13, off(R11) \
+	HSUM8(Y12, X12) \
+	VMOVSS X13, off(R12)
+
+#define STOREALL8 \
+	STORE8(Z0, Y0, X0, 0) \
+	STORE8(Z1, Y1, X1, 4) \
+	STORE8(Z2, Y2, X2, 8) \
+	STORE8(Z3, Y3, X3, 12)
+
+#define ZEROACC \
+	VPXORD Z0, Z0, Z0 \
+	VPXORD Z1, Z1, Z1 \
+	VPXORD Z2, Z2, Z2 \
+	VPXORD Z3, Z3, Z3 \
+	VPXORD Z28, Z28, Z28
+
+// func tileQ8_0VNNI(nb int, w0, w1 *byte, rb int, a0, a1 *byte, out0, out1 *float32)
+//
+// Q8_0 weights (34-byte blocks: fp16 d, 32 int8) against Q8_0: per block
+// and lane k, acc[k] = fma(d_w*d_a, Σ_{j=4k..4k+3} q_w[j]*q_a[j], acc[k]),
+// as dotQ8_0. The weights are biased to unsigned by 128 (XOR 0x80).
+#define Q8ROW(q0, q1, d0, d1, acc) \
+	VMOVDQU q0, Y8 \
+	VINSERTI64X4 $1, q1, Z8, Z8 \
+	VPXORD Z31, Z8, Z8 \
+	LANES8(d0, d1, acc)
+
+TEXT ·tileQ8_0VNNI(SB), NOSPLIT, $0-64
+	TILEARGS
+	VPBROADCASTQ c80<>(SB), Z31
+	ZEROACC
+
+q8tloop:
+	ACTS
+	Q8ROW(2(SI), 2(DX), (SI), (DX), Z0)
+	Q8ROW(2(SI)(R8*1), 2(DX)(R8*1), (SI)(R8*1), (DX)(R8*1), Z1)
+	Q8ROW(2(SI)(R8*2), 2(DX)(R8*2), (SI)(R8*2), (DX)(R8*2), Z2)
+	Q8ROW(2(SI)(R9*1), 2(DX)(R9*1), (SI)(R9*1), (DX)(R9*1), Z3)
+	ADDQ $34, SI
+	ADDQ $34, DX
+	ADDQ $34, DI
+	ADDQ $34, R10
+	DECQ CX
+	JNZ  q8tloop
+
+	STOREALL8
+	VZEROUPPER
+	RET
+
+// NIBBLES puts the 16 bytes of nibbles at q0 (row of half 0) in 128-bit
+// lanes 0 and 1 of Z8 and those at q1 in lanes 2 and 3, then keeps the low
+// nibbles in lanes 0 and 2 and the high nibbles in lanes 1 and 3: the 32
+// values of each block in order, as unsigned bytes 0..15.
+#define NIBBLES(q0, q1) \
+	VBROADCASTI32X4 q0, Z8 \
+	VBROADCASTI32X4 q1, K2, Z8 \
+	VPSRLVQ Z29, Z8, Z8 \
+	VPANDD Z30, Z8, Z8
+
+#define NIBCONSTS \
+	MOVL $0xff00, AX \
+	KMOVW AX, K2 \
+	VMOVDQU64 nibShift<>(SB), Z29 \
+	VPBROADCASTQ c0f<>(SB), Z30
+
+// func tileIQ4_NLVNNI(nb int, w0, w1 *byte, rb int, a0, a1 *byte, out0, out1 *float32)
+//
+// IQ4_NL weights (18-byte blocks: fp16 d, 16 bytes of nibbles indexing the
+// non-linear levels) against Q8_0, as dotIQ4_NL: the levels plus 128 are
+// looked up as unsigned bytes (VPSHUFB), bias 128.
+#define IQ4ROW(q0, q1, d0, d1, acc) \
+	NIBBLES(q0, q1) \
+	VPSHUFB Z8, Z27, Z8 \
+	LANES8(d0, d1, acc)
+
+TEXT ·tileIQ4_NLVNNI(SB), NOSPLIT, $0-64
+	TILEARGS
+	NIBCONSTS
+	VBROADCASTI32X4 iq4nlU<>(SB), Z27
+	VPBROADCASTQ c80<>(SB), Z31
+	ZEROACC
+
+iq4tloop:
+	ACTS
+	IQ4ROW(2(SI), 2(DX), (SI), (DX), Z0)
+	IQ4ROW(2(SI)(R8*1), 2(DX)(R8*1), (SI)(R8*1), (DX)(R8*1), Z1)
+	IQ4ROW(2(SI)(R8*2), 2(DX)(R8*2), (SI)(R8*2), (DX)(R8*2), Z2)
+	IQ4ROW(2(SI)(R9*1), 2(DX)(R9*1), (SI)(R9*1), (DX)(R9*1), Z3)
+	ADDQ $18, SI
+	ADDQ $18, DX
+	ADDQ $34, DI
+	ADDQ $34, R10
+	DECQ CX
+	JNZ  iq4tloop
+
+	STOREALL8
+	VZEROUPPER
+	RET
+
+// func tileQ5_0VNNI(nb int, w0, w1 *byte, rb int, a0, a1 *byte, out0, out1 *float32)
+//
+// Q5_0 weights (22-byte blocks: fp16 d, 32 high bits, 16 bytes of nibbles;
+// value q-16) against Q8_0, as dotQ5_0: the unsigned 5-bit q (nibble, plus
+// 16 where the value's high bit is set, by a masked byte add) with bias 16.
+#define Q5ROW(h0, h1, q0, q1, d0, d1, acc) \
+	NIBBLES(q0, q1) \
+	MOVL h0, AX \
+	MOVL h1, BX \
+	SHLQ $32, BX \
+	ORQ  BX, AX \
+	KMOVQ AX, K3 \
+	VPADDB Z31, Z8, K3, Z8 \
+	LANES8(d0, d1, acc)
+
+TEXT ·tileQ5_0VNNI(SB), NOSPLIT, $0-64
+	TILEARGS
+	NIBCONSTS
+	VPBROADCASTQ c10<>(SB), Z31
+	ZEROACC
+
+q5tloop:
+	ACTS
+	Q5ROW(2(SI), 2(DX), 6(SI), 6(DX), (SI), (DX), Z0)
+	Q5ROW(2(SI)(R8*1), 2(DX)(R8*1), 6(SI)(R8*1), 6(DX)(R8*1), (SI)(R8*1), (DX)(R8*1), Z1)
+	Q5ROW(2(SI)(R8*2), 2(DX)(R8*2), 6(SI)(R8*2), 6(DX)(R8*2), (SI)(R8*2), (DX)(R8*2), Z2)
+	Q5ROW(2(SI)(R9*1), 2(DX)(R9*1), 6(SI)(R9*1), 6(DX)(R9*1), (SI)(R9*1), (DX)(R9*1), Z3)
+	ADDQ $22, SI
+	ADDQ $22, DX
+	ADDQ $34, DI
+	ADDQ $34, R10
+	DECQ CX
+	JNZ  q5tloop
+
+	STOREALL8
+	VZEROUPPER
+	RET
+
+// func tileQ4_0VNNI(nb int, w0, w1 *byte, rb int, a0, a1 *byte, out0, out1 *float32)
+//
+// Q4_0 weights (18-byte blocks: fp16 d, 16 bytes of nibbles; value q-8)
+// against Q8_0, as dotQ4_0: per block the exact Σ (q-8)*a of each (row,
+// half) and one scalar fused multiply-add, acc = fma(isum, d_w*d_a, acc).
+// The 4 rows' int32 lanes are reduced together (unpack-and-add transpose),
+// so the eight accumulators of the tile sit in one YMM register: rows 0..3
+// of half 0, then rows 0..3 of half 1.
+#define Q4ROW(q0, q1, t) \
+	NIBBLES(q0, q1) \
+	VMOVDQA64 Z5, t \
+	VPDPBUSD Z4, Z8, t
+
+// Q4SCALES sets AX to the four fp16 scales at (base), (base)(R8), ... as a
+// packed qword (clobbers BX).
+#define Q4SCALES(base, reg) \
+	MOVWQZX (base)(R9*1), reg \
+	SHLQ $16, reg \
+	MOVWQZX (base)(R8*2), BX \
+	ORQ BX, reg \
+	SHLQ $16, reg \
+	MOVWQZX (base)(R8*1), BX \
+	ORQ BX, reg \
+	SHLQ $16, reg \
+	MOVWQZX (base), BX \
+	ORQ BX, reg
+
+TEXT ·tileQ4_0VNNI(SB), NOSPLIT, $0-64
+	TILEARGS
+	NIBCONSTS
+	VPBROADCASTQ c08<>(SB), Z31
+	VXORPS Y0, Y0, Y0
+	VPXORD Z28, Z28, Z28
+
+q4tloop:
+	VMOVDQU 2(DI), Y4
+	VINSERTI64X4 $1, 2(R10), Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPDPBUSD Z4, Z31, Z5
+	VPSUBD Z5, Z28, Z5
+	Q4ROW(2(SI), 2(DX), Z16)
+	Q4ROW(2(SI)(R8*1), 2(DX)(R8*1), Z17)
+	Q4ROW(2(SI)(R8*2), 2(DX)(R8*2), Z18)
+	Q4ROW(2(SI)(R9*1), 2(DX)(R9*1), Z19)
+	// transpose-add: per 128-bit lane [t16, t17, t18, t19] partial sums
+	VPUNPCKLDQ Z17, Z16, Z20
+	VPUNPCKHDQ Z17, Z16, Z21
+	VPADDD Z21, Z20, Z20
+	VPUNPCKLDQ Z19, Z18, Z22
+	VPUNPCKHDQ Z19, Z18, Z23
+	VPADDD Z23, Z22, Z22
+	VPUNPCKLQDQ Z22, Z20, Z21
+	VPUNPCKHQDQ Z22, Z20, Z23
+	VPADDD Z23, Z21, Z21
+	// lanes 0+1 (half 0) and 2+3 (half 1) into the low 256 bits
+	VSHUFI64X2 $0x08, Z21, Z21, Z12
+	VSHUFI64X2 $0x0d, Z21, Z21, Z13
+	VPADDD Y13, Y12, Y12
+	VCVTDQ2PS Y12, Y12
+	// scales: [d_w rows 0..3 of half 0, of half 1] * [d_a0 x4, d_a1 x4]
+	Q4SCALES(SI, AX)
+	VMOVQ AX, X6
+	Q4SCALES(DX, AX)
+	VPINSRQ $1, AX, X6, X6
+	VCVTPH2PS X6, Y6
+	VPBROADCASTW (DI), X7
+	VPBROADCASTW (R10), X9
+	VPUNPCKLQDQ X9, X7, X7
+	VCVTPH2PS X7, Y7
+	VMULPS Y7, Y6, Y6
+	VFMADD231PS Y6, Y12, Y0
+	ADDQ $18, SI
+	ADDQ $18, DX
+	ADDQ $34, DI
+	ADDQ $34, R10
+	DECQ CX
+	JNZ  q4tloop
+
+	VMOVUPS X0, (R11)
+	VEXTRACTF128 $1, Y0, X1
+	VMOVUPS X1, (R12)
+	VZEROUPPER
+	RET
