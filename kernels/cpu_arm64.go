@@ -35,9 +35,12 @@ func archImpls() []*impl {
 	neon.vecDot[quant.Q5_K] = dotQ5_KNEON
 	neon.vecDot[quant.Q6_K] = dotQ6_KNEON
 	neon.vecDot[quant.F16] = dotF16NEON
+	neon.quantize[quant.Q8_0] = quantizeQ8_0NEON
+	neon.quantize[quant.Q8_K] = quantizeQ8_KNEON
 
 	dp := &impl{name: "dotprod", available: hasDotProd, dot: dotF32NEON, axpy: axpyF32NEON, scale: scaleF32NEON}
 	dp.vecDot = neon.vecDot
+	dp.quantize = neon.quantize
 	dp.vecDot[quant.Q8_0] = dotQ8_0SDOT
 	dp.vecDot[quant.Q4_0] = dotQ4_0SDOT
 	dp.vecDot[quant.Q5_0] = dotQ5_0SDOT
