@@ -2,9 +2,39 @@
 
 package kernels
 
-// sgemmArch returns the amd64 SGEMM implementations (none yet).
-func sgemmArch() []*Sgemm { return nil }
+import "github.com/klauspost/cpuid/v2"
+
+// sgemmHasAVX512 is true on CPUs with AVX-512 Foundation (and the OS saving the
+// ZMM registers): what the avx512 SGEMM micro kernel needs.
+var sgemmHasAVX512 = cpuid.CPU.Supports(cpuid.AVX512F)
+
+// sgemmArch returns the amd64 SGEMM implementations, least capable first.
+func sgemmArch() []*Sgemm {
+	return []*Sgemm{
+		{name: "avx2", mr: 6, nr: 16, kind: microKindAVX2, available: hasAVX2},
+		{name: "avx512", mr: 8, nr: 32, kind: microKindAVX512, available: sgemmHasAVX512},
+	}
+}
 
 func microArch(kind, k int, a, b, c []float32, ldc int, load bool) {
-	panic("kernels: no assembly SGEMM of kind " + itoa(kind))
+	switch kind {
+	case microKindAVX2:
+		sgemmMicroAVX2(k, &a[0], &b[0], &c[0], ldc, load)
+	case microKindAVX512:
+		sgemmMicroAVX512(k, &a[0], &b[0], &c[0], ldc, load)
+	default:
+		panic("kernels: no SGEMM micro kernel of kind " + itoa(kind))
+	}
 }
+
+// sgemmMicroAVX2 is the 6×16 micro kernel (see microGeneric for its
+// meaning): k steps of 12 fused multiply-adds of 8 lanes.
+//
+//go:noescape
+func sgemmMicroAVX2(k int, a, b, c *float32, ldc int, load bool)
+
+// sgemmMicroAVX512 is the 8×32 micro kernel: k steps of 16 fused
+// multiply-adds of 16 lanes.
+//
+//go:noescape
+func sgemmMicroAVX512(k int, a, b, c *float32, ldc int, load bool)
