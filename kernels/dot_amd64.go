@@ -22,63 +22,16 @@ func dotQ8_0AVX2(n int, w, a []byte) float32
 //go:noescape
 func dotQ4_0AVX2(n int, w, a []byte) float32
 
-// dotQ4_KAVX2 is dotQ4_K with the integer lanes of each block in assembly;
-// the scales, the minimums and the float32 arithmetic are the generic code's,
-// so the result is bit-identical to dotQ4_K.
-func dotQ4_KAVX2(n int, w, a []byte) float32 {
-	var acc lanes8
-	var accm [4]float32
-	var sc [8]int16
-	var lanes [8]int32
-	for i := range n / 256 {
-		wb := (*[144]byte)(w[i*144:])
-		ab := (*[292]byte)(a[i*292:])
-		scales := (*[12]byte)(wb[4:])
-		da := q8K(ab)
-		d := da * f16(u16(wb[0:]))
-		dmin := -da * f16(u16(wb[2:]))
-		mp := minProds(scales, ab)
-		for t := range 4 {
-			accm[t] = fma32(dmin, float32(mp[t]), accm[t])
-		}
-		for j := range 8 {
-			s, _ := scaleMinK4(scales, j)
-			sc[j] = int16(s)
-		}
-		q4KLanesAVX2(&wb[16], &ab[4], &sc, &lanes)
-		acc.add(d, &lanes)
-	}
-	return acc.sum() + ((accm[0] + accm[2]) + (accm[1] + accm[3]))
-}
-
-// q4KLanesAVX2 stores in lanes the eight int32 lanes of one Q4_K block:
-// lane t = Σ_j sc[j]·Σ_{v=4t..4t+3} q·a over the 32-value sub-blocks j. qs
-// are the block's 128 bytes of nibbles, q8 the 256 int8 of the Q8_K block.
+// dotQ4_KAVX2 is dotQ4_K, bit for bit, entirely in assembly: the same
+// integer lanes and minimum products, the same fused multiply-adds.
 //
 //go:noescape
-func q4KLanesAVX2(qs, q8 *byte, sc *[8]int16, lanes *[8]int32)
+func dotQ4_KAVX2(n int, w, a []byte) float32
 
-// dotQ6_KAVX2 is dotQ6_K with the integer lanes of each block in assembly;
-// bit-identical to dotQ6_K.
-func dotQ6_KAVX2(n int, w, a []byte) float32 {
-	var acc lanes8
-	var lanes [8]int32
-	for i := range n / 256 {
-		wb := (*[210]byte)(w[i*210:])
-		ab := (*[292]byte)(a[i*292:])
-		q6KLanesAVX2(&wb[0], &ab[4], &lanes)
-		acc.add(q8K(ab)*f16(u16(wb[208:])), &lanes)
-	}
-	return acc.sum()
-}
-
-// q6KLanesAVX2 stores in lanes the eight int32 lanes of the Q6_K block wb:
-// lane t = Σ over the 32-value sub-blocks of scale·Σ_{v=4t..4t+3} (q-32)·a,
-// the scale being that of the value's 16-value group; q8 are the 256 int8
-// of the Q8_K block.
+// dotQ6_KAVX2 is dotQ6_K, bit for bit, entirely in assembly.
 //
 //go:noescape
-func q6KLanesAVX2(wb, q8 *byte, lanes *[8]int32)
+func dotQ6_KAVX2(n int, w, a []byte) float32
 
 // dotF16AVX2 is dotF16 with the halves converted by VCVTPH2PS and summed in
 // two 8-lane float32 accumulators (as ggml's F16 dot on AVX2).

@@ -163,24 +163,106 @@ q4done:
 	VPADDD Y2, Y0, Y0 \
 	VPADDD Y3, Y0, Y0
 
-// func q4KLanesAVX2(qs, q8 *byte, sc *[8]int16, lanes *[8]int32)
+// Q4KC adds to Y11 the 64 values of chunk c: 32 bytes of nibbles at
+// off(SI), activations at aoff(DI), the int16 scales of its two 32-value
+// sub-blocks at soff(SP) and soff+2(SP).
+#define Q4KC(off, aoff, soff) \
+	VMOVDQU off(SI), Y2 \
+	VPSRLW $4, Y2, Y3 \
+	VPAND Y8, Y2, Y2 \
+	VPAND Y8, Y3, Y3 \
+	VPMADDUBSW aoff(DI), Y2, Y2 \
+	VPMADDUBSW aoff+32(DI), Y3, Y3 \
+	VPBROADCASTW soff(SP), Y4 \
+	VPBROADCASTW soff+2(SP), Y5 \
+	VPMADDWD Y4, Y2, Y2 \
+	VPMADDWD Y5, Y3, Y3 \
+	VPADDD Y2, Y11, Y11 \
+	VPADDD Y3, Y11, Y11
+
+// func dotQ4_KAVX2(n int, w, a []byte) float32
 //
-//	lanes[t] = Σ_{c<4} sc[2c]·Σ_{v=4t..4t+3} (qs[32c+v]&15)·q8[64c+v]
-//	                 + sc[2c+1]·Σ_{v=4t..4t+3} (qs[32c+v]>>4)·q8[64c+32+v]
-//
-// exactly (int16 pair sums of at most 2·15·128, int32 lanes).
-TEXT ·q4KLanesAVX2(SB), NOSPLIT, $0-32
-	MOVQ qs+0(FP), SI
-	MOVQ q8+8(FP), DI
-	MOVQ sc+16(FP), DX
-	MOVQ lanes+24(FP), R8
+// as dotQ4_K (ggml's AVX2 ggml_vec_dot_q4_K_q8_K), bit for bit: per block
+// the 6-bit scales and mins are unpacked in general registers (ggml's utmp
+// shuffle), the four int32 minimum products m·(bsum pairs) (VPHADDW,
+// VPMADDWD) go to four float32 lanes by a fused multiply-add with
+// -d_a·dmin_w, the eight exact int32 lanes (VPMADDUBSW, VPMADDWD by the
+// scales) to eight float32 lanes by a fused multiply-add with d_a·d_w;
+// result = hsum8(acc) + ((m0+m2)+(m1+m3)).
+TEXT ·dotQ4_KAVX2(SB), NOSPLIT, $16-60
+	MOVQ n+0(FP), CX
+	SHRQ $8, CX
+	MOVQ w_base+8(FP), SI
+	MOVQ a_base+32(FP), DI
 	VMOVDQU nibbleMask<>(SB), Y8
-	VPXOR Y0, Y0, Y0
-	Q4KCHUNK(0, 0, 0)
-	Q4KCHUNK(32, 64, 4)
-	Q4KCHUNK(64, 128, 8)
-	Q4KCHUNK(96, 192, 12)
-	VMOVDQU Y0, (R8)
+	VXORPS Y0, Y0, Y0
+	VXORPS X9, X9, X9
+	TESTQ CX, CX
+	JZ q4kdone
+
+q4kloop:
+	MOVL 4(SI), AX
+	MOVL 8(SI), BX
+	MOVL 12(SI), DX
+	MOVL DX, R8
+	SHRL $4, R8
+	ANDL $0x0f0f0f0f, R8
+	MOVL BX, R9
+	SHRL $6, R9
+	ANDL $0x03030303, R9
+	SHLL $4, R9
+	ORL  R9, R8            // mins 4..7
+	MOVL AX, R9
+	SHRL $6, R9
+	ANDL $0x03030303, R9
+	SHLL $4, R9
+	ANDL $0x0f0f0f0f, DX
+	ORL  R9, DX            // scales 4..7
+	ANDL $0x3f3f3f3f, AX   // scales 0..3
+	ANDL $0x3f3f3f3f, BX   // mins 0..3
+	VMOVD AX, X2
+	VPINSRD $1, DX, X2, X2
+	VPMOVZXBW X2, X2
+	VMOVDQU X2, 0(SP)
+	VMOVD BX, X3
+	VPINSRD $1, R8, X3, X3
+	VPMOVZXBW X3, X3
+	VMOVDQU 260(DI), X4
+	VPHADDW 276(DI), X4, X4
+	VPMADDWD X3, X4, X4
+	VCVTDQ2PS X4, X4
+	VMOVSS (DI), X5
+	MOVWLZX (SI), AX
+	VMOVD AX, X6
+	VCVTPH2PS X6, X6
+	MOVWLZX 2(SI), AX
+	VMOVD AX, X7
+	VCVTPH2PS X7, X7
+	VMULSS X6, X5, X6
+	VMULSS X7, X5, X7
+	VBROADCASTSS X7, X7
+	VFNMADD231PS X4, X7, X9 // accm -= (d_a·dmin_w)·mp, i.e. fma(-d_a·dmin_w, mp, accm)
+	VPXOR Y11, Y11, Y11
+	Q4KC(16, 4, 0)
+	Q4KC(48, 68, 4)
+	Q4KC(80, 132, 8)
+	Q4KC(112, 196, 12)
+	VCVTDQ2PS Y11, Y11
+	VBROADCASTSS X6, Y6
+	VFMADD231PS Y11, Y6, Y0
+	ADDQ $144, SI
+	ADDQ $292, DI
+	DECQ CX
+	JNZ  q4kloop
+
+q4kdone:
+	HSUM
+	VMOVHLPS X9, X9, X10
+	VADDPS X10, X9, X9
+	VMOVSHDUP X9, X10
+	VADDSS X10, X9, X9
+	VADDSS X9, X0, X0
+	VMOVSS X0, ret+56(FP)
 	VZEROUPPER
 	RET
 
@@ -238,23 +320,45 @@ TEXT ·q4KLanesAVX2(SB), NOSPLIT, $0-32
 	VPOR Y2, Y1, Y1 \
 	Q6KPART(Y1, aoff+96, soff+6)
 
-// func q6KLanesAVX2(wb, q8 *byte, lanes *[8]int32)
+// func dotQ6_KAVX2(n int, w, a []byte) float32
 //
-//	lanes[t] = Σ_{32-value sub-blocks c} int8(scales[2c + t/4]) · Σ_{v=4t..4t+3} (q[32c+v]-32)·q8[32c+v]
-//
-// for the Q6_K block wb (ql at 0, qh at 128, scales at 192), exactly: the
-// pair sums q·a and 32·a are exact in int16, so is their difference.
-TEXT ·q6KLanesAVX2(SB), NOSPLIT, $0-24
-	MOVQ wb+0(FP), SI
-	MOVQ q8+8(FP), DI
-	MOVQ lanes+16(FP), R8
+// as dotQ6_K (ggml's AVX2 ggml_vec_dot_q6_K_q8_K), bit for bit: per block
+// eight exact int32 lanes Σ scale·Σ_{v=4t..4t+3} (q-32)·a (the pair sums
+// q·a and 32·a are exact in int16, so is their difference), then
+// acc = fma(d_a·d_w, lanes, acc) in eight float32 lanes, summed as ggml.
+TEXT ·dotQ6_KAVX2(SB), NOSPLIT, $0-60
+	MOVQ n+0(FP), CX
+	SHRQ $8, CX
+	MOVQ w_base+8(FP), SI
+	MOVQ a_base+32(FP), DI
 	VMOVDQU nibbleMask<>(SB), Y8
 	VMOVDQU twoBits<>(SB), Y9
 	VMOVDQU thirtyTwos<>(SB), Y10
+	VXORPS Y14, Y14, Y14
+	TESTQ CX, CX
+	JZ q6kdone
+
+q6kloop:
 	VPXOR Y0, Y0, Y0
-	Q6KHALF(0, 128, 0, 192)
-	Q6KHALF(64, 160, 128, 200)
-	VMOVDQU Y0, (R8)
+	Q6KHALF(0, 128, 4, 192)
+	Q6KHALF(64, 160, 132, 200)
+	VMOVSS (DI), X15
+	MOVWLZX 208(SI), AX
+	VMOVD AX, X3
+	VCVTPH2PS X3, X3
+	VMULSS X3, X15, X15
+	VBROADCASTSS X15, Y15
+	VCVTDQ2PS Y0, Y0
+	VFMADD231PS Y0, Y15, Y14
+	ADDQ $210, SI
+	ADDQ $292, DI
+	DECQ CX
+	JNZ  q6kloop
+
+q6kdone:
+	VMOVAPS Y14, Y0
+	HSUM
+	VMOVSS X0, ret+56(FP)
 	VZEROUPPER
 	RET
 
