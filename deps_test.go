@@ -26,8 +26,10 @@ func rank(pkg string) (float64, bool) {
 		return 0.5, true
 	case first("kernels"):
 		return 1, true
-	case first("models/gguf"), first("models/onnx"):
+	case first("models/gguf"), p == "models/onnx":
 		return 2, true
+	case first("models/onnx"):
+		return 2.5, true // backends and the executor build on the format reader
 	case first("models/tokenizer"), first("models/nn"), first("models/chat"):
 		return 3, true
 	case p == "models" || first("models/all"):
