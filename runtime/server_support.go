@@ -9,3 +9,18 @@ func (m *Model) KVCacheBytes() int64 {
 	c := &m.dec.Config
 	return int64(c.Layers) * int64(m.opts.ContextSize) * 2 * int64(c.KVHeads*c.HeadDim) * 4
 }
+
+// Logits returns the logits the session computed last (one per vocabulary
+// entry). While a range over Session.Generate is inside its loop body for a
+// sampled token (Token.ID >= 0), they are the logits that token was drawn
+// from, as the model gave them: before penalties and temperature. Servers
+// use them for log probabilities. The slice is the session's own buffer:
+// read it before the next step and do not modify it.
+func (s *Session) Logits() []float32 { return s.logits }
+
+// BatchSize returns how many prompt tokens go through the layers together
+// (WithBatchSize). A prompt is evaluated in chunks of this size from its
+// start, and a chunk's logits and KV entries depend on the chunk's extent in
+// their last bits; servers that reuse a session's cached prefix keep whole
+// chunks only, so that an answer does not depend on what ran before it.
+func (m *Model) BatchSize() int { return m.opts.BatchSize }

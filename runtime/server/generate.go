@@ -42,10 +42,26 @@ type (
 		Refusal *string `json:"refusal"`
 	}
 	chatChoice struct {
-		Index        int         `json:"index"`
-		Message      chatMessage `json:"message"`
-		Logprobs     *struct{}   `json:"logprobs"`
-		FinishReason string      `json:"finish_reason"`
+		Index        int             `json:"index"`
+		Message      chatMessage     `json:"message"`
+		Logprobs     *choiceLogprobs `json:"logprobs"`
+		FinishReason string          `json:"finish_reason"`
+	}
+	// choiceLogprobs are the log probabilities of a chat choice's tokens.
+	choiceLogprobs struct {
+		Content []tokenLogprob `json:"content"`
+		Refusal *string        `json:"refusal"`
+	}
+	tokenLogprob struct {
+		Token       string       `json:"token"`
+		Logprob     float64      `json:"logprob"`
+		Bytes       []int        `json:"bytes"`
+		TopLogprobs []topLogprob `json:"top_logprobs"`
+	}
+	topLogprob struct {
+		Token   string  `json:"token"`
+		Logprob float64 `json:"logprob"`
+		Bytes   []int   `json:"bytes"`
 	}
 	chatCompletion struct {
 		ID                string       `json:"id"`
@@ -61,10 +77,10 @@ type (
 		Content *string `json:"content,omitempty"`
 	}
 	chatChunkChoice struct {
-		Index        int       `json:"index"`
-		Delta        chatDelta `json:"delta"`
-		Logprobs     *struct{} `json:"logprobs"`
-		FinishReason *string   `json:"finish_reason"`
+		Index        int             `json:"index"`
+		Delta        chatDelta       `json:"delta"`
+		Logprobs     *choiceLogprobs `json:"logprobs"`
+		FinishReason *string         `json:"finish_reason"`
 	}
 	chatChunk struct {
 		ID                string            `json:"id"`
@@ -320,17 +336,29 @@ func (s *Server) generate(w http.ResponseWriter, r *http.Request, j *genJob, inf
 		if sl.sess, err = j.sv.Decoder.NewSession(); err != nil {
 			return &apiError{Status: http.StatusInternalServerError, Type: typeServer, Message: "creating a session failed: " + err.Error()}
 		}
+		sl.promptEnd = 0
 	}
+	// Keep only the part of the cache a fresh session would compute the
+	// same way; Generate then evaluates the rest of the prompt.
+	sl.sess.Truncate(sl.reusable(j.ids, j.sv.Decoder.BatchSize()))
+	defer func() { sl.promptEnd = min(len(j.ids), len(sl.sess.Tokens())) }()
 	if j.g.Stream {
 		return s.stream(ctx, w, rc, r, j, sl.sess, info)
 	}
 	var text strings.Builder
 	text.WriteString(j.echo)
 	var genErr error
+	var lp *choiceLogprobs
+	if j.g.Logprobs {
+		lp = &choiceLogprobs{Content: []tokenLogprob{}}
+	}
 	for tok, err := range sl.sess.Generate(ctx, j.ids, j.opts) {
 		if err != nil {
 			genErr = err
 			break
+		}
+		if lp != nil && tok.ID >= 0 {
+			lp.Content = append(lp.Content, s.logprob(j, sl.sess.Logits(), tok.ID))
 		}
 		text.WriteString(tok.Text)
 		if s.hookToken != nil {
@@ -346,7 +374,7 @@ func (s *Server) generate(w http.ResponseWriter, r *http.Request, j *genJob, inf
 	u := usageOf(j, &stats)
 	if j.chat {
 		writeJSON(w, chatCompletion{ID: j.id, Object: "chat.completion", Created: j.created, Model: j.sv.ID,
-			Choices: []chatChoice{{Message: chatMessage{Role: "assistant", Content: text.String()}, FinishReason: finish}},
+			Choices: []chatChoice{{Message: chatMessage{Role: "assistant", Content: text.String()}, Logprobs: lp, FinishReason: finish}},
 			Usage:   u, SystemFingerprint: systemFingerprint})
 	} else {
 		writeJSON(w, textCompletion{ID: j.id, Object: "text_completion", Created: j.created, Model: j.sv.ID,
@@ -420,10 +448,15 @@ func (s *Server) stream(ctx context.Context, w http.ResponseWriter, rc *http.Res
 	if j.g.IncludeUsage {
 		u = jsonNull
 	}
+	var pending []tokenLogprob // log probabilities not yet sent (their text is held back)
 	chunk := func(text *string, finish *string) any {
 		if j.chat {
 			c := chatChunk{ID: j.id, Object: "chat.completion.chunk", Created: j.created, Model: j.sv.ID,
 				SystemFingerprint: systemFingerprint, Usage: u, Choices: []chatChunkChoice{{Delta: chatDelta{Content: text}, FinishReason: finish}}}
+			if len(pending) > 0 {
+				c.Choices[0].Logprobs = &choiceLogprobs{Content: pending}
+				pending = nil
+			}
 			return c
 		}
 		t := ""
@@ -450,6 +483,9 @@ func (s *Server) stream(ctx context.Context, w http.ResponseWriter, rc *http.Res
 			}
 			if s.hookToken != nil {
 				s.hookToken(ctx, j, j.opts.Stats.GeneratedTokens)
+			}
+			if j.g.Logprobs && tok.ID >= 0 {
+				pending = append(pending, s.logprob(j, sess.Logits(), tok.ID))
 			}
 			if tok.Text == "" {
 				continue

@@ -46,6 +46,8 @@ type genRequest struct {
 	FrequencyPenalty *float64
 	Seed             *int64
 	Stop             []string
+	Logprobs         bool // chat: return the sampled tokens' log probabilities
+	TopLogprobs      int  // chat: and this many most likely alternatives per token
 }
 
 // chatRequest is a validated POST /v1/chat/completions body.
@@ -53,6 +55,9 @@ type chatRequest struct {
 	genRequest
 	Messages []message
 }
+
+// maxTopLogprobs bounds top_logprobs (OpenAI's bound).
+const maxTopLogprobs = 20
 
 // completionRequest is a validated POST /v1/completions body. Exactly one of
 // Prompt and PromptIDs is set (PromptIDs when the client sent token ids).
@@ -205,8 +210,8 @@ var unsupportedParams = map[string]string{
 	"function_call":       "function calling is not implemented",
 	"response_format":     "structured output (JSON mode, JSON schema) needs grammars, which are not implemented; only {\"type\": \"text\"} is accepted",
 	"logit_bias":          "per-token logit bias is not implemented",
-	"logprobs":            "log probabilities are not returned",
-	"top_logprobs":        "log probabilities are not returned",
+	"logprobs":            "log probabilities are returned by /v1/chat/completions only",
+	"top_logprobs":        "log probabilities are returned by /v1/chat/completions only",
 	"audio":               "audio output is not implemented",
 	"modalities":          "only text output is implemented",
 	"prediction":          "predicted outputs are not implemented",
@@ -356,6 +361,16 @@ func decodeChat(body []byte) (*chatRequest, *apiError) {
 		return nil, e
 	}
 	r := new(chatRequest)
+	r.Logprobs = f.boolean("logprobs")
+	if n := f.integer("top_logprobs", 0, maxTopLogprobs); n != nil {
+		if !r.Logprobs && *n > 0 {
+			return nil, badParam("top_logprobs", "top_logprobs needs logprobs: true")
+		}
+		r.TopLogprobs = int(*n)
+	}
+	if f.err != nil {
+		return nil, f.err
+	}
 	decodeGen(f, &r.genRequest, "max_tokens", "max_completion_tokens")
 	if f.err != nil {
 		return nil, f.err

@@ -19,6 +19,22 @@ var errClosed = errors.New("server: shutting down")
 // the last one (the same system prompt, the next turn of a chat) reuses it.
 type slot struct {
 	sess *runtime.Session
+	// promptEnd is how many of sess's cached positions came from batched
+	// prompt evaluation in whole chunks from position 0 (see reusable).
+	promptEnd int
+}
+
+// reusable returns how much of the slot's cached context a prompt may
+// reuse so that the answer is bit-for-bit the one a fresh session gives:
+// the common prefix, cut to positions evaluated as part of a prompt (not
+// generated one at a time) and down to a whole number of batch chunks,
+// leaving at least one prompt token to evaluate.
+func (sl *slot) reusable(prompt []int, batch int) int {
+	if sl.sess == nil || batch <= 0 {
+		return 0
+	}
+	n := min(commonPrefix(sl.sess.Tokens(), prompt), sl.promptEnd, len(prompt)-1)
+	return max(0, n-n%batch)
 }
 
 // waiter is a request in the queue.
@@ -108,11 +124,12 @@ func indexOf(q []*waiter, w *waiter) int {
 // pickLocked removes and returns the free slot best suited to prompt.
 func (s *scheduler) pickLocked(prompt []int) *slot {
 	best, bestLen := len(s.free)-1, -1
+	batch := 0
+	if s.model != nil {
+		batch = s.model.BatchSize()
+	}
 	for i, sl := range s.free {
-		n := 0
-		if sl.sess != nil {
-			n = commonPrefix(sl.sess.Tokens(), prompt)
-		}
+		n := sl.reusable(prompt, batch)
 		if n > bestLen {
 			best, bestLen = i, n
 		}
