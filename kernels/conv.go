@@ -74,20 +74,71 @@ func (ic *Im2col) row(dst []float32, p, c0 int) {
 	}
 }
 
+// im2colRun is a stretch of a B panel's columns that lie in one output row:
+// panel columns [j0, j0+n), whose tap (0, 0) reads input row iy, columns
+// ix, ix+SW, ...
+type im2colRun struct{ j0, n, iy, ix int }
+
 // packIm2colPanel packs rows [k0, k0+kc) of columns [c0, c0+cols) of the
-// im2col matrix into dst as a B panel of NR columns (zero-padded).
+// im2col matrix into dst as a B panel of NR columns (zero-padded). The
+// panel's columns are cut into runs of one output row each; the rows of the
+// matrix (channel, ky, kx) are walked without divisions, and with a stride
+// of 1 each run is one copy between zeros.
 func (g *Sgemm) packIm2colPanel(dst []float32, ic *Im2col, k0, kc, c0, cols int) {
 	nr := g.nr
-	var tmp [maxNR]float32
+	var runs [maxNR]im2colRun
+	nrun := 0
+	oy, ox := c0/ic.OW, c0%ic.OW
+	for j := 0; j < cols; {
+		n := min(ic.OW-ox, cols-j)
+		runs[nrun] = im2colRun{j0: j, n: n, iy: oy*ic.SH - ic.PT, ix: ox*ic.SW - ic.PL}
+		nrun++
+		j += n
+		ox = 0
+		oy++
+	}
+	H, W := ic.H, ic.W
+	kx := k0 % ic.KW
+	ky := (k0 / ic.KW) % ic.KH
+	c := k0 / (ic.KW * ic.KH)
 	for p := range kc {
 		d := dst[p*nr : p*nr+nr]
-		if cols == nr {
-			ic.row(d, k0+p, c0)
-			continue
+		plane := ic.X[c*H*W : (c+1)*H*W]
+		dy, dx := ky*ic.DH, kx*ic.DW
+		for _, r := range runs[:nrun] {
+			seg := d[r.j0 : r.j0+r.n]
+			y := r.iy + dy
+			if y < 0 || y >= H {
+				clear(seg)
+				continue
+			}
+			row := plane[y*W : (y+1)*W]
+			x := r.ix + dx
+			if ic.SW == 1 {
+				lo := min(max(-x, 0), r.n)
+				hi := max(min(W-x, r.n), lo)
+				clear(seg[:lo])
+				copy(seg[lo:hi], row[x+lo:x+hi])
+				clear(seg[hi:])
+				continue
+			}
+			for j := range seg {
+				if x >= 0 && x < W {
+					seg[j] = row[x]
+				} else {
+					seg[j] = 0
+				}
+				x += ic.SW
+			}
 		}
-		ic.row(tmp[:cols], k0+p, c0)
-		copy(d, tmp[:cols])
 		clear(d[cols:])
+		if kx++; kx == ic.KW {
+			kx = 0
+			if ky++; ky == ic.KH {
+				ky = 0
+				c++
+			}
+		}
 	}
 }
 

@@ -115,7 +115,7 @@ type conv struct {
 	group int
 	g     *kernels.Sgemm
 	pw    []*packedMat // packed weights per group, when constant
-	act   activation   // fused activation (see fuse.go), none by default
+	epi   epilogue     // fused elementwise nodes (see fuse.go)
 }
 
 func newConv(nc *nodeCtx) (kernel, error) {
@@ -259,7 +259,7 @@ func (k *conv) compute(rc *runCtx, x, w, bias, o []float32, n, c, m int, geo ker
 					b = bias[ch]
 				}
 				kernels.DepthwiseConv2D(o[u*ohw:(u+1)*ohw], &ic, w[ch*geo.KH*geo.KW:(ch+1)*geo.KH*geo.KW], b)
-				k.act.apply(o[u*ohw : (u+1)*ohw])
+				k.epi.apply(o[u*ohw:(u+1)*ohw], ch)
 			}
 		})
 		return nil
@@ -289,21 +289,23 @@ func (k *conv) compute(rc *runCtx, x, w, bias, o []float32, n, c, m int, geo ker
 				ic.X = xg
 				bm = kernels.BMatrix{Im2col: &ic}
 			}
-			acc := false
-			if bias != nil {
-				for j := range mg {
-					b := bias[gi*mg+j]
-					row := og[j*ohw : (j+1)*ohw]
-					for i := range row {
-						row[i] = b
+			m0 := gi * mg
+			var epi func(r0, r1, c0, c1 int)
+			if bias != nil || len(k.epi) > 0 {
+				epi = func(r0, r1, c0, c1 int) {
+					for r := r0; r < r1; r++ {
+						row := og[r*ohw+c0 : r*ohw+c1]
+						if bias != nil {
+							b := bias[m0+r]
+							for i := range row {
+								row[i] += b
+							}
+						}
+						k.epi.apply(row, m0+r)
 					}
 				}
-				acc = true
 			}
-			rc.sgemm(k.g, mg, ohw, kk, pa, bm, og, ohw, acc)
-			if k.act.kind != actNone {
-				k.act.applyPar(rc, og)
-			}
+			rc.sgemmEpi(k.g, mg, ohw, kk, pa, bm, og, ohw, false, epi)
 		}
 	}
 	return nil
@@ -318,6 +320,7 @@ type convTranspose struct {
 	outputShape []int
 	g           *kernels.Sgemm
 	pw          []*packedMat
+	epi         epilogue // fused elementwise nodes (see fuse.go)
 }
 
 func newConvTranspose(nc *nodeCtx) (kernel, error) {
@@ -498,6 +501,7 @@ func (k *convTranspose) run(rc *runCtx, in, out []*Tensor) error {
 					for i := range dst {
 						dst[i] = b
 					}
+					defer k.epi.apply(dst, gi*mg+ch)
 					for ky := range KH {
 						for kx := range KW {
 							src := col[((ch*KH+ky)*KW+kx)*hw:]

@@ -24,6 +24,7 @@ import (
 	goruntime "runtime"
 	"runtime/debug"
 	"sync"
+	"time"
 
 	"github.com/edgeai-go/edgeai/internal/parallel"
 	"github.com/edgeai-go/edgeai/models/onnx"
@@ -82,6 +83,9 @@ type Executor struct {
 	mu     sync.Mutex
 	idle   []*runState
 	closed bool
+
+	// profile, when set (tests), receives each node and its run time.
+	profile func(n *node, d time.Duration)
 }
 
 // value is one named value of the graph.
@@ -388,7 +392,15 @@ func (rc *runCtx) runGraph(g *graph) error {
 		}
 		clear(outs)
 		rc.cur = n
-		if err := n.k.run(rc, ins, outs); err != nil {
+		var t0 time.Time
+		if rc.e.profile != nil {
+			t0 = time.Now()
+		}
+		err := n.k.run(rc, ins, outs)
+		if rc.e.profile != nil {
+			rc.e.profile(n, time.Since(t0))
+		}
+		if err != nil {
 			for _, t := range outs {
 				st.arena.release(t)
 			}

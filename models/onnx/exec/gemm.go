@@ -69,6 +69,47 @@ func (rc *runCtx) sgemm(g *kernels.Sgemm, m, n, k int, pa []float32, b kernels.B
 	})
 }
 
+// sgemmEpi is sgemm followed by epi(r0, r1, c0, c1) on each block of C it
+// computes, while the block is in cache.
+func (rc *runCtx) sgemmEpi(g *kernels.Sgemm, m, n, k int, pa []float32, b kernels.BMatrix, c []float32, ldc int, acc bool, epi func(r0, r1, c0, c1 int)) {
+	if epi == nil {
+		rc.sgemm(g, m, n, k, pa, b, c, ldc, acc)
+		return
+	}
+	if m == 0 || n == 0 {
+		return
+	}
+	mr, nr := g.MR(), g.NR()
+	// Column blocks of about 64 KiB of C.
+	width := max(nr, (16384/max(m, 1))/nr*nr)
+	blocks := (n + width - 1) / width
+	body := func(lo, hi int) {
+		for bi := lo; bi < hi; bi++ {
+			c0, c1 := bi*width, min((bi+1)*width, n)
+			g.Mul(m, n, k, pa, b, c, ldc, 0, m, c0, c1, acc)
+			epi(0, m, c0, c1)
+		}
+	}
+	threads := rc.e.pool.Threads()
+	switch {
+	case threads == 1 || 2*m*n*k < gemmMinFlops:
+		body(0, blocks)
+	case blocks >= 2*threads:
+		rc.par(blocks, 1, body)
+	default:
+		// Few column blocks: split the rows instead.
+		rowPanels := (m + mr - 1) / mr
+		rc.par(rowPanels, 1, func(lo, hi int) {
+			r0, r1 := lo*mr, min(hi*mr, m)
+			for bi := range blocks {
+				c0, c1 := bi*width, min((bi+1)*width, n)
+				g.Mul(m, n, k, pa, b, c, ldc, r0, r1, c0, c1, acc)
+				epi(r0, r1, c0, c1)
+			}
+		})
+	}
+}
+
 // gemv computes y (n) = x (k) · B, or y += x·B when acc, where B is the
 // k×n matrix b with row stride ldb, or the transpose of the n×k one when
 // trans.

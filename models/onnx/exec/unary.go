@@ -12,10 +12,11 @@ import (
 // integers too): f computes it in float64 and the result is rounded to the
 // tensor's type; f32, if set, is a faster float32 version.
 type unary struct {
-	name string
-	f    func(x float64) float64
-	f32  func(dst, src []float32)
-	ints bool // also defined on signed integers (through f)
+	name        string
+	f           func(x float64) float64
+	f32         func(dst, src []float32)
+	ints        bool    // also defined on signed integers (through f)
+	alpha, beta float32 // LeakyRelu's and HardSigmoid's attributes
 }
 
 func unaryOp(name string, ints bool, f func(float64) float64, f32 func(dst, src []float32)) {
@@ -30,7 +31,14 @@ func unaryParam(name string, mk func(a *attrs) (func(float64) float64, func(dst,
 	register(name, 1, 1, 1, func(nc *nodeCtx) (kernel, error) {
 		nc.a.ignore("consumed_inputs")
 		f, f32 := mk(nc.a)
-		return &unary{name: name, f: f, f32: f32}, nil
+		k := &unary{name: name, f: f, f32: f32}
+		switch name {
+		case "LeakyRelu":
+			k.alpha = nc.a.float("alpha", 0.01)
+		case "HardSigmoid":
+			k.alpha, k.beta = nc.a.float("alpha", 0.2), nc.a.float("beta", 0.5)
+		}
+		return k, nil
 	})
 }
 

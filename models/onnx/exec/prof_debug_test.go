@@ -1,0 +1,64 @@
+package exec
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestProfileModel(t *testing.T) {
+	name := os.Getenv("PROF_MODEL")
+	if name == "" {
+		t.Skip()
+	}
+	for _, c := range readGolden(t) {
+		if !strings.Contains(c.model, name) {
+			continue
+		}
+		e, err := loadModel(c.model, Options{Threads: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := c.ordered(t, e)
+		e.Run(context.Background(), in)
+		type row struct {
+			key string
+			d   time.Duration
+			n   int
+		}
+		agg := map[string]*row{}
+		e.profile = func(n *node, d time.Duration) {
+			key := n.opType
+			if k, ok := n.k.(*conv); ok {
+				w := e.values[n.in[1]].info
+				x := e.values[n.in[0]].info
+				key = fmt.Sprintf("Conv g=%d w=%v x=%v s=%v", k.group, w.shape, x.shape, k.win.strides)
+			}
+			if agg[key] == nil {
+				agg[key] = &row{key: key}
+			}
+			agg[key].d += d
+			agg[key].n++
+		}
+		const reps = 5
+		t0 := time.Now()
+		for range reps {
+			e.Run(context.Background(), in)
+		}
+		total := time.Since(t0)
+		var rows []*row
+		for _, r := range agg {
+			rows = append(rows, r)
+		}
+		sort.Slice(rows, func(i, j int) bool { return rows[i].d > rows[j].d })
+		for _, r := range rows[:min(40, len(rows))] {
+			t.Logf("%8.3f ms %4d  %s", float64(r.d.Microseconds())/1000/reps, r.n/reps, r.key)
+		}
+		t.Logf("total %.3f ms", float64(total.Microseconds())/1000/reps)
+		return
+	}
+}
