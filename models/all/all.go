@@ -3,6 +3,7 @@
 package all
 
 import (
+	_ "github.com/edgeai-go/edgeai/models/bert"  // BERT-family encoders (embeddings)
 	_ "github.com/edgeai-go/edgeai/models/llama" // llama, Mistral, TinyLlama, SmolLM
 	_ "github.com/edgeai-go/edgeai/models/qwen2" // Qwen2, Qwen2.5
 )
