@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 
 	"github.com/edgeai-go/edgeai/quant"
@@ -149,10 +150,17 @@ func BenchmarkMatMul(b *testing.B) {
 						cur = im
 						b.SetBytes(int64(len(w)))
 						b.ReportAllocs()
+						runtime.LockOSThread()
+						defer runtime.UnlockOSThread()
+						c0 := threadCPU()
 						for b.Loop() {
 							MatMul(typ, w, cols, 0, rows, a, n, out, rows)
 						}
-						b.ReportMetric(float64(2*rows*cols*n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+						if cpu := float64(threadCPU()-c0) / float64(b.N); cpu > 0 {
+							// per CPU second, less sensitive to a busy machine than wall time
+							b.ReportMetric(float64(len(w))/cpu, "cpuGB/s")
+							b.ReportMetric(float64(2*rows*cols*n)/cpu, "cpuGFLOP/s")
+						}
 					})
 				}
 			}

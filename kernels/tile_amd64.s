@@ -33,6 +33,42 @@ DATA nibShift<>+48(SB)/8, $4
 DATA nibShift<>+56(SB)/8, $4
 GLOBL nibShift<>(SB), RODATA|NOPTR, $64
 
+// VPERMPS indices: row r of half 0 in lanes 0..7, row r of half 1 (lane
+// 4+r of the scale vector) in lanes 8..15.
+DATA permIdx<>+0(SB)/8, $0x0000000000000000
+DATA permIdx<>+8(SB)/8, $0x0000000000000000
+DATA permIdx<>+16(SB)/8, $0x0000000000000000
+DATA permIdx<>+24(SB)/8, $0x0000000000000000
+DATA permIdx<>+32(SB)/8, $0x0000000400000004
+DATA permIdx<>+40(SB)/8, $0x0000000400000004
+DATA permIdx<>+48(SB)/8, $0x0000000400000004
+DATA permIdx<>+56(SB)/8, $0x0000000400000004
+DATA permIdx<>+64(SB)/8, $0x0000000100000001
+DATA permIdx<>+72(SB)/8, $0x0000000100000001
+DATA permIdx<>+80(SB)/8, $0x0000000100000001
+DATA permIdx<>+88(SB)/8, $0x0000000100000001
+DATA permIdx<>+96(SB)/8, $0x0000000500000005
+DATA permIdx<>+104(SB)/8, $0x0000000500000005
+DATA permIdx<>+112(SB)/8, $0x0000000500000005
+DATA permIdx<>+120(SB)/8, $0x0000000500000005
+DATA permIdx<>+128(SB)/8, $0x0000000200000002
+DATA permIdx<>+136(SB)/8, $0x0000000200000002
+DATA permIdx<>+144(SB)/8, $0x0000000200000002
+DATA permIdx<>+152(SB)/8, $0x0000000200000002
+DATA permIdx<>+160(SB)/8, $0x0000000600000006
+DATA permIdx<>+168(SB)/8, $0x0000000600000006
+DATA permIdx<>+176(SB)/8, $0x0000000600000006
+DATA permIdx<>+184(SB)/8, $0x0000000600000006
+DATA permIdx<>+192(SB)/8, $0x0000000300000003
+DATA permIdx<>+200(SB)/8, $0x0000000300000003
+DATA permIdx<>+208(SB)/8, $0x0000000300000003
+DATA permIdx<>+216(SB)/8, $0x0000000300000003
+DATA permIdx<>+224(SB)/8, $0x0000000700000007
+DATA permIdx<>+232(SB)/8, $0x0000000700000007
+DATA permIdx<>+240(SB)/8, $0x0000000700000007
+DATA permIdx<>+248(SB)/8, $0x0000000700000007
+GLOBL permIdx<>(SB), RODATA|NOPTR, $256
+
 // kvaluesIQ4NL + 128: 1, 24, 45, 63, 79, 93, 106, 118, 129, 141, 153, 166, 181, 197, 217, 241.
 DATA iq4nlU<>+0(SB)/8, $0x766a5d4f3f2d1801
 DATA iq4nlU<>+8(SB)/8, $0xf1d9c5b5a6998d81
@@ -53,30 +89,53 @@ GLOBL iq4nlU<>(SB), RODATA|NOPTR, $16
 
 // ACTS loads the 32 quants of the Q8_0 activation blocks at DI and R10 into
 // the halves of Z4, sets Z5 to minus the bias (bytes of Z31) times their
-// quad sums, and Z6 to their fp16 scales as float32 ([d_a0 x8 | d_a1 x8]).
+// quad sums, and Y7 to the eight block scale products d_w·d_a (float32):
+// rows 0..3 of half 0, then of half 1, whose fp16 d_w are at (SI), (DX)
+// plus r·rb. The fp16 values are gathered in general registers and
+// converted together (few shuffles: port 5 is scarce on Intel cores).
 #define ACTS \
 	VMOVDQU 2(DI), Y4 \
 	VINSERTI64X4 $1, 2(R10), Z4, Z4 \
 	VPXORD Z5, Z5, Z5 \
 	VPDPBUSD Z4, Z31, Z5 \
 	VPSUBD Z5, Z28, Z5 \
-	VPBROADCASTW (DI), X6 \
-	VPBROADCASTW (R10), X7 \
-	VINSERTI128 $1, X7, Y6, Y6 \
-	VCVTPH2PS Y6, Z6
+	MOVWQZX (DI), AX \
+	IMULQ R13, AX \
+	VMOVQ AX, X6 \
+	MOVWQZX (R10), AX \
+	IMULQ R13, AX \
+	VPINSRQ $1, AX, X6, X6 \
+	VCVTPH2PS X6, Y6 \
+	DSCALES(SI, AX) \
+	VMOVQ AX, X7 \
+	DSCALES(DX, AX) \
+	VPINSRQ $1, AX, X7, X7 \
+	VCVTPH2PS X7, Y7 \
+	VMULPS Y6, Y7, Y7
 
-// LANES8 finishes one row pair of the eight-lane types: Z8 holds the biased
-// unsigned weight quants (row r of half 0 | of half 1), d0 and d1 address
-// their fp16 scales; acc += float32(exact quad sums) * (d_w * d_a).
-#define LANES8(d0, d1, acc) \
+// DSCALES sets reg to the four fp16 scales at (base), (base)(R8),
+// (base)(R8*2), (base)(R9) packed in a qword (clobbers BX).
+#define DSCALES(base, reg) \
+	MOVWQZX (base)(R9*1), reg \
+	SHLQ $16, reg \
+	MOVWQZX (base)(R8*2), BX \
+	ORQ BX, reg \
+	SHLQ $16, reg \
+	MOVWQZX (base)(R8*1), BX \
+	ORQ BX, reg \
+	SHLQ $16, reg \
+	MOVWQZX (base), BX \
+	ORQ BX, reg
+
+// LANES8 finishes row r of both halves for the eight-lane types: Z8 holds
+// the biased unsigned weight quants (row r of half 0 | of half 1), idx
+// selects their scale products from Y7; acc += float32(exact quad sums) *
+// (d_w·d_a), one fused multiply-add per lane.
+#define LANES8(idx, acc) \
 	VMOVDQA64 Z5, Z9 \
 	VPDPBUSD Z4, Z8, Z9 \
 	VCVTDQ2PS Z9, Z9 \
-	VPBROADCASTW d0, X10 \
-	VPBROADCASTW d1, X11 \
-	VINSERTI128 $1, X11, Y10, Y10 \
-	VCVTPH2PS Y10, Z10 \
-	VMULPS Z6, Z10, Z10 \
+	VPERMPS Z7, idx, Z10 \
 	VFMADD231PS Z9, Z10, acc
 
 // HSUM8 adds the eight float32 lanes of y (low half x) in ggml's order,
@@ -104,6 +163,11 @@ GLOBL iq4nlU<>(SB), RODATA|NOPTR, $16
 	STORE8(Z3, Y3, X3, 12)
 
 #define ZEROACC \
+	MOVQ $0x0001000100010001, R13 \
+	VMOVDQU64 permIdx<>+0(SB), Z20 \
+	VMOVDQU64 permIdx<>+64(SB), Z21 \
+	VMOVDQU64 permIdx<>+128(SB), Z22 \
+	VMOVDQU64 permIdx<>+192(SB), Z23 \
 	VPXORD Z0, Z0, Z0 \
 	VPXORD Z1, Z1, Z1 \
 	VPXORD Z2, Z2, Z2 \
@@ -115,11 +179,11 @@ GLOBL iq4nlU<>(SB), RODATA|NOPTR, $16
 // Q8_0 weights (34-byte blocks: fp16 d, 32 int8) against Q8_0: per block
 // and lane k, acc[k] = fma(d_w*d_a, Σ_{j=4k..4k+3} q_w[j]*q_a[j], acc[k]),
 // as dotQ8_0. The weights are biased to unsigned by 128 (XOR 0x80).
-#define Q8ROW(q0, q1, d0, d1, acc) \
+#define Q8ROW(q0, q1, idx, acc) \
 	VMOVDQU q0, Y8 \
 	VINSERTI64X4 $1, q1, Z8, Z8 \
 	VPXORD Z31, Z8, Z8 \
-	LANES8(d0, d1, acc)
+	LANES8(idx, acc)
 
 TEXT ·tileQ8_0VNNI(SB), NOSPLIT, $0-64
 	TILEARGS
@@ -128,10 +192,10 @@ TEXT ·tileQ8_0VNNI(SB), NOSPLIT, $0-64
 
 q8tloop:
 	ACTS
-	Q8ROW(2(SI), 2(DX), (SI), (DX), Z0)
-	Q8ROW(2(SI)(R8*1), 2(DX)(R8*1), (SI)(R8*1), (DX)(R8*1), Z1)
-	Q8ROW(2(SI)(R8*2), 2(DX)(R8*2), (SI)(R8*2), (DX)(R8*2), Z2)
-	Q8ROW(2(SI)(R9*1), 2(DX)(R9*1), (SI)(R9*1), (DX)(R9*1), Z3)
+	Q8ROW(2(SI), 2(DX), Z20, Z0)
+	Q8ROW(2(SI)(R8*1), 2(DX)(R8*1), Z21, Z1)
+	Q8ROW(2(SI)(R8*2), 2(DX)(R8*2), Z22, Z2)
+	Q8ROW(2(SI)(R9*1), 2(DX)(R9*1), Z23, Z3)
 	ADDQ $34, SI
 	ADDQ $34, DX
 	ADDQ $34, DI
@@ -164,10 +228,10 @@ q8tloop:
 // IQ4_NL weights (18-byte blocks: fp16 d, 16 bytes of nibbles indexing the
 // non-linear levels) against Q8_0, as dotIQ4_NL: the levels plus 128 are
 // looked up as unsigned bytes (VPSHUFB), bias 128.
-#define IQ4ROW(q0, q1, d0, d1, acc) \
+#define IQ4ROW(q0, q1, idx, acc) \
 	NIBBLES(q0, q1) \
 	VPSHUFB Z8, Z27, Z8 \
-	LANES8(d0, d1, acc)
+	LANES8(idx, acc)
 
 TEXT ·tileIQ4_NLVNNI(SB), NOSPLIT, $0-64
 	TILEARGS
@@ -178,10 +242,10 @@ TEXT ·tileIQ4_NLVNNI(SB), NOSPLIT, $0-64
 
 iq4tloop:
 	ACTS
-	IQ4ROW(2(SI), 2(DX), (SI), (DX), Z0)
-	IQ4ROW(2(SI)(R8*1), 2(DX)(R8*1), (SI)(R8*1), (DX)(R8*1), Z1)
-	IQ4ROW(2(SI)(R8*2), 2(DX)(R8*2), (SI)(R8*2), (DX)(R8*2), Z2)
-	IQ4ROW(2(SI)(R9*1), 2(DX)(R9*1), (SI)(R9*1), (DX)(R9*1), Z3)
+	IQ4ROW(2(SI), 2(DX), Z20, Z0)
+	IQ4ROW(2(SI)(R8*1), 2(DX)(R8*1), Z21, Z1)
+	IQ4ROW(2(SI)(R8*2), 2(DX)(R8*2), Z22, Z2)
+	IQ4ROW(2(SI)(R9*1), 2(DX)(R9*1), Z23, Z3)
 	ADDQ $18, SI
 	ADDQ $18, DX
 	ADDQ $34, DI
@@ -198,7 +262,7 @@ iq4tloop:
 // Q5_0 weights (22-byte blocks: fp16 d, 32 high bits, 16 bytes of nibbles;
 // value q-16) against Q8_0, as dotQ5_0: the unsigned 5-bit q (nibble, plus
 // 16 where the value's high bit is set, by a masked byte add) with bias 16.
-#define Q5ROW(h0, h1, q0, q1, d0, d1, acc) \
+#define Q5ROW(h0, h1, q0, q1, idx, acc) \
 	NIBBLES(q0, q1) \
 	MOVL h0, AX \
 	MOVL h1, BX \
@@ -206,7 +270,7 @@ iq4tloop:
 	ORQ  BX, AX \
 	KMOVQ AX, K3 \
 	VPADDB Z31, Z8, K3, Z8 \
-	LANES8(d0, d1, acc)
+	LANES8(idx, acc)
 
 TEXT ·tileQ5_0VNNI(SB), NOSPLIT, $0-64
 	TILEARGS
@@ -216,10 +280,10 @@ TEXT ·tileQ5_0VNNI(SB), NOSPLIT, $0-64
 
 q5tloop:
 	ACTS
-	Q5ROW(2(SI), 2(DX), 6(SI), 6(DX), (SI), (DX), Z0)
-	Q5ROW(2(SI)(R8*1), 2(DX)(R8*1), 6(SI)(R8*1), 6(DX)(R8*1), (SI)(R8*1), (DX)(R8*1), Z1)
-	Q5ROW(2(SI)(R8*2), 2(DX)(R8*2), 6(SI)(R8*2), 6(DX)(R8*2), (SI)(R8*2), (DX)(R8*2), Z2)
-	Q5ROW(2(SI)(R9*1), 2(DX)(R9*1), 6(SI)(R9*1), 6(DX)(R9*1), (SI)(R9*1), (DX)(R9*1), Z3)
+	Q5ROW(2(SI), 2(DX), 6(SI), 6(DX), Z20, Z0)
+	Q5ROW(2(SI)(R8*1), 2(DX)(R8*1), 6(SI)(R8*1), 6(DX)(R8*1), Z21, Z1)
+	Q5ROW(2(SI)(R8*2), 2(DX)(R8*2), 6(SI)(R8*2), 6(DX)(R8*2), Z22, Z2)
+	Q5ROW(2(SI)(R9*1), 2(DX)(R9*1), 6(SI)(R9*1), 6(DX)(R9*1), Z23, Z3)
 	ADDQ $22, SI
 	ADDQ $22, DX
 	ADDQ $34, DI
@@ -243,20 +307,6 @@ q5tloop:
 	NIBBLES(q0, q1) \
 	VMOVDQA64 Z5, t \
 	VPDPBUSD Z4, Z8, t
-
-// Q4SCALES sets AX to the four fp16 scales at (base), (base)(R8), ... as a
-// packed qword (clobbers BX).
-#define Q4SCALES(base, reg) \
-	MOVWQZX (base)(R9*1), reg \
-	SHLQ $16, reg \
-	MOVWQZX (base)(R8*2), BX \
-	ORQ BX, reg \
-	SHLQ $16, reg \
-	MOVWQZX (base)(R8*1), BX \
-	ORQ BX, reg \
-	SHLQ $16, reg \
-	MOVWQZX (base), BX \
-	ORQ BX, reg
 
 TEXT ·tileQ4_0VNNI(SB), NOSPLIT, $0-64
 	TILEARGS
@@ -291,9 +341,9 @@ q4tloop:
 	VPADDD Y13, Y12, Y12
 	VCVTDQ2PS Y12, Y12
 	// scales: [d_w rows 0..3 of half 0, of half 1] * [d_a0 x4, d_a1 x4]
-	Q4SCALES(SI, AX)
+	DSCALES(SI, AX)
 	VMOVQ AX, X6
-	Q4SCALES(DX, AX)
+	DSCALES(DX, AX)
 	VPINSRQ $1, AX, X6, X6
 	VCVTPH2PS X6, Y6
 	VPBROADCASTW (DI), X7
