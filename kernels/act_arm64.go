@@ -4,13 +4,18 @@ package kernels
 
 import "math"
 
-// The NEON activation quantizers (act_arm64.s), byte for byte those of
+// The NEON activation quantizers (Q8_0, Q8_1, Q8_K) (act_arm64.s), byte for byte those of
 // act.go (ggml's x86 arithmetic).
 
 // quantizeQ8_0NEON is quantizeQ8_0.
 //
 //go:noescape
 func quantizeQ8_0NEON(x []float32, dst []byte)
+
+// quantizeQ8_1NEON is quantizeQ8_1.
+//
+//go:noescape
+func quantizeQ8_1NEON(x []float32, dst []byte)
 
 // quantizeQ8_KBlock writes the quants and block sums of one Q8_K block
 // with the scale iscale (not its d).

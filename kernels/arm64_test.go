@@ -13,7 +13,8 @@ import (
 
 // armTypes are the weight types with arm64 assembly, all bit-identical to
 // the generic kernels.
-var armTypes = []quant.Type{quant.Q8_0, quant.Q4_0, quant.Q5_0, quant.Q4_K, quant.Q5_K, quant.Q6_K, quant.F16}
+var armTypes = []quant.Type{quant.Q8_0, quant.Q4_0, quant.Q5_0, quant.Q4_K, quant.Q5_K, quant.Q6_K, quant.F16,
+	quant.IQ4_NL, quant.Q4_1, quant.Q5_1}
 
 func implNamed(t *testing.T, name string) *impl {
 	t.Helper()
@@ -173,6 +174,7 @@ func TestArm64Extremes(t *testing.T) {
 				keep := map[quant.Type][2]int{ // the scale bytes of each block to keep
 					quant.Q8_0: {0, 2}, quant.Q4_0: {0, 2}, quant.Q5_0: {0, 2},
 					quant.Q4_K: {0, 4}, quant.Q5_K: {0, 4}, quant.Q6_K: {208, 210},
+					quant.IQ4_NL: {0, 2}, quant.Q4_1: {0, 4}, quant.Q5_1: {0, 4},
 				}[typ]
 				bb := layouts[typ].bb
 				for i := range w {
@@ -184,7 +186,7 @@ func TestArm64Extremes(t *testing.T) {
 				for i := range a {
 					o := i % abb
 					switch {
-					case at == quant.Q8_0 && o >= 2, at == quant.Q8_K && o >= 4 && o < 260:
+					case at == quant.Q8_0 && o >= 2, at == quant.Q8_1 && o >= 4, at == quant.Q8_K && o >= 4 && o < 260:
 						a[i] = fill.a
 					}
 				}

@@ -35,7 +35,11 @@ func archImpls() []*impl {
 	neon.vecDot[quant.Q5_K] = dotQ5_KNEON
 	neon.vecDot[quant.Q6_K] = dotQ6_KNEON
 	neon.vecDot[quant.F16] = dotF16NEON
+	neon.vecDot[quant.IQ4_NL] = dotIQ4_NLNEON
+	neon.vecDot[quant.Q4_1] = dotQ4_1NEON
+	neon.vecDot[quant.Q5_1] = dotQ5_1NEON
 	neon.quantize[quant.Q8_0] = quantizeQ8_0NEON
+	neon.quantize[quant.Q8_1] = quantizeQ8_1NEON
 	neon.quantize[quant.Q8_K] = quantizeQ8_KNEON
 
 	dp := &impl{name: "dotprod", available: hasDotProd, dot: dotF32NEON, axpy: axpyF32NEON, scale: scaleF32NEON}
@@ -47,9 +51,13 @@ func archImpls() []*impl {
 	dp.vecDot[quant.Q4_K] = dotQ4_KSDOT
 	dp.vecDot[quant.Q5_K] = dotQ5_KSDOT
 	dp.vecDot[quant.Q6_K] = dotQ6_KSDOT
+	dp.vecDot[quant.IQ4_NL] = dotIQ4_NLSDOT
+	dp.vecDot[quant.Q4_1] = dotQ4_1SDOT
+	dp.vecDot[quant.Q5_1] = dotQ5_1SDOT
 
 	for _, im := range []*impl{neon, dp} {
-		for _, t := range []quant.Type{quant.Q8_0, quant.Q4_0, quant.Q5_0, quant.Q4_K, quant.Q5_K, quant.Q6_K, quant.F16} {
+		for _, t := range []quant.Type{quant.Q8_0, quant.Q4_0, quant.Q5_0, quant.Q4_K, quant.Q5_K, quant.Q6_K, quant.F16,
+			quant.IQ4_NL, quant.Q4_1, quant.Q5_1} {
 			im.exact[t] = true
 		}
 	}

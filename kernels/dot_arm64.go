@@ -61,6 +61,30 @@ func dotQ6_KSDOT(n int, w, a []byte) float32
 //go:noescape
 func dotQ6_KNEON(n int, w, a []byte) float32
 
+// dotIQ4_NLSDOT and dotIQ4_NLNEON are dotIQ4_NL.
+//
+//go:noescape
+func dotIQ4_NLSDOT(n int, w, a []byte) float32
+
+//go:noescape
+func dotIQ4_NLNEON(n int, w, a []byte) float32
+
+// dotQ4_1SDOT and dotQ4_1NEON are dotQ4_1.
+//
+//go:noescape
+func dotQ4_1SDOT(n int, w, a []byte) float32
+
+//go:noescape
+func dotQ4_1NEON(n int, w, a []byte) float32
+
+// dotQ5_1SDOT and dotQ5_1NEON are dotQ5_1.
+//
+//go:noescape
+func dotQ5_1SDOT(n int, w, a []byte) float32
+
+//go:noescape
+func dotQ5_1NEON(n int, w, a []byte) float32
+
 // dotF16Lanes adds the products of the first n halves (n a multiple of 8)
 // of w and a, even indexes to s[0] and odd ones to s[1], in float64 as
 // dotF16 does.

@@ -13,6 +13,11 @@ DATA q5Consts<>+32(SB)/8, $0x8040201008040201
 DATA q5Consts<>+40(SB)/8, $0x8040201008040201
 GLOBL q5Consts<>(SB), RODATA|NOPTR, $48
 
+// The 16 levels of IQ4_NL (kvaluesIQ4NL) as bytes.
+DATA iq4nlValues<>+0(SB)/8, $0xf6eaddcfbfad9881
+DATA iq4nlValues<>+8(SB)/8, $0x7159453526190d01
+GLOBL iq4nlValues<>(SB), RODATA|NOPTR, $16
+
 // The dotprod path: DOTQ is one SDOT.
 #define DOTQ(acc, x, y) SDOT(acc, x, y)
 #define FN_Q8_0 ·dotQ8_0SDOT
@@ -21,6 +26,9 @@ GLOBL q5Consts<>(SB), RODATA|NOPTR, $48
 #define FN_Q4_K ·dotQ4_KSDOT
 #define FN_Q5_K ·dotQ5_KSDOT
 #define FN_Q6_K ·dotQ6_KSDOT
+#define FN_IQ4_NL ·dotIQ4_NLSDOT
+#define FN_Q4_1 ·dotQ4_1SDOT
+#define FN_Q5_1 ·dotQ5_1SDOT
 #include "dotq_arm64.h"
 #undef DOTQ
 #undef FN_Q8_0
@@ -29,6 +37,9 @@ GLOBL q5Consts<>(SB), RODATA|NOPTR, $48
 #undef FN_Q4_K
 #undef FN_Q5_K
 #undef FN_Q6_K
+#undef FN_IQ4_NL
+#undef FN_Q4_1
+#undef FN_Q5_1
 
 // The NEON path: DOTQ as widening products (exact in int16, as
 // -128·-128 = 16384 fits), pairs added into int32 (SADDLP), then pairs of
@@ -50,6 +61,9 @@ GLOBL q5Consts<>(SB), RODATA|NOPTR, $48
 #define FN_Q4_K ·dotQ4_KNEON
 #define FN_Q5_K ·dotQ5_KNEON
 #define FN_Q6_K ·dotQ6_KNEON
+#define FN_IQ4_NL ·dotIQ4_NLNEON
+#define FN_Q4_1 ·dotQ4_1NEON
+#define FN_Q5_1 ·dotQ5_1NEON
 #include "dotq_arm64.h"
 
 // func dotF16Lanes(n int, w, a []byte, s *[2]float64)

@@ -154,6 +154,18 @@
 	MLAE4S(12, 18, sc, i) \
 	MLAE4S(13, 19, sc, (i)+1)
 
+// MINTERM loads the fp16 minimum m_w at (R1) and the fp16 s_a at (R2),
+// advancing both by 2, and sets F9 = fma(m_w, s_a, F9) (clobbers R3, R4,
+// F26, F27).
+#define MINTERM \
+	MOVHU.P 2(R1), R3 \
+	MOVHU.P 2(R2), R4 \
+	FMOVS   R3, F26 \
+	FMOVS   R4, F27 \
+	FCVTHS  F26, F26 \
+	FCVTHS  F27, F27 \
+	FMADDS  F27, F9, F26, F9
+
 #endif
 
 // func dotQ8_0X(n int, w, a []byte) float32 — dotQ8_0:
@@ -469,5 +481,139 @@ q5kloop:
 q5kdone:
 	HSUM8
 	FADDS F2, F0, F0
+	FMOVS F0, ret+56(FP)
+	RET
+
+// func dotIQ4_NLX(n int, w, a []byte) float32 — dotIQ4_NL: as dotQ8_0X
+// with the weights kvaluesIQ4NL[nibble], looked up with TBL.
+//
+// V0, V1: acc; V16: block scale; V20: 0x0f; V21: the 16 levels.
+TEXT FN_IQ4_NL(SB), NOSPLIT, $0-60
+	MOVD  n+0(FP), R0
+	LSR   $5, R0, R0
+	MOVD  w_base+8(FP), R1
+	MOVD  a_base+32(FP), R2
+	VEOR  V0.B16, V0.B16, V0.B16
+	VEOR  V1.B16, V1.B16, V1.B16
+	VMOVI $15, V20.B16
+	MOVD  $iq4nlValues<>(SB), R5
+	VLD1  (R5), [V21.B16]
+	CBZ   R0, iq4done
+
+iq4loop:
+	F16SCALE(R1, R2, F16)
+	VDUP   V16.S[0], V16.S4
+	VLD1.P 16(R1), [V2.B16]
+	VLD1.P 32(R2), [V6.B16, V7.B16]
+	VAND   V20.B16, V2.B16, V3.B16
+	VUSHR  $4, V2.B16, V4.B16
+	VTBL   V3.B16, [V21.B16], V3.B16
+	VTBL   V4.B16, [V21.B16], V4.B16
+	VEOR   V11.B16, V11.B16, V11.B16
+	VEOR   V12.B16, V12.B16, V12.B16
+	DOTQ(11, 3, 6)
+	DOTQ(12, 4, 7)
+	SCVTF4S(11, 11)
+	SCVTF4S(12, 12)
+	FMLA4S(0, 11, 16)
+	FMLA4S(1, 12, 16)
+	SUB    $1, R0
+	CBNZ   R0, iq4loop
+
+iq4done:
+	HSUM8
+	FMOVS F0, ret+56(FP)
+	RET
+
+// func dotQ4_1X(n int, w, a []byte) float32 — dotQ4_1 (against Q8_1):
+// eight lanes of the unsigned nibbles times the activations, scaled by
+// d_w·d_a as dotQ8_0X, and summs = fma(m_w, s_a, summs) per block, added
+// last.
+//
+// V0, V1: acc; F9: summs; V16: block scale; V20: 0x0f.
+TEXT FN_Q4_1(SB), NOSPLIT, $0-60
+	MOVD  n+0(FP), R0
+	LSR   $5, R0, R0
+	MOVD  w_base+8(FP), R1
+	MOVD  a_base+32(FP), R2
+	VEOR  V0.B16, V0.B16, V0.B16
+	VEOR  V1.B16, V1.B16, V1.B16
+	VEOR  V9.B16, V9.B16, V9.B16
+	VMOVI $15, V20.B16
+	CBZ   R0, q41done
+
+q41loop:
+	F16SCALE(R1, R2, F16)
+	MINTERM
+	VDUP   V16.S[0], V16.S4
+	VLD1.P 16(R1), [V2.B16]
+	VLD1.P 32(R2), [V6.B16, V7.B16]
+	VAND   V20.B16, V2.B16, V3.B16
+	VUSHR  $4, V2.B16, V4.B16
+	VEOR   V11.B16, V11.B16, V11.B16
+	VEOR   V12.B16, V12.B16, V12.B16
+	DOTQ(11, 3, 6)
+	DOTQ(12, 4, 7)
+	SCVTF4S(11, 11)
+	SCVTF4S(12, 12)
+	FMLA4S(0, 11, 16)
+	FMLA4S(1, 12, 16)
+	SUB    $1, R0
+	CBNZ   R0, q41loop
+
+q41done:
+	HSUM8
+	FADDS F9, F0, F0
+	FMOVS F0, ret+56(FP)
+	RET
+
+// func dotQ5_1X(n int, w, a []byte) float32 — dotQ5_1: dotQ4_1X with the
+// fifth bits of dotQ5_0X (no offset).
+TEXT FN_Q5_1(SB), NOSPLIT, $0-60
+	MOVD  n+0(FP), R0
+	LSR   $5, R0, R0
+	MOVD  w_base+8(FP), R1
+	MOVD  a_base+32(FP), R2
+	VEOR  V0.B16, V0.B16, V0.B16
+	VEOR  V1.B16, V1.B16, V1.B16
+	VEOR  V9.B16, V9.B16, V9.B16
+	VMOVI $15, V20.B16
+	VMOVI $16, V22.B16
+	MOVD  $q5Consts<>(SB), R5
+	VLD1  (R5), [V23.B16, V24.B16, V25.B16]
+	CBZ   R0, q51done
+
+q51loop:
+	F16SCALE(R1, R2, F16)
+	MINTERM
+	VDUP   V16.S[0], V16.S4
+	MOVWU.P 4(R1), R5
+	VMOV   R5, V8.S[0]
+	VLD1.P 16(R1), [V2.B16]
+	VLD1.P 32(R2), [V6.B16, V7.B16]
+	VTBL   V23.B16, [V8.B16], V10.B16
+	VTBL   V24.B16, [V8.B16], V13.B16
+	VCMTST V25.B16, V10.B16, V10.B16
+	VCMTST V25.B16, V13.B16, V13.B16
+	VAND   V22.B16, V10.B16, V10.B16
+	VAND   V22.B16, V13.B16, V13.B16
+	VAND   V20.B16, V2.B16, V3.B16
+	VUSHR  $4, V2.B16, V4.B16
+	VORR   V10.B16, V3.B16, V3.B16
+	VORR   V13.B16, V4.B16, V4.B16
+	VEOR   V11.B16, V11.B16, V11.B16
+	VEOR   V12.B16, V12.B16, V12.B16
+	DOTQ(11, 3, 6)
+	DOTQ(12, 4, 7)
+	SCVTF4S(11, 11)
+	SCVTF4S(12, 12)
+	FMLA4S(0, 11, 16)
+	FMLA4S(1, 12, 16)
+	SUB    $1, R0
+	CBNZ   R0, q51loop
+
+q51done:
+	HSUM8
+	FADDS F9, F0, F0
 	FMOVS F0, ret+56(FP)
 	RET
