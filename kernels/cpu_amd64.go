@@ -26,6 +26,7 @@ func archImpls() []*impl {
 	avx2.vecDot[quant.F16] = dotF16AVX2
 	avx2.vecDot[quant.Q4_K] = dotQ4_KAVX2
 	avx2.vecDot[quant.Q6_K] = dotQ6_KAVX2
+	avx2.quantize[quant.Q8_0] = quantizeQ8_0AVX2
 	avx2.exact[quant.Q8_0] = true
 	avx2.exact[quant.Q4_0] = true
 	avx2.exact[quant.Q4_K] = true // integer sums in assembly, float32 arithmetic as generic
