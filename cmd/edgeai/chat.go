@@ -28,6 +28,7 @@ func runChat(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	var sf samplingFlags
 	mf.add(fs)
 	sf.add(fs)
+	au := addAuditFlags(fs)
 	system := fs.String("system", "", "system message")
 	tmpl := fs.String("chat-template", "", "use this template instead of the model's: "+strings.Join(chat.Names(), ", "))
 	maxNew := fs.Int("max-new", 0, "at most this many tokens per answer (0 = until the end of the turn)")
@@ -38,7 +39,7 @@ func runChat(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if *tmpl != "" {
 		extra = append(extra, runtime.WithChatTemplate(*tmpl))
 	}
-	model, _, err := mf.load(ctx, extra...)
+	model, _, err := au.load(ctx, &mf, extra...)
 	if err != nil {
 		return err
 	}
@@ -93,7 +94,7 @@ func runChat(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}()
 		var answer strings.Builder
 		var genErr error
-		opts := runtime.GenerateOptions{Sampling: params, Stop: stops, MaxTokens: *maxNew}
+		opts := runtime.GenerateOptions{Sampling: params, Stop: stops, MaxTokens: *maxNew, Stats: new(runtime.Stats)}
 		for tok, err := range sess.Generate(turn, ids, opts) {
 			if err != nil {
 				genErr = err
@@ -105,6 +106,9 @@ func runChat(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		close(done)
 		cancel()
 		fmt.Fprintln(stdout)
+		if err := au.record(model, opts, auditEntry{Event: "chat", Prompt: line, PromptTokens: len(ids), Response: answer.String(), Err: genErr}); err != nil {
+			return err
+		}
 		switch {
 		case genErr == nil:
 		case errors.Is(genErr, context.Canceled):

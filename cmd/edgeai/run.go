@@ -116,6 +116,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	var sf samplingFlags
 	mf.add(fs)
 	sf.add(fs)
+	au := addAuditFlags(fs)
 	prompt := fs.String("p", "", "prompt text (default: read standard input)")
 	promptIDs := fs.String("prompt-ids", "", "prompt as comma-separated token `ids` instead of text")
 	n := fs.Int("n", 0, "length in tokens of the printed text, prompt included, as llama2.c's -n (0 = until end of text or a full context)")
@@ -128,7 +129,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	model, loadTime, err := mf.load(ctx)
+	model, loadTime, err := au.load(ctx, &mf)
 	if err != nil {
 		return err
 	}
@@ -194,6 +195,9 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fmt.Fprintf(stderr, "load %.0f ms | prompt %d tokens, %.1f tok/s | generated %d tokens, %.1f tok/s | stop: %s\n",
 		loadTime.Seconds()*1000, stats.PromptTokens, stats.PromptTokensPerSecond(),
 		stats.GeneratedTokens, stats.GenerateTokensPerSecond(), stats.StopReason)
+	if err := au.record(model, opts, auditEntry{Event: "run", Prompt: model.Detokenize(ids), Err: genErr}); err != nil {
+		return err
+	}
 	if genErr != nil && errors.Is(genErr, context.Canceled) {
 		return nil // Ctrl-C: stop quietly with what was printed
 	}
