@@ -47,6 +47,11 @@ func reduce16(v *[16]float32) float32 {
 // The lengths must match.
 func AttnDot(q, k []float32) float32 {
 	sameLen("AttnDot", len(q), len(k))
+	return cur.attnDot(q, k)
+}
+
+func attnDotGeneric(q, k []float32) float32 {
+	k = k[:len(q)]
 	n := len(q)
 	np := n &^ 63
 	var s float32
@@ -84,6 +89,10 @@ func AttnValues(out, p, v []float32, stride int) {
 	if len(p) > 0 && (stride < len(out) || len(v) < (len(p)-1)*stride+len(out)) {
 		panic("kernels: AttnValues: v holds " + itoa(len(v)) + " values, too few for " + itoa(len(p)) + " rows of stride " + itoa(stride))
 	}
+	cur.attnValues(out, p, v, stride)
+}
+
+func attnValuesGeneric(out, p, v []float32, stride int) {
 	for d := range out {
 		var acc [16]float32
 		for t, pt := range p {

@@ -67,3 +67,49 @@ func TestAttnDotValues(t *testing.T) {
 		}
 	}
 }
+
+// TestGGMLFloatPathsExact checks that every implementation's AttnDot,
+// AttnValues and SwiGLU give the generic bits, at awkward lengths and with
+// gates that reach Expf's saturation (|x| > 133) and its special values.
+func TestGGMLFloatPathsExact(t *testing.T) {
+	r := rand.New(rand.NewPCG(51, 52))
+	g := impls[0]
+	for _, im := range testImpls(t)[1:] {
+		for _, n := range []int{0, 1, 15, 16, 17, 63, 64, 65, 130, 200} {
+			q, k := randFloats(r, n, 1), randFloats(r, n, 1)
+			if got, want := im.attnDot(q, k), g.attnDot(q, k); math.Float32bits(got) != math.Float32bits(want) {
+				t.Errorf("%s AttnDot n=%d: %g, generic %g", im.name, n, got, want)
+			}
+			for _, dim := range []int{1, 16, 40, 64, 80} {
+				stride := dim + 3
+				p := randFloats(r, n, 1)
+				v := randFloats(r, max(0, (n-1)*stride+dim), 1)
+				got, want := make([]float32, dim), make([]float32, dim)
+				im.attnValues(got, p, v, stride)
+				g.attnValues(want, p, v, stride)
+				for d := range got {
+					if math.Float32bits(got[d]) != math.Float32bits(want[d]) {
+						t.Errorf("%s AttnValues T=%d dim=%d d=%d: %g, generic %g", im.name, n, dim, d, got[d], want[d])
+						break
+					}
+				}
+			}
+			gate, up := randFloats(r, n, 4), randFloats(r, n, 1)
+			specials := []float32{0, float32(math.Copysign(0, -1)), 88, -88, 100, -100, 133, -133, 150, -150,
+				300, -300, float32(math.Inf(1)), float32(math.Inf(-1)), 1e-30, -1e-30}
+			for i := range gate {
+				if r.IntN(4) == 0 {
+					gate[i] = specials[r.IntN(len(specials))]
+				}
+			}
+			got, want := make([]float32, n), make([]float32, n)
+			im.swiglu(got, gate, up)
+			g.swiglu(want, gate, up)
+			for i := range got {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) && !(got[i] != got[i] && want[i] != want[i]) {
+					t.Errorf("%s SwiGLU n=%d [%d] gate %g: %g, generic %g", im.name, n, i, gate[i], got[i], want[i])
+				}
+			}
+		}
+	}
+}

@@ -62,6 +62,11 @@ type impl struct {
 	dot   func(a, b []float32) float32
 	axpy  func(dst []float32, alpha float32, x []float32)
 	scale func(x []float32, s float32)
+
+	// ggml's float routines (ggml.go), bit-identical on every path
+	attnDot    func(q, k []float32) float32
+	attnValues func(out, p, v []float32, stride int)
+	swiglu     func(dst, gate, up []float32)
 }
 
 // impls lists every implementation compiled in, generic first, then the
@@ -94,6 +99,15 @@ func init() {
 		}
 		if im.scale == nil {
 			im.scale = g.scale
+		}
+		if im.attnDot == nil {
+			im.attnDot = g.attnDot
+		}
+		if im.attnValues == nil {
+			im.attnValues = g.attnValues
+		}
+		if im.swiglu == nil {
+			im.swiglu = g.swiglu
 		}
 	}
 	cur, pathNote = choose(os.Getenv("EDGEAI_KERNELS"))

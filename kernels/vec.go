@@ -133,6 +133,10 @@ func Softmax(x []float32) {
 func SwiGLU(dst, gate, up []float32) {
 	sameLen("SwiGLU", len(dst), len(gate))
 	sameLen("SwiGLU", len(dst), len(up))
+	cur.swiglu(dst, gate, up)
+}
+
+func swigluGeneric(dst, gate, up []float32) {
 	gate, up = gate[:len(dst)], up[:len(dst)]
 	n16 := len(dst) &^ 15
 	for i := range dst {

@@ -1,0 +1,53 @@
+//go:build !purego
+
+package kernels
+
+// AVX-512 versions of ggml's float routines (ggml_amd64.s), bit-identical
+// to the generic ones: the same fused multiply-adds, in the same order.
+
+// attnDotAVX512 is attnDotGeneric; len(k) >= len(q).
+//
+//go:noescape
+func attnDotAVX512(q, k []float32) float32
+
+// attnValuesAVX512 computes 16·chunks values of attnValuesGeneric: out[d]
+// for d < 16·chunks, rows of v at v + t·stride, t < len(p).
+//
+//go:noescape
+func attnValuesAVX512(out *float32, p []float32, v *float32, stride, chunks int)
+
+// swigluAVX512 computes dst[i] for i < n16 (a multiple of 16) as
+// swigluGeneric does.
+//
+//go:noescape
+func swigluAVX512(dst, gate, up *float32, n16 int)
+
+// attnValuesAVX512Go is attnValuesGeneric: the first multiple of 16 output
+// values in assembly, the rest in Go, all with the same arithmetic.
+func attnValuesAVX512Go(out, p, v []float32, stride int) {
+	if len(p) == 0 {
+		clear(out)
+		return
+	}
+	c := len(out) / 16
+	if c > 0 {
+		attnValuesAVX512(&out[0], p, &v[0], stride, c)
+	}
+	if rest := out[16*c:]; len(rest) > 0 {
+		attnValuesGeneric(rest, p, v[16*c:], stride)
+	}
+}
+
+// swigluAVX512Go is swigluGeneric: whole groups of 16 in assembly (ggml's
+// vector expf), the last len%16 values in Go with the C library's expf.
+func swigluAVX512Go(dst, gate, up []float32) {
+	n16 := len(dst) &^ 15
+	if n16 > 0 {
+		gate, up = gate[:len(dst)], up[:len(dst)]
+		swigluAVX512(&dst[0], &gate[0], &up[0], n16)
+	}
+	for i := n16; i < len(dst); i++ {
+		g := gate[i]
+		dst[i] = g / (1 + expf(-g)) * up[i]
+	}
+}
