@@ -172,7 +172,7 @@ func TestLoad(t *testing.T) {
 	if ok != clients*perClient || lost != 0 || fivexx != 0 {
 		t.Fatalf("%d complete of %d, %d lost, %d 5xx", ok, clients*perClient, lost, fivexx)
 	}
-	if wall > 50*time.Second {
+	if wall > 50*time.Second && !raceEnabled {
 		t.Errorf("the load took %v, over the 50 s bound", wall)
 	}
 	slices.Sort(lats)
