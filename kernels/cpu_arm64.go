@@ -38,6 +38,8 @@ func archImpls() []*impl {
 	neon.vecDot[quant.IQ4_NL] = dotIQ4_NLNEON
 	neon.vecDot[quant.Q4_1] = dotQ4_1NEON
 	neon.vecDot[quant.Q5_1] = dotQ5_1NEON
+	neon.tile[quant.Q8_0] = tileQ8_0NEON
+	neon.tile[quant.Q4_0] = tileQ4_0NEON
 	neon.quantize[quant.Q8_0] = quantizeQ8_0NEON
 	neon.quantize[quant.Q8_1] = quantizeQ8_1NEON
 	neon.quantize[quant.Q8_K] = quantizeQ8_KNEON
@@ -45,6 +47,8 @@ func archImpls() []*impl {
 	dp := &impl{name: "dotprod", available: hasDotProd, dot: dotF32NEON, axpy: axpyF32NEON, scale: scaleF32NEON}
 	dp.vecDot = neon.vecDot
 	dp.quantize = neon.quantize
+	dp.tile[quant.Q8_0] = tileQ8_0SDOT
+	dp.tile[quant.Q4_0] = tileQ4_0SDOT
 	dp.vecDot[quant.Q8_0] = dotQ8_0SDOT
 	dp.vecDot[quant.Q4_0] = dotQ4_0SDOT
 	dp.vecDot[quant.Q5_0] = dotQ5_0SDOT

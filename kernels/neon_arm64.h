@@ -63,3 +63,7 @@
 	VEXT $8, V0.B16, V0.B16, V1.B16 \
 	FADD4S(0, 0, 1) \
 	FADDP2S(0, 0)
+
+// Used by the MatMul tiles.
+#define FMLAE4S(d, n, m, i) WORD $(0x4f801000 | (((i)&1)<<21) | ((m)<<16) | (((i)>>1)<<11) | ((n)<<5) | (d)) // fmla vd.4s, vn.4s, vm.s[i]
+#define EXT16B(d, n, m, i) WORD $(0x6e000000 | ((m)<<16) | ((i)<<11) | ((n)<<5) | (d)) // ext vd.16b, vn.16b, vm.16b, #i
