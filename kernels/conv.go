@@ -144,65 +144,162 @@ func (g *Sgemm) packIm2colPanel(dst []float32, ic *Im2col, k0, kc, c0, cols int)
 
 // DepthwiseConv2D convolves one channel: dst (OH×OW) = bias + x (H×W) ⋆ w
 // (KH×KW), with strides, dilations and padding as in Im2col (ic.X is the
-// channel, ic.C is 1).
+// channel, ic.C is 1). Output rows are computed one at a time: the columns
+// whose taps all fall inside the image in one pass over the row's valid
+// taps (SIMD for a stride of 1 where there is some), the few border
+// columns over the taps that fall inside.
 func DepthwiseConv2D(dst []float32, ic *Im2col, w []float32, bias float32) {
 	oh, ow := ic.OH, ic.OW
+	kh, kw := ic.KH, ic.KW
 	dst = dst[:oh*ow]
-	w = w[:ic.KH*ic.KW]
+	w = w[:kh*kw]
 	x := ic.X[:ic.H*ic.W]
-	for i := range dst {
-		dst[i] = bias
-	}
 	// The output columns whose taps all fall inside the image: ox in
 	// [oxLo, oxHi).
 	oxLo := ceilDiv(ic.PL, ic.SW)
-	oxHi := ow
-	if last := ic.W - 1 - (ic.KW-1)*ic.DW + ic.PL; last < 0 {
-		oxHi = 0
-	} else {
+	oxHi := 0
+	if last := ic.W - 1 - (kw-1)*ic.DW + ic.PL; last >= 0 {
 		oxHi = min(ow, last/ic.SW+1)
 	}
 	oxLo = min(oxLo, oxHi)
-	for ky := range ic.KH {
-		for oy := range oh {
-			y := oy*ic.SH - ic.PT + ky*ic.DH
-			if y < 0 || y >= ic.H {
+	var offBuf [64]int
+	var wBuf [64]float32
+	offs, ws := offBuf[:0], wBuf[:0]
+	if kh*kw > len(offBuf) {
+		offs, ws = make([]int, 0, kh*kw), make([]float32, 0, kh*kw)
+	}
+	if ic.SW == 1 && depthwisePadded(dst, ic, w, bias, offs, ws) {
+		return
+	}
+	for oy := range oh {
+		drow := dst[oy*ow : (oy+1)*ow]
+		for i := range drow {
+			drow[i] = bias
+		}
+		// The rows of the input this output row reads.
+		y0 := oy*ic.SH - ic.PT
+		kyLo := min(ceilDiv(-y0, ic.DH), kh)
+		kyHi := kh
+		if last := ic.H - 1 - y0; last < 0 {
+			kyHi = 0
+		} else {
+			kyHi = min(kh, last/ic.DH+1)
+		}
+		if kyHi <= kyLo {
+			continue
+		}
+		// Border columns: only the taps inside the image.
+		for ox := range ow {
+			if ox == oxLo && oxHi > oxLo {
 				continue
 			}
-			src := x[y*ic.W : (y+1)*ic.W]
-			drow := dst[oy*ow : (oy+1)*ow]
-			for kx := range ic.KW {
-				wv := w[ky*ic.KW+kx]
-				off := kx*ic.DW - ic.PL
-				// Borders with checks.
-				for ox := 0; ox < oxLo; ox++ {
-					if xx := ox*ic.SW + off; xx >= 0 && xx < ic.W {
-						drow[ox] += wv * src[xx]
-					}
-				}
-				for ox := oxHi; ox < ow; ox++ {
-					if xx := ox*ic.SW + off; xx >= 0 && xx < ic.W {
-						drow[ox] += wv * src[xx]
-					}
-				}
-				// The interior.
-				if oxHi > oxLo {
-					d := drow[oxLo:oxHi]
-					if ic.SW == 1 {
-						s := src[oxLo+off : oxLo+off+len(d)]
-						for i := range d {
-							d[i] += wv * s[i]
-						}
-					} else {
-						xx := oxLo*ic.SW + off
-						for i := range d {
-							d[i] += wv * src[xx]
-							xx += ic.SW
-						}
-					}
+			if ox > oxLo && ox < oxHi {
+				continue
+			}
+			x0 := ox*ic.SW - ic.PL
+			kxLo := min(ceilDiv(-x0, ic.DW), kw)
+			kxHi := 0
+			if last := ic.W - 1 - x0; last >= 0 {
+				kxHi = min(kw, last/ic.DW+1)
+			}
+			s := drow[ox]
+			for ky := kyLo; ky < kyHi; ky++ {
+				row := x[(y0+ky*ic.DH)*ic.W:]
+				wr := w[ky*kw:]
+				for kx := kxLo; kx < kxHi; kx++ {
+					s += wr[kx] * row[x0+kx*ic.DW]
 				}
 			}
+			drow[ox] = s
 		}
+		if oxHi <= oxLo {
+			continue
+		}
+		// The interior: every tap in range. Tap offsets are relative to
+		// the input column of output column oxLo.
+		offs, ws = offs[:0], ws[:0]
+		base := oxLo*ic.SW - ic.PL
+		for ky := kyLo; ky < kyHi; ky++ {
+			for kx := range kw {
+				offs = append(offs, (y0+ky*ic.DH)*ic.W+base+kx*ic.DW)
+				ws = append(ws, w[ky*kw+kx])
+			}
+		}
+		d := drow[oxLo:oxHi]
+		if ic.SW == 1 && dwTaps(d, x, offs, ws) {
+			continue
+		}
+		for i := range d {
+			xi := i * ic.SW
+			s := d[i]
+			for t, o := range offs {
+				s += ws[t] * x[o+xi]
+			}
+			d[i] = s
+		}
+	}
+}
+
+// dwPadMax bounds the zero-padded copy of a channel depthwisePadded makes
+// on the stack.
+const dwPadMax = 16384
+
+// depthwisePadded is DepthwiseConv2D with a stride of 1 along rows, on a
+// zero-padded copy of the channel: every output is then an interior one,
+// and each output row is one SIMD pass over all the taps. It returns false,
+// having done nothing, when the copy would be too large or there is no
+// SIMD path.
+func depthwisePadded(dst []float32, ic *Im2col, w []float32, bias float32, offs []int, ws []float32) bool {
+	hp := (ic.OH-1)*ic.SH + (ic.KH-1)*ic.DH + 1
+	wp := ic.OW + (ic.KW-1)*ic.DW
+	if !dwTapsAvailable() {
+		return false
+	}
+	// A zeroed buffer on the stack, of a size class (Go zeroes it).
+	switch need := hp * wp; {
+	case need <= 1024:
+		var buf [1024]float32
+		dwPadded(dst, ic, w, bias, offs, ws, buf[:need], hp, wp)
+	case need <= 4096:
+		var buf [4096]float32
+		dwPadded(dst, ic, w, bias, offs, ws, buf[:need], hp, wp)
+	case need <= dwPadMax:
+		var buf [dwPadMax]float32
+		dwPadded(dst, ic, w, bias, offs, ws, buf[:need], hp, wp)
+	default:
+		return false
+	}
+	return true
+}
+
+// dwPadded is depthwisePadded on the zeroed buffer p of hp×wp.
+func dwPadded(dst []float32, ic *Im2col, w []float32, bias float32, offs []int, ws []float32, p []float32, hp, wp int) {
+	for r := range hp {
+		y := r - ic.PT
+		if y < 0 || y >= ic.H {
+			continue
+		}
+		// Padded column c holds input column c - PL.
+		c0 := max(ic.PL, 0)
+		x0 := c0 - ic.PL
+		n := min(wp-c0, ic.W-x0)
+		if n > 0 {
+			copy(p[r*wp+c0:r*wp+c0+n], ic.X[y*ic.W+x0:y*ic.W+x0+n])
+		}
+	}
+	offs, ws = offs[:0], ws[:0]
+	for ky := range ic.KH {
+		for kx := range ic.KW {
+			offs = append(offs, ky*ic.DH*wp+kx*ic.DW)
+			ws = append(ws, w[ky*ic.KW+kx])
+		}
+	}
+	for oy := range ic.OH {
+		d := dst[oy*ic.OW : (oy+1)*ic.OW]
+		for i := range d {
+			d[i] = bias
+		}
+		dwTaps(d, p[oy*ic.SH*wp:], offs, ws)
 	}
 }
 

@@ -199,7 +199,17 @@ func TestSgemmIm2col(t *testing.T) {
 
 func TestDepthwiseConv2D(t *testing.T) {
 	r := rand.New(rand.NewPCG(13, 14))
+	for _, name := range AvailableImpls() {
+		restore := UseImpl(name)
+		testDepthwise(t, r, name)
+		restore()
+	}
+}
+
+func testDepthwise(t *testing.T, r *rand.Rand, path string) {
 	for _, ic := range []Im2col{
+		{C: 1, H: 5, W: 101, KH: 5, KW: 5, SH: 1, SW: 1, DH: 1, DW: 1, PT: 2, PL: 2},
+		{C: 1, H: 4, W: 77, KH: 3, KW: 3, SH: 1, SW: 1, DH: 2, DW: 2, PT: 0, PL: 1},
 		{C: 1, H: 9, W: 13, KH: 3, KW: 3, SH: 1, SW: 1, DH: 1, DW: 1, PT: 1, PL: 1},
 		{C: 1, H: 9, W: 13, KH: 5, KW: 5, SH: 2, SW: 2, DH: 1, DW: 1, PT: 2, PL: 2},
 		{C: 1, H: 3, W: 3, KH: 3, KW: 3, SH: 2, SW: 1, DH: 2, DW: 2, PT: 2, PL: 1},
@@ -223,7 +233,7 @@ func TestDepthwiseConv2D(t *testing.T) {
 					}
 				}
 				if d := math.Abs(float64(dst[oy*ic.OW+ox]) - want); d > 1e-5 {
-					t.Fatalf("%+v: [%d][%d] = %g, want %g", ic, oy, ox, dst[oy*ic.OW+ox], want)
+					t.Fatalf("%s: %+v: [%d][%d] = %g, want %g", path, ic, oy, ox, dst[oy*ic.OW+ox], want)
 				}
 			}
 		}
@@ -271,5 +281,77 @@ func BenchmarkSgemm(b *testing.B) {
 				b.ReportMetric(2*float64(m*n*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 			})
 		}
+	}
+}
+
+// TestEpiApply checks every epilogue step of every path against its
+// definition on awkward lengths, NaN and infinities included.
+func TestEpiApply(t *testing.T) {
+	r := rand.New(rand.NewPCG(15, 16))
+	steps := []struct {
+		kind EpiKind
+		v, w float32
+		f    func(x float32) float32
+	}{
+		{EpiAdd, 0.5, 0, func(x float32) float32 { return x + 0.5 }},
+		{EpiSub, 0.5, 0, func(x float32) float32 { return x - 0.5 }},
+		{EpiSubFrom, 0.5, 0, func(x float32) float32 { return 0.5 - x }},
+		{EpiMul, 1.5, 0, func(x float32) float32 { return x * 1.5 }},
+		{EpiDiv, 6, 0, func(x float32) float32 { return x / 6 }},
+		{EpiDivInto, 6, 0, func(x float32) float32 { return 6 / x }},
+		{EpiMax, -0.25, 0, func(x float32) float32 { return max(x, -0.25) }},
+		{EpiMin, 0.25, 0, func(x float32) float32 { return min(x, 0.25) }},
+		{EpiBN, 1.25, -0.5, func(x float32) float32 { return float32(x*1.25) - 0.5 }},
+		{EpiClip, 0, 6, func(x float32) float32 { return min(max(x, 0), 6) }},
+		{EpiLeakyRelu, 0.2, 0, func(x float32) float32 {
+			if x < 0 {
+				return x * 0.2
+			}
+			return x
+		}},
+		{EpiHardSigmoid, 0.2, 0.5, func(x float32) float32 { return max(0, min(1, float32(0.2*x)+0.5)) }},
+		{EpiHardSwish, 3, 6, func(x float32) float32 { return float32(x*min(max(x+3, 0), 6)) / 6 }},
+		{EpiExp, 0, 0, Exp},
+		{EpiSigmoid, 0, 0, func(x float32) float32 { return 1 / (1 + Exp(-x)) }},
+	}
+	special := []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1)), 0, -3, 3, 6, 88.5, 87.9, -87.4, -87.3, 100, -100}
+	for _, name := range AvailableImpls() {
+		restore := UseImpl(name)
+		for _, st := range steps {
+			for _, n := range []int{1, 7, 8, 31, 33, 100} {
+				x := randMat(r, n)
+				for i := range x {
+					x[i] *= 5
+				}
+				for i := 0; i < n && i < len(special); i += 2 {
+					x[i] = special[(i+n)%len(special)]
+				}
+				want := make([]float32, n)
+				for i, v := range x {
+					want[i] = st.f(v)
+				}
+				EpiApply(x, st.kind, st.v, st.w)
+				for i := range x {
+					if x[i] != want[i] && !(x[i] != x[i] && want[i] != want[i]) {
+						t.Fatalf("%s: step %d n=%d: [%d] = %v, want %v", name, st.kind, n, i, x[i], want[i])
+					}
+				}
+			}
+		}
+		restore()
+	}
+}
+
+// TestExp checks Exp against math.Exp: within 2 ulp on [-87, 88].
+func TestExp(t *testing.T) {
+	for x := float32(-87); x < 88; x += 0.0137 {
+		got, want := float64(Exp(x)), math.Exp(float64(x))
+		ulp := math.Abs(float64(math.Nextafter32(float32(want), float32(math.Inf(1)))) - want)
+		if d := math.Abs(got - want); d > 2*ulp {
+			t.Fatalf("Exp(%v) = %v, want %v (%.2g ulp)", x, got, want, d/ulp)
+		}
+	}
+	if Exp(89) != float32(math.Inf(1)) || Exp(-88) != 0 || Exp(float32(math.NaN())) == Exp(float32(math.NaN())) {
+		t.Error("Exp at the limits")
 	}
 }

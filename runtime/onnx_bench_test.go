@@ -3,10 +3,13 @@ package runtime_test
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/edgeai-go/edgeai/runtime"
 )
@@ -56,4 +59,74 @@ func BenchmarkONNXModels(b *testing.B) {
 			}
 		}
 	}
+}
+
+var speedRuns = flag.Int("onnx.speed", 0, "TestONNXSpeedTable: runs per model, backend and thread count (0 skips)")
+
+// TestONNXSpeedTable measures each real model on both backends side by
+// side: for 1 and 2 threads, the two sessions run in alternation (so that
+// both see the same load on a shared machine), and the table gives each
+// backend's median wall time per run and the go/ort ratio, with the median
+// CPU time per run (user+system, all threads) as a second view:
+//
+//	go test ./runtime -run TestONNXSpeedTable -v -args -onnx.speed=30
+func TestONNXSpeedTable(t *testing.T) {
+	if *speedRuns <= 0 {
+		t.Skip("set -onnx.speed=N")
+	}
+	needONNXData(t)
+	needORT(t)
+	seen := map[string]bool{}
+	var rows []string
+	for _, c := range readGoldenCases(t) {
+		if seen[c.model] {
+			continue
+		}
+		seen[c.model] = true
+		name := strings.TrimSuffix(filepath.Base(c.model), ".onnx")
+		for _, threads := range []int{1, 2} {
+			var sess [2]*runtime.ONNXSession
+			for i, b := range []string{runtime.ONNXBackendORT, runtime.ONNXBackendGo} {
+				s, err := runtime.LoadONNX(context.Background(), c.model, runtime.ONNXOptions{Backend: b, Threads: threads})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer s.Close()
+				sess[i] = s
+				for range 2 { // warm-up
+					if _, err := s.Run(context.Background(), c.inputs); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			var wall, cpu [2][]float64
+			for range *speedRuns {
+				for i, s := range sess {
+					c0 := cpuTime()
+					t0 := time.Now()
+					if _, err := s.Run(context.Background(), c.inputs); err != nil {
+						t.Fatal(err)
+					}
+					wall[i] = append(wall[i], float64(time.Since(t0).Microseconds())/1000)
+					cpu[i] = append(cpu[i], float64((cpuTime()-c0).Microseconds())/1000)
+				}
+			}
+			mw := [2]float64{median(wall[0]), median(wall[1])}
+			mc := [2]float64{median(cpu[0]), median(cpu[1])}
+			row := fmt.Sprintf("| %s | %d | %.3f | %.3f | %.2f× | %.3f | %.3f | %.2f× |", name, threads,
+				mw[0], mw[1], mw[1]/mw[0], mc[0], mc[1], mc[1]/mc[0])
+			t.Log(row)
+			rows = append(rows, row)
+		}
+	}
+	t.Logf("\n| model | threads | ort ms | go ms | go/ort | ort cpu ms | go cpu ms | go/ort cpu |\n|---|---|---|---|---|---|---|---|\n%s", strings.Join(rows, "\n"))
+}
+
+func median(v []float64) float64 {
+	s := slices.Clone(v)
+	slices.Sort(s)
+	if len(s) == 0 {
+		return 0
+	}
+	return s[len(s)/2]
 }

@@ -85,7 +85,7 @@ type Executor struct {
 	closed bool
 
 	// profile, when set (tests), receives each node and its run time.
-	profile func(n *node, d time.Duration)
+	profile func(n *node, in []*Tensor, d time.Duration)
 }
 
 // value is one named value of the graph.
@@ -398,7 +398,7 @@ func (rc *runCtx) runGraph(g *graph) error {
 		}
 		err := n.k.run(rc, ins, outs)
 		if rc.e.profile != nil {
-			rc.e.profile(n, time.Since(t0))
+			rc.e.profile(n, ins, time.Since(t0))
 		}
 		if err != nil {
 			for _, t := range outs {

@@ -3,6 +3,8 @@ package exec
 import (
 	"math"
 
+	"github.com/edgeai-go/edgeai/kernels"
+
 	"github.com/edgeai-go/edgeai/models/onnx"
 )
 
@@ -49,84 +51,32 @@ type epiOp struct {
 // output channel.
 type epilogue []epiOp
 
+// epiKernels maps the steps kernels.EpiApply does to its kinds.
+var epiKernels = [...]kernels.EpiKind{
+	epiAdd: kernels.EpiAdd, epiSub: kernels.EpiSub, epiSubFrom: kernels.EpiSubFrom,
+	epiMul: kernels.EpiMul, epiDiv: kernels.EpiDiv, epiDivInto: kernels.EpiDivInto,
+	epiMax: kernels.EpiMax, epiMin: kernels.EpiMin, epiBN: kernels.EpiBN,
+	epiClip: kernels.EpiClip, epiLeakyRelu: kernels.EpiLeakyRelu,
+	epiHardSigmoid: kernels.EpiHardSigmoid, epiHardSwish: kernels.EpiHardSwish,
+}
+
 // apply applies the epilogue to x, all of which belongs to channel c.
 func (ep epilogue) apply(x []float32, c int) {
 	for i := range ep {
 		op := &ep[i]
-		var v float32
-		if op.v != nil {
-			v = op.v[c]
-		}
 		switch op.kind {
-		case epiAdd:
-			for j := range x {
-				x[j] += v
-			}
-		case epiSub:
-			for j := range x {
-				x[j] -= v
-			}
-		case epiSubFrom:
-			for j := range x {
-				x[j] = v - x[j]
-			}
-		case epiMul:
-			for j := range x {
-				x[j] *= v
-			}
-		case epiDiv:
-			for j := range x {
-				x[j] /= v
-			}
-		case epiDivInto:
-			for j := range x {
-				x[j] = v / x[j]
-			}
-		case epiMax:
-			for j, e := range x {
-				if !(e != e) {
-					x[j] = max(e, v)
-				}
-			}
-		case epiMin:
-			for j, e := range x {
-				if !(e != e) {
-					x[j] = min(e, v)
-				}
-			}
 		case epiRelu:
-			for j, e := range x {
-				x[j] = max(e, 0)
-			}
-		case epiClip:
-			lo, hi := op.lo, op.hi
-			for j, e := range x {
-				x[j] = min(max(e, lo), hi)
-			}
-		case epiLeakyRelu:
-			a := op.alpha
-			for j, e := range x {
-				if e < 0 {
-					x[j] = e * a
-				}
-			}
-		case epiHardSigmoid:
-			a, b := op.alpha, op.beta
-			for j, e := range x {
-				x[j] = max(0, min(1, a*e+b))
-			}
+			kernels.EpiApply(x, kernels.EpiMax, 0, 0)
 		case epiSigmoid:
-			sigmoidF32(x, x)
+			kernels.EpiApply(x, kernels.EpiSigmoid, 0, 0)
+		case epiClip:
+			kernels.EpiApply(x, kernels.EpiClip, op.lo, op.hi)
+		case epiLeakyRelu, epiHardSigmoid, epiHardSwish:
+			kernels.EpiApply(x, epiKernels[op.kind], op.alpha, op.beta)
 		case epiBN:
-			w := op.w[c]
-			for j, e := range x {
-				x[j] = e*v + w
-			}
-		case epiHardSwish:
-			a, b := op.alpha, op.beta // the constants 3 and 6 of the nodes
-			for j, e := range x {
-				x[j] = e * min(max(e+a, 0), b) / b
-			}
+			kernels.EpiApply(x, kernels.EpiBN, op.v[c], op.w[c])
+		default:
+			kernels.EpiApply(x, epiKernels[op.kind], op.v[c], 0)
 		}
 	}
 }

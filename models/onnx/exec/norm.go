@@ -81,11 +81,11 @@ func (k *softmax) run(rc *runCtx, in, out []*Tensor) error {
 	switch s := x.Data.(type) {
 	case []float32:
 		d := o.Data.([]float32)
-		if inner == 1 && !k.log {
+		if inner == 1 {
 			copy(d, s)
 			body := func(lo, hi int) {
 				for i := lo; i < hi; i++ {
-					kernels.Softmax(d[i*n : (i+1)*n])
+					softmaxRow(d[i*n:(i+1)*n], k.log)
 				}
 			}
 			if len(d) < parallelGrain {
@@ -102,6 +102,38 @@ func (k *softmax) run(rc *runCtx, in, out []*Tensor) error {
 		return fmt.Errorf("%w: softmax of %v", ErrUnsupported, x.Type)
 	}
 	return nil
+}
+
+// softmaxRow computes the softmax (or log-softmax) of a contiguous row in
+// place: e^(x-max) with kernels.Exp, summed in float64.
+func softmaxRow(x []float32, log bool) {
+	if len(x) == 0 {
+		return
+	}
+	mx := x[0]
+	for _, v := range x[1:] {
+		if v > mx || v != v {
+			mx = v
+		}
+	}
+	if log {
+		var sum float64
+		for _, v := range x {
+			sum += math.Exp(float64(v - mx))
+		}
+		ls := float32(math.Log(sum))
+		for i, v := range x {
+			x[i] = v - mx - ls
+		}
+		return
+	}
+	kernels.EpiApply(x, kernels.EpiSub, mx, 0)
+	kernels.EpiApply(x, kernels.EpiExp, 0, 0)
+	var sum float64
+	for _, v := range x {
+		sum += float64(v)
+	}
+	kernels.EpiApply(x, kernels.EpiMul, float32(1/sum), 0)
 }
 
 func softmaxT[T float32 | float64](dst, x []T, outer, n, inner int, log bool) {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/edgeai-go/edgeai/kernels"
 	"github.com/edgeai-go/edgeai/models/onnx"
 	"github.com/edgeai-go/edgeai/quant"
 )
@@ -171,10 +172,10 @@ func reluF32(dst, src []float32) {
 	}
 }
 
+// sigmoidF32 is the logistic function with kernels.Exp (within a few ulp).
 func sigmoidF32(dst, src []float32) {
-	for i, x := range src[:len(dst)] {
-		dst[i] = float32(1 / (1 + math.Exp(-float64(x))))
-	}
+	copy(dst, src[:len(dst)])
+	kernels.EpiApply(dst, kernels.EpiSigmoid, 0, 0)
 }
 
 func (k *unary) infer(in, out []vinfo) error {

@@ -1,0 +1,115 @@
+//go:build !purego
+
+#include "textflag.h"
+
+// dwTailMask: loading 8 int32 from dwTailMask+4*(8-r) gives a mask of the
+// first r lanes.
+DATA dwTailMask<>+0(SB)/8, $0xffffffffffffffff
+DATA dwTailMask<>+8(SB)/8, $0xffffffffffffffff
+DATA dwTailMask<>+16(SB)/8, $0xffffffffffffffff
+DATA dwTailMask<>+24(SB)/8, $0xffffffffffffffff
+DATA dwTailMask<>+32(SB)/8, $0
+DATA dwTailMask<>+40(SB)/8, $0
+DATA dwTailMask<>+48(SB)/8, $0
+DATA dwTailMask<>+56(SB)/8, $0
+GLOBL dwTailMask<>(SB), RODATA|NOPTR, $64
+
+// func dwTapsAVX2(dst *float32, n int, x *float32, offs *int, w *float32, taps int)
+//
+//	for i in [0, n):
+//		acc = dst[i]
+//		for t in [0, taps): acc += w[t] * x[offs[t] + i]   (fused multiply-add)
+//		dst[i] = acc
+//
+// Four vectors (32 outputs) at a time while they last, then one, then the
+// last n%8 with masked loads and stores (no access past the n values).
+TEXT ·dwTapsAVX2(SB), NOSPLIT, $0-48
+	MOVQ dst+0(FP), DI
+	MOVQ n+8(FP), CX
+	MOVQ x+16(FP), SI
+	MOVQ offs+24(FP), R8
+	MOVQ w+32(FP), R9
+	MOVQ taps+40(FP), R10
+
+loop32:
+	CMPQ CX, $32
+	JLT  loop8
+	VMOVUPS (DI), Y0
+	VMOVUPS 32(DI), Y1
+	VMOVUPS 64(DI), Y2
+	VMOVUPS 96(DI), Y3
+	XORQ R11, R11
+
+tap32:
+	CMPQ R11, R10
+	JGE  done32
+	MOVQ (R8)(R11*8), AX
+	LEAQ (SI)(AX*4), AX
+	VBROADCASTSS (R9)(R11*4), Y4
+	VFMADD231PS (AX), Y4, Y0
+	VFMADD231PS 32(AX), Y4, Y1
+	VFMADD231PS 64(AX), Y4, Y2
+	VFMADD231PS 96(AX), Y4, Y3
+	INCQ R11
+	JMP  tap32
+
+done32:
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	VMOVUPS Y2, 64(DI)
+	VMOVUPS Y3, 96(DI)
+	ADDQ $128, DI
+	ADDQ $128, SI
+	SUBQ $32, CX
+	JMP  loop32
+
+loop8:
+	CMPQ CX, $8
+	JLT  tail
+	VMOVUPS (DI), Y0
+	XORQ R11, R11
+
+tap8:
+	CMPQ R11, R10
+	JGE  done8
+	MOVQ (R8)(R11*8), AX
+	LEAQ (SI)(AX*4), AX
+	VBROADCASTSS (R9)(R11*4), Y4
+	VFMADD231PS (AX), Y4, Y0
+	INCQ R11
+	JMP  tap8
+
+done8:
+	VMOVUPS Y0, (DI)
+	ADDQ $32, DI
+	ADDQ $32, SI
+	SUBQ $8, CX
+	JMP  loop8
+
+tail:
+	TESTQ CX, CX
+	JZ    end
+	MOVQ  $8, AX
+	SUBQ  CX, AX
+	LEAQ  dwTailMask<>(SB), DX
+	VMOVDQU (DX)(AX*4), Y5
+	VMASKMOVPS (DI), Y5, Y0
+	XORQ R11, R11
+
+tapTail:
+	CMPQ R11, R10
+	JGE  doneTail
+	MOVQ (R8)(R11*8), AX
+	LEAQ (SI)(AX*4), AX
+	VBROADCASTSS (R9)(R11*4), Y4
+	VMASKMOVPS (AX), Y5, Y6
+	VFMADD231PS Y6, Y4, Y0
+	INCQ R11
+	JMP  tapTail
+
+doneTail:
+	VMASKMOVPS Y0, Y5, (DI)
+
+end:
+	VZEROUPPER
+	RET
