@@ -10,7 +10,6 @@ import (
 	"time"
 )
 
-
 // TestProfileModel prints where the time of one real model goes, node by
 // node (convolutions by shape), measured in CPU time on one thread:
 //
