@@ -40,6 +40,8 @@ func archImpls() []*impl {
 	neon.vecDot[quant.Q5_1] = dotQ5_1NEON
 	neon.tile[quant.Q8_0] = tileQ8_0NEON
 	neon.tile[quant.Q4_0] = tileQ4_0NEON
+	neon.tile[quant.Q5_0] = tileQ5_0NEON
+	neon.tile[quant.IQ4_NL] = tileIQ4_NLNEON
 	neon.quantize[quant.Q8_0] = quantizeQ8_0NEON
 	neon.quantize[quant.Q8_1] = quantizeQ8_1NEON
 	neon.quantize[quant.Q8_K] = quantizeQ8_KNEON
@@ -49,6 +51,8 @@ func archImpls() []*impl {
 	dp.quantize = neon.quantize
 	dp.tile[quant.Q8_0] = tileQ8_0SDOT
 	dp.tile[quant.Q4_0] = tileQ4_0SDOT
+	dp.tile[quant.Q5_0] = tileQ5_0SDOT
+	dp.tile[quant.IQ4_NL] = tileIQ4_NLSDOT
 	dp.vecDot[quant.Q8_0] = dotQ8_0SDOT
 	dp.vecDot[quant.Q4_0] = dotQ4_0SDOT
 	dp.vecDot[quant.Q5_0] = dotQ5_0SDOT

@@ -24,3 +24,19 @@ func tileQ4_0SDOT(nb int, w0, w1 *byte, rb int, a0, a1 *byte, out0, out1 *float3
 
 //go:noescape
 func tileQ4_0NEON(nb int, w0, w1 *byte, rb int, a0, a1 *byte, out0, out1 *float32)
+
+// tileQ5_0SDOT and tileQ5_0NEON are tiles of dotQ5_0.
+//
+//go:noescape
+func tileQ5_0SDOT(nb int, w0, w1 *byte, rb int, a0, a1 *byte, out0, out1 *float32)
+
+//go:noescape
+func tileQ5_0NEON(nb int, w0, w1 *byte, rb int, a0, a1 *byte, out0, out1 *float32)
+
+// tileIQ4_NLSDOT and tileIQ4_NLNEON are tiles of dotIQ4_NL.
+//
+//go:noescape
+func tileIQ4_NLSDOT(nb int, w0, w1 *byte, rb int, a0, a1 *byte, out0, out1 *float32)
+
+//go:noescape
+func tileIQ4_NLNEON(nb int, w0, w1 *byte, rb int, a0, a1 *byte, out0, out1 *float32)

@@ -82,6 +82,68 @@
 	DOTQ(27, 24, ahi) \
 	VORR   V27.B16, V27.B16, t
 
+// TQ5 adds one Q5_0 block product (after its scale: qh at (p), then the
+// nibbles; p advances by 20) to the lanes Vlo, Vhi: dotQ5_0X's step, the
+// activations in V16, V17, the block scale in lane k of Vsc. Constants:
+// V12 0x0f, V13 0x10, V14 and V15 the TBL indexes, V26 the bits.
+#define TQ5(p, sc, k, lo, hi) \
+	MOVWU.P 4(p), R20 \
+	VMOV    R20, V8.S[0] \
+	VLD1.P  16(p), [V9.B16] \
+	VTBL    V14.B16, [V8.B16], V10.B16 \
+	VTBL    V15.B16, [V8.B16], V11.B16 \
+	VCMTST  V26.B16, V10.B16, V10.B16 \
+	VCMTST  V26.B16, V11.B16, V11.B16 \
+	VAND    V13.B16, V10.B16, V10.B16 \
+	VAND    V13.B16, V11.B16, V11.B16 \
+	VAND    V12.B16, V9.B16, V22.B16 \
+	VUSHR   $4, V9.B16, V23.B16 \
+	VORR    V10.B16, V22.B16, V22.B16 \
+	VORR    V11.B16, V23.B16, V23.B16 \
+	VSUB    V13.B16, V22.B16, V22.B16 \
+	VSUB    V13.B16, V23.B16, V23.B16 \
+	TDOT(sc, k, lo, hi)
+
+// TIQ4 is TQ5 for IQ4_NL: the nibbles at (p) (p advances by 16) index the
+// levels in V27.
+#define TIQ4(p, sc, k, lo, hi) \
+	VLD1.P 16(p), [V9.B16] \
+	VAND   V12.B16, V9.B16, V22.B16 \
+	VUSHR  $4, V9.B16, V23.B16 \
+	VTBL   V22.B16, [V27.B16], V22.B16 \
+	VTBL   V23.B16, [V27.B16], V23.B16 \
+	TDOT(sc, k, lo, hi)
+
+// TDOT adds the products of the weights V22, V23 and the activations V16,
+// V17, scaled by lane k of Vsc, to the lanes Vlo, Vhi.
+#define TDOT(sc, k, lo, hi) \
+	VEOR V18.B16, V18.B16, V18.B16 \
+	VEOR V19.B16, V19.B16, V19.B16 \
+	DOTQ(18, 22, 16) \
+	DOTQ(19, 23, 17) \
+	SCVTF4S(18, 18) \
+	SCVTF4S(19, 19) \
+	FMLAE4S(lo, 18, sc, k) \
+	FMLAE4S(hi, 19, sc, k)
+
+// TZERO8 clears the lanes V0-V7.
+#define TZERO8 \
+	VEOR V0.B16, V0.B16, V0.B16 \
+	VEOR V1.B16, V1.B16, V1.B16 \
+	VEOR V2.B16, V2.B16, V2.B16 \
+	VEOR V3.B16, V3.B16, V3.B16 \
+	VEOR V4.B16, V4.B16, V4.B16 \
+	VEOR V5.B16, V5.B16, V5.B16 \
+	VEOR V6.B16, V6.B16, V6.B16 \
+	VEOR V7.B16, V7.B16, V7.B16
+
+// TOUT4 stores the four sums of the lanes V0-V7 at (rout).
+#define TOUT4(rout) \
+	THSUM(0, 1, F0, 0, rout) \
+	THSUM(2, 3, F2, 4, rout) \
+	THSUM(4, 5, F4, 8, rout) \
+	THSUM(6, 7, F6, 12, rout)
+
 #endif
 
 // func tileQ8_0X(nb int, w0, w1 *byte, rb int, a0, a1 *byte, out0, out1 *float32)
@@ -180,4 +242,95 @@ tq4done:
 	MOVD out1+56(FP), R15
 	VST1 [V0.S4], (R14)
 	VST1 [V1.S4], (R15)
+	RET
+
+// func tileQ5_0X(nb int, w0, w1 *byte, rb int, a0, a1 *byte, out0, out1 *float32)
+//
+// Eight dotQ5_0X, four at a time (half 0, then half 1): the lanes of row k
+// in V(2k), V(2k+1).
+TEXT FN_TQ5_0(SB), NOSPLIT, $0-64
+	TROWS
+	VMOVI $15, V12.B16
+	VMOVI $16, V13.B16
+	MOVD  $q5Consts<>(SB), R20
+	VLD1  (R20), [V14.B16, V15.B16, V16.B16]
+	VORR  V16.B16, V16.B16, V26.B16
+	MOVD  R0, R21
+	TZERO8
+	CBZ   R0, tq5done0
+
+tq5loop0:
+	TSCALES(R3, R4, R5, R6, R12, 20)
+	VLD1.P 32(R12), [V16.B16, V17.B16]
+	TQ5(R3, 20, 0, 0, 1)
+	TQ5(R4, 20, 1, 2, 3)
+	TQ5(R5, 20, 2, 4, 5)
+	TQ5(R6, 20, 3, 6, 7)
+	SUB    $1, R0
+	CBNZ   R0, tq5loop0
+
+tq5done0:
+	MOVD out0+48(FP), R14
+	TOUT4(R14)
+	MOVD R21, R0
+	TZERO8
+	CBZ  R0, tq5done1
+
+tq5loop1:
+	TSCALES(R7, R8, R9, R10, R13, 20)
+	VLD1.P 32(R13), [V16.B16, V17.B16]
+	TQ5(R7, 20, 0, 0, 1)
+	TQ5(R8, 20, 1, 2, 3)
+	TQ5(R9, 20, 2, 4, 5)
+	TQ5(R10, 20, 3, 6, 7)
+	SUB    $1, R0
+	CBNZ   R0, tq5loop1
+
+tq5done1:
+	MOVD out1+56(FP), R15
+	TOUT4(R15)
+	RET
+
+// func tileIQ4_NLX(nb int, w0, w1 *byte, rb int, a0, a1 *byte, out0, out1 *float32)
+//
+// Eight dotIQ4_NLX, four at a time as tileQ5_0X.
+TEXT FN_TIQ4_NL(SB), NOSPLIT, $0-64
+	TROWS
+	VMOVI $15, V12.B16
+	MOVD  $iq4nlValues<>(SB), R20
+	VLD1  (R20), [V27.B16]
+	MOVD  R0, R21
+	TZERO8
+	CBZ   R0, tiq4done0
+
+tiq4loop0:
+	TSCALES(R3, R4, R5, R6, R12, 20)
+	VLD1.P 32(R12), [V16.B16, V17.B16]
+	TIQ4(R3, 20, 0, 0, 1)
+	TIQ4(R4, 20, 1, 2, 3)
+	TIQ4(R5, 20, 2, 4, 5)
+	TIQ4(R6, 20, 3, 6, 7)
+	SUB    $1, R0
+	CBNZ   R0, tiq4loop0
+
+tiq4done0:
+	MOVD out0+48(FP), R14
+	TOUT4(R14)
+	MOVD R21, R0
+	TZERO8
+	CBZ  R0, tiq4done1
+
+tiq4loop1:
+	TSCALES(R7, R8, R9, R10, R13, 20)
+	VLD1.P 32(R13), [V16.B16, V17.B16]
+	TIQ4(R7, 20, 0, 0, 1)
+	TIQ4(R8, 20, 1, 2, 3)
+	TIQ4(R9, 20, 2, 4, 5)
+	TIQ4(R10, 20, 3, 6, 7)
+	SUB    $1, R0
+	CBNZ   R0, tiq4loop1
+
+tiq4done1:
+	MOVD out1+56(FP), R15
+	TOUT4(R15)
 	RET
