@@ -1,6 +1,7 @@
 package server
 
 import (
+	"math"
 	"net/http"
 	"strings"
 	"testing"
@@ -102,4 +103,24 @@ func mustPost(t *testing.T, ts *testServer, path, body string) []byte {
 	t.Helper()
 	_, b := ts.post(t, path, body)
 	return b
+}
+
+// TestIntegers: integers are read exactly (a 64-bit seed survives), 5.0
+// counts as 5, fractions and strings do not.
+func TestIntegers(t *testing.T) {
+	for body, want := range map[string]int64{`{"seed":9007199254740993}`: 9007199254740993, `{"seed":-9223372036854775808}`: -9223372036854775808, `{"seed":5.0}`: 5, `{"seed":1e3}`: 1000} {
+		f, e := decodeObject([]byte(body))
+		if e != nil {
+			t.Fatal(e)
+		}
+		if got := f.integer("seed", math.MinInt64, math.MaxInt64); got == nil || *got != want || f.err != nil {
+			t.Errorf("%s: %v %v", body, got, f.err)
+		}
+	}
+	for _, body := range []string{`{"seed":5.5}`, `{"seed":"5"}`, `{"seed":1e30}`, `{"seed":9223372036854775808}`, `{"seed":true}`} {
+		f, _ := decodeObject([]byte(body))
+		if got := f.integer("seed", math.MinInt64, math.MaxInt64); got != nil || f.err == nil || f.err.Param != "seed" {
+			t.Errorf("%s: %v %v", body, got, f.err)
+		}
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"math"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -146,15 +147,25 @@ func (f *fields) float(name string, lo, hi float64) *float64 {
 
 // integer decodes an optional integer in [lo, hi].
 func (f *fields) integer(name string, lo, hi int64) *int64 {
-	var v float64
-	if !f.take(name, &v, "an integer") {
+	v := f.raw(name)
+	if v == nil || f.err != nil {
 		return nil
 	}
-	if v != math.Trunc(v) || v < -(1<<53) || v > 1<<53 {
-		f.err = badParam(name, "%s must be an integer", name)
+	var num json.Number
+	if v[0] == '"' || json.Unmarshal(v, &num) != nil { // a quoted "5" is not a number
+		f.err = badParam(name, "%s must be an integer between %d and %d", name, lo, hi)
 		return nil
 	}
-	n := int64(v)
+	n, err := strconv.ParseInt(string(num), 10, 64)
+	if err != nil {
+		// 5.0 and 1e3 are integers too.
+		v, ferr := strconv.ParseFloat(string(num), 64)
+		if ferr != nil || v != math.Trunc(v) || v < -(1<<53) || v > 1<<53 {
+			f.err = badParam(name, "%s must be an integer between %d and %d", name, lo, hi)
+			return nil
+		}
+		n = int64(v)
+	}
 	if n < lo || n > hi {
 		f.err = badParam(name, "%s must be between %d and %d, got %d", name, lo, hi, n)
 		return nil
@@ -273,7 +284,7 @@ func decodeGen(f *fields, g *genRequest, maxTokensName ...string) {
 	g.RepeatPenalty = f.float("repeat_penalty", 0, 10)
 	g.PresencePenalty = f.float("presence_penalty", -2, 2)
 	g.FrequencyPenalty = f.float("frequency_penalty", -2, 2)
-	g.Seed = f.integer("seed", math.MinInt64>>10, math.MaxInt64>>10)
+	g.Seed = f.integer("seed", math.MinInt64, math.MaxInt64)
 	g.Stop = decodeStop(f)
 	// n and best_of: 1 is the only value; anything else is left for rest().
 	for _, name := range []string{"n", "best_of"} {
