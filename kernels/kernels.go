@@ -41,6 +41,14 @@ type vecDotFunc func(n int, w, a []byte) float32
 // decoding; the halves may also be identical.
 type tileFunc func(nb int, w0, w1 *byte, rb int, a0, a1 *byte, out0, out1 *float32)
 
+// rowsPerTile is the number of weight rows of a tileRowsFunc.
+const rowsPerTile = 15
+
+// tileRowsFunc adds to out[j·ldo + r] the dot products of nb blocks of the
+// rowsPerTile weight rows at w + r·rb and the n activation rows at a + j·ab; out starts
+// at zero.
+type tileRowsFunc func(nb int, w *byte, rb int, a *byte, ab, n int, out *float32, ldo int)
+
 // quantizeFunc converts x into dst in an activation type; dst has exactly the
 // row size of len(x) values.
 type quantizeFunc func(x []float32, dst []byte)
@@ -58,6 +66,12 @@ type impl struct {
 	// tile[t], if set, computes MatMul's products four weight rows at a time
 	// (see tileFunc), bit-identical to vecDot[t].
 	tile [numTypes]tileFunc
+
+	// tileRows[t], if set, computes MatMul's products for rowsPerTile weight
+	// rows and
+	// any number of activation rows (see tileRowsFunc), bit-identical to
+	// vecDot[t]; MatMul uses it when prompting.
+	tileRows [numTypes]tileRowsFunc
 
 	dot   func(a, b []float32) float32
 	axpy  func(dst []float32, alpha float32, x []float32)

@@ -53,6 +53,19 @@ func MatMul(t quant.Type, w []byte, cols, rowLo, rowHi int, a []byte, n int, out
 		panic("kernels: MatMul: out has " + itoa(len(out)) + " values, need " + itoa((n-1)*ldo+rowHi))
 	}
 	f := cur.vecDot[t]
+	if tr := cur.tileRows[t]; tr != nil && n >= 2 {
+		r := rowLo
+		for ; r+rowsPerTile <= rowHi; r += rowsPerTile {
+			for j := range n {
+				clear(out[j*ldo+r : j*ldo+r+rowsPerTile])
+			}
+			tr(cols/layouts[t].bs, &w[r*rb], rb, &a[0], ab, n, &out[r], ldo)
+		}
+		rowLo = r
+		if rowLo == rowHi {
+			return
+		}
+	}
 	if tf := cur.tile[t]; tf != nil {
 		matMulTiled(tf, f, cols/layouts[t].bs, cols, rb, ab, w, rowLo, rowHi, a, n, out, ldo)
 		return

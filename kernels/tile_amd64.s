@@ -20,6 +20,8 @@ DATA c10<>+0(SB)/8, $0x1010101010101010
 GLOBL c10<>(SB), RODATA|NOPTR, $8
 DATA c08<>+0(SB)/8, $0x0808080808080808
 GLOBL c08<>(SB), RODATA|NOPTR, $8
+DATA c88<>+0(SB)/8, $0x8888888888888888
+GLOBL c88<>(SB), RODATA|NOPTR, $8
 DATA c0f<>+0(SB)/8, $0x0f0f0f0f0f0f0f0f
 GLOBL c0f<>(SB), RODATA|NOPTR, $8
 
@@ -362,5 +364,107 @@ q4tloop:
 	VMOVUPS X0, (R11)
 	VEXTRACTF128 $1, Y0, X1
 	VMOVUPS X1, (R12)
+	VZEROUPPER
+	RET
+
+DATA iota16<>+0(SB)/8, $0x0000000100000000
+DATA iota16<>+8(SB)/8, $0x0000000300000002
+DATA iota16<>+16(SB)/8, $0x0000000500000004
+DATA iota16<>+24(SB)/8, $0x0000000700000006
+DATA iota16<>+32(SB)/8, $0x0000000900000008
+DATA iota16<>+40(SB)/8, $0x0000000b0000000a
+DATA iota16<>+48(SB)/8, $0x0000000d0000000c
+DATA iota16<>+56(SB)/8, $0x0000000f0000000e
+GLOBL iota16<>(SB), RODATA|NOPTR, $64
+
+// GATHER15 loads the dword at off of block SI of rows 0..14 (indices
+// Z20) into lanes 0..14 of z, whose lane 15 keeps the bytes 0x88 (the
+// constant row whose quads are 8s).
+#define GATHER15(off, z) \
+	VMOVDQA64 Z27, z \
+	KMOVW R13, K1 \
+	VPGATHERDD off(SI)(Z20*1), K1, z
+
+// Q4QUADS splits the gathered nibble bytes g (bytes 4q..4q+3 of each row)
+// into the unsigned quads q (low nibbles) and q+4 (high nibbles).
+#define Q4QUADS(g, lo, hi) \
+	VPSRLD $4, g, hi \
+	VPANDD Z29, g, lo \
+	VPANDD Z29, hi, hi
+
+// func tileQ4_0x15VNNI(nb int, w *byte, rb int, a *byte, ab, n int, out *float32, ldo int)
+//
+// Q4_0 weights against Q8_0 for 15 weight rows (w + r·rb) and n activation
+// rows (a + j·ab), adding to out[j·ldo + r], which the caller zeroes. Lane
+// r < 15 of every vector is weight row r: per block the rows' nibbles are
+// gathered (VPGATHERDD) and split into eight vectors of unsigned quads, so
+// that VPDPBUSD with each activation quad broadcast sums a whole block of a
+// row in its lane, with no horizontal reduction. Lane 15 is a row of 8s: it
+// sums 8·Σa, which is subtracted from the others, giving the exact Σ
+// (q-8)·a; then, as dotQ4_0, acc = fma(float32(isum), d_w·d_a, acc) in
+// float32, block after block.
+TEXT ·tileQ4_0x15VNNI(SB), NOSPLIT, $0-64
+	MOVQ nb+0(FP), CX
+	MOVQ w+8(FP), SI
+	MOVQ a+24(FP), R8
+	MOVQ ab+32(FP), R9
+	MOVQ out+48(FP), R11
+	MOVQ ldo+56(FP), R12
+	SHLQ $2, R12
+	VPBROADCASTD rb+16(FP), Z21
+	VPMULLD iota16<>(SB), Z21, Z20
+	VPBROADCASTQ c0f<>(SB), Z29
+	VPBROADCASTQ c88<>(SB), Z27
+	MOVL $15, AX
+	VPBROADCASTD AX, Z26           // VPERMD index: lane 15
+	MOVL $0x7fff, R13
+	KMOVW R13, K3
+
+q415block:
+	GATHER15(2, Z10)
+	GATHER15(6, Z11)
+	GATHER15(10, Z12)
+	GATHER15(14, Z13)
+	GATHER15(0, Z14)
+	Q4QUADS(Z10, Z0, Z4)
+	Q4QUADS(Z11, Z1, Z5)
+	Q4QUADS(Z12, Z2, Z6)
+	Q4QUADS(Z13, Z3, Z7)
+	VPMOVDW Z14, Y14
+	VCVTPH2PS Y14, Z14
+	MOVQ R8, DI
+	MOVQ R11, DX
+	MOVQ n+40(FP), BX
+
+q415act:
+	VPXORD Z9, Z9, Z9
+	VPDPBUSD.BCST 2(DI), Z0, Z9
+	VPDPBUSD.BCST 6(DI), Z1, Z9
+	VPDPBUSD.BCST 10(DI), Z2, Z9
+	VPDPBUSD.BCST 14(DI), Z3, Z9
+	VPDPBUSD.BCST 18(DI), Z4, Z9
+	VPDPBUSD.BCST 22(DI), Z5, Z9
+	VPDPBUSD.BCST 26(DI), Z6, Z9
+	VPDPBUSD.BCST 30(DI), Z7, Z9
+	VPERMD Z9, Z26, Z15
+	VPSUBD Z15, Z9, Z9
+	VCVTDQ2PS Z9, Z9
+	MOVWLZX (DI), AX
+	VMOVD AX, X15
+	VCVTPH2PS X15, X15
+	VBROADCASTSS X15, Z15
+	VMULPS Z14, Z15, Z15
+	VMOVUPS (DX), K3, Z8
+	VFMADD231PS Z9, Z15, Z8
+	VMOVUPS Z8, K3, (DX)
+	ADDQ R9, DI
+	ADDQ R12, DX
+	DECQ BX
+	JNZ  q415act
+
+	ADDQ $18, SI
+	ADDQ $34, R8
+	DECQ CX
+	JNZ  q415block
 	VZEROUPPER
 	RET
