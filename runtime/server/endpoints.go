@@ -10,6 +10,7 @@ import (
 	"math"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/edgeai-go/edgeai/runtime"
 )
@@ -132,6 +133,7 @@ func (s *Server) handleEmbeddings(w http.ResponseWriter, r *http.Request, req *e
 	}
 	ctx, cancel := s.requestContext(r)
 	defer cancel()
+	http.NewResponseController(w).SetWriteDeadline(time.Now().Add(s.cfg.RequestTimeout + 10*time.Second))
 	sl, e := s.acquire(ctx, r, sv.embedSched, sv.ID, nil, info)
 	if e != nil {
 		return e
