@@ -379,7 +379,9 @@ func (s *State) forward(tokens []int, pos int, logits []float32, all bool) error
 		hg, hu := s.hg[:n*c.FFN], s.hu[:n*c.FFN]
 		s.mm.MatMul(&l.Gate, xb, n, hg, &s.act)
 		s.mm.MatMul(&l.Up, xb, n, hu, &s.act)
-		kernels.SwiGLU(hg, hg, hu)
+		for i := 0; i < n; i++ { // row by row, as ggml: the vector/tail split is per row
+			kernels.SwiGLU(hg[i*c.FFN:(i+1)*c.FFN], hg[i*c.FFN:(i+1)*c.FFN], hu[i*c.FFN:(i+1)*c.FFN])
+		}
 		s.mm.MatMul(&l.Down, hg, n, xb, &s.act)
 		kernels.Add(x, x, xb)
 	}
