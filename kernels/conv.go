@@ -309,3 +309,142 @@ func ceilDiv(a, b int) int {
 	}
 	return (a + b - 1) / b
 }
+
+// ConvRows computes output rows [oy0, oy1) of a convolution whose stride
+// along the width is 1, reading its input in place from a zero-padded copy
+// img (no im2col matrix, no packing of B):
+//
+//	out[mi*ldc + oy*ow + ox] = Σ_p A[mi][p] · img[oy*rowStride + ox + offs[p]]
+//
+// (plus out's value when acc), for mi in [0, m) and ox in [0, ow). A is m×k
+// with k = len(offs), packed by PackA. offs[p] is where row p = (c, ky, kx)
+// of the convolution reads, relative to its output pixel's origin. img must
+// extend NR-1 values past the last value read: a tile narrower than NR at
+// the end of a row reads that far and discards what it computed there.
+func (g *Sgemm) ConvRows(m int, pa, img []float32, offs []int, rowStride, ow int, out []float32, ldc, oy0, oy1 int, acc bool) {
+	k := len(offs)
+	mr, nr := g.mr, g.nr
+	if oy0 >= oy1 || m == 0 || ow == 0 {
+		return
+	}
+	if k == 0 {
+		panic("kernels: ConvRows: no taps")
+	}
+	maxOff := 0
+	for _, o := range offs {
+		if o < 0 {
+			panic("kernels: ConvRows: negative offset")
+		}
+		maxOff = max(maxOff, o)
+	}
+	switch {
+	case len(pa) < g.PackedASize(m, k):
+		panic("kernels: ConvRows: packed A too short")
+	case (oy1-1)*rowStride+roundUp(ow, nr)+maxOff > len(img):
+		panic("kernels: ConvRows: image too short for rows " + itoa(oy0) + ".." + itoa(oy1))
+	case (m-1)*ldc+oy1*ow > len(out) || ldc < oy1*ow:
+		panic("kernels: ConvRows: output too short")
+	}
+	var tile [maxMR * maxNR]float32
+	for oy := oy0; oy < oy1; oy++ {
+		for ox0 := 0; ox0 < ow; ox0 += nr {
+			cols := min(nr, ow-ox0)
+			base := img[oy*rowStride+ox0:]
+			for r0 := 0; r0 < m; r0 += mr {
+				rows := min(mr, m-r0)
+				p := r0 / mr
+				ap := pa[p*mr*k : (p+1)*mr*k]
+				cp := out[r0*ldc+oy*ow+ox0:]
+				if rows == mr && cols == nr {
+					g.microOffsCall(k, ap, base, offs, cp, ldc, acc)
+					continue
+				}
+				t := tile[:mr*nr]
+				if acc {
+					for i := range rows {
+						copy(t[i*nr:i*nr+cols], cp[i*ldc:])
+					}
+				}
+				g.microOffsCall(k, ap, base, offs, t, nr, acc)
+				for i := range rows {
+					copy(cp[i*ldc:i*ldc+cols], t[i*nr:i*nr+cols])
+				}
+			}
+		}
+	}
+}
+
+func (g *Sgemm) microOffsCall(k int, a, b []float32, offs []int, c []float32, ldc int, load bool) {
+	if g.kind == microKindGeneric {
+		microOffsGeneric(k, a, b, offs, c, ldc, load)
+		return
+	}
+	microOffsArch(g.kind, k, a, b, offs, c, ldc, load)
+}
+
+// microOffsGeneric is microGeneric reading row p of B at b[offs[p]:].
+func microOffsGeneric(k int, a, b []float32, offs []int, c []float32, ldc int, load bool) {
+	var c00, c01, c02, c03, c10, c11, c12, c13 float32
+	var c20, c21, c22, c23, c30, c31, c32, c33 float32
+	a = a[:4*k]
+	for p, o := range offs[:k] {
+		ap := a[4*p : 4*p+4 : 4*p+4]
+		bp := b[o : o+4 : o+4]
+		a0, a1, a2, a3 := ap[0], ap[1], ap[2], ap[3]
+		b0, b1, b2, b3 := bp[0], bp[1], bp[2], bp[3]
+		c00 += a0 * b0
+		c01 += a0 * b1
+		c02 += a0 * b2
+		c03 += a0 * b3
+		c10 += a1 * b0
+		c11 += a1 * b1
+		c12 += a1 * b2
+		c13 += a1 * b3
+		c20 += a2 * b0
+		c21 += a2 * b1
+		c22 += a2 * b2
+		c23 += a2 * b3
+		c30 += a3 * b0
+		c31 += a3 * b1
+		c32 += a3 * b2
+		c33 += a3 * b3
+	}
+	r0 := c[0:4:4]
+	r1 := c[ldc : ldc+4 : ldc+4]
+	r2 := c[2*ldc : 2*ldc+4 : 2*ldc+4]
+	r3 := c[3*ldc : 3*ldc+4 : 3*ldc+4]
+	if load {
+		c00, c01, c02, c03 = c00+r0[0], c01+r0[1], c02+r0[2], c03+r0[3]
+		c10, c11, c12, c13 = c10+r1[0], c11+r1[1], c12+r1[2], c13+r1[3]
+		c20, c21, c22, c23 = c20+r2[0], c21+r2[1], c22+r2[2], c23+r2[3]
+		c30, c31, c32, c33 = c30+r3[0], c31+r3[1], c32+r3[2], c33+r3[3]
+	}
+	r0[0], r0[1], r0[2], r0[3] = c00, c01, c02, c03
+	r1[0], r1[1], r1[2], r1[3] = c10, c11, c12, c13
+	r2[0], r2[1], r2[2], r2[3] = c20, c21, c22, c23
+	r3[0], r3[1], r3[2], r3[3] = c30, c31, c32, c33
+}
+
+// PadImage writes channels [c0, c1) of x (C channels of H×W) into img as
+// the zero-padded image ConvRows reads: channel c at c·hp·wp, input pixel
+// (y, x) at row y+pt, column x+pl, zeros elsewhere (hp×wp per channel).
+func PadImage(img, x []float32, h, w, hp, wp, pt, pl, c0, c1 int) {
+	for c := c0; c < c1; c++ {
+		dst := img[c*hp*wp : (c+1)*hp*wp]
+		src := x[c*h*w : (c+1)*h*w]
+		for r := range hp {
+			row := dst[r*wp : (r+1)*wp]
+			y := r - pt
+			if y < 0 || y >= h {
+				clear(row)
+				continue
+			}
+			// Padded column j holds input column j - pl.
+			j0 := min(max(pl, 0), wp)
+			j1 := min(max(pl+w, j0), wp)
+			clear(row[:j0])
+			copy(row[j0:j1], src[y*w+j0-pl:y*w+j1-pl])
+			clear(row[j1:])
+		}
+	}
+}

@@ -16,6 +16,18 @@ func sgemmArch() []*Sgemm {
 	}
 }
 
+// microOffsArch runs the in-place micro kernel of kind (see microOffs).
+func microOffsArch(kind, k int, a, b []float32, offs []int, c []float32, ldc int, load bool) {
+	switch kind {
+	case microKindAVX2:
+		sgemmMicroOffsAVX2(k, &a[0], &b[0], &offs[0], &c[0], ldc, load)
+	case microKindAVX512:
+		sgemmMicroOffsAVX512(k, &a[0], &b[0], &offs[0], &c[0], ldc, load)
+	default:
+		panic("kernels: no SGEMM micro kernel of kind " + itoa(kind))
+	}
+}
+
 func microArch(kind, k int, a, b, c []float32, ldc int, load bool) {
 	switch kind {
 	case microKindAVX2:
@@ -38,3 +50,13 @@ func sgemmMicroAVX2(k int, a, b, c *float32, ldc int, load bool)
 //
 //go:noescape
 func sgemmMicroAVX512(k int, a, b, c *float32, ldc int, load bool)
+
+// sgemmMicroOffsAVX2 is sgemmMicroAVX2 reading row p of B at b+offs[p].
+//
+//go:noescape
+func sgemmMicroOffsAVX2(k int, a, b *float32, offs *int, c *float32, ldc int, load bool)
+
+// sgemmMicroOffsAVX512 is sgemmMicroAVX512 reading row p of B at b+offs[p].
+//
+//go:noescape
+func sgemmMicroOffsAVX512(k int, a, b *float32, offs *int, c *float32, ldc int, load bool)

@@ -355,3 +355,53 @@ func TestExp(t *testing.T) {
 		t.Error("Exp at the limits")
 	}
 }
+
+// TestConvRows checks the in-place convolution against the im2col product
+// on awkward geometries, for every implementation, in blocks of rows.
+func TestConvRows(t *testing.T) {
+	r := rand.New(rand.NewPCG(17, 18))
+	cases := []Im2col{
+		{C: 3, H: 7, W: 9, KH: 3, KW: 3, SH: 1, SW: 1, DH: 1, DW: 1, PT: 1, PL: 1},
+		{C: 5, H: 10, W: 37, KH: 3, KW: 1, SH: 2, SW: 1, DH: 1, DW: 1, PT: 1, PL: 0},
+		{C: 2, H: 1, W: 70, KH: 1, KW: 5, SH: 1, SW: 1, DH: 1, DW: 2, PT: 0, PL: 4},
+		{C: 4, H: 6, W: 33, KH: 5, KW: 5, SH: 1, SW: 1, DH: 2, DW: 1, PT: 4, PL: 2},
+	}
+	for _, ic := range cases {
+		ic.OH = (ic.H+2*ic.PT-(ic.KH-1)*ic.DH-1)/ic.SH + 1
+		ic.OW = (ic.W+2*ic.PL-(ic.KW-1)*ic.DW-1)/ic.SW + 1
+		ic.X = randMat(r, ic.C*ic.H*ic.W)
+		kk, n := ic.K(), ic.N()
+		full := make([]float32, kk*n)
+		ic.Fill(full, 0, kk)
+		hp := (ic.OH-1)*ic.SH + (ic.KH-1)*ic.DH + 1
+		wp := ic.OW + (ic.KW-1)*ic.DW
+		for _, g := range sgemmImpls(t) {
+			img := make([]float32, ic.C*hp*wp+g.NR())
+			PadImage(img, ic.X, ic.H, ic.W, hp, wp, ic.PT, ic.PL, 0, ic.C)
+			var offs []int
+			for c := range ic.C {
+				for ky := range ic.KH {
+					for kx := range ic.KW {
+						offs = append(offs, c*hp*wp+ky*ic.DH*wp+kx*ic.DW)
+					}
+				}
+			}
+			for _, m := range []int{1, 11, 24} {
+				w := randMat(r, m*kk)
+				pa := make([]float32, g.PackedASize(m, kk))
+				g.PackA(pa, w, kk, false, m, kk, 1)
+				want := make([]float32, m*n)
+				g.Mul(m, n, kk, pa, BMatrix{Data: full, Stride: n}, want, n, 0, m, 0, n, false)
+				got := make([]float32, m*n)
+				for oy := 0; oy < ic.OH; oy += 2 {
+					g.ConvRows(m, pa, img, offs, ic.SH*wp, ic.OW, got, n, oy, min(oy+2, ic.OH), false)
+				}
+				for i := range want {
+					if d := math.Abs(float64(got[i] - want[i])); d > 1e-4*(1+math.Abs(float64(want[i]))) {
+						t.Fatalf("%s m=%d %+v: [%d] = %g, im2col %g", g.name, m, ic, i, got[i], want[i])
+					}
+				}
+			}
+		}
+	}
+}

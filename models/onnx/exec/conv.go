@@ -150,6 +150,16 @@ func (k *conv) infer(in, out []vinfo) error {
 	if x.rank >= 0 && (x.rank < 3 || x.rank > 4) {
 		return fmt.Errorf("%w: Conv with %d spatial dimensions", ErrUnsupported, x.rank-2)
 	}
+	if w.rank >= 3 && x.rank < 0 {
+		// The weights give the rank and the channels.
+		out[0].rank = w.rank
+		out[0].shape = make([]int, w.rank)
+		for i := range out[0].shape {
+			out[0].shape[i] = -1
+		}
+		out[0].shape[1] = w.shape[0]
+		return nil
+	}
 	if x.rank < 0 || w.rank < 0 {
 		return nil
 	}
@@ -266,7 +276,33 @@ func (k *conv) compute(rc *runCtx, x, w, bias, o []float32, n, c, m int, geo ker
 	}
 	pointwise := geo.KH == 1 && geo.KW == 1 && geo.SH == 1 && geo.SW == 1 && geo.PT == 0 && geo.PL == 0 &&
 		geo.OH == geo.H && geo.OW == geo.W
-	for img := range n {
+	// A stride of 1 along the width: read the input in place from a padded
+	// copy (kernels.Sgemm.ConvRows) rather than through im2col.
+	var img []float32
+	var offs []int
+	hp := (geo.OH-1)*geo.SH + (geo.KH-1)*geo.DH + 1
+	wp := geo.OW + (geo.KW-1)*geo.DW
+	// (Tiles are NR output columns of one row: narrow rows go through
+	// im2col, which packs across rows.)
+	nr := k.g.NR()
+	if !pointwise && geo.SW == 1 && (geo.OW+nr-1)/nr*nr*4 <= geo.OW*5 {
+		t, err := rc.alloc(onnx.Float, []int{cg*hp*wp + nr})
+		if err != nil {
+			return err
+		}
+		defer rc.release(t)
+		img = t.Data.([]float32)
+		clear(img[cg*hp*wp:])
+		offs = make([]int, 0, kk)
+		for ch := range cg {
+			for ky := range geo.KH {
+				for kx := range geo.KW {
+					offs = append(offs, ch*hp*wp+ky*geo.DH*wp+kx*geo.DW)
+				}
+			}
+		}
+	}
+	for img0 := range n {
 		for gi := range k.group {
 			var pa []float32
 			if k.pw != nil {
@@ -279,8 +315,8 @@ func (k *conv) compute(rc *runCtx, x, w, bias, o []float32, n, c, m int, geo ker
 				defer rc.release(t)
 				pa = t.Data.([]float32)
 			}
-			xg := x[(img*c+gi*cg)*hw : (img*c+(gi+1)*cg)*hw]
-			og := o[(img*m+gi*mg)*ohw : (img*m+(gi+1)*mg)*ohw]
+			xg := x[(img0*c+gi*cg)*hw : (img0*c+(gi+1)*cg)*hw]
+			og := o[(img0*m+gi*mg)*ohw : (img0*m+(gi+1)*mg)*ohw]
 			var bm kernels.BMatrix
 			if pointwise {
 				bm = kernels.BMatrix{Data: xg, Stride: hw}
@@ -305,10 +341,41 @@ func (k *conv) compute(rc *runCtx, x, w, bias, o []float32, n, c, m int, geo ker
 					}
 				}
 			}
+			if img != nil {
+				k.direct(rc, geo, xg, img, offs, hp, wp, pa, mg, og, epi)
+				continue
+			}
 			rc.sgemmEpi(k.g, mg, ohw, kk, pa, bm, og, ohw, false, epi)
 		}
 	}
 	return nil
+}
+
+// direct computes one group of one image with ConvRows on the padded copy
+// of xg in img, then applies epi, block of rows by block of rows.
+func (k *conv) direct(rc *runCtx, geo kernels.Im2col, xg, img []float32, offs []int, hp, wp int, pa []float32, mg int, og []float32, epi func(r0, r1, c0, c1 int)) {
+	cg := geo.C
+	if cg*geo.H*geo.W < parallelGrain {
+		kernels.PadImage(img, xg, geo.H, geo.W, hp, wp, geo.PT, geo.PL, 0, cg)
+	} else {
+		rc.par(cg, 1, func(lo, hi int) { kernels.PadImage(img, xg, geo.H, geo.W, hp, wp, geo.PT, geo.PL, lo, hi) })
+	}
+	ohw := geo.OH * geo.OW
+	rows := func(lo, hi int) {
+		k.g.ConvRows(mg, pa, img, offs, geo.SH*wp, geo.OW, og, ohw, lo, hi, false)
+		if epi != nil {
+			epi(0, mg, lo*geo.OW, hi*geo.OW)
+		}
+	}
+	// Blocks of output rows of about 64 KiB of output.
+	per := max(1, 16384/max(mg*geo.OW, 1))
+	if rc.e.pool.Threads() == 1 || 2*mg*ohw*len(offs) < gemmMinFlops {
+		for oy := 0; oy < geo.OH; oy += per {
+			rows(oy, min(oy+per, geo.OH))
+		}
+		return
+	}
+	rc.par(geo.OH, per, rows)
 }
 
 // convTranspose is ConvTranspose on float32 in 1 or 2 spatial dimensions:

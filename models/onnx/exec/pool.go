@@ -60,15 +60,23 @@ func (k *pool) infer(in, out []vinfo) error {
 	if x.rank >= 0 && (x.rank < 3 || x.rank > 5) {
 		return fmt.Errorf("%w: pooling with %d spatial dimensions", ErrUnsupported, x.rank-2)
 	}
+	if x.rank < 0 {
+		return nil
+	}
+	s := make([]int, x.rank)
+	for i := range s {
+		s[i] = -1
+	}
+	copy(s, x.shape[:2])
 	if x.known() {
 		g, err := k.win.resolve(x.shape[2:], k.win.kernel, k.ceil)
 		if err != nil {
 			return err
 		}
-		s := append([]int{x.shape[0], x.shape[1]}, g.out...)
-		for i := range out {
-			out[i].rank, out[i].shape = len(s), s
-		}
+		s = append([]int{x.shape[0], x.shape[1]}, g.out...)
+	}
+	for i := range out {
+		out[i].rank, out[i].shape = len(s), s
 	}
 	return nil
 }
@@ -226,33 +234,47 @@ func storeFloats(o *Tensor, v []float64) {
 	}
 }
 
-// maxPoolF32 max-pools one float32 image (3-D view).
+// maxPoolF32 max-pools one float32 image (3-D view): per output row, a
+// pass per kernel tap over the columns it reaches.
 func maxPoolF32(dst, src []float32, in, out, ker, str, dil, pb [3]int) {
+	ninf := float32(math.Inf(-1))
 	for oz := range out[0] {
 		for oy := range out[1] {
 			drow := dst[(oz*out[1]+oy)*out[2] : (oz*out[1]+oy+1)*out[2]]
-			for ox := range drow {
-				best := float32(math.Inf(-1))
-				for kz := range ker[0] {
-					z := oz*str[0] - pb[0] + kz*dil[0]
-					if z < 0 || z >= in[0] {
+			for i := range drow {
+				drow[i] = ninf
+			}
+			for kz := range ker[0] {
+				z := oz*str[0] - pb[0] + kz*dil[0]
+				if z < 0 || z >= in[0] {
+					continue
+				}
+				for ky := range ker[1] {
+					y := oy*str[1] - pb[1] + ky*dil[1]
+					if y < 0 || y >= in[1] {
 						continue
 					}
-					for ky := range ker[1] {
-						y := oy*str[1] - pb[1] + ky*dil[1]
-						if y < 0 || y >= in[1] {
-							continue
+					row := src[(z*in[1]+y)*in[2] : (z*in[1]+y+1)*in[2]]
+					for kx := range ker[2] {
+						off := kx*dil[2] - pb[2]
+						// Output columns whose tap lies inside the row.
+						lo := 0
+						if off < 0 {
+							lo = (-off + str[2] - 1) / str[2]
 						}
-						row := src[(z*in[1]+y)*in[2] : (z*in[1]+y+1)*in[2]]
-						x0 := ox*str[2] - pb[2]
-						for kx := range ker[2] {
-							if xx := x0 + kx*dil[2]; xx >= 0 && xx < in[2] {
-								best = max(best, row[xx])
+						hi := out[2]
+						if last := in[2] - 1 - off; last < 0 {
+							hi = 0
+						} else {
+							hi = min(hi, last/str[2]+1)
+						}
+						for ox := lo; ox < hi; ox++ {
+							if v := row[ox*str[2]+off]; v > drow[ox] || v != v {
+								drow[ox] = v
 							}
 						}
 					}
 				}
-				drow[ox] = best
 			}
 		}
 	}
