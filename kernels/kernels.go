@@ -41,13 +41,13 @@ type vecDotFunc func(n int, w, a []byte) float32
 // decoding; the halves may also be identical.
 type tileFunc func(nb int, w0, w1 *byte, rb int, a0, a1 *byte, out0, out1 *float32)
 
-// rowsPerTile is the number of weight rows of a tileRowsFunc.
+// rowsPerTile is the most weight rows a tileRowsFunc takes.
 const rowsPerTile = 15
 
 // tileRowsFunc adds to out[j·ldo + r] the dot products of nb blocks of the
-// rowsPerTile weight rows at w + r·rb and the n activation rows at a + j·ab; out starts
-// at zero.
-type tileRowsFunc func(nb int, w *byte, rb int, a *byte, ab, n int, out *float32, ldo int)
+// weight rows r < rows (rows <= rowsPerTile) at w + r·rb and the n
+// activation rows at a + j·ab; out starts at zero.
+type tileRowsFunc func(nb int, w *byte, rb int, a *byte, ab, n int, out *float32, ldo, rows int)
 
 // quantizeFunc converts x into dst in an activation type; dst has exactly the
 // row size of len(x) values.

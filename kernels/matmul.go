@@ -2,6 +2,14 @@ package kernels
 
 import "github.com/edgeai-go/edgeai/quant"
 
+// MatMul takes the tileRows kernels for at least minTileRowsActs activation
+// rows and minTileRows weight rows (measured: below that, gathering the
+// weights costs more than the 4-row tiles' reductions).
+const (
+	minTileRowsActs = 8
+	minTileRows     = 8
+)
+
 // Tile sizes of MatMul: a tile of weight rows stays in the L2 cache while
 // every activation row passes by it, in groups that stay in the L1 cache.
 const (
@@ -53,15 +61,19 @@ func MatMul(t quant.Type, w []byte, cols, rowLo, rowHi int, a []byte, n int, out
 		panic("kernels: MatMul: out has " + itoa(len(out)) + " values, need " + itoa((n-1)*ldo+rowHi))
 	}
 	f := cur.vecDot[t]
-	if tr := cur.tileRows[t]; tr != nil && n >= 2 {
+	if tr := cur.tileRows[t]; tr != nil && n >= minTileRowsActs {
+		// Prompting: up to 15 weight rows at a time, each block's
+		// weights gathered once for all n activation rows; a last group of
+		// fewer than minTileRows rows goes to the 4-row tiles below.
 		r := rowLo
-		for ; r+rowsPerTile <= rowHi; r += rowsPerTile {
+		for ; r+minTileRows <= rowHi; r += rowsPerTile {
+			rows := min(rowsPerTile, rowHi-r)
 			for j := range n {
-				clear(out[j*ldo+r : j*ldo+r+rowsPerTile])
+				clear(out[j*ldo+r : j*ldo+r+rows])
 			}
-			tr(cols/layouts[t].bs, &w[r*rb], rb, &a[0], ab, n, &out[r], ldo)
+			tr(cols/layouts[t].bs, &w[r*rb], rb, &a[0], ab, n, &out[r], ldo, rows)
 		}
-		rowLo = r
+		rowLo = min(r, rowHi)
 		if rowLo == rowHi {
 			return
 		}

@@ -27,9 +27,9 @@ func tileQ5_0VNNI(nb int, w0, w1 *byte, rb int, a0, a1 *byte, out0, out1 *float3
 //go:noescape
 func tileIQ4_NLVNNI(nb int, w0, w1 *byte, rb int, a0, a1 *byte, out0, out1 *float32)
 
-// tileQ4_0x15VNNI adds the products of 15 Q4_0 weight rows (w + r·rb) and
+// tileQ4_0x15VNNI adds the products of rows <= 15 Q4_0 weight rows (w + r·rb) and
 // n Q8_0 activation rows (a + j·ab) of nb blocks to out[j·ldo + r], block by
 // block with the float32 arithmetic of dotQ4_0 (out must start at zero).
 //
 //go:noescape
-func tileQ4_0x15VNNI(nb int, w *byte, rb int, a *byte, ab, n int, out *float32, ldo int)
+func tileQ4_0x15VNNI(nb int, w *byte, rb int, a *byte, ab, n int, out *float32, ldo, rows int)

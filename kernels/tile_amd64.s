@@ -392,9 +392,9 @@ GLOBL iota16<>(SB), RODATA|NOPTR, $64
 	VPANDD Z29, g, lo \
 	VPANDD Z29, hi, hi
 
-// func tileQ4_0x15VNNI(nb int, w *byte, rb int, a *byte, ab, n int, out *float32, ldo int)
+// func tileQ4_0x15VNNI(nb int, w *byte, rb int, a *byte, ab, n int, out *float32, ldo, rows int)
 //
-// Q4_0 weights against Q8_0 for 15 weight rows (w + r·rb) and n activation
+// Q4_0 weights against Q8_0 for rows <= 15 weight rows (w + r·rb) and n activation
 // rows (a + j·ab), adding to out[j·ldo + r], which the caller zeroes. Lane
 // r < 15 of every vector is weight row r: per block the rows' nibbles are
 // gathered (VPGATHERDD) and split into eight vectors of unsigned quads, so
@@ -403,7 +403,12 @@ GLOBL iota16<>(SB), RODATA|NOPTR, $64
 // sums 8·Σa, which is subtracted from the others, giving the exact Σ
 // (q-8)·a; then, as dotQ4_0, acc = fma(float32(isum), d_w·d_a, acc) in
 // float32, block after block.
-TEXT ·tileQ4_0x15VNNI(SB), NOSPLIT, $0-64
+TEXT ·tileQ4_0x15VNNI(SB), NOSPLIT, $0-72
+	MOVQ rows+64(FP), CX
+	MOVL $1, R13
+	SHLL CX, R13
+	DECL R13                       // mask of the rows' lanes
+	KMOVW R13, K3
 	MOVQ nb+0(FP), CX
 	MOVQ w+8(FP), SI
 	MOVQ a+24(FP), R8
@@ -417,8 +422,6 @@ TEXT ·tileQ4_0x15VNNI(SB), NOSPLIT, $0-64
 	VPBROADCASTQ c88<>(SB), Z27
 	MOVL $15, AX
 	VPBROADCASTD AX, Z26           // VPERMD index: lane 15
-	MOVL $0x7fff, R13
-	KMOVW R13, K3
 
 q415block:
 	GATHER15(2, Z10)
