@@ -14,7 +14,7 @@ import (
 // armTypes are the weight types with arm64 assembly, all bit-identical to
 // the generic kernels.
 var armTypes = []quant.Type{quant.Q8_0, quant.Q4_0, quant.Q5_0, quant.Q4_K, quant.Q5_K, quant.Q6_K, quant.F16,
-	quant.IQ4_NL, quant.Q4_1, quant.Q5_1}
+	quant.IQ4_NL, quant.Q4_1, quant.Q5_1, quant.Q3_K, quant.Q2_K}
 
 func implNamed(t *testing.T, name string) *impl {
 	t.Helper()
@@ -175,6 +175,7 @@ func TestArm64Extremes(t *testing.T) {
 					quant.Q8_0: {0, 2}, quant.Q4_0: {0, 2}, quant.Q5_0: {0, 2},
 					quant.Q4_K: {0, 4}, quant.Q5_K: {0, 4}, quant.Q6_K: {208, 210},
 					quant.IQ4_NL: {0, 2}, quant.Q4_1: {0, 4}, quant.Q5_1: {0, 4},
+					quant.Q3_K: {108, 110}, quant.Q2_K: {80, 84},
 				}[typ]
 				bb := layouts[typ].bb
 				for i := range w {

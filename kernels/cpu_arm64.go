@@ -38,6 +38,8 @@ func archImpls() []*impl {
 	neon.vecDot[quant.IQ4_NL] = dotIQ4_NLNEON
 	neon.vecDot[quant.Q4_1] = dotQ4_1NEON
 	neon.vecDot[quant.Q5_1] = dotQ5_1NEON
+	neon.vecDot[quant.Q3_K] = dotQ3_KNEON
+	neon.vecDot[quant.Q2_K] = dotQ2_KNEON
 	neon.tile[quant.Q8_0] = tileQ8_0NEON
 	neon.tile[quant.Q4_0] = tileQ4_0NEON
 	neon.tile[quant.Q5_0] = tileQ5_0NEON
@@ -62,10 +64,12 @@ func archImpls() []*impl {
 	dp.vecDot[quant.IQ4_NL] = dotIQ4_NLSDOT
 	dp.vecDot[quant.Q4_1] = dotQ4_1SDOT
 	dp.vecDot[quant.Q5_1] = dotQ5_1SDOT
+	dp.vecDot[quant.Q3_K] = dotQ3_KSDOT
+	dp.vecDot[quant.Q2_K] = dotQ2_KSDOT
 
 	for _, im := range []*impl{neon, dp} {
 		for _, t := range []quant.Type{quant.Q8_0, quant.Q4_0, quant.Q5_0, quant.Q4_K, quant.Q5_K, quant.Q6_K, quant.F16,
-			quant.IQ4_NL, quant.Q4_1, quant.Q5_1} {
+			quant.IQ4_NL, quant.Q4_1, quant.Q5_1, quant.Q3_K, quant.Q2_K} {
 			im.exact[t] = true
 		}
 	}

@@ -85,6 +85,22 @@ func dotQ5_1SDOT(n int, w, a []byte) float32
 //go:noescape
 func dotQ5_1NEON(n int, w, a []byte) float32
 
+// dotQ3_KSDOT and dotQ3_KNEON are dotQ3_K.
+//
+//go:noescape
+func dotQ3_KSDOT(n int, w, a []byte) float32
+
+//go:noescape
+func dotQ3_KNEON(n int, w, a []byte) float32
+
+// dotQ2_KSDOT and dotQ2_KNEON are dotQ2_K.
+//
+//go:noescape
+func dotQ2_KSDOT(n int, w, a []byte) float32
+
+//go:noescape
+func dotQ2_KNEON(n int, w, a []byte) float32
+
 // dotF16Lanes adds the products of the first n halves (n a multiple of 8)
 // of w and a, even indexes to s[0] and odd ones to s[1], in float64 as
 // dotF16 does.

@@ -16,6 +16,8 @@
 #define FN_IQ4_NL ·dotIQ4_NLSDOT
 #define FN_Q4_1 ·dotQ4_1SDOT
 #define FN_Q5_1 ·dotQ5_1SDOT
+#define FN_Q3_K ·dotQ3_KSDOT
+#define FN_Q2_K ·dotQ2_KSDOT
 #include "dotq_arm64.h"
 #undef DOTQ
 #undef FN_Q8_0
@@ -27,6 +29,8 @@
 #undef FN_IQ4_NL
 #undef FN_Q4_1
 #undef FN_Q5_1
+#undef FN_Q3_K
+#undef FN_Q2_K
 
 // The NEON path: DOTQ as widening products (exact in int16, as
 // -128·-128 = 16384 fits), pairs added into int32 (SADDLP), then pairs of
@@ -51,6 +55,8 @@
 #define FN_IQ4_NL ·dotIQ4_NLNEON
 #define FN_Q4_1 ·dotQ4_1NEON
 #define FN_Q5_1 ·dotQ5_1NEON
+#define FN_Q3_K ·dotQ3_KNEON
+#define FN_Q2_K ·dotQ2_KNEON
 #include "dotq_arm64.h"
 
 // func dotF16Lanes(n int, w, a []byte, s *[2]float64)

@@ -166,6 +166,61 @@
 	FCVTHS  F27, F27 \
 	FMADDS  F27, F9, F26, F9
 
+// Q3VAL sets V14, V15 to the Q3_K values of one 32-value group: the 2-bit
+// quants already shifted into place in V14, V15 (masked to 3 here), plus
+// 4 where bit 0 of the shifted hmask V4, V5 is set, minus 4; hmask then
+// shifts right by 1 for the next group.
+#define Q3VAL \
+	VAND  V20.B16, V14.B16, V14.B16 \
+	VAND  V20.B16, V15.B16, V15.B16 \
+	VAND  V21.B16, V4.B16, V6.B16 \
+	VAND  V21.B16, V5.B16, V7.B16 \
+	VSHL  $2, V6.B16, V6.B16 \
+	VSHL  $2, V7.B16, V7.B16 \
+	VORR  V6.B16, V14.B16, V14.B16 \
+	VORR  V7.B16, V15.B16, V15.B16 \
+	VSUB  V22.B16, V14.B16, V14.B16 \
+	VSUB  V22.B16, V15.B16, V15.B16 \
+	VUSHR $1, V4.B16, V4.B16 \
+	VUSHR $1, V5.B16, V5.B16
+
+// Q2VAL sets V14, V15 to the Q2_K values of one 32-value group, shifted
+// into place in V14, V15 (masked to 3 here).
+#define Q2VAL \
+	VAND V20.B16, V14.B16, V14.B16 \
+	VAND V20.B16, V15.B16, V15.B16
+
+// LOW2BITS adds the lanes of the 128 values whose 2-bit quants are in V2,
+// V3 (bits 2s for group s), with the value macro VAL and the 16-value
+// scales in lanes of Vsa (groups 0, 1) and Vsb (groups 2, 3).
+#define LOW2BITS(VAL, sa, sb) \
+	VORR  V2.B16, V2.B16, V14.B16 \
+	VORR  V3.B16, V3.B16, V15.B16 \
+	VAL \
+	QSUB16(sa, 0) \
+	VUSHR $2, V2.B16, V14.B16 \
+	VUSHR $2, V3.B16, V15.B16 \
+	VAL \
+	QSUB16(sa, 2) \
+	VUSHR $4, V2.B16, V14.B16 \
+	VUSHR $4, V3.B16, V15.B16 \
+	VAL \
+	QSUB16(sb, 0) \
+	VUSHR $6, V2.B16, V14.B16 \
+	VUSHR $6, V3.B16, V15.B16 \
+	VAL \
+	QSUB16(sb, 2)
+
+// SWIDEN16 sign-extends the 16 bytes of V8 to the int32 lanes of V8-V11
+// (clobbers V24, V25).
+#define SWIDEN16 \
+	SXTL8H(24, 8) \
+	SXTL28H(25, 8) \
+	SXTL4S(8, 24) \
+	SXTL24S(9, 24) \
+	SXTL4S(10, 25) \
+	SXTL24S(11, 25)
+
 #endif
 
 // func dotQ8_0X(n int, w, a []byte) float32 — dotQ8_0:
@@ -615,5 +670,165 @@ q51loop:
 q51done:
 	HSUM8
 	FADDS F9, F0, F0
+	FMOVS F0, ret+56(FP)
+	RET
+
+// func dotQ3_KX(n int, w, a []byte) float32 — dotQ3_K: per block the
+// eight lanes of addLanes16 over the 16 groups of 16 values, then
+// acc = fma(d_a·d_w, float32(lanes), acc), summed as hsum_float_8.
+//
+// The 16 scales (6 bits, minus 32) are unpacked as four words from the
+// 12 bytes u0, u1, u2 (little-endian uint32):
+// scales 0-3 = u0&0x0f.. | (u2&0x03..)<<4, 4-7 = u1&0x0f.. | (u2>>2&0x03..)<<4,
+// 8-11 = u0>>4&0x0f.. | (u2>>4&0x03..)<<4, 12-15 = u1>>4&0x0f.. | (u2>>6&0x03..)<<4.
+//
+// V0, V1: acc; V2, V3: the 2-bit quants of a half; V4, V5: hmask (shifted);
+// V8-V11: scales; V12, V13: lanes; V20: 3; V21: 1; V22: 4; V23: 32.
+TEXT FN_Q3_K(SB), NOSPLIT, $0-60
+	MOVD  n+0(FP), R0
+	LSR   $8, R0, R0
+	MOVD  w_base+8(FP), R1
+	MOVD  a_base+32(FP), R2
+	VEOR  V0.B16, V0.B16, V0.B16
+	VEOR  V1.B16, V1.B16, V1.B16
+	VMOVI $3, V20.B16
+	VMOVI $1, V21.B16
+	VMOVI $4, V22.B16
+	VMOVI $32, V23.B16
+	CBZ   R0, q3kdone
+
+q3kloop:
+	MOVWU 96(R1), R3
+	MOVWU 100(R1), R4
+	MOVWU 104(R1), R5
+	ANDW  $0x0f0f0f0f, R3, R6
+	ANDW  $0x03030303, R5, R7
+	ORRW  R7<<4, R6, R6
+	VMOV  R6, V8.S[0]
+	ANDW  $0x0f0f0f0f, R4, R6
+	LSRW  $2, R5, R7
+	ANDW  $0x03030303, R7, R7
+	ORRW  R7<<4, R6, R6
+	VMOV  R6, V8.S[1]
+	LSRW  $4, R3, R6
+	ANDW  $0x0f0f0f0f, R6, R6
+	LSRW  $4, R5, R7
+	ANDW  $0x03030303, R7, R7
+	ORRW  R7<<4, R6, R6
+	VMOV  R6, V8.S[2]
+	LSRW  $4, R4, R6
+	ANDW  $0x0f0f0f0f, R6, R6
+	LSRW  $6, R5, R7
+	ANDW  $0x03030303, R7, R7
+	ORRW  R7<<4, R6, R6
+	VMOV  R6, V8.S[3]
+	VSUB  V23.B16, V8.B16, V8.B16
+	SWIDEN16
+
+	MOVHU 108(R1), R3
+	FMOVS R3, F26
+	FCVTHS F26, F26
+	FMOVS (R2), F27
+	FMULS F26, F27, F30
+	VDUP  V30.S[0], V30.S4
+
+	VEOR  V12.B16, V12.B16, V12.B16
+	VEOR  V13.B16, V13.B16, V13.B16
+	VLD1  (R1), [V4.B16, V5.B16]
+	ADD   $32, R1, R7
+	ADD   $4, R2, R6
+	VLD1.P 32(R7), [V2.B16, V3.B16]
+	LOW2BITS(Q3VAL, 8, 9)
+	VLD1.P 32(R7), [V2.B16, V3.B16]
+	LOW2BITS(Q3VAL, 10, 11)
+
+	SCVTF4S(12, 12)
+	SCVTF4S(13, 13)
+	FMLA4S(0, 12, 30)
+	FMLA4S(1, 13, 30)
+	ADD   $110, R1
+	ADD   $292, R2
+	SUB   $1, R0
+	CBNZ  R0, q3kloop
+
+q3kdone:
+	HSUM8
+	FMOVS F0, ret+56(FP)
+	RET
+
+// func dotQ2_KX(n int, w, a []byte) float32 — dotQ2_K: per block, first
+// acc = fma(-d_a·dmin_w, float32(L), acc) with lane t of L =
+// m_{2t}·bsum_{2t} + m_{2t+1}·bsum_{2t+1} (m: the high nibbles of the 16
+// scale bytes), then acc = fma(d_a·d_w, float32(lanes), acc) with the
+// lanes of addLanes16 (scales: the low nibbles); hsum_float_8 at the end.
+//
+// V0, V1: acc; V2, V3: the 2-bit quants of a half; V8-V11: scales; V12,
+// V13: lanes; V20: 3; V21: 0x0f; V30: d; V31: -dmin.
+TEXT FN_Q2_K(SB), NOSPLIT, $0-60
+	MOVD  n+0(FP), R0
+	LSR   $8, R0, R0
+	MOVD  w_base+8(FP), R1
+	MOVD  a_base+32(FP), R2
+	VEOR  V0.B16, V0.B16, V0.B16
+	VEOR  V1.B16, V1.B16, V1.B16
+	VMOVI $3, V20.B16
+	VMOVI $15, V21.B16
+	CBZ   R0, q2kdone
+
+q2kloop:
+	FMOVS (R2), F28
+	MOVHU 80(R1), R3
+	FMOVS R3, F30
+	FCVTHS F30, F30
+	FMULS F30, F28, F30
+	MOVHU 82(R1), R3
+	FMOVS R3, F31
+	FCVTHS F31, F31
+	FNEGS F28, F28
+	FMULS F31, F28, F31
+	VDUP  V30.S[0], V30.S4
+	VDUP  V31.S[0], V31.S4
+
+	// The minimums' lanes: int32 products of the mins and the bsums,
+	// pairs added.
+	VLD1  (R1), [V8.B16]
+	VUSHR $4, V8.B16, V9.B16
+	VUXTL V9.B8, V10.H8
+	VUXTL2 V9.B16, V11.H8
+	ADD   $260, R2, R6
+	VLD1  (R6), [V16.B16, V17.B16]
+	SMULL4S(14, 16, 10)
+	SMULL24S(15, 16, 10)
+	ADDP4S(14, 14, 15)
+	SMULL4S(15, 17, 11)
+	SMULL24S(16, 17, 11)
+	ADDP4S(15, 15, 16)
+	SCVTF4S(14, 14)
+	SCVTF4S(15, 15)
+	FMLA4S(0, 14, 31)
+	FMLA4S(1, 15, 31)
+
+	VAND  V21.B16, V8.B16, V8.B16
+	SWIDEN16
+	VEOR  V12.B16, V12.B16, V12.B16
+	VEOR  V13.B16, V13.B16, V13.B16
+	ADD   $16, R1, R7
+	ADD   $4, R2, R6
+	VLD1.P 32(R7), [V2.B16, V3.B16]
+	LOW2BITS(Q2VAL, 8, 9)
+	VLD1.P 32(R7), [V2.B16, V3.B16]
+	LOW2BITS(Q2VAL, 10, 11)
+
+	SCVTF4S(12, 12)
+	SCVTF4S(13, 13)
+	FMLA4S(0, 12, 30)
+	FMLA4S(1, 13, 30)
+	ADD   $84, R1
+	ADD   $292, R2
+	SUB   $1, R0
+	CBNZ  R0, q2kloop
+
+q2kdone:
+	HSUM8
 	FMOVS F0, ret+56(FP)
 	RET

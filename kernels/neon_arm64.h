@@ -67,3 +67,5 @@
 // Used by the MatMul tiles.
 #define FMLAE4S(d, n, m, i) WORD $(0x4f801000 | (((i)&1)<<21) | ((m)<<16) | (((i)>>1)<<11) | ((n)<<5) | (d)) // fmla vd.4s, vn.4s, vm.s[i]
 #define EXT16B(d, n, m, i) WORD $(0x6e000000 | ((m)<<16) | ((i)<<11) | ((n)<<5) | (d)) // ext vd.16b, vn.16b, vm.16b, #i
+#define SMULL4S(d, n, m) WORD $(0x0e60c000 | ((m)<<16) | ((n)<<5) | (d))    // smull  vd.4s, vn.4h, vm.4h
+#define SMULL24S(d, n, m) WORD $(0x4e60c000 | ((m)<<16) | ((n)<<5) | (d))   // smull2 vd.4s, vn.8h, vm.8h
