@@ -35,6 +35,8 @@ type Options struct {
 	ContextSize  int    // KV cache positions per session; 0 = the model's trained context
 	BatchSize    int    // prompt tokens per layer pass; 0 = 64
 	ChatTemplate string // a template name (chat.Named) overriding the model's own
+
+	Mmap MmapMode // weights read in place from the mapped file or copied (WithMmap)
 }
 
 // Option sets one of the Options.
@@ -112,6 +114,7 @@ func Load(ctx context.Context, path string, opts ...Option) (*Model, error) {
 		f.Close()
 		return nil, err
 	}
+	m.placeWeights()
 	return m, nil
 }
 

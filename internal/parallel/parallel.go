@@ -2,11 +2,15 @@
 // that a model's many small matrix products per token do not pay for
 // starting goroutines.
 //
-// A Pool of t threads keeps t-1 workers parked on a channel; For hands them
-// chunks of an index range and works on chunks itself, then waits for the
-// workers it woke. For does not allocate. The func passed to For escapes to
-// the heap (the workers keep it while they run), so a caller that builds a
-// new closure per call allocates that closure; hot loops build theirs once.
+// A Pool of t threads keeps t-1 workers. For publishes a loop; workers that
+// are spinning (they poll for about spinFor after each loop, so the next
+// matrix product of a token finds them awake) or that For wakes from their
+// parked state take chunks of the index range, and the caller works on
+// chunks itself, then waits for the workers that joined. A worker that is
+// slow to wake costs nothing: the caller and the others take its chunks. For
+// does not allocate. The func passed to For escapes to the heap (the workers
+// keep it while they run), so a caller that builds a new closure per call
+// allocates that closure; hot loops build theirs once.
 package parallel
 
 import (
@@ -15,6 +19,7 @@ import (
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // chunksPerThread is how many chunks For aims to cut per thread, so that a
@@ -22,25 +27,46 @@ import (
 // small part of the work while the others take the rest.
 const chunksPerThread = 4
 
+// spinFor is how long a worker polls for the next loop before parking. A
+// decoder runs a few hundred loops per token with microseconds of serial
+// work between them; waking a parked goroutine costs tens of microseconds
+// on a busy machine, so workers stay awake across those gaps (llama.cpp's
+// threads do the same) but not across the pauses between requests.
+const spinFor = 100 * time.Microsecond
+
+// The state word of a Pool: the generation of the loop in progress (high 32
+// bits), whether workers may still join it (open), whether the caller is
+// blocked on done waiting for them (waiting), and how many joined workers
+// are still running (low bits).
+const (
+	stateOpen    = 1 << 31
+	stateWaiting = 1 << 30
+	stateActive  = 1<<30 - 1
+	stateGen     = 1 << 32
+)
+
 // Pool is a fixed set of worker goroutines. Its methods may be called from
 // several goroutines; For calls that overlap (including one made from inside
 // another's fn) run serially on their caller's goroutine instead of waiting.
 type Pool struct {
 	threads int
-	wake    chan struct{} // one token per chunk-taker wanted; closed by Close
-	done    chan struct{} // the last participant of a For to finish signals here
+	spin    bool          // workers poll between loops (threads <= GOMAXPROCS)
+	wake    chan struct{} // tokens for parked workers; closed by Close
+	done    chan struct{} // the last joined worker signals a waiting caller here
 	exited  sync.WaitGroup
+	parked  atomic.Int32 // workers blocked on wake
+	stop    atomic.Bool  // set by Close
 
 	mu     sync.Mutex // held by the For in progress
 	closed bool
 
-	// The For in progress (written under mu before the workers are woken).
-	fn      func(lo, hi int)
-	n       int
-	chunk   int
-	next    atomic.Int64 // start of the next unclaimed chunk
-	pending atomic.Int32 // participants (the caller and woken workers) still running
-	failed  atomic.Pointer[PanicValue]
+	// The For in progress (written under mu before state opens it).
+	fn     func(lo, hi int)
+	n      int
+	chunk  int
+	next   atomic.Int64 // start of the next unclaimed chunk
+	state  atomic.Uint64
+	failed atomic.Pointer[PanicValue]
 }
 
 // PanicValue is what For panics with when fn panicked: the value passed to
@@ -70,6 +96,7 @@ func New(threads int) *Pool {
 	}
 	p := &Pool{
 		threads: threads,
+		spin:    threads <= runtime.GOMAXPROCS(0),
 		wake:    make(chan struct{}, threads),
 		done:    make(chan struct{}, 1),
 	}
@@ -92,6 +119,7 @@ func (p *Pool) Close() {
 		return
 	}
 	p.closed = true
+	p.stop.Store(true)
 	close(p.wake)
 	p.mu.Unlock()
 	p.exited.Wait()
@@ -99,9 +127,74 @@ func (p *Pool) Close() {
 
 func (p *Pool) worker() {
 	defer p.exited.Done()
-	for range p.wake {
-		p.run()
-		p.leave()
+	var gen uint64 // generation of the last loop this worker joined
+	for {
+		if p.spin {
+			deadline := time.Now().Add(spinFor)
+			for i := 1; ; i++ {
+				if p.join(&gen) {
+					p.run()
+					p.leave()
+					deadline = time.Now().Add(spinFor)
+					continue
+				}
+				if p.stop.Load() {
+					return
+				}
+				if i%64 == 0 && time.Now().After(deadline) {
+					break
+				}
+			}
+		}
+		// Park. Announce it first, then look once more: For reads parked
+		// after opening its loop, so either it sends a token or this
+		// check sees the loop.
+		p.parked.Add(1)
+		if p.join(&gen) {
+			p.parked.Add(-1)
+			p.run()
+			p.leave()
+			continue
+		}
+		_, ok := <-p.wake
+		p.parked.Add(-1)
+		if !ok {
+			return
+		}
+		if p.join(&gen) {
+			p.run()
+			p.leave()
+		}
+	}
+}
+
+// join enters the open loop if it is not generation *gen (already joined).
+func (p *Pool) join(gen *uint64) bool {
+	for {
+		s := p.state.Load()
+		g := s / stateGen
+		if s&stateOpen == 0 || g == *gen {
+			return false
+		}
+		if p.state.CompareAndSwap(s, s+1) {
+			*gen = g
+			return true
+		}
+	}
+}
+
+// leave marks a joined worker's part of the loop as done; the last one out
+// of a closed loop wakes the caller if it is waiting.
+func (p *Pool) leave() {
+	for {
+		s := p.state.Load()
+		ns := s - 1
+		if p.state.CompareAndSwap(s, ns) {
+			if ns&stateActive == 0 && ns&stateWaiting != 0 {
+				p.done <- struct{}{}
+			}
+			return
+		}
 	}
 }
 
@@ -137,23 +230,28 @@ func (p *Pool) For(n, grain int, fn func(lo, hi int)) {
 
 	p.fn, p.n, p.chunk = fn, n, per*grain
 	p.next.Store(0)
-	p.pending.Store(int32(helpers) + 1)
-	for range helpers {
-		p.wake <- struct{}{}
-	}
-	p.run()
-	// Reclaim wake-ups no worker has taken yet: a parked or descheduled
-	// worker must not hold up a loop whose chunks are all done.
-	for reclaimed := false; !reclaimed; {
+	gen := p.state.Load()/stateGen + 1
+	p.state.Store(gen*stateGen | stateOpen) // publishes fn, n, chunk
+	for k := min(int(p.parked.Load()), helpers); k > 0; k-- {
 		select {
-		case <-p.wake:
-			p.pending.Add(-1)
+		case p.wake <- struct{}{}:
 		default:
-			reclaimed = true
 		}
 	}
-	if p.pending.Add(-1) != 0 {
-		<-p.done
+	p.run()
+	// Close the loop to latecomers and wait for the workers in it.
+	for {
+		s := p.state.Load()
+		ns := s &^ stateOpen
+		if s&stateActive != 0 {
+			ns |= stateWaiting
+		}
+		if p.state.CompareAndSwap(s, ns) {
+			if ns&stateWaiting != 0 {
+				<-p.done
+			}
+			break
+		}
 	}
 	p.fn = nil
 	pv := p.failed.Swap(nil)
@@ -178,13 +276,5 @@ func (p *Pool) run() {
 			return
 		}
 		p.fn(int(lo), int(min(lo+chunk, n)))
-	}
-}
-
-// leave marks a worker's part of the loop as done; the last participant
-// wakes the caller.
-func (p *Pool) leave() {
-	if p.pending.Add(-1) == 0 {
-		p.done <- struct{}{}
 	}
 }

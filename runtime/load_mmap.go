@@ -1,0 +1,103 @@
+package runtime
+
+import (
+	"github.com/edgeai-go/edgeai/internal/mmap"
+	"github.com/edgeai-go/edgeai/models/nn"
+)
+
+// MmapMode says where a model's weight matrices live while it runs.
+type MmapMode int8
+
+const (
+	// MmapDefault is the mode measured fastest for decoding (see
+	// BENCHMARKS.md): MmapOff, unless the weights would take more than half
+	// of the memory the system has available (then MmapOn).
+	MmapDefault MmapMode = iota
+	// MmapOn reads the weights in place from the memory-mapped file: the
+	// fastest load, pages shared with the page cache and with other
+	// processes mapping the same file, loaded on first use.
+	MmapOn
+	// MmapOff copies the weight matrices into the process's own memory at
+	// load, backed by transparent huge pages where the kernel allows
+	// (Linux with transparent_hugepage "madvise" or "always").
+	MmapOff
+)
+
+// WithMmap chooses whether the weights are read in place from the
+// memory-mapped file (true) or copied into memory at load (false). The
+// default (MmapDefault) copies them when memory allows: decoding then reads
+// them through huge pages, a few percent faster than through the file's 4
+// KiB pages (BENCHMARKS.md), at the cost of a copy at load.
+func WithMmap(on bool) Option {
+	return func(o *Options) {
+		o.Mmap = MmapOff
+		if on {
+			o.Mmap = MmapOn
+		}
+	}
+}
+
+// String returns "mmap" or "no-mmap" ("default" for MmapDefault).
+func (m MmapMode) String() string {
+	switch m {
+	case MmapOn:
+		return "mmap"
+	case MmapOff:
+		return "no-mmap"
+	}
+	return "default"
+}
+
+// placeWeights applies the Options' MmapMode to the decoder's weight
+// matrices and records the choice in m.opts.Mmap. With MmapOff it copies
+// them, 64-byte aligned, into one block of memory backed by huge pages and
+// drops the file's pages from the process's resident set. The small tensors
+// (norm weights, biases) stay where they are: the decoder keeps float views
+// of them. MmapDefault copies when the weights take at most half the memory
+// the system has available, and maps otherwise.
+func (m *Model) placeWeights() {
+	ts := bigTensors(m.dec)
+	total := 0
+	for _, t := range ts {
+		total += (len(t.Data) + 63) &^ 63
+	}
+	if m.opts.Mmap == MmapDefault {
+		m.opts.Mmap = MmapOff
+		if avail, ok := mmap.Available(); ok && int64(total) > avail/2 {
+			m.opts.Mmap = MmapOn
+		}
+	}
+	if m.opts.Mmap != MmapOff {
+		return
+	}
+	arena := mmap.AllocHuge(total)
+	off := 0
+	for _, t := range ts {
+		n := len(t.Data)
+		dst := arena[off : off+n : off+n]
+		copy(dst, t.Data)
+		mmap.DontNeed(t.Data)
+		t.Data = dst
+		off += (n + 63) &^ 63
+	}
+}
+
+// WeightsMapped reports whether the model's weight matrices are read in
+// place from the memory-mapped file (true) or were copied into memory at load
+// (false); see WithMmap.
+func (m *Model) WeightsMapped() bool { return m.opts.Mmap != MmapOff }
+
+// bigTensors returns the decoder's weight matrices (each once: a tied LM head
+// is the token embedding).
+func bigTensors(d *nn.Decoder) []*nn.Tensor {
+	w := &d.W
+	ts := []*nn.Tensor{&w.TokEmbd}
+	if w.Output != nil {
+		ts = append(ts, w.Output)
+	}
+	for i := range w.Layers {
+		l := &w.Layers[i]
+		ts = append(ts, &l.Wq, &l.Wk, &l.Wv, &l.Wo, &l.Gate, &l.Up, &l.Down)
+	}
+	return ts
+}
