@@ -49,7 +49,7 @@ func (op binOp) bitwise() bool { return op >= opShl }
 
 // parallelGrain is the number of elements below which an elementwise loop
 // runs on one goroutine.
-const parallelGrain = 1 << 15
+const parallelGrain = minParWork
 
 // elemBinary is an elementwise operator of two inputs with numpy broadcasting.
 type elemBinary struct {
@@ -215,17 +215,13 @@ func elementwise2(rc *runCtx, op binOp, a, b *Tensor) (*Tensor, error) {
 // forEach runs fn over the iterator's rows, in parallel when the output is
 // large.
 func forEach(rc *runCtx, it *iter, fn func(o int, off *[maxOperands]int, n int)) {
-	if it.total() < parallelGrain || rc.e.pool.Threads() == 1 {
+	if it.total() < minParWork || rc.e.pool.Threads() == 1 {
 		it.units(it.inner + 1)
 		it.each(0, it.rows, fn)
 		return
 	}
-	per := max(1, parallelGrain/max(it.inner, 1))
-	units := it.units(parallelGrain)
-	if it.split > 1 {
-		per = 1
-	}
-	rc.par(units, per, func(lo, hi int) { it.each(lo, hi, fn) })
+	units := it.units(minChunkWork)
+	rc.parWork(units, it.total(), func(lo, hi int) { it.each(lo, hi, fn) })
 }
 
 func binLoop(rc *runCtx, it *iter, op binOp, a, b, o any) error {

@@ -259,7 +259,7 @@ func (k *conv) compute(rc *runCtx, x, w, bias, o []float32, n, c, m int, geo ker
 	if cg == 1 && mg == 1 && k.group > 1 {
 		// Depthwise: one small convolution per channel.
 		units := n * c
-		rc.par(units, max(1, 1<<14/max(ohw*geo.KH*geo.KW, 1)), func(lo, hi int) {
+		rc.parWork(units, units*ohw*geo.KH*geo.KW/4, func(lo, hi int) {
 			for u := lo; u < hi; u++ {
 				ch := u % c
 				ic := geo
@@ -284,9 +284,29 @@ func (k *conv) compute(rc *runCtx, x, w, bias, o []float32, n, c, m int, geo ker
 	wp := geo.OW + (geo.KW-1)*geo.DW
 	// (Tiles are NR output columns of one row: narrow rows go through
 	// im2col, which packs across rows.)
+	// Row tiles are NR output columns of one row; narrow rows, with a
+	// stride of 1 both ways, are computed "wide" instead: as one long row
+	// over the padded image's full width, whose extra columns are then
+	// dropped. Anything else goes through im2col.
 	nr := k.g.NR()
-	if !pointwise && geo.SW == 1 && (geo.OW+nr-1)/nr*nr*4 <= geo.OW*5 {
-		t, err := rc.alloc(onnx.Float, []int{cg*hp*wp + nr})
+	rowTiles := geo.SW == 1 && (geo.OW+nr-1)/nr*nr*4 <= geo.OW*5
+	wide := !rowTiles && geo.SW == 1 && geo.SH == 1 && 2*(wp-geo.OW) <= geo.OW
+	var wideLen, wideRow int
+	var wideOut []float32
+	slack := nr
+	if wide {
+		wideLen = (geo.OH-1)*wp + geo.OW
+		wideRow = max(nr, min((wideLen+nr-1)/nr*nr, 8*nr))
+		slack = wideRow + nr
+		t, err := rc.alloc(onnx.Float, []int{mg * (wideLen + wideRow - 1) / wideRow * wideRow})
+		if err != nil {
+			return err
+		}
+		defer rc.release(t)
+		wideOut = t.Data.([]float32)
+	}
+	if !pointwise && (rowTiles || wide) {
+		t, err := rc.alloc(onnx.Float, []int{cg*hp*wp + slack})
 		if err != nil {
 			return err
 		}
@@ -341,6 +361,10 @@ func (k *conv) compute(rc *runCtx, x, w, bias, o []float32, n, c, m int, geo ker
 					}
 				}
 			}
+			if img != nil && wide {
+				k.wide(rc, geo, xg, img, offs, hp, wp, pa, mg, og, wideOut, wideLen, wideRow, epi)
+				continue
+			}
 			if img != nil {
 				k.direct(rc, geo, xg, img, offs, hp, wp, pa, mg, og, epi)
 				continue
@@ -355,11 +379,7 @@ func (k *conv) compute(rc *runCtx, x, w, bias, o []float32, n, c, m int, geo ker
 // of xg in img, then applies epi, block of rows by block of rows.
 func (k *conv) direct(rc *runCtx, geo kernels.Im2col, xg, img []float32, offs []int, hp, wp int, pa []float32, mg int, og []float32, epi func(r0, r1, c0, c1 int)) {
 	cg := geo.C
-	if cg*geo.H*geo.W < parallelGrain {
-		kernels.PadImage(img, xg, geo.H, geo.W, hp, wp, geo.PT, geo.PL, 0, cg)
-	} else {
-		rc.par(cg, 1, func(lo, hi int) { kernels.PadImage(img, xg, geo.H, geo.W, hp, wp, geo.PT, geo.PL, lo, hi) })
-	}
+	rc.parWork(cg, cg*hp*wp, func(lo, hi int) { kernels.PadImage(img, xg, geo.H, geo.W, hp, wp, geo.PT, geo.PL, lo, hi) })
 	ohw := geo.OH * geo.OW
 	rows := func(lo, hi int) {
 		k.g.ConvRows(mg, pa, img, offs, geo.SH*wp, geo.OW, og, ohw, lo, hi, false)
@@ -369,13 +389,37 @@ func (k *conv) direct(rc *runCtx, geo kernels.Im2col, xg, img []float32, offs []
 	}
 	// Blocks of output rows of about 64 KiB of output.
 	per := max(1, 16384/max(mg*geo.OW, 1))
-	if rc.e.pool.Threads() == 1 || 2*mg*ohw*len(offs) < gemmMinFlops {
-		for oy := 0; oy < geo.OH; oy += per {
-			rows(oy, min(oy+per, geo.OH))
+	blocks := (geo.OH + per - 1) / per
+	rc.parWork(blocks, mg*ohw*len(offs)/16, func(lo, hi int) {
+		for b := lo; b < hi; b++ {
+			rows(b*per, min((b+1)*per, geo.OH))
 		}
-		return
-	}
-	rc.par(geo.OH, per, rows)
+	})
+}
+
+// wide computes one group of one image (strides of 1) as rows of wideRow
+// columns over the padded image laid out flat: output pixel (oy, ox) is
+// flat position oy·wp + ox; the positions past OW in each padded row are
+// computed and dropped.
+func (k *conv) wide(rc *runCtx, geo kernels.Im2col, xg, img []float32, offs []int, hp, wp int, pa []float32, mg int, og, out []float32, length, row int, epi func(r0, r1, c0, c1 int)) {
+	cg := geo.C
+	rc.parWork(cg, cg*hp*wp, func(lo, hi int) { kernels.PadImage(img, xg, geo.H, geo.W, hp, wp, geo.PT, geo.PL, lo, hi) })
+	rows := (length + row - 1) / row
+	ldc := rows * row
+	rc.parWork(rows, mg*ldc*len(offs)/16, func(lo, hi int) {
+		k.g.ConvRows(mg, pa, img, offs, row, row, out, ldc, lo, hi, false)
+	})
+	ohw := geo.OH * geo.OW
+	rc.parWork(mg, mg*ohw, func(lo, hi int) {
+		for m := lo; m < hi; m++ {
+			for oy := range geo.OH {
+				copy(og[m*ohw+oy*geo.OW:m*ohw+(oy+1)*geo.OW], out[m*ldc+oy*wp:])
+			}
+			if epi != nil {
+				epi(m, m+1, 0, ohw)
+			}
+		}
+	})
 }
 
 // convTranspose is ConvTranspose on float32 in 1 or 2 spatial dimensions:
@@ -558,7 +602,7 @@ func (k *convTranspose) run(rc *runCtx, in, out []*Tensor) error {
 			rc.sgemm(k.g, rows, hw, cg, pa, kernels.BMatrix{Data: xg, Stride: hw}, col, hw, false)
 			og := od[(img*m+gi*mg)*ohw : (img*m+(gi+1)*mg)*ohw]
 			// col2im: scatter-add every row of col into its output channel.
-			rc.par(mg, 1, func(lo, hi int) {
+			rc.parWork(mg, mg*ohw*KH*KW, func(lo, hi int) {
 				for ch := lo; ch < hi; ch++ {
 					dst := og[ch*ohw : (ch+1)*ohw]
 					var b float32

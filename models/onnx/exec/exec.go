@@ -479,6 +479,29 @@ func (rc *runCtx) par(n, grain int, fn func(lo, hi int)) {
 	rc.e.pool.For(n, grain, fn)
 }
 
+// Handing work to another goroutine costs microseconds (more on a loaded
+// machine, where the helper's thread may wait for a CPU): loops are split
+// only when their work, in rough CPU cycles, is worth it, and into chunks
+// of at least minChunkWork.
+const (
+	minParWork   = 1 << 18
+	minChunkWork = 1 << 16
+)
+
+// parWork runs fn over [0, n) (whose total cost is about work cycles) on the
+// worker pool if that pays, else on the caller's goroutine.
+func (rc *runCtx) parWork(n, work int, fn func(lo, hi int)) {
+	if n <= 0 {
+		return
+	}
+	if work < minParWork || n == 1 || rc.e.pool.Threads() == 1 {
+		fn(0, n)
+		return
+	}
+	grain := max(1, int(int64(n)*minChunkWork/int64(work)))
+	rc.par(n, grain, fn)
+}
+
 func clearData(d any) {
 	switch d := d.(type) {
 	case []float32:

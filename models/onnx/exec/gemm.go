@@ -4,8 +4,9 @@ import (
 	"github.com/edgeai-go/edgeai/kernels"
 )
 
-// gemmMinFlops is the size of product below which one goroutine does it.
-const gemmMinFlops = 1 << 17
+// gemmMinFlops is the size of product below which one goroutine does it
+// (about 16 flops a cycle: minParWork cycles).
+const gemmMinFlops = 16 * minParWork
 
 // packedMat is a constant operand packed for a GEMM implementation.
 type packedMat struct {
@@ -58,7 +59,7 @@ func (rc *runCtx) sgemm(g *kernels.Sgemm, m, n, k int, pa []float32, b kernels.B
 	mr, nr := g.MR(), g.NR()
 	colPanels := (n + nr - 1) / nr
 	rowPanels := (m + mr - 1) / mr
-	if colPanels >= 2*threads || colPanels >= rowPanels {
+	if colPanels >= 2 || rowPanels < 2 {
 		rc.par(colPanels, 1, func(lo, hi int) {
 			g.Mul(m, n, k, pa, b, c, ldc, 0, m, lo*nr, min(hi*nr, n), acc)
 		})
@@ -80,8 +81,15 @@ func (rc *runCtx) sgemmEpi(g *kernels.Sgemm, m, n, k int, pa []float32, b kernel
 		return
 	}
 	mr, nr := g.MR(), g.NR()
-	// Column blocks of about 64 KiB of C.
+	// Column blocks of about 64 KiB of C, narrower if that gives each
+	// thread a few: splitting the columns shares the work of packing B
+	// (an im2col matrix, say), splitting the rows would repeat it.
+	threads := rc.e.pool.Threads()
+	parallel := threads > 1 && 2*m*n*k >= gemmMinFlops
 	width := max(nr, (16384/max(m, 1))/nr*nr)
+	if parallel {
+		width = min(width, max(nr, (n/(2*threads))/nr*nr))
+	}
 	blocks := (n + width - 1) / width
 	body := func(lo, hi int) {
 		for bi := lo; bi < hi; bi++ {
@@ -90,22 +98,18 @@ func (rc *runCtx) sgemmEpi(g *kernels.Sgemm, m, n, k int, pa []float32, b kernel
 			epi(0, m, c0, c1)
 		}
 	}
-	threads := rc.e.pool.Threads()
 	switch {
-	case threads == 1 || 2*m*n*k < gemmMinFlops:
+	case !parallel:
 		body(0, blocks)
-	case blocks >= 2*threads:
+	case blocks >= 2:
 		rc.par(blocks, 1, body)
 	default:
-		// Few column blocks: split the rows instead.
+		// One column block: split the rows instead.
 		rowPanels := (m + mr - 1) / mr
 		rc.par(rowPanels, 1, func(lo, hi int) {
 			r0, r1 := lo*mr, min(hi*mr, m)
-			for bi := range blocks {
-				c0, c1 := bi*width, min((bi+1)*width, n)
-				g.Mul(m, n, k, pa, b, c, ldc, r0, r1, c0, c1, acc)
-				epi(r0, r1, c0, c1)
-			}
+			g.Mul(m, n, k, pa, b, c, ldc, r0, r1, 0, n, acc)
+			epi(r0, r1, 0, n)
 		})
 	}
 }

@@ -133,7 +133,7 @@ func (k *pool) run(rc *runCtx, in, out []*Tensor) error {
 		}
 		od := o.Data.([]float32)
 		// The common case: float32 max pooling without indices.
-		rc.par(n*c, 1, func(lo, hi int) {
+		rc.parWork(n*c, n*c*osz*ker[0]*ker[1]*ker[2], func(lo, hi int) {
 			for u := lo; u < hi; u++ {
 				maxPoolF32(od[u*osz:(u+1)*osz], d[u*isz:(u+1)*isz], in3, out3, ker, str, dil, pb)
 			}
