@@ -18,9 +18,3 @@ func (m *Model) KVCacheBytes() int64 {
 // read it before the next step and do not modify it.
 func (s *Session) Logits() []float32 { return s.logits }
 
-// BatchSize returns how many prompt tokens go through the layers together
-// (WithBatchSize). A prompt is evaluated in chunks of this size from its
-// start, and a chunk's logits and KV entries depend on the chunk's extent in
-// their last bits; servers that reuse a session's cached prefix keep whole
-// chunks only, so that an answer does not depend on what ran before it.
-func (m *Model) BatchSize() int { return m.opts.BatchSize }

@@ -336,12 +336,11 @@ func (s *Server) generate(w http.ResponseWriter, r *http.Request, j *genJob, inf
 		if sl.sess, err = j.sv.Decoder.NewSession(); err != nil {
 			return &apiError{Status: http.StatusInternalServerError, Type: typeServer, Message: "creating a session failed: " + err.Error()}
 		}
-		sl.promptEnd = 0
 	}
-	// Keep only the part of the cache a fresh session would compute the
-	// same way; Generate then evaluates the rest of the prompt.
-	sl.sess.Truncate(sl.reusable(j.ids, j.sv.Decoder.BatchSize()))
-	defer func() { sl.promptEnd = min(len(j.ids), len(sl.sess.Tokens())) }()
+	// Keep the common prefix of the cache (the model's logits do not depend
+	// on how a sequence was batched, so it is what a fresh session would
+	// compute); Generate then evaluates the rest of the prompt.
+	sl.sess.Truncate(sl.reusable(j.ids))
 	if j.g.Stream {
 		return s.stream(ctx, w, rc, r, j, sl.sess, info)
 	}

@@ -19,22 +19,18 @@ var errClosed = errors.New("server: shutting down")
 // the last one (the same system prompt, the next turn of a chat) reuses it.
 type slot struct {
 	sess *runtime.Session
-	// promptEnd is how many of sess's cached positions came from batched
-	// prompt evaluation in whole chunks from position 0 (see reusable).
-	promptEnd int
 }
 
 // reusable returns how much of the slot's cached context a prompt may
-// reuse so that the answer is bit-for-bit the one a fresh session gives:
-// the common prefix, cut to positions evaluated as part of a prompt (not
-// generated one at a time) and down to a whole number of batch chunks,
-// leaving at least one prompt token to evaluate.
-func (sl *slot) reusable(prompt []int, batch int) int {
-	if sl.sess == nil || batch <= 0 {
+// reuse: the common prefix, leaving at least one prompt token to evaluate.
+// The answer is bit for bit the one a fresh session gives, because the
+// models' results do not depend on how a sequence was batched
+// (models/all TestBatchInvariance).
+func (sl *slot) reusable(prompt []int) int {
+	if sl.sess == nil {
 		return 0
 	}
-	n := min(commonPrefix(sl.sess.Tokens(), prompt), sl.promptEnd, len(prompt)-1)
-	return max(0, n-n%batch)
+	return max(0, min(commonPrefix(sl.sess.Tokens(), prompt), len(prompt)-1))
 }
 
 // waiter is a request in the queue.
@@ -124,12 +120,8 @@ func indexOf(q []*waiter, w *waiter) int {
 // pickLocked removes and returns the free slot best suited to prompt.
 func (s *scheduler) pickLocked(prompt []int) *slot {
 	best, bestLen := len(s.free)-1, -1
-	batch := 0
-	if s.model != nil {
-		batch = s.model.BatchSize()
-	}
 	for i, sl := range s.free {
-		n := sl.reusable(prompt, batch)
+		n := sl.reusable(prompt)
 		if n > bestLen {
 			best, bestLen = i, n
 		}
