@@ -17,4 +17,3 @@ func (m *Model) KVCacheBytes() int64 {
 // use them for log probabilities. The slice is the session's own buffer:
 // read it before the next step and do not modify it.
 func (s *Session) Logits() []float32 { return s.logits }
-
