@@ -38,3 +38,13 @@ func dotQ6_KAVX2(n int, w, a []byte) float32
 //
 //go:noescape
 func dotF16AVX2(n int, w, a []byte) float32
+
+// dotQ5_0AVX2 is dotQ5_0, bit for bit.
+//
+//go:noescape
+func dotQ5_0AVX2(n int, w, a []byte) float32
+
+// dotIQ4_NLAVX2 is dotIQ4_NL, bit for bit.
+//
+//go:noescape
+func dotIQ4_NLAVX2(n int, w, a []byte) float32

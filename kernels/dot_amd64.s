@@ -424,3 +424,123 @@ f16done:
 	VMOVSS X0, ret+56(FP)
 	VZEROUPPER
 	RET
+
+DATA bitSel<>+0(SB)/8, $0x7fbfdfeff7fbfdfe
+DATA bitSel<>+8(SB)/8, $0x7fbfdfeff7fbfdfe
+DATA bitSel<>+16(SB)/8, $0x7fbfdfeff7fbfdfe
+DATA bitSel<>+24(SB)/8, $0x7fbfdfeff7fbfdfe
+GLOBL bitSel<>(SB), RODATA|NOPTR, $32
+
+DATA byteOfBit<>+0(SB)/8, $0x0000000000000000
+DATA byteOfBit<>+8(SB)/8, $0x0101010101010101
+DATA byteOfBit<>+16(SB)/8, $0x0202020202020202
+DATA byteOfBit<>+24(SB)/8, $0x0303030303030303
+GLOBL byteOfBit<>(SB), RODATA|NOPTR, $32
+
+DATA sixteens<>+0(SB)/8, $0x1010101010101010
+DATA sixteens<>+8(SB)/8, $0x1010101010101010
+DATA sixteens<>+16(SB)/8, $0x1010101010101010
+DATA sixteens<>+24(SB)/8, $0x1010101010101010
+GLOBL sixteens<>(SB), RODATA|NOPTR, $32
+
+// kvaluesIQ4NL as signed bytes
+DATA iq4nlS<>+0(SB)/8, $0xf6eaddcfbfad9881
+DATA iq4nlS<>+8(SB)/8, $0x7159453526190d01
+GLOBL iq4nlS<>(SB), RODATA|NOPTR, $16
+
+// func dotQ5_0AVX2(n int, w, a []byte) float32
+//
+// as dotQ5_0, bit for bit: per block the unsigned 5-bit q = nibble | 16·bit
+// (the 32 high bits spread to bytes by VPSHUFB, selected by VPCMPEQB),
+// exact int16 pair sums q·a - 16·a (VPMADDUBSW twice), quads by VPMADDWD,
+// then acc[k] = fma(d_w·d_a, quad k, acc[k]) and ggml's lane sum.
+TEXT ·dotQ5_0AVX2(SB), NOSPLIT, $0-60
+	MOVQ n+0(FP), CX
+	SHRQ $5, CX
+	MOVQ w_base+8(FP), SI
+	MOVQ a_base+32(FP), DI
+	VXORPS Y0, Y0, Y0
+	VMOVDQU nibbleMask<>(SB), X8
+	VMOVDQU sixteens<>(SB), Y9
+	VMOVDQU onesW<>(SB), Y10
+	VMOVDQU bitSel<>(SB), Y11
+	VMOVDQU byteOfBit<>(SB), Y12
+	VPCMPEQB Y13, Y13, Y13
+	TESTQ CX, CX
+	JZ q5done
+
+q5loop:
+	BLOCKSCALE(SI, DI, Y1)
+	VMOVDQU 6(SI), X2
+	VPSRLW $4, X2, X3
+	VPAND X8, X2, X2
+	VPAND X8, X3, X3
+	VINSERTI128 $1, X3, Y2, Y2 // nibbles in value order
+	VPBROADCASTD 2(SI), Y4
+	VPSHUFB Y12, Y4, Y4        // byte j = byte j/8 of qh
+	VPOR Y11, Y4, Y4
+	VPCMPEQB Y13, Y4, Y4       // 0xff where bit j is set
+	VPAND Y9, Y4, Y4
+	VPOR Y4, Y2, Y2            // q = nibble | 16·bit
+	VMOVDQU 2(DI), Y5
+	VPMADDUBSW Y5, Y2, Y2
+	VPMADDUBSW Y5, Y9, Y6
+	VPSUBW Y6, Y2, Y2          // (q-16)·a pairs, exact
+	VPMADDWD Y10, Y2, Y2
+	VCVTDQ2PS Y2, Y2
+	VFMADD231PS Y2, Y1, Y0
+	ADDQ $22, SI
+	ADDQ $34, DI
+	DECQ CX
+	JNZ q5loop
+
+q5done:
+	HSUM
+	VMOVSS X0, ret+56(FP)
+	VZEROUPPER
+	RET
+
+// func dotIQ4_NLAVX2(n int, w, a []byte) float32
+//
+// as dotIQ4_NL, bit for bit: the levels looked up (VPSHUFB) and widened to
+// int16 with the activations, products summed in int32 quads, then the
+// eight fused multiply-adds per block of dotQ8_0AVX2.
+TEXT ·dotIQ4_NLAVX2(SB), NOSPLIT, $0-60
+	MOVQ n+0(FP), CX
+	SHRQ $5, CX
+	MOVQ w_base+8(FP), SI
+	MOVQ a_base+32(FP), DI
+	VXORPS Y0, Y0, Y0
+	VMOVDQU nibbleMask<>(SB), X8
+	VMOVDQU iq4nlS<>(SB), X9
+	TESTQ CX, CX
+	JZ iq4done
+
+iq4loop:
+	BLOCKSCALE(SI, DI, Y1)
+	VMOVDQU 2(SI), X2
+	VPSRLW $4, X2, X3
+	VPAND X8, X2, X2
+	VPAND X8, X3, X3
+	VPSHUFB X2, X9, X2
+	VPSHUFB X3, X9, X3
+	VPMOVSXBW X2, Y2
+	VPMOVSXBW X3, Y3
+	VPMOVSXBW 2(DI), Y4
+	VPMOVSXBW 18(DI), Y5
+	VPMADDWD Y4, Y2, Y2
+	VPMADDWD Y5, Y3, Y3
+	VPHADDD Y3, Y2, Y2
+	VPERMQ $0xd8, Y2, Y2
+	VCVTDQ2PS Y2, Y2
+	VFMADD231PS Y2, Y1, Y0
+	ADDQ $18, SI
+	ADDQ $34, DI
+	DECQ CX
+	JNZ iq4loop
+
+iq4done:
+	HSUM
+	VMOVSS X0, ret+56(FP)
+	VZEROUPPER
+	RET
