@@ -14,7 +14,7 @@ import (
 // armTypes are the weight types with arm64 assembly, all bit-identical to
 // the generic kernels.
 var armTypes = []quant.Type{quant.Q8_0, quant.Q4_0, quant.Q5_0, quant.Q4_K, quant.Q5_K, quant.Q6_K, quant.F16,
-	quant.IQ4_NL, quant.Q4_1, quant.Q5_1, quant.Q3_K, quant.Q2_K}
+	quant.IQ4_NL, quant.Q4_1, quant.Q5_1, quant.Q3_K, quant.Q2_K, quant.IQ4_XS, quant.BF16}
 
 func implNamed(t *testing.T, name string) *impl {
 	t.Helper()
@@ -78,9 +78,9 @@ func armImpls(t *testing.T) []*impl {
 	return out
 }
 
-// TestArm64FloatLengths compares Dot, Axpy, Scale and the F16 dot product
-// with the generic ones bit for bit at every length up to 80 (all the
-// vector loops' remainders) and at unaligned addresses.
+// TestArm64FloatLengths compares Dot, Axpy, Scale and the F16 and BF16 dot
+// products with the generic ones bit for bit at every length up to 80 (all
+// the vector loops' remainders) and at unaligned addresses.
 func TestArm64FloatLengths(t *testing.T) {
 	r := rand.New(rand.NewPCG(61, 62))
 	g := impls[0]
@@ -100,11 +100,14 @@ func TestArm64FloatLengths(t *testing.T) {
 					t.Fatalf("%s Axpy n=%d [%d]: %g, generic %g", im.name, n, i, d1[i], d2[i])
 				}
 			}
-			if n > 0 {
-				w := randomBlocks(r, quant.F16, n)
-				x := randomBlocks(r, quant.F16, n+1)[2:]
-				if got, want := im.vecDot[quant.F16](n, w, x), g.vecDot[quant.F16](n, w, x); math.Float32bits(got) != math.Float32bits(want) {
-					t.Errorf("%s F16 n=%d: %g, generic %g", im.name, n, got, want)
+			for _, typ := range []quant.Type{quant.F16, quant.BF16} {
+				if n == 0 {
+					break
+				}
+				w := randomBlocks(r, typ, n)
+				x := randomBlocks(r, typ, n+1)[2:]
+				if got, want := im.vecDot[typ](n, w, x), g.vecDot[typ](n, w, x); math.Float32bits(got) != math.Float32bits(want) {
+					t.Errorf("%s %v n=%d: %g, generic %g", im.name, typ, n, got, want)
 				}
 			}
 		}
@@ -141,7 +144,7 @@ func TestArm64Unaligned(t *testing.T) {
 		for _, typ := range armTypes {
 			at := ActivationType(typ)
 			n := 5 * blockSize(typ)
-			if typ == quant.F16 {
+			if typ == quant.F16 || typ == quant.BF16 {
 				n = 45
 			}
 			for _, off := range []int{1, 3} {
@@ -163,7 +166,7 @@ func TestArm64Extremes(t *testing.T) {
 	g := impls[0]
 	for _, im := range armImpls(t) {
 		for _, typ := range armTypes {
-			if typ == quant.F16 {
+			if typ == quant.F16 || typ == quant.BF16 {
 				continue
 			}
 			at := ActivationType(typ)
@@ -175,7 +178,7 @@ func TestArm64Extremes(t *testing.T) {
 					quant.Q8_0: {0, 2}, quant.Q4_0: {0, 2}, quant.Q5_0: {0, 2},
 					quant.Q4_K: {0, 4}, quant.Q5_K: {0, 4}, quant.Q6_K: {208, 210},
 					quant.IQ4_NL: {0, 2}, quant.Q4_1: {0, 4}, quant.Q5_1: {0, 4},
-					quant.Q3_K: {108, 110}, quant.Q2_K: {80, 84},
+					quant.Q3_K: {108, 110}, quant.Q2_K: {80, 84}, quant.IQ4_XS: {0, 2},
 				}[typ]
 				bb := layouts[typ].bb
 				for i := range w {

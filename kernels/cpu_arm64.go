@@ -40,6 +40,8 @@ func archImpls() []*impl {
 	neon.vecDot[quant.Q5_1] = dotQ5_1NEON
 	neon.vecDot[quant.Q3_K] = dotQ3_KNEON
 	neon.vecDot[quant.Q2_K] = dotQ2_KNEON
+	neon.vecDot[quant.IQ4_XS] = dotIQ4_XSNEON
+	neon.vecDot[quant.BF16] = dotBF16NEON
 	neon.tile[quant.Q8_0] = tileQ8_0NEON
 	neon.tile[quant.Q4_0] = tileQ4_0NEON
 	neon.tile[quant.Q5_0] = tileQ5_0NEON
@@ -66,10 +68,12 @@ func archImpls() []*impl {
 	dp.vecDot[quant.Q5_1] = dotQ5_1SDOT
 	dp.vecDot[quant.Q3_K] = dotQ3_KSDOT
 	dp.vecDot[quant.Q2_K] = dotQ2_KSDOT
+	dp.vecDot[quant.IQ4_XS] = dotIQ4_XSSDOT
 
 	for _, im := range []*impl{neon, dp} {
 		for _, t := range []quant.Type{quant.Q8_0, quant.Q4_0, quant.Q5_0, quant.Q4_K, quant.Q5_K, quant.Q6_K, quant.F16,
-			quant.IQ4_NL, quant.Q4_1, quant.Q5_1, quant.Q3_K, quant.Q2_K} {
+			quant.IQ4_NL, quant.Q4_1, quant.Q5_1, quant.Q3_K, quant.Q2_K,
+			quant.IQ4_XS, quant.BF16} {
 			im.exact[t] = true
 		}
 	}

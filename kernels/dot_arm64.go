@@ -101,6 +101,14 @@ func dotQ2_KSDOT(n int, w, a []byte) float32
 //go:noescape
 func dotQ2_KNEON(n int, w, a []byte) float32
 
+// dotIQ4_XSSDOT and dotIQ4_XSNEON are dotIQ4_XS.
+//
+//go:noescape
+func dotIQ4_XSSDOT(n int, w, a []byte) float32
+
+//go:noescape
+func dotIQ4_XSNEON(n int, w, a []byte) float32
+
 // dotF16Lanes adds the products of the first n halves (n a multiple of 8)
 // of w and a, even indexes to s[0] and odd ones to s[1], in float64 as
 // dotF16 does.
@@ -122,6 +130,28 @@ func dotF16NEON(n int, w, a []byte) float32 {
 	}
 	if i < n {
 		s0 += float64(f16(u16(w[2*i:])) * f16(u16(a[2*i:])))
+	}
+	return float32(s0 + s1)
+}
+
+// dotBF16Lanes is dotF16Lanes for bfloat16 halves (as dotBF16).
+//
+//go:noescape
+func dotBF16Lanes(n int, w, a []byte, s *[2]float64)
+
+// dotBF16NEON is dotBF16, bit for bit, as dotF16NEON is dotF16.
+func dotBF16NEON(n int, w, a []byte) float32 {
+	var s [2]float64
+	m := n &^ 7
+	dotBF16Lanes(m, w[:2*n], a[:2*n], &s)
+	s0, s1 := s[0], s[1]
+	i := m
+	for ; i+1 < n; i += 2 {
+		s0 += float64(bf16(u16(w[2*i:])) * bf16(u16(a[2*i:])))
+		s1 += float64(bf16(u16(w[2*i+2:])) * bf16(u16(a[2*i+2:])))
+	}
+	if i < n {
+		s0 += float64(bf16(u16(w[2*i:])) * bf16(u16(a[2*i:])))
 	}
 	return float32(s0 + s1)
 }

@@ -18,6 +18,7 @@
 #define FN_Q5_1 ·dotQ5_1SDOT
 #define FN_Q3_K ·dotQ3_KSDOT
 #define FN_Q2_K ·dotQ2_KSDOT
+#define FN_IQ4_XS ·dotIQ4_XSSDOT
 #include "dotq_arm64.h"
 #undef DOTQ
 #undef FN_Q8_0
@@ -31,6 +32,7 @@
 #undef FN_Q5_1
 #undef FN_Q3_K
 #undef FN_Q2_K
+#undef FN_IQ4_XS
 
 // The NEON path: DOTQ as widening products (exact in int16, as
 // -128·-128 = 16384 fits), pairs added into int32 (SADDLP), then pairs of
@@ -57,6 +59,7 @@
 #define FN_Q5_1 ·dotQ5_1NEON
 #define FN_Q3_K ·dotQ3_KNEON
 #define FN_Q2_K ·dotQ2_KNEON
+#define FN_IQ4_XS ·dotIQ4_XSNEON
 #include "dotq_arm64.h"
 
 // func dotF16Lanes(n int, w, a []byte, s *[2]float64)
@@ -98,5 +101,42 @@ f16loop:
 	CBNZ   R0, f16loop
 
 f16done:
+	VST1 [V0.D2], (R3)
+	RET
+
+// func dotBF16Lanes(n int, w, a []byte, s *[2]float64)
+//
+// dotF16Lanes for bfloat16: the halves become float32 by a shift (SHLL),
+// their float32 products (rounded as dotBF16's) are summed in float64.
+TEXT ·dotBF16Lanes(SB), NOSPLIT, $0-64
+	MOVD n+0(FP), R0
+	LSR  $3, R0, R0
+	MOVD w_base+8(FP), R1
+	MOVD a_base+32(FP), R2
+	MOVD s+56(FP), R3
+	VLD1 (R3), [V0.D2]
+	CBZ  R0, bf16done
+
+bf16loop:
+	VLD1.P 16(R1), [V2.B16]
+	VLD1.P 16(R2), [V3.B16]
+	SHLL4S(4, 2)
+	SHLL24S(5, 2)
+	SHLL4S(6, 3)
+	SHLL24S(7, 3)
+	FMUL4S(4, 4, 6)
+	FMUL4S(5, 5, 7)
+	FCVTL2D(16, 4)
+	FCVTL22D(17, 4)
+	FCVTL2D(18, 5)
+	FCVTL22D(19, 5)
+	FADD2D(0, 0, 16)
+	FADD2D(0, 0, 17)
+	FADD2D(0, 0, 18)
+	FADD2D(0, 0, 19)
+	SUB    $1, R0
+	CBNZ   R0, bf16loop
+
+bf16done:
 	VST1 [V0.D2], (R3)
 	RET

@@ -221,6 +221,18 @@
 	SXTL4S(10, 25) \
 	SXTL24S(11, 25)
 
+// XSSUB adds the lanes of the next IQ4_XS sub-block (16 bytes of nibbles
+// at (R7), indexing the levels in V27) against 32 activations at (R6),
+// with scale lane i of Vsc.
+#define XSSUB(sc, i) \
+	VLD1.P 16(R7), [V16.B16] \
+	VLD1.P 32(R6), [V18.B16, V19.B16] \
+	VAND   V26.B16, V16.B16, V4.B16 \
+	VUSHR  $4, V16.B16, V5.B16 \
+	VTBL   V4.B16, [V27.B16], V4.B16 \
+	VTBL   V5.B16, [V27.B16], V5.B16 \
+	KLANES32(4, 5, 18, 19, sc, i)
+
 #endif
 
 // func dotQ8_0X(n int, w, a []byte) float32 — dotQ8_0:
@@ -829,6 +841,88 @@ q2kloop:
 	CBNZ  R0, q2kloop
 
 q2kdone:
+	HSUM8
+	FMOVS F0, ret+56(FP)
+	RET
+
+// func dotIQ4_XSX(n int, w, a []byte) float32 — dotIQ4_XS: per block the
+// lanes of addLanes32 over the 8 sub-blocks (levels kvaluesIQ4NL[nibble],
+// scale ls-32), acc = fma(d_w·d_a, float32(lanes), acc), hsum_float_8.
+//
+// The scales: the low nibbles of scales_l interleaved with their high
+// nibbles (ZIP1) are bits 0-3; the 2-bit fields of scales_h are spread to
+// one per byte in a general register (fields 4-7 to bytes 4-7, then
+// nibble pairs, then pairs) for bits 4-5.
+//
+// V0, V1: acc; V9, V10: scales 0-3, 4-7; V22, V23: lanes; V26: 0x0f; V27:
+// the levels; V28 (free between DOTQs): 32; V30: d.
+TEXT FN_IQ4_XS(SB), NOSPLIT, $0-60
+	MOVD  n+0(FP), R0
+	LSR   $8, R0, R0
+	MOVD  w_base+8(FP), R1
+	MOVD  a_base+32(FP), R2
+	VEOR  V0.B16, V0.B16, V0.B16
+	VEOR  V1.B16, V1.B16, V1.B16
+	VMOVI $15, V26.B16
+	MOVD  $iq4nlValues<>(SB), R5
+	VLD1  (R5), [V27.B16]
+	CBZ   R0, iq4xsdone
+
+iq4xsloop:
+	MOVHU 2(R1), R3
+	AND   $0xff, R3, R4
+	AND   $0xff00, R3, R5
+	ORR   R5<<24, R4, R3
+	AND   $0x0000000f0000000f, R3, R4
+	AND   $0x000000f0000000f0, R3, R5
+	ORR   R5<<12, R4, R3
+	AND   $0x0003000300030003, R3, R4
+	AND   $0x000c000c000c000c, R3, R5
+	ORR   R5<<6, R4, R3
+	VMOV  R3, V9.D[0]
+	VSHL  $4, V9.B16, V9.B16
+	MOVWU 4(R1), R3
+	VMOV  R3, V10.S[0]
+	VAND  V26.B16, V10.B16, V11.B16
+	VUSHR $4, V10.B16, V12.B16
+	VZIP1 V12.B16, V11.B16, V11.B16
+	VORR  V11.B16, V9.B16, V9.B16
+	VMOVI $32, V28.B16
+	VSUB  V28.B16, V9.B16, V9.B16
+	SXTL8H(9, 9)
+	SXTL24S(10, 9)
+	SXTL4S(9, 9)
+
+	MOVHU (R1), R3
+	FMOVS R3, F30
+	FCVTHS F30, F30
+	FMOVS (R2), F28
+	FMULS F28, F30, F30
+	VDUP  V30.S[0], V30.S4
+
+	VEOR  V22.B16, V22.B16, V22.B16
+	VEOR  V23.B16, V23.B16, V23.B16
+	ADD   $8, R1, R7
+	ADD   $4, R2, R6
+	XSSUB(9, 0)
+	XSSUB(9, 1)
+	XSSUB(9, 2)
+	XSSUB(9, 3)
+	XSSUB(10, 0)
+	XSSUB(10, 1)
+	XSSUB(10, 2)
+	XSSUB(10, 3)
+
+	SCVTF4S(22, 22)
+	SCVTF4S(23, 23)
+	FMLA4S(0, 22, 30)
+	FMLA4S(1, 23, 30)
+	ADD   $136, R1
+	ADD   $292, R2
+	SUB   $1, R0
+	CBNZ  R0, iq4xsloop
+
+iq4xsdone:
 	HSUM8
 	FMOVS F0, ret+56(FP)
 	RET

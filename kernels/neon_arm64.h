@@ -69,3 +69,5 @@
 #define EXT16B(d, n, m, i) WORD $(0x6e000000 | ((m)<<16) | ((i)<<11) | ((n)<<5) | (d)) // ext vd.16b, vn.16b, vm.16b, #i
 #define SMULL4S(d, n, m) WORD $(0x0e60c000 | ((m)<<16) | ((n)<<5) | (d))    // smull  vd.4s, vn.4h, vm.4h
 #define SMULL24S(d, n, m) WORD $(0x4e60c000 | ((m)<<16) | ((n)<<5) | (d))   // smull2 vd.4s, vn.8h, vm.8h
+#define SHLL4S(d, n) WORD $(0x2e613800 | ((n)<<5) | (d))                   // shll   vd.4s, vn.4h, #16
+#define SHLL24S(d, n) WORD $(0x6e613800 | ((n)<<5) | (d))                  // shll2  vd.4s, vn.8h, #16
