@@ -31,6 +31,7 @@ func archImpls() []*impl {
 	avx2.exact[quant.Q5_0] = true
 	avx2.exact[quant.IQ4_NL] = true
 	avx2.quantize[quant.Q8_0] = quantizeQ8_0AVX2
+	avx2.quantize[quant.Q8_K] = quantizeQ8_KAVX2
 	avx2.exact[quant.Q8_0] = true
 	avx2.exact[quant.Q4_0] = true
 	avx2.exact[quant.Q4_K] = true // integer sums in assembly, float32 arithmetic as generic
