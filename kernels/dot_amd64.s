@@ -33,6 +33,45 @@ DATA onesW<>+16(SB)/8, $0x0001000100010001
 DATA onesW<>+24(SB)/8, $0x0001000100010001
 GLOBL onesW<>(SB), RODATA|NOPTR, $32
 
+// Q6_K scales: even bytes then odd bytes; VPSHUFB indices of int16 k.
+DATA evenOdd<>+0(SB)/8, $0x0e0c0a0806040200
+DATA evenOdd<>+8(SB)/8, $0x0f0d0b0907050301
+GLOBL evenOdd<>(SB), RODATA|NOPTR, $16
+
+DATA wordSel<>+0(SB)/8, $0x0100010001000100
+DATA wordSel<>+8(SB)/8, $0x0100010001000100
+DATA wordSel<>+16(SB)/8, $0x0100010001000100
+DATA wordSel<>+24(SB)/8, $0x0100010001000100
+DATA wordSel<>+32(SB)/8, $0x0302030203020302
+DATA wordSel<>+40(SB)/8, $0x0302030203020302
+DATA wordSel<>+48(SB)/8, $0x0302030203020302
+DATA wordSel<>+56(SB)/8, $0x0302030203020302
+DATA wordSel<>+64(SB)/8, $0x0504050405040504
+DATA wordSel<>+72(SB)/8, $0x0504050405040504
+DATA wordSel<>+80(SB)/8, $0x0504050405040504
+DATA wordSel<>+88(SB)/8, $0x0504050405040504
+DATA wordSel<>+96(SB)/8, $0x0706070607060706
+DATA wordSel<>+104(SB)/8, $0x0706070607060706
+DATA wordSel<>+112(SB)/8, $0x0706070607060706
+DATA wordSel<>+120(SB)/8, $0x0706070607060706
+DATA wordSel<>+128(SB)/8, $0x0908090809080908
+DATA wordSel<>+136(SB)/8, $0x0908090809080908
+DATA wordSel<>+144(SB)/8, $0x0908090809080908
+DATA wordSel<>+152(SB)/8, $0x0908090809080908
+DATA wordSel<>+160(SB)/8, $0x0b0a0b0a0b0a0b0a
+DATA wordSel<>+168(SB)/8, $0x0b0a0b0a0b0a0b0a
+DATA wordSel<>+176(SB)/8, $0x0b0a0b0a0b0a0b0a
+DATA wordSel<>+184(SB)/8, $0x0b0a0b0a0b0a0b0a
+DATA wordSel<>+192(SB)/8, $0x0d0c0d0c0d0c0d0c
+DATA wordSel<>+200(SB)/8, $0x0d0c0d0c0d0c0d0c
+DATA wordSel<>+208(SB)/8, $0x0d0c0d0c0d0c0d0c
+DATA wordSel<>+216(SB)/8, $0x0d0c0d0c0d0c0d0c
+DATA wordSel<>+224(SB)/8, $0x0f0e0f0e0f0e0f0e
+DATA wordSel<>+232(SB)/8, $0x0f0e0f0e0f0e0f0e
+DATA wordSel<>+240(SB)/8, $0x0f0e0f0e0f0e0f0e
+DATA wordSel<>+248(SB)/8, $0x0f0e0f0e0f0e0f0e
+GLOBL wordSel<>(SB), RODATA|NOPTR, $256
+
 // BLOCKSCALE loads the fp16 scales at (w) and (a), and broadcasts their
 // float32 product into dst (clobbers AX, BX, X14, X15).
 #define BLOCKSCALE(w, a, dst) \
@@ -266,19 +305,16 @@ q4kdone:
 	VZEROUPPER
 	RET
 
-// Q6KSCALES broadcasts the int8 scales at soff(SI) and soff+1(SI) into the
-// low and high 128-bit lanes of Y4 as int16 (clobbers AX, BX, X5).
+// Q6KSCALES puts scale 2k of the block in every int16 of Y4's low 128-bit
+// lane and scale 2k+1 in its high lane (Y15 holds the block's even scales
+// as int16 in its low lane, the odd ones in its high lane; soff = 32k
+// selects word k).
 #define Q6KSCALES(soff) \
-	MOVBLSX soff(SI), AX \
-	MOVBLSX soff+1(SI), BX \
-	VMOVD AX, X4 \
-	VMOVD BX, X5 \
-	VPBROADCASTW X4, X4 \
-	VPBROADCASTW X5, X5 \
-	VINSERTI128 $1, X5, Y4, Y4
+	VPSHUFB wordSel<>+soff(SB), Y15, Y4
 
 // Q6KPART adds Σ scale·(q-32)·a for the 32 values q (6-bit, unsigned
-// bytes in reg) whose activations are at aoff(DI) and scales at soff(SI).
+// bytes in reg) whose activations are at aoff(DI), with the scales that
+// Q6KSCALES(soff) selects.
 #define Q6KPART(reg, aoff, soff) \
 	VMOVDQU aoff(DI), Y6 \
 	VPMADDUBSW Y6, reg, reg \
@@ -304,21 +340,21 @@ q4kdone:
 	VPAND Y9, Y2, Y2 \
 	VPSLLW $4, Y2, Y2 \
 	VPOR Y2, Y1, Y1 \
-	Q6KPART(Y1, aoff+32, soff+2) \
+	Q6KPART(Y1, aoff+32, soff+32) \
 	VPSRLW $4, Y11, Y1 \
 	VPAND Y8, Y1, Y1 \
 	VPSRLW $4, Y13, Y2 \
 	VPAND Y9, Y2, Y2 \
 	VPSLLW $4, Y2, Y2 \
 	VPOR Y2, Y1, Y1 \
-	Q6KPART(Y1, aoff+64, soff+4) \
+	Q6KPART(Y1, aoff+64, soff+64) \
 	VPSRLW $4, Y12, Y1 \
 	VPAND Y8, Y1, Y1 \
 	VPSRLW $6, Y13, Y2 \
 	VPAND Y9, Y2, Y2 \
 	VPSLLW $4, Y2, Y2 \
 	VPOR Y2, Y1, Y1 \
-	Q6KPART(Y1, aoff+96, soff+6)
+	Q6KPART(Y1, aoff+96, soff+96)
 
 // func dotQ6_KAVX2(n int, w, a []byte) float32
 //
@@ -340,8 +376,11 @@ TEXT ·dotQ6_KAVX2(SB), NOSPLIT, $0-60
 
 q6kloop:
 	VPXOR Y0, Y0, Y0
-	Q6KHALF(0, 128, 4, 192)
-	Q6KHALF(64, 160, 132, 200)
+	VMOVDQU 192(SI), X15
+	VPSHUFB evenOdd<>(SB), X15, X15
+	VPMOVSXBW X15, Y15         // even scales | odd scales, int16
+	Q6KHALF(0, 128, 4, 0)
+	Q6KHALF(64, 160, 132, 128)
 	VMOVSS (DI), X15
 	MOVWLZX 208(SI), AX
 	VMOVD AX, X3
