@@ -1,11 +1,12 @@
 // The bodies of the quantized dot products of dot_arm64.s, included twice:
 // once with DOTQ as SDOT (the dotprod path) and once with DOTQ as its NEON
-// emulation (SMULL, SADDLP, ADDP), and with FN(x) naming the functions of
-// that path. DOTQ(acc, x, y) adds to the four int32 lanes of Vacc the sums
-// of the products of the signed bytes 4k..4k+3 of Vx and Vy (k < 4); both
-// forms are exact, so the two paths give the same bits. The Go meaning of
-// each function is the generic kernel named in its comment (dot.go,
-// dot_k.go), whose float32 operations they perform in the same order.
+// emulation (SMULL, SADDLP, ADDP), and with the FN_* macros naming the
+// functions of that path. DOTQ(acc, x, y) adds to the four int32 lanes of
+// Vacc the sums of the products of the signed bytes 4k..4k+3 of Vx and Vy
+// (k < 4); both forms are exact, so the two paths give the same bits. The
+// Go meaning of each function is the generic kernel named in its comment
+// (dot.go, dot_k.go), whose float32 operations they perform in the same
+// order.
 
 #ifndef DOTQ_HELPERS
 #define DOTQ_HELPERS
