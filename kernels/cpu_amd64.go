@@ -28,6 +28,8 @@ func archImpls() []*impl {
 	avx2.vecDot[quant.Q6_K] = dotQ6_KAVX2
 	avx2.vecDot[quant.Q5_0] = dotQ5_0AVX2
 	avx2.vecDot[quant.IQ4_NL] = dotIQ4_NLAVX2
+	avx2.vecDot[quant.Q5_K] = dotQ5_KAVX2
+	avx2.exact[quant.Q5_K] = true
 	avx2.exact[quant.Q5_0] = true
 	avx2.exact[quant.IQ4_NL] = true
 	avx2.quantize[quant.Q8_0] = quantizeQ8_0AVX2

@@ -48,3 +48,8 @@ func dotQ5_0AVX2(n int, w, a []byte) float32
 //
 //go:noescape
 func dotIQ4_NLAVX2(n int, w, a []byte) float32
+
+// dotQ5_KAVX2 is dotQ5_K, bit for bit, entirely in assembly.
+//
+//go:noescape
+func dotQ5_KAVX2(n int, w, a []byte) float32

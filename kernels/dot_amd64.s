@@ -305,6 +305,112 @@ q4kdone:
 	VZEROUPPER
 	RET
 
+// Q5KC adds to Y11 the 64 values of chunk c: 32 bytes of nibbles at
+// off(SI), whose fifth bits are bits 2c and 2c+1 of the qh bytes in Y12
+// (moved to bit 4 by the shifts oplo nlo and ophi nhi), activations at
+// aoff(DI), int16 scales at soff(SP) and soff+2(SP).
+#define Q5KC(off, aoff, soff, oplo, nlo, ophi, nhi) \
+	VMOVDQU off(SI), Y2 \
+	VPSRLW $4, Y2, Y3 \
+	VPAND Y8, Y2, Y2 \
+	VPAND Y8, Y3, Y3 \
+	oplo $nlo, Y12, Y4 \
+	ophi $nhi, Y12, Y5 \
+	VPAND Y13, Y4, Y4 \
+	VPAND Y13, Y5, Y5 \
+	VPOR Y4, Y2, Y2 \
+	VPOR Y5, Y3, Y3 \
+	VPMADDUBSW aoff(DI), Y2, Y2 \
+	VPMADDUBSW aoff+32(DI), Y3, Y3 \
+	VPBROADCASTW soff(SP), Y4 \
+	VPBROADCASTW soff+2(SP), Y5 \
+	VPMADDWD Y4, Y2, Y2 \
+	VPMADDWD Y5, Y3, Y3 \
+	VPADDD Y2, Y11, Y11 \
+	VPADDD Y3, Y11, Y11
+
+// func dotQ5_KAVX2(n int, w, a []byte) float32
+//
+// as dotQ5_K (ggml's AVX2 ggml_vec_dot_q5_K_q8_K), bit for bit: the
+// scales, minimums and lanes of dotQ4_KAVX2 with the fifth bits from qh;
+// the four minimum products are summed in int32 and added to one float32
+// by a fused multiply-add with -d_a·dmin_w, added after the lanes' sum.
+TEXT ·dotQ5_KAVX2(SB), NOSPLIT, $16-60
+	MOVQ n+0(FP), CX
+	SHRQ $8, CX
+	MOVQ w_base+8(FP), SI
+	MOVQ a_base+32(FP), DI
+	VMOVDQU nibbleMask<>(SB), Y8
+	VMOVDQU sixteens<>(SB), Y13
+	VXORPS Y0, Y0, Y0
+	VXORPS X9, X9, X9
+	TESTQ CX, CX
+	JZ q5kdone
+
+q5kloop:
+	MOVL 4(SI), AX
+	MOVL 8(SI), BX
+	MOVL 12(SI), DX
+	MOVL DX, R8
+	SHRL $4, R8
+	ANDL $0x0f0f0f0f, R8
+	MOVL BX, R9
+	SHRL $6, R9
+	ANDL $0x03030303, R9
+	SHLL $4, R9
+	ORL  R9, R8            // mins 4..7
+	MOVL AX, R9
+	SHRL $6, R9
+	ANDL $0x03030303, R9
+	SHLL $4, R9
+	ANDL $0x0f0f0f0f, DX
+	ORL  R9, DX            // scales 4..7
+	ANDL $0x3f3f3f3f, AX   // scales 0..3
+	ANDL $0x3f3f3f3f, BX   // mins 0..3
+	VMOVD AX, X2
+	VPINSRD $1, DX, X2, X2
+	VPMOVZXBW X2, X2
+	VMOVDQU X2, 0(SP)
+	VMOVD BX, X3
+	VPINSRD $1, R8, X3, X3
+	VPMOVZXBW X3, X3
+	VMOVDQU 260(DI), X4
+	VPHADDW 276(DI), X4, X4
+	VPMADDWD X3, X4, X4
+	VMOVSS (DI), X5
+	MOVWLZX (SI), AX
+	VMOVD AX, X6
+	VCVTPH2PS X6, X6
+	MOVWLZX 2(SI), AX
+	VMOVD AX, X7
+	VCVTPH2PS X7, X7
+	VMULSS X6, X5, X6
+	VMULSS X7, X5, X7
+	VPHADDD X4, X4, X4
+	VPHADDD X4, X4, X4         // mp0+mp1+mp2+mp3
+	VCVTDQ2PS X4, X4
+	VFNMADD231SS X4, X7, X9    // summs = fma(-d_a·dmin_w, Σmp, summs)
+	VMOVDQU 16(SI), Y12        // qh
+	VPXOR Y11, Y11, Y11
+	Q5KC(48, 4, 0, VPSLLW, 4, VPSLLW, 3)
+	Q5KC(80, 68, 4, VPSLLW, 2, VPSLLW, 1)
+	Q5KC(112, 132, 8, VPSLLW, 0, VPSRLW, 1)
+	Q5KC(144, 196, 12, VPSRLW, 2, VPSRLW, 3)
+	VCVTDQ2PS Y11, Y11
+	VBROADCASTSS X6, Y6
+	VFMADD231PS Y11, Y6, Y0
+	ADDQ $176, SI
+	ADDQ $292, DI
+	DECQ CX
+	JNZ  q5kloop
+
+q5kdone:
+	HSUM
+	VADDSS X9, X0, X0
+	VMOVSS X0, ret+56(FP)
+	VZEROUPPER
+	RET
+
 // Q6KSCALES puts scale 2k of the block in every int16 of Y4's low 128-bit
 // lane and scale 2k+1 in its high lane (Y15 holds the block's even scales
 // as int16 in its low lane, the odd ones in its high lane; soff = 32k
