@@ -5,9 +5,21 @@
 //
 // One implementation ("path") is chosen once at init from the CPU's features:
 // the generic pure-Go path everywhere, and assembly paths where the CPU has
-// the instructions: so far "avx2" on amd64 (AVX2+FMA+F16C) for the Q8_0,
-// Q4_0, Q4_K, Q6_K and F16 dot products and the float32 Dot, Axpy and Scale;
-// its other kernels are the generic ones. The environment variable
+// the instructions. On amd64:
+//
+//   - avx2 (AVX2+FMA+F16C): dot products for Q8_0, Q4_0, Q5_0, IQ4_NL,
+//     Q4_K, Q5_K, Q6_K (bit-identical to generic) and F16 (float32 lanes,
+//     within tolerance); the Q8_0 and Q8_K activation quantizers
+//     (byte-identical); float32 Dot, Axpy, Scale (bit-identical).
+//   - avx512 (also AVX-512 F/BW/VL and AVX512-VNNI): everything of avx2,
+//     plus VPDPBUSD MatMul tiles for Q8_0, Q4_0, Q5_0 and IQ4_NL (4 weight
+//     rows x 2 activation rows, 8 x 1 when decoding; for Q4_0 prompts, up to
+//     15 weight rows in the lanes x all activation rows), and AttnDot,
+//     AttnValues and SwiGLU (ggml's vector expf) in AVX-512; all
+//     bit-identical to generic.
+//
+// The other kernels of a path are the generic ones. The arm64 paths (neon,
+// dotprod) register in cpu_arm64.go. The environment variable
 // EDGEAI_KERNELS (generic, avx2, avx512, neon, dotprod) forces a path; an
 // unavailable one falls back to the best available, and Features says so.
 // The build tag purego leaves only the generic path.
