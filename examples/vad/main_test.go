@@ -205,9 +205,21 @@ func needORT(t *testing.T) {
 
 // TestVAD builds 1 s silence, the speech clip, 1 s silence, the clip at half
 // volume with a little noise, 1 s silence, and checks that every Silero
-// variant finds speech exactly in the two clips.
+// variant finds speech exactly in the two clips, on ONNX Runtime.
 func TestVAD(t *testing.T) {
 	needORT(t)
+	testVAD(t, runtime.ONNXBackendORT)
+}
+
+// TestVADGo is TestVAD on the pure-Go backend, which every build has.
+func TestVADGo(t *testing.T) {
+	if _, err := os.Stat(modelDir); err != nil {
+		t.Skipf("reference models absent: %v", err)
+	}
+	testVAD(t, runtime.ONNXBackendGo)
+}
+
+func testVAD(t *testing.T, backend string) {
 	f, err := os.Open("testdata/speech16k.wav")
 	if err != nil {
 		t.Fatal(err)
@@ -239,7 +251,7 @@ func TestVAD(t *testing.T) {
 	o := Options{Threshold: 0.5, MinSpeechMs: 250, MinSilenceMs: 100, PadMs: 30}
 	var ref []float32
 	for _, m := range []string{"silero_vad_16k_op15.onnx", "silero_vad_op18_ifless.onnx", "silero_vad_v4_legacy.onnx"} {
-		s, err := runtime.LoadONNX(context.Background(), filepath.Join(modelDir, m), runtime.ONNXOptions{Backend: runtime.ONNXBackendORT, Threads: 1})
+		s, err := runtime.LoadONNX(context.Background(), filepath.Join(modelDir, m), runtime.ONNXOptions{Backend: backend, Threads: 1})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -296,7 +308,7 @@ func TestVAD(t *testing.T) {
 	}
 	var out bytes.Buffer
 	if err := run(context.Background(), &out, wavPath, filepath.Join(modelDir, "silero_vad_16k_op15.onnx"),
-		runtime.ONNXOptions{Backend: runtime.ONNXBackendORT, Threads: 1}, o, false); err != nil {
+		runtime.ONNXOptions{Backend: backend, Threads: 1}, o, false); err != nil {
 		t.Fatal(err)
 	}
 	if n := strings.Count(out.String(), "\nspeech "); n < 2 {
