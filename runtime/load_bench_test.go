@@ -13,8 +13,8 @@ import (
 
 // benchModel returns the model named by $EDGEAI_BENCH_MODEL (default: the
 // tiny reference model) loaded with $EDGEAI_BENCH_THREADS threads (default
-// 1) and, when $EDGEAI_BENCH_MMAP is set, its mmap choice ("0" = read into
-// memory).
+// 1), batch size $EDGEAI_BENCH_BATCH (default: the runtime's) and, when
+// $EDGEAI_BENCH_MMAP is set, its mmap choice ("0" = copy into memory).
 func benchModel(b *testing.B) *runtime.Model {
 	b.Helper()
 	path := os.Getenv("EDGEAI_BENCH_MODEL")
@@ -33,10 +33,17 @@ func benchModel(b *testing.B) *runtime.Model {
 		threads = n
 	}
 	opts := []runtime.Option{runtime.WithThreads(threads), runtime.WithContextSize(512)}
+	if v := os.Getenv("EDGEAI_BENCH_BATCH"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			b.Fatalf("EDGEAI_BENCH_BATCH=%q: %v", v, err)
+		}
+		opts = append(opts, runtime.WithBatchSize(n))
+	}
 	if v := os.Getenv("EDGEAI_BENCH_MMAP"); v != "" {
 		opts = append(opts, runtime.WithMmap(v != "0"))
 	}
-	key := fmt.Sprint(path, threads, os.Getenv("EDGEAI_BENCH_MMAP"))
+	key := fmt.Sprint(path, threads, os.Getenv("EDGEAI_BENCH_MMAP"), os.Getenv("EDGEAI_BENCH_BATCH"))
 	if m := benchModels[key]; m != nil { // b.N's growing runs share one load
 		return m
 	}

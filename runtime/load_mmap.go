@@ -1,6 +1,8 @@
 package runtime
 
 import (
+	"sync"
+
 	"github.com/edgeai-go/edgeai/internal/mmap"
 	"github.com/edgeai-go/edgeai/models/nn"
 )
@@ -50,11 +52,12 @@ func (m MmapMode) String() string {
 
 // placeWeights applies the Options' MmapMode to the decoder's weight
 // matrices and records the choice in m.opts.Mmap. With MmapOff it copies
-// them, 64-byte aligned, into one block of memory backed by huge pages and
-// drops the file's pages from the process's resident set. The small tensors
-// (norm weights, biases) stay where they are: the decoder keeps float views
-// of them. MmapDefault copies when the weights take at most half the memory
-// the system has available, and maps otherwise.
+// them, 64-byte aligned, into one anonymous mapping backed by huge pages
+// (released by Close through releaseWeights) and drops the file's pages from
+// the process's resident set. The small tensors (norm weights, biases) stay
+// where they are: the decoder keeps float views of them. MmapDefault copies
+// when the weights take at most half the memory the system has available,
+// and maps otherwise; if the copy cannot be made the weights stay mapped.
 func (m *Model) placeWeights() {
 	ts := bigTensors(m.dec)
 	total := 0
@@ -70,15 +73,33 @@ func (m *Model) placeWeights() {
 	if m.opts.Mmap != MmapOff {
 		return
 	}
-	arena := mmap.AllocHuge(total)
+	arena, err := mmap.Anon(total)
+	if err != nil {
+		m.opts.Mmap = MmapOn
+		return
+	}
+	buf := arena.Bytes()
 	off := 0
 	for _, t := range ts {
 		n := len(t.Data)
-		dst := arena[off : off+n : off+n]
+		dst := buf[off : off+n : off+n]
 		copy(dst, t.Data)
 		mmap.DontNeed(t.Data)
 		t.Data = dst
 		off += (n + 63) &^ 63
+	}
+	arenas.Store(m, arena)
+}
+
+// arenas holds the weight copies of the open Models (*Model ->
+// *mmap.Mapping), so Close can return the memory at once.
+var arenas sync.Map
+
+// releaseWeights returns the memory of a copy made by placeWeights; Close
+// calls it. Sessions must not run afterwards (as with a closed file mapping).
+func (m *Model) releaseWeights() {
+	if a, ok := arenas.LoadAndDelete(m); ok {
+		a.(*mmap.Mapping).Close()
 	}
 }
 

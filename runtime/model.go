@@ -188,6 +188,7 @@ func (m *Model) Close() error {
 		s.pool.Close()
 	}
 	m.idle = nil
+	m.releaseWeights()
 	return m.file.Close()
 }
 

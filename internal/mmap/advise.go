@@ -1,6 +1,9 @@
 package mmap
 
-import "unsafe"
+import (
+	"fmt"
+	"unsafe"
+)
 
 // HugePageSize is the size of a transparent huge page on the platforms where
 // edgeai asks for them (2 MiB on x86-64 and on arm64 with 4 KiB pages).
@@ -57,6 +60,33 @@ func AllocHuge(n int) []byte {
 		adviseDontNeed(b[lo:hi])
 	}
 	return b
+}
+
+// Anon returns a Mapping of n zero bytes of private, writable memory outside
+// the Go heap, aligned to HugePageSize and backed by transparent huge pages
+// where the kernel allows (see HugePages). Unlike AllocHuge's memory it goes
+// back to the system at Close, not at some later garbage collection; as
+// with a file Mapping, slices of it must not be used after Close. Where the
+// platform cannot map anonymous memory it falls back to AllocHuge (Close
+// then leaves the memory to the garbage collector). Mapped reports false.
+func Anon(n int) (*Mapping, error) {
+	if n < 0 || n > maxAlloc-HugePageSize {
+		return nil, fmt.Errorf("mmap: anonymous mapping of %d bytes", n)
+	}
+	if n == 0 {
+		return &Mapping{data: []byte{}}, nil
+	}
+	region, err := mapAnon(n + HugePageSize)
+	if err != nil {
+		return nil, fmt.Errorf("mmap: anonymous mapping of %d bytes: %w", n, err)
+	}
+	if region == nil { // no mmap here
+		return &Mapping{data: AllocHuge(n)}, nil
+	}
+	off, _ := interior(region, HugePageSize)
+	data := region[off : off+n : off+n]
+	HugePages(data)
+	return &Mapping{data: data, region: region}, nil
 }
 
 // maxAlloc bounds AllocHuge's size: the largest slice the platform holds.

@@ -107,3 +107,41 @@ func TestAvailable(t *testing.T) {
 		t.Errorf("Available = %d bytes", n)
 	}
 }
+
+func TestAnon(t *testing.T) {
+	for _, n := range []int{0, 1, 4097, HugePageSize + 5} {
+		m, err := Anon(n)
+		if err != nil {
+			t.Fatalf("Anon(%d): %v", n, err)
+		}
+		b := m.Bytes()
+		if len(b) != n || m.Len() != n || m.Mapped() {
+			t.Fatalf("Anon(%d): %d bytes, Len %d, Mapped %v", n, len(b), m.Len(), m.Mapped())
+		}
+		if n > 0 && uintptr(unsafe.Pointer(&b[0]))%HugePageSize != 0 {
+			t.Errorf("Anon(%d) is not aligned to %d", n, HugePageSize)
+		}
+		for i, v := range b {
+			if v != 0 {
+				t.Fatalf("Anon(%d)[%d] = %d, want zero memory", n, i, v)
+			}
+		}
+		for i := range b {
+			b[i] = byte(i * 7)
+		}
+		for i, v := range b {
+			if v != byte(i*7) {
+				t.Fatalf("Anon(%d)[%d] = %d after writing %d", n, i, v, byte(i*7))
+			}
+		}
+		if err := m.Close(); err != nil {
+			t.Fatalf("Anon(%d).Close: %v", n, err)
+		}
+		if m.Bytes() != nil || m.Close() != nil {
+			t.Errorf("Anon(%d): Bytes after Close not nil, or second Close failed", n)
+		}
+	}
+	if _, err := Anon(-1); err == nil {
+		t.Error("Anon(-1) succeeded")
+	}
+}

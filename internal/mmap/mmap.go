@@ -12,9 +12,11 @@ import (
 	"sync"
 )
 
-// Mapping is a read-only view of a whole file.
+// Mapping is a read-only view of a whole file (Open), or a block of
+// writable anonymous memory (Anon).
 //
-// The slice returned by Bytes is read-only: writing to it faults on unix. It
+// The slice returned by Bytes of a file Mapping is read-only: writing to it
+// faults on unix. It
 // stays valid only until Close; touching it afterwards crashes the process
 // (SIGSEGV), so callers must not keep views past Close. If the file is
 // truncated by another process while mapped, reading past its new end raises
@@ -22,7 +24,8 @@ import (
 type Mapping struct {
 	mu     sync.Mutex
 	data   []byte
-	mapped bool // data came from mmap and must be unmapped
+	region []byte // what to unmap (data or a larger region holding it); nil if not mapped
+	mapped bool   // data is a view of the file's pages (not a copy)
 	closed bool
 }
 
@@ -51,7 +54,11 @@ func Open(path string) (*Mapping, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mmap: %s: %w", path, err)
 	}
-	return &Mapping{data: data, mapped: mapped}, nil
+	m := &Mapping{data: data, mapped: mapped}
+	if mapped {
+		m.region = data
+	}
+	return m, nil
 }
 
 // Bytes returns the file's contents. It returns nil after Close.
@@ -84,10 +91,10 @@ func (m *Mapping) Close() error {
 		return nil
 	}
 	m.closed = true
-	data := m.data
-	m.data = nil
-	if m.mapped && len(data) > 0 {
-		return unmap(data)
+	region := m.region
+	m.data, m.region = nil, nil
+	if len(region) > 0 {
+		return unmap(region)
 	}
 	return nil
 }

@@ -17,3 +17,6 @@ func mapFile(f *os.File, size int) ([]byte, bool, error) {
 }
 
 func unmap([]byte) error { return nil }
+
+// mapAnon returns nil: Anon falls back to AllocHuge.
+func mapAnon(int) ([]byte, error) { return nil, nil }

@@ -27,3 +27,8 @@ func mapFile(f *os.File, size int) ([]byte, bool, error) {
 }
 
 func unmap(data []byte) error { return unix.Munmap(data) }
+
+// mapAnon maps n bytes of private anonymous memory (zeros, read-write).
+func mapAnon(n int) ([]byte, error) {
+	return unix.Mmap(-1, 0, n, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANON)
+}
