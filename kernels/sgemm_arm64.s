@@ -1,0 +1,242 @@
+//go:build !purego
+
+#include "textflag.h"
+
+// The SGEMM micro kernels of sgemm.go for NEON: an 8×8 tile in V16-V31
+// (two registers a row), fed per step by one row of a B panel (V0, V1) and
+// one column of an A panel (V2, V3), with the fused multiply-add by vector
+// element, which the Go assembler lacks (hence WORD).
+
+// fmla vd.4s, vn.4s, vm.s[i] (vm in V0-V15)
+#define SGEMM_FMLAE(d, n, m, i) WORD $(0x4f801000 | (((i)&1)<<21) | ((m)<<16) | (((i)>>1)<<11) | ((n)<<5) | (d))
+// fadd vd.4s, vn.4s, vm.4s
+#define SGEMM_FADD(d, n, m) WORD $(0x4e20d400 | ((m)<<16) | ((n)<<5) | (d))
+
+// func sgemmMicroNEON(k int, a, b, c *float32, ldc int, load bool)
+//
+//	for p in [0, k): for i in [0, 8): for j in [0, 8):
+//		acc[i][j] += a[p*8+i] * b[p*8+j]     (fused multiply-add)
+//	c[i*ldc+j] = acc[i][j] (+ c[i*ldc+j] when load)
+TEXT ·sgemmMicroNEON(SB), NOSPLIT, $0-41
+	MOVD k+0(FP), R0
+	MOVD a+8(FP), R1
+	MOVD b+16(FP), R2
+	MOVD c+24(FP), R3
+	MOVD ldc+32(FP), R4
+	LSL  $2, R4, R4
+	VEOR V16.B16, V16.B16, V16.B16
+	VEOR V17.B16, V17.B16, V17.B16
+	VEOR V18.B16, V18.B16, V18.B16
+	VEOR V19.B16, V19.B16, V19.B16
+	VEOR V20.B16, V20.B16, V20.B16
+	VEOR V21.B16, V21.B16, V21.B16
+	VEOR V22.B16, V22.B16, V22.B16
+	VEOR V23.B16, V23.B16, V23.B16
+	VEOR V24.B16, V24.B16, V24.B16
+	VEOR V25.B16, V25.B16, V25.B16
+	VEOR V26.B16, V26.B16, V26.B16
+	VEOR V27.B16, V27.B16, V27.B16
+	VEOR V28.B16, V28.B16, V28.B16
+	VEOR V29.B16, V29.B16, V29.B16
+	VEOR V30.B16, V30.B16, V30.B16
+	VEOR V31.B16, V31.B16, V31.B16
+	CBZ  R0, mstore
+
+mloop:
+	VLD1.P 32(R2), [V0.S4, V1.S4]
+	VLD1.P 32(R1), [V2.S4, V3.S4]
+	SGEMM_FMLAE(16, 0, 2, 0)
+	SGEMM_FMLAE(17, 1, 2, 0)
+	SGEMM_FMLAE(18, 0, 2, 1)
+	SGEMM_FMLAE(19, 1, 2, 1)
+	SGEMM_FMLAE(20, 0, 2, 2)
+	SGEMM_FMLAE(21, 1, 2, 2)
+	SGEMM_FMLAE(22, 0, 2, 3)
+	SGEMM_FMLAE(23, 1, 2, 3)
+	SGEMM_FMLAE(24, 0, 3, 0)
+	SGEMM_FMLAE(25, 1, 3, 0)
+	SGEMM_FMLAE(26, 0, 3, 1)
+	SGEMM_FMLAE(27, 1, 3, 1)
+	SGEMM_FMLAE(28, 0, 3, 2)
+	SGEMM_FMLAE(29, 1, 3, 2)
+	SGEMM_FMLAE(30, 0, 3, 3)
+	SGEMM_FMLAE(31, 1, 3, 3)
+	SUB  $1, R0, R0
+	CBNZ R0, mloop
+
+mstore:
+	MOVBU load+40(FP), R5
+	CBZ   R5, mput
+	VLD1 (R3), [V4.S4, V5.S4]
+	SGEMM_FADD(16, 16, 4)
+	SGEMM_FADD(17, 17, 5)
+	VST1 [V16.S4, V17.S4], (R3)
+	ADD R4, R3, R3
+	VLD1 (R3), [V4.S4, V5.S4]
+	SGEMM_FADD(18, 18, 4)
+	SGEMM_FADD(19, 19, 5)
+	VST1 [V18.S4, V19.S4], (R3)
+	ADD R4, R3, R3
+	VLD1 (R3), [V4.S4, V5.S4]
+	SGEMM_FADD(20, 20, 4)
+	SGEMM_FADD(21, 21, 5)
+	VST1 [V20.S4, V21.S4], (R3)
+	ADD R4, R3, R3
+	VLD1 (R3), [V4.S4, V5.S4]
+	SGEMM_FADD(22, 22, 4)
+	SGEMM_FADD(23, 23, 5)
+	VST1 [V22.S4, V23.S4], (R3)
+	ADD R4, R3, R3
+	VLD1 (R3), [V4.S4, V5.S4]
+	SGEMM_FADD(24, 24, 4)
+	SGEMM_FADD(25, 25, 5)
+	VST1 [V24.S4, V25.S4], (R3)
+	ADD R4, R3, R3
+	VLD1 (R3), [V4.S4, V5.S4]
+	SGEMM_FADD(26, 26, 4)
+	SGEMM_FADD(27, 27, 5)
+	VST1 [V26.S4, V27.S4], (R3)
+	ADD R4, R3, R3
+	VLD1 (R3), [V4.S4, V5.S4]
+	SGEMM_FADD(28, 28, 4)
+	SGEMM_FADD(29, 29, 5)
+	VST1 [V28.S4, V29.S4], (R3)
+	ADD R4, R3, R3
+	VLD1 (R3), [V4.S4, V5.S4]
+	SGEMM_FADD(30, 30, 4)
+	SGEMM_FADD(31, 31, 5)
+	VST1 [V30.S4, V31.S4], (R3)
+	RET
+
+mput:
+	VST1 [V16.S4, V17.S4], (R3)
+	ADD R4, R3, R3
+	VST1 [V18.S4, V19.S4], (R3)
+	ADD R4, R3, R3
+	VST1 [V20.S4, V21.S4], (R3)
+	ADD R4, R3, R3
+	VST1 [V22.S4, V23.S4], (R3)
+	ADD R4, R3, R3
+	VST1 [V24.S4, V25.S4], (R3)
+	ADD R4, R3, R3
+	VST1 [V26.S4, V27.S4], (R3)
+	ADD R4, R3, R3
+	VST1 [V28.S4, V29.S4], (R3)
+	ADD R4, R3, R3
+	VST1 [V30.S4, V31.S4], (R3)
+	RET
+
+// func sgemmMicroOffsNEON(k int, a, b *float32, offs *int, c *float32, ldc int, load bool)
+//
+// sgemmMicroNEON with row p of B read in place at b + offs[p].
+TEXT ·sgemmMicroOffsNEON(SB), NOSPLIT, $0-49
+	MOVD k+0(FP), R0
+	MOVD a+8(FP), R1
+	MOVD b+16(FP), R2
+	MOVD offs+24(FP), R6
+	MOVD c+32(FP), R3
+	MOVD ldc+40(FP), R4
+	LSL  $2, R4, R4
+	VEOR V16.B16, V16.B16, V16.B16
+	VEOR V17.B16, V17.B16, V17.B16
+	VEOR V18.B16, V18.B16, V18.B16
+	VEOR V19.B16, V19.B16, V19.B16
+	VEOR V20.B16, V20.B16, V20.B16
+	VEOR V21.B16, V21.B16, V21.B16
+	VEOR V22.B16, V22.B16, V22.B16
+	VEOR V23.B16, V23.B16, V23.B16
+	VEOR V24.B16, V24.B16, V24.B16
+	VEOR V25.B16, V25.B16, V25.B16
+	VEOR V26.B16, V26.B16, V26.B16
+	VEOR V27.B16, V27.B16, V27.B16
+	VEOR V28.B16, V28.B16, V28.B16
+	VEOR V29.B16, V29.B16, V29.B16
+	VEOR V30.B16, V30.B16, V30.B16
+	VEOR V31.B16, V31.B16, V31.B16
+	CBZ  R0, ostore
+
+oloop:
+	MOVD.P 8(R6), R7
+	ADD  R7<<2, R2, R8
+	VLD1 (R8), [V0.S4, V1.S4]
+	VLD1.P 32(R1), [V2.S4, V3.S4]
+	SGEMM_FMLAE(16, 0, 2, 0)
+	SGEMM_FMLAE(17, 1, 2, 0)
+	SGEMM_FMLAE(18, 0, 2, 1)
+	SGEMM_FMLAE(19, 1, 2, 1)
+	SGEMM_FMLAE(20, 0, 2, 2)
+	SGEMM_FMLAE(21, 1, 2, 2)
+	SGEMM_FMLAE(22, 0, 2, 3)
+	SGEMM_FMLAE(23, 1, 2, 3)
+	SGEMM_FMLAE(24, 0, 3, 0)
+	SGEMM_FMLAE(25, 1, 3, 0)
+	SGEMM_FMLAE(26, 0, 3, 1)
+	SGEMM_FMLAE(27, 1, 3, 1)
+	SGEMM_FMLAE(28, 0, 3, 2)
+	SGEMM_FMLAE(29, 1, 3, 2)
+	SGEMM_FMLAE(30, 0, 3, 3)
+	SGEMM_FMLAE(31, 1, 3, 3)
+	SUB  $1, R0, R0
+	CBNZ R0, oloop
+
+ostore:
+	MOVBU load+48(FP), R5
+	CBZ   R5, oput
+	VLD1 (R3), [V4.S4, V5.S4]
+	SGEMM_FADD(16, 16, 4)
+	SGEMM_FADD(17, 17, 5)
+	VST1 [V16.S4, V17.S4], (R3)
+	ADD R4, R3, R3
+	VLD1 (R3), [V4.S4, V5.S4]
+	SGEMM_FADD(18, 18, 4)
+	SGEMM_FADD(19, 19, 5)
+	VST1 [V18.S4, V19.S4], (R3)
+	ADD R4, R3, R3
+	VLD1 (R3), [V4.S4, V5.S4]
+	SGEMM_FADD(20, 20, 4)
+	SGEMM_FADD(21, 21, 5)
+	VST1 [V20.S4, V21.S4], (R3)
+	ADD R4, R3, R3
+	VLD1 (R3), [V4.S4, V5.S4]
+	SGEMM_FADD(22, 22, 4)
+	SGEMM_FADD(23, 23, 5)
+	VST1 [V22.S4, V23.S4], (R3)
+	ADD R4, R3, R3
+	VLD1 (R3), [V4.S4, V5.S4]
+	SGEMM_FADD(24, 24, 4)
+	SGEMM_FADD(25, 25, 5)
+	VST1 [V24.S4, V25.S4], (R3)
+	ADD R4, R3, R3
+	VLD1 (R3), [V4.S4, V5.S4]
+	SGEMM_FADD(26, 26, 4)
+	SGEMM_FADD(27, 27, 5)
+	VST1 [V26.S4, V27.S4], (R3)
+	ADD R4, R3, R3
+	VLD1 (R3), [V4.S4, V5.S4]
+	SGEMM_FADD(28, 28, 4)
+	SGEMM_FADD(29, 29, 5)
+	VST1 [V28.S4, V29.S4], (R3)
+	ADD R4, R3, R3
+	VLD1 (R3), [V4.S4, V5.S4]
+	SGEMM_FADD(30, 30, 4)
+	SGEMM_FADD(31, 31, 5)
+	VST1 [V30.S4, V31.S4], (R3)
+	RET
+
+oput:
+	VST1 [V16.S4, V17.S4], (R3)
+	ADD R4, R3, R3
+	VST1 [V18.S4, V19.S4], (R3)
+	ADD R4, R3, R3
+	VST1 [V20.S4, V21.S4], (R3)
+	ADD R4, R3, R3
+	VST1 [V22.S4, V23.S4], (R3)
+	ADD R4, R3, R3
+	VST1 [V24.S4, V25.S4], (R3)
+	ADD R4, R3, R3
+	VST1 [V26.S4, V27.S4], (R3)
+	ADD R4, R3, R3
+	VST1 [V28.S4, V29.S4], (R3)
+	ADD R4, R3, R3
+	VST1 [V30.S4, V31.S4], (R3)
+	RET
