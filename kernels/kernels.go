@@ -58,7 +58,8 @@ const rowsPerTile = 15
 
 // tileRowsFunc adds to out[j·ldo + r] the dot products of nb blocks of the
 // weight rows r < rows (rows <= rowsPerTile) at w + r·rb and the n
-// activation rows at a + j·ab; out starts at zero.
+// activation rows at a + j·ab; out starts at zero. It may read all
+// rowsPerTile rows, so they must exist.
 type tileRowsFunc func(nb int, w *byte, rb int, a *byte, ab, n int, out *float32, ldo, rows int)
 
 // quantizeFunc converts x into dst in an activation type; dst has exactly the

@@ -3,7 +3,7 @@ package kernels
 import "github.com/edgeai-go/edgeai/quant"
 
 // MatMul takes the tileRows kernels for at least minTileRowsActs activation
-// rows and minTileRows weight rows (measured: below that, gathering the
+// rows and minTileRows weight rows (measured: below that, transposing the
 // weights costs more than the 4-row tiles' reductions).
 const (
 	minTileRowsActs = 8
@@ -63,10 +63,12 @@ func MatMul(t quant.Type, w []byte, cols, rowLo, rowHi int, a []byte, n int, out
 	f := cur.vecDot[t]
 	if tr := cur.tileRows[t]; tr != nil && n >= minTileRowsActs {
 		// Prompting: up to 15 weight rows at a time, each block's
-		// weights gathered once for all n activation rows; a last group of
+		// weights loaded and transposed once for all n activation rows; a last group of
 		// fewer than minTileRows rows goes to the 4-row tiles below.
 		r := rowLo
-		for ; r+minTileRows <= rowHi; r += rowsPerTile {
+		// The kernels read rowsPerTile rows (those past rows are discarded),
+		// so a group must not reach past the end of w.
+		for ; r+minTileRows <= rowHi && r+rowsPerTile <= len(w)/rb; r += rowsPerTile {
 			rows := min(rowsPerTile, rowHi-r)
 			for j := range n {
 				clear(out[j*ldo+r : j*ldo+r+rows])

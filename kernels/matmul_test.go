@@ -33,7 +33,8 @@ func TestMatMulMatchesVecDot(t *testing.T) {
 				{512, 30, 1, 30, 7, 1}, // an odd number of activation rows
 				{64, 12, 0, 12, 1, 0},
 				{256, 50, 2, 49, 9, 1}, // prompt tiles of 15 rows and the rest
-				{128, 27, 0, 27, 8, 0}, // a partial 12-row prompt tile
+				{128, 27, 0, 27, 8, 0}, // the last rows of the matrix: 4-row tiles
+				{128, 40, 0, 25, 8, 0}, // a partial 10-row prompt tile
 			} {
 				bs := blockSize(typ)
 				cols := (tc.cols + bs - 1) / bs * bs // values, rounded up to whole blocks

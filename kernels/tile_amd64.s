@@ -367,6 +367,16 @@ q4tloop:
 	VZEROUPPER
 	RET
 
+DATA lanePerm<>+0(SB)/8, $0x0000000400000000
+DATA lanePerm<>+8(SB)/8, $0x0000000c00000008
+DATA lanePerm<>+16(SB)/8, $0x0000000500000001
+DATA lanePerm<>+24(SB)/8, $0x0000000d00000009
+DATA lanePerm<>+32(SB)/8, $0x0000000600000002
+DATA lanePerm<>+40(SB)/8, $0x0000000e0000000a
+DATA lanePerm<>+48(SB)/8, $0x0000000700000003
+DATA lanePerm<>+56(SB)/8, $0x0000000f0000000b
+GLOBL lanePerm<>(SB), RODATA|NOPTR, $64
+
 DATA iota16<>+0(SB)/8, $0x0000000100000000
 DATA iota16<>+8(SB)/8, $0x0000000300000002
 DATA iota16<>+16(SB)/8, $0x0000000500000004
@@ -377,13 +387,43 @@ DATA iota16<>+48(SB)/8, $0x0000000d0000000c
 DATA iota16<>+56(SB)/8, $0x0000000f0000000e
 GLOBL iota16<>(SB), RODATA|NOPTR, $64
 
-// GATHER15 loads the dword at off of block SI of rows 0..14 (indices
-// Z20) into lanes 0..14 of z, whose lane 15 keeps the bytes 0x88 (the
-// constant row whose quads are 8s).
-#define GATHER15(off, z) \
-	VMOVDQA64 Z27, z \
-	KMOVW R13, K1 \
-	VPGATHERDD off(SI)(Z20*1), K1, z
+// ROWS15 loads the 16 bytes at off of block SI of the weight rows 0..14
+// into Z10..Z13 (rows 4g..4g+3 in the 128-bit lanes of Z10+g; lane 3 of
+// Z13, the 16th row, gets X27); AX, BX, DX address rows 4, 8 and 12.
+#define ROWS15(off) \
+	VMOVDQU off(SI), X10 \
+	VINSERTI32X4 $1, off(SI)(R10*1), Z10, Z10 \
+	VINSERTI32X4 $2, off(SI)(R10*2), Z10, Z10 \
+	VINSERTI32X4 $3, off(SI)(R13*1), Z10, Z10 \
+	VMOVDQU off(AX), X11 \
+	VINSERTI32X4 $1, off(AX)(R10*1), Z11, Z11 \
+	VINSERTI32X4 $2, off(AX)(R10*2), Z11, Z11 \
+	VINSERTI32X4 $3, off(AX)(R13*1), Z11, Z11 \
+	VMOVDQU off(BX), X12 \
+	VINSERTI32X4 $1, off(BX)(R10*1), Z12, Z12 \
+	VINSERTI32X4 $2, off(BX)(R10*2), Z12, Z12 \
+	VINSERTI32X4 $3, off(BX)(R13*1), Z12, Z12 \
+	VMOVDQU off(DX), X13 \
+	VINSERTI32X4 $1, off(DX)(R10*1), Z13, Z13 \
+	VINSERTI32X4 $2, off(DX)(R10*2), Z13, Z13 \
+	VINSERTI32X4 $3, X27, Z13, Z13
+
+// TRANSPOSE4 turns Z10..Z13 (register g, 128-bit lane L, dword k = dword k
+// of row 4g+L) into the dword vectors k (lane r = dword k of row r):
+// unpacks give lane L, dword g; VPERMD with Z19 moves it to lane 4g+L.
+#define TRANSPOSE4 \
+	VPUNPCKLDQ Z11, Z10, Z14 \
+	VPUNPCKHDQ Z11, Z10, Z15 \
+	VPUNPCKLDQ Z13, Z12, Z16 \
+	VPUNPCKHDQ Z13, Z12, Z17 \
+	VPUNPCKLQDQ Z16, Z14, Z10 \
+	VPUNPCKHQDQ Z16, Z14, Z11 \
+	VPUNPCKLQDQ Z17, Z15, Z12 \
+	VPUNPCKHQDQ Z17, Z15, Z13 \
+	VPERMD Z10, Z19, Z10 \
+	VPERMD Z11, Z19, Z11 \
+	VPERMD Z12, Z19, Z12 \
+	VPERMD Z13, Z19, Z13
 
 // Q4QUADS splits the gathered nibble bytes g (bytes 4q..4q+3 of each row)
 // into the unsigned quads q (low nibbles) and q+4 (high nibbles).
@@ -397,7 +437,8 @@ GLOBL iota16<>(SB), RODATA|NOPTR, $64
 // Q4_0 weights against Q8_0 for rows <= 15 weight rows (w + r·rb) and n activation
 // rows (a + j·ab), adding to out[j·ldo + r], which the caller zeroes. Lane
 // r < 15 of every vector is weight row r: per block the rows' nibbles are
-// gathered (VPGATHERDD) and split into eight vectors of unsigned quads, so
+// loaded, transposed (ROWS15, TRANSPOSE4: gathers are slow on some Intel
+// cores) and split into eight vectors of unsigned quads, so
 // that VPDPBUSD with each activation quad broadcast sums a whole block of a
 // row in its lane, with no horizontal reduction. Lane 15 is a row of 8s: it
 // sums 8·Σa, which is subtracted from the others, giving the exact Σ
@@ -416,23 +457,29 @@ TEXT ·tileQ4_0x15VNNI(SB), NOSPLIT, $0-72
 	MOVQ out+48(FP), R11
 	MOVQ ldo+56(FP), R12
 	SHLQ $2, R12
-	VPBROADCASTD rb+16(FP), Z21
-	VPMULLD iota16<>(SB), Z21, Z20
+	MOVQ rb+16(FP), R10
+	LEAQ (R10)(R10*2), R13
+	VMOVDQU64 lanePerm<>(SB), Z19
 	VPBROADCASTQ c0f<>(SB), Z29
 	VPBROADCASTQ c88<>(SB), Z27
 	MOVL $15, AX
 	VPBROADCASTD AX, Z26           // VPERMD index: lane 15
 
 q415block:
-	GATHER15(2, Z10)
-	GATHER15(6, Z11)
-	GATHER15(10, Z12)
-	GATHER15(14, Z13)
-	GATHER15(0, Z14)
+	LEAQ (SI)(R10*4), AX
+	LEAQ (AX)(R10*4), BX
+	LEAQ (BX)(R10*4), DX
+	ROWS15(2)
+	TRANSPOSE4
 	Q4QUADS(Z10, Z0, Z4)
 	Q4QUADS(Z11, Z1, Z5)
 	Q4QUADS(Z12, Z2, Z6)
 	Q4QUADS(Z13, Z3, Z7)
+	ROWS15(0)
+	VPUNPCKLDQ Z11, Z10, Z14
+	VPUNPCKLDQ Z13, Z12, Z16
+	VPUNPCKLQDQ Z16, Z14, Z14
+	VPERMD Z14, Z19, Z14
 	VPMOVDW Z14, Y14
 	VCVTPH2PS Y14, Z14
 	MOVQ R8, DI
