@@ -62,12 +62,12 @@ func MatMul(t quant.Type, w []byte, cols, rowLo, rowHi int, a []byte, n int, out
 	}
 	f := cur.vecDot[t]
 	if tr := cur.tileRows[t]; tr != nil && n >= minTileRowsActs {
-		// Prompting: up to 15 weight rows at a time, each block's
-		// weights loaded and transposed once for all n activation rows; a last group of
-		// fewer than minTileRows rows goes to the 4-row tiles below.
+		// Prompting: up to 15 weight rows at a time, each block's weights
+		// loaded and transposed once for all n activation rows; a last
+		// group of fewer than minTileRows rows goes to the 4-row tiles
+		// below. The kernels read rowsPerTile rows (those past rows are
+		// discarded), so a group must not reach past the end of w.
 		r := rowLo
-		// The kernels read rowsPerTile rows (those past rows are discarded),
-		// so a group must not reach past the end of w.
 		for ; r+minTileRows <= rowHi && r+rowsPerTile <= len(w)/rb; r += rowsPerTile {
 			rows := min(rowsPerTile, rowHi-r)
 			for j := range n {
