@@ -448,3 +448,46 @@ func PadImage(img, x []float32, h, w, hp, wp, pt, pl, c0, c1 int) {
 		}
 	}
 }
+
+// PackIm2colA packs the transpose of the im2col matrix (N×K: one row per
+// output pixel) as an A operand into dst (PackedASize(N, K) values), for
+// products with few pixels computed as colᵀ·Wᵀ. It reads the image
+// directly: no im2col matrix is built.
+func (g *Sgemm) PackIm2colA(dst []float32, ic *Im2col) {
+	n, k := ic.N(), ic.K()
+	mr := g.mr
+	if len(dst) < g.PackedASize(n, k) {
+		panic("kernels: PackIm2colA: dst has " + itoa(len(dst)) + " values, need " + itoa(g.PackedASize(n, k)))
+	}
+	var iy, ix [maxMR]int
+	plane := ic.H * ic.W
+	for p0 := 0; p0 < n; p0 += mr {
+		panel := dst[p0*k : (p0+mr)*k]
+		rows := min(mr, n-p0)
+		for i := range rows {
+			oy, ox := (p0+i)/ic.OW, (p0+i)%ic.OW
+			iy[i], ix[i] = oy*ic.SH-ic.PT, ox*ic.SW-ic.PL
+		}
+		q := 0
+		for c := range ic.C {
+			x := ic.X[c*plane : (c+1)*plane]
+			for ky := range ic.KH {
+				dy := ky * ic.DH
+				for kx := range ic.KW {
+					dx := kx * ic.DW
+					col := panel[q*mr : q*mr+mr]
+					for i := range rows {
+						y, xx := iy[i]+dy, ix[i]+dx
+						if y >= 0 && y < ic.H && xx >= 0 && xx < ic.W {
+							col[i] = x[y*ic.W+xx]
+						} else {
+							col[i] = 0
+						}
+					}
+					clear(col[rows:])
+					q++
+				}
+			}
+		}
+	}
+}

@@ -179,6 +179,28 @@ func TestSgemmIm2col(t *testing.T) {
 				}
 			}
 		}
+		// The transposed packing reads the image directly.
+		for _, g := range sgemmImpls(t) {
+			colT := make([]float32, n*kk)
+			for p := range kk {
+				for j := range n {
+					colT[j*kk+p] = full[p*n+j]
+				}
+			}
+			want := make([]float32, g.PackedASize(n, kk))
+			g.PackA(want, colT, kk, false, n, kk, 1)
+			got := make([]float32, len(want))
+			for i := range got {
+				got[i] = float32(math.NaN())
+			}
+			ic := ic
+			g.PackIm2colA(got, &ic)
+			for i := range want {
+				if got[i] != want[i] {
+					t.Fatalf("%s: PackIm2colA[%d] = %g, want %g", g.name, i, got[i], want[i])
+				}
+			}
+		}
 		for _, g := range sgemmImpls(t) {
 			m := 11
 			w := randMat(r, m*kk)

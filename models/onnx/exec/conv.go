@@ -3,6 +3,7 @@ package exec
 import (
 	"fmt"
 	"slices"
+	"sync"
 
 	"github.com/edgeai-go/edgeai/kernels"
 	"github.com/edgeai-go/edgeai/models/onnx"
@@ -116,6 +117,11 @@ type conv struct {
 	g     *kernels.Sgemm
 	pw    []*packedMat // packed weights per group, when constant
 	epi   epilogue     // fused elementwise nodes (see fuse.go)
+
+	// pwT holds the constant weights transposed and packed as a B operand,
+	// per group, for outputs of few pixels (see small); packed on first use.
+	pwT     []*packedMat
+	pwTOnce sync.Once
 }
 
 func newConv(nc *nodeCtx) (kernel, error) {
@@ -322,6 +328,12 @@ func (k *conv) compute(rc *runCtx, x, w, bias, o []float32, n, c, m int, geo ker
 			}
 		}
 	}
+	// Few output pixels: the product the other way round (see small).
+	if !pointwise || ohw < nr {
+		if ohw*3 < (ohw+nr-1)/nr*nr*2 && ohw <= 64 {
+			return k.small(rc, x, w, bias, o, n, c, m, geo, pointwise)
+		}
+	}
 	for img0 := range n {
 		for gi := range k.group {
 			var pa []float32
@@ -370,6 +382,82 @@ func (k *conv) compute(rc *runCtx, x, w, bias, o []float32, n, c, m int, geo ker
 				continue
 			}
 			rc.sgemmEpi(k.g, mg, ohw, kk, pa, bm, og, ohw, false, epi)
+		}
+	}
+	return nil
+}
+
+// small computes a convolution with few output pixels (ohw, say 1 to 64,
+// less than the GEMM's NR): as Cᵀ = colᵀ·Wᵀ, the pixels being the rows of
+// the product and the filters its columns, so that the tiles are not
+// mostly padding; a single pixel is a matrix-vector product.
+func (k *conv) small(rc *runCtx, x, w, bias, o []float32, n, c, m int, geo kernels.Im2col, pointwise bool) error {
+	cg, mg := c/k.group, m/k.group
+	hw, ohw := geo.H*geo.W, geo.OH*geo.OW
+	kk := cg * geo.KH * geo.KW
+	g := k.g
+	if ohw > 1 && k.pw != nil { // constant weights: pack them once
+		k.pwTOnce.Do(func() {
+			pw := make([]*packedMat, k.group)
+			for gi := range pw {
+				pw[gi] = packB(g, w[gi*mg*kk:(gi+1)*mg*kk], kk, true, kk, mg)
+			}
+			k.pwT = pw
+		})
+	}
+	tmp, err := rc.alloc(onnx.Float, []int{max(g.PackedASize(ohw, kk), kk) + ohw*mg})
+	if err != nil {
+		return err
+	}
+	defer rc.release(tmp)
+	buf := tmp.Data.([]float32)
+	pa, ct := buf[:len(buf)-ohw*mg], buf[len(buf)-ohw*mg:]
+	for img0 := range n {
+		for gi := range k.group {
+			xg := x[(img0*c+gi*cg)*hw : (img0*c+(gi+1)*cg)*hw]
+			og := o[(img0*m+gi*mg)*ohw : (img0*m+(gi+1)*mg)*ohw]
+			wg := w[gi*mg*kk : (gi+1)*mg*kk]
+			switch {
+			case ohw == 1:
+				// One pixel: the column of the image it reads, times W.
+				col := pa[:kk]
+				if pointwise {
+					copy(col, xg)
+				} else {
+					ic := geo
+					ic.X = xg
+					ic.Fill(col, 0, kk)
+				}
+				rc.gemv(col, wg, kk, true, kk, mg, og, false)
+			default:
+				if pointwise {
+					g.PackA(pa, xg, hw, true, ohw, kk, 1)
+				} else {
+					ic := geo
+					ic.X = xg
+					g.PackIm2colA(pa, &ic)
+				}
+				bm := kernels.BMatrix{Data: wg, Stride: kk, Trans: true}
+				if k.pwT != nil {
+					bm = kernels.BMatrix{Data: k.pwT[gi].data, Packed: true}
+				}
+				rc.sgemm(g, ohw, mg, kk, pa, bm, ct, mg, false)
+				for j := range mg {
+					for i := range ohw {
+						og[j*ohw+i] = ct[i*mg+j]
+					}
+				}
+			}
+			for j := range mg {
+				row := og[j*ohw : (j+1)*ohw]
+				if bias != nil {
+					b := bias[gi*mg+j]
+					for i := range row {
+						row[i] += b
+					}
+				}
+				k.epi.apply(row, gi*mg+j)
+			}
 		}
 	}
 	return nil
