@@ -62,6 +62,10 @@ const rowsPerTile = 15
 // rowsPerTile rows, so they must exist.
 type tileRowsFunc func(nb int, w *byte, rb int, a *byte, ab, n int, out *float32, ldo, rows int)
 
+// tile4x4Func writes to out[j·ldo + r] the dot products of nb blocks of the
+// four weight rows at w + r·rb and the four activation rows at a + j·ab.
+type tile4x4Func func(nb int, w *byte, rb int, a *byte, ab int, out *float32, ldo int)
+
 // quantizeFunc converts x into dst in an activation type; dst has exactly the
 // row size of len(x) values.
 type quantizeFunc func(x []float32, dst []byte)
@@ -85,6 +89,10 @@ type impl struct {
 	// any number of activation rows (see tileRowsFunc), bit-identical to
 	// vecDot[t]; MatMul uses it when prompting.
 	tileRows [numTypes]tileRowsFunc
+
+	// tile4x4[t], if set, computes MatMul's products for 4 weight rows and
+	// 4 activation rows (see tile4x4Func), bit-identical to vecDot[t].
+	tile4x4 [numTypes]tile4x4Func
 
 	dot   func(a, b []float32) float32
 	axpy  func(dst []float32, alpha float32, x []float32)

@@ -81,7 +81,7 @@ func MatMul(t quant.Type, w []byte, cols, rowLo, rowHi int, a []byte, n int, out
 		}
 	}
 	if tf := cur.tile[t]; tf != nil {
-		matMulTiled(tf, f, cols/layouts[t].bs, cols, rb, ab, w, rowLo, rowHi, a, n, out, ldo)
+		matMulTiled(tf, cur.tile4x4[t], f, cols/layouts[t].bs, cols, rb, ab, w, rowLo, rowHi, a, n, out, ldo)
 		return
 	}
 	if n == 1 {
@@ -111,9 +111,10 @@ func MatMul(t quant.Type, w []byte, cols, rowLo, rowHi int, a []byte, n int, out
 // bytes and ab activation bytes), the shapes already checked. Decoding (n =
 // 1) takes eight weight rows per call; prompting takes four weight rows by
 // two activation rows, a tile of weight rows (about weightTileBytes) being
-// multiplied by every activation row before the next. Rows left over (fewer
-// than four) go through f, the matching dot product.
-func matMulTiled(tf tileFunc, f vecDotFunc, nb, cols, rb, ab int, w []byte, rowLo, rowHi int, a []byte, n int, out []float32, ldo int) {
+// multiplied by every activation row before the next (four at a time with
+// t4 if there is one). Rows left over (fewer than four) go through f, the
+// matching dot product.
+func matMulTiled(tf tileFunc, t4 tile4x4Func, f vecDotFunc, nb, cols, rb, ab int, w []byte, rowLo, rowHi int, a []byte, n int, out []float32, ldo int) {
 	if n == 1 {
 		r := rowLo
 		for ; r+8 <= rowHi; r += 8 {
@@ -132,7 +133,21 @@ func matMulTiled(tf tileFunc, f vecDotFunc, nb, cols, rb, ab int, w []byte, rowL
 	for r0 := rowLo; r0 < rowHi; r0 += rowTile {
 		r1 := min(r0+rowTile, rowHi)
 		r4 := r0 + (r1-r0)&^3
-		for j := 0; j < n; j += 2 {
+		j := 0
+		if t4 != nil {
+			for ; j+4 <= n; j += 4 {
+				for r := r0; r < r4; r += 4 {
+					t4(nb, &w[r*rb], rb, &a[j*ab], ab, &out[j*ldo+r], ldo)
+				}
+				for r := r4; r < r1; r++ {
+					wr := w[r*rb : (r+1)*rb]
+					for jj := j; jj < j+4; jj++ {
+						out[jj*ldo+r] = f(cols, wr, a[jj*ab:(jj+1)*ab])
+					}
+				}
+			}
+		}
+		for ; j < n; j += 2 {
 			j1 := min(j+1, n-1)
 			for r := r0; r < r4; r += 4 {
 				tf(nb, &w[r*rb], &w[r*rb], rb, &a[j*ab], &a[j1*ab], &out[j*ldo+r], &out[j1*ldo+r])

@@ -33,3 +33,10 @@ func tileIQ4_NLVNNI(nb int, w0, w1 *byte, rb int, a0, a1 *byte, out0, out1 *floa
 //
 //go:noescape
 func tileQ4_0x15VNNI(nb int, w *byte, rb int, a *byte, ab, n int, out *float32, ldo, rows int)
+
+// tileQ8_0x4VNNI multiplies four Q8_0 weight rows (w + r·rb) by four Q8_0
+// activation rows (a + j·ab) of nb blocks, results to out[j·ldo + r],
+// bit-identical to dotQ8_0.
+//
+//go:noescape
+func tileQ8_0x4VNNI(nb int, w *byte, rb int, a *byte, ab int, out *float32, ldo int)

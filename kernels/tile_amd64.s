@@ -518,3 +518,108 @@ q415act:
 	JNZ  q415block
 	VZEROUPPER
 	RET
+
+// ACTS4 is ACTS for four activation rows (DI, DI+R10, DX, DX+R10: pairs
+// A and B) against the same four weight rows: Z4/Z5 and Z24/Z25 hold the
+// pairs' quants and minus bias times quad sums, Y7 and Y26 the scale
+// products [rows 0..3 x d_a of the pair's first row, x its second].
+#define ACTS4 \
+	VMOVDQU 2(DI), Y4 \
+	VINSERTI64X4 $1, 2(DI)(R10*1), Z4, Z4 \
+	VPXORD Z5, Z5, Z5 \
+	VPDPBUSD Z4, Z31, Z5 \
+	VPSUBD Z5, Z28, Z5 \
+	VMOVDQU 2(DX), Y14 \
+	VINSERTI64X4 $1, 2(DX)(R10*1), Z14, Z24 \
+	VPXORD Z25, Z25, Z25 \
+	VPDPBUSD Z24, Z31, Z25 \
+	VPSUBD Z25, Z28, Z25 \
+	DSCALES(SI, AX) \
+	VMOVQ AX, X15 \
+	VPUNPCKLQDQ X15, X15, X15 \
+	VCVTPH2PS X15, Y15 \
+	MOVWQZX (DI), AX \
+	IMULQ R13, AX \
+	VMOVQ AX, X6 \
+	MOVWQZX (DI)(R10*1), AX \
+	IMULQ R13, AX \
+	VPINSRQ $1, AX, X6, X6 \
+	VCVTPH2PS X6, Y6 \
+	VMULPS Y6, Y15, Y7 \
+	MOVWQZX (DX), AX \
+	IMULQ R13, AX \
+	VMOVQ AX, X6 \
+	MOVWQZX (DX)(R10*1), AX \
+	IMULQ R13, AX \
+	VPINSRQ $1, AX, X6, X6 \
+	VCVTPH2PS X6, Y6 \
+	VMULPS Y6, Y15, Y26
+
+// Q8ROW4 multiplies weight row q (its fp16 scale selected by idx) by the
+// four activation rows into accA (pair A) and accB (pair B).
+#define Q8ROW4(q, idx, accA, accB) \
+	VBROADCASTI64X4 q, Z8 \
+	VPXORD Z31, Z8, Z8 \
+	VMOVDQA64 Z5, Z9 \
+	VPDPBUSD Z4, Z8, Z9 \
+	VCVTDQ2PS Z9, Z9 \
+	VPERMPS Z7, idx, Z10 \
+	VFMADD231PS Z9, Z10, accA \
+	VMOVDQA64 Z25, Z11 \
+	VPDPBUSD Z24, Z8, Z11 \
+	VCVTDQ2PS Z11, Z11 \
+	VPERMPS Z26, idx, Z12 \
+	VFMADD231PS Z11, Z12, accB
+
+// func tileQ8_0x4VNNI(nb int, w *byte, rb int, a *byte, ab int, out *float32, ldo int)
+//
+// tileQ8_0VNNI for four weight rows (w + r·rb) times four activation rows
+// (a + j·ab), results to out[j·ldo + r]: each weight block is loaded once
+// for the four activation rows; the arithmetic is that of dotQ8_0.
+TEXT ·tileQ8_0x4VNNI(SB), NOSPLIT, $0-56
+	MOVQ nb+0(FP), CX
+	MOVQ w+8(FP), SI
+	MOVQ rb+16(FP), R8
+	LEAQ (R8)(R8*2), R9
+	MOVQ a+24(FP), DI
+	MOVQ ab+32(FP), R10
+	LEAQ (DI)(R10*2), DX
+	MOVQ out+40(FP), R11
+	MOVQ ldo+48(FP), R12
+	SHLQ $2, R12
+	VPBROADCASTQ c80<>(SB), Z31
+	ZEROACC
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+
+q84loop:
+	ACTS4
+	Q8ROW4(2(SI), Z20, Z0, Z16)
+	Q8ROW4(2(SI)(R8*1), Z21, Z1, Z17)
+	Q8ROW4(2(SI)(R8*2), Z22, Z2, Z18)
+	Q8ROW4(2(SI)(R9*1), Z23, Z3, Z19)
+	ADDQ $34, SI
+	ADDQ $34, DI
+	ADDQ $34, DX
+	DECQ CX
+	JNZ  q84loop
+
+	// pair A: rows j, j+1 -> out, out+ldo; pair B: j+2, j+3
+	LEAQ (R11)(R12*1), R12
+	STORE8(Z0, Y0, X0, 0)
+	STORE8(Z1, Y1, X1, 4)
+	STORE8(Z2, Y2, X2, 8)
+	STORE8(Z3, Y3, X3, 12)
+	MOVQ ldo+48(FP), BX
+	SHLQ $3, BX
+	ADDQ BX, R11
+	ADDQ BX, R12
+	VMOVAPS Z16, Z0
+	VMOVAPS Z17, Z1
+	VMOVAPS Z18, Z2
+	VMOVAPS Z19, Z3
+	STOREALL8
+	VZEROUPPER
+	RET
