@@ -18,8 +18,8 @@ import (
 // embedders) run through one API whatever executes them: LoadONNX returns an
 // ONNXSession with named, typed inputs and outputs, and a backend does the
 // arithmetic. Backends: "ort" (ONNX Runtime through cgo, see
-// models/onnx/ort) and "go" (edgeai's own pure-Go interpreter, not built
-// yet: it reports itself unavailable).
+// models/onnx/ort) and "go" (edgeai's own pure-Go interpreter on its SIMD
+// kernels, models/onnx/exec, in every build including CGO_ENABLED=0).
 
 // ErrONNXBackendUnavailable reports that the requested ONNX backend cannot
 // run in this build or on this machine (for "ort": built without cgo, or the
@@ -41,7 +41,7 @@ type ONNXOptions struct {
 	// available one (ort, then go).
 	Backend string
 	// Threads is the number of threads one Run uses; 0 is the backend's
-	// default (all physical cores for ONNX Runtime).
+	// default (all physical cores for ONNX Runtime, GOMAXPROCS for go).
 	Threads int
 	// ORTLibrary is the path of the ONNX Runtime shared library; "" uses
 	// EDGEAI_ORT_LIB and then the usual locations.
