@@ -138,3 +138,29 @@ func reportSpeed(b *testing.B, tokens int, start time.Time, cpu time.Duration) {
 		b.ReportMetric(c.Seconds()*1e3/float64(tokens), "cpu-ms/tok")
 	}
 }
+
+// BenchmarkLoad measures Load (and Close) of $EDGEAI_BENCH_MODEL, mapped and
+// copied. The file is in the page cache after the first run.
+func BenchmarkLoad(b *testing.B) {
+	path := os.Getenv("EDGEAI_BENCH_MODEL")
+	if path == "" {
+		path = stories
+	}
+	if _, err := os.Stat(path); err != nil {
+		b.Skipf("benchmark model not found at %s (set EDGEAI_BENCH_MODEL): %v", path, err)
+	}
+	for _, mapped := range []bool{true, false} {
+		b.Run(fmt.Sprintf("mmap=%v", mapped), func(b *testing.B) {
+			start, cpu := time.Now(), processCPU()
+			for range b.N {
+				m, err := runtime.Load(context.Background(), path, runtime.WithMmap(mapped), runtime.WithContextSize(64))
+				if err != nil {
+					b.Fatal(err)
+				}
+				m.Close()
+			}
+			b.ReportMetric(time.Since(start).Seconds()*1e3/float64(b.N), "wall-ms/load")
+			b.ReportMetric((processCPU()-cpu).Seconds()*1e3/float64(b.N), "cpu-ms/load")
+		})
+	}
+}

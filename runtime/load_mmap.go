@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"os"
 	"sync"
 
 	"github.com/edgeai-go/edgeai/internal/mmap"
@@ -78,17 +79,43 @@ func (m *Model) placeWeights() {
 		m.opts.Mmap = MmapOn
 		return
 	}
+	file, _ := os.Open(m.info.Path) // nil: copy through the mapping
+	if file != nil {
+		defer file.Close()
+	}
 	buf := arena.Bytes()
 	off := 0
 	for _, t := range ts {
 		n := len(t.Data)
 		dst := buf[off : off+n : off+n]
-		copy(dst, t.Data)
+		if !m.readTensor(file, t, dst) {
+			copy(dst, t.Data)
+		}
 		mmap.DontNeed(t.Data)
 		t.Data = dst
 		off += (n + 63) &^ 63
 	}
 	arenas.Store(m, arena)
+}
+
+// readTensor reads the bytes of t from the model file into dst with pread,
+// which spares faulting in the file's mapping page by page. It reports false
+// (dst may then hold anything) unless t is still the file's view of a tensor
+// of that name and the read succeeded.
+func (m *Model) readTensor(file *os.File, t *nn.Tensor, dst []byte) bool {
+	if file == nil || len(t.Data) == 0 {
+		return false
+	}
+	ti, ok := m.file.Tensor(t.Name)
+	if !ok {
+		return false
+	}
+	view, err := m.file.TensorData(ti)
+	if err != nil || len(view) != len(t.Data) || &view[0] != &t.Data[0] {
+		return false
+	}
+	_, err = file.ReadAt(dst, m.file.DataOffset+ti.Offset)
+	return err == nil
 }
 
 // arenas holds the weight copies of the open Models (*Model ->
