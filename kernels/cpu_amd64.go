@@ -50,6 +50,8 @@ func archImpls() []*impl {
 	avx512.tile[quant.IQ4_NL] = tileIQ4_NLVNNI
 	avx512.tileRows[quant.Q4_0] = tileQ4_0x15VNNI
 	avx512.tile4x4[quant.Q8_0] = tileQ8_0x4VNNI
+	avx512.tile4x4[quant.Q5_0] = tileQ5_0x4VNNI
+	avx512.tile4x4[quant.IQ4_NL] = tileIQ4_NLx4VNNI
 	avx512.attnDot = attnDotAVX512
 	avx512.attnValues = attnValuesAVX512Go
 	avx512.swiglu = swigluAVX512Go

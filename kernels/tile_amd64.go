@@ -40,3 +40,15 @@ func tileQ4_0x15VNNI(nb int, w *byte, rb int, a *byte, ab, n int, out *float32, 
 //
 //go:noescape
 func tileQ8_0x4VNNI(nb int, w *byte, rb int, a *byte, ab int, out *float32, ldo int)
+
+// tileQ5_0x4VNNI is tileQ8_0x4VNNI for Q5_0 weights, bit-identical to
+// dotQ5_0.
+//
+//go:noescape
+func tileQ5_0x4VNNI(nb int, w *byte, rb int, a *byte, ab int, out *float32, ldo int)
+
+// tileIQ4_NLx4VNNI is tileQ8_0x4VNNI for IQ4_NL weights, bit-identical to
+// dotIQ4_NL.
+//
+//go:noescape
+func tileIQ4_NLx4VNNI(nb int, w *byte, rb int, a *byte, ab int, out *float32, ldo int)

@@ -560,6 +560,32 @@ q415act:
 #define Q8ROW4(q, idx, accA, accB) \
 	VBROADCASTI64X4 q, Z8 \
 	VPXORD Z31, Z8, Z8 \
+	LANES4(idx, accA, accB)
+
+// Q5ROW4 is Q8ROW4 for a Q5_0 row (high bits at h, nibbles at q).
+#define Q5ROW4(h, q, idx, accA, accB) \
+	VBROADCASTI32X4 q, Z8 \
+	VPSRLVQ Z29, Z8, Z8 \
+	VPANDD Z30, Z8, Z8 \
+	MOVL h, AX \
+	MOVQ AX, BX \
+	SHLQ $32, BX \
+	ORQ  BX, AX \
+	KMOVQ AX, K3 \
+	VPADDB Z31, Z8, K3, Z8 \
+	LANES4(idx, accA, accB)
+
+// IQ4ROW4 is Q8ROW4 for an IQ4_NL row (nibbles at q).
+#define IQ4ROW4(q, idx, accA, accB) \
+	VBROADCASTI32X4 q, Z8 \
+	VPSRLVQ Z29, Z8, Z8 \
+	VPANDD Z30, Z8, Z8 \
+	VPSHUFB Z8, Z27, Z8 \
+	LANES4(idx, accA, accB)
+
+// LANES4 multiplies the biased unsigned weight quants of Z8 (the same row
+// in both halves) by activation pairs A and B, as LANES8.
+#define LANES4(idx, accA, accB) \
 	VMOVDQA64 Z5, Z9 \
 	VPDPBUSD Z4, Z8, Z9 \
 	VCVTDQ2PS Z9, Z9 \
@@ -570,6 +596,23 @@ q415act:
 	VCVTDQ2PS Z11, Z11 \
 	VPERMPS Z26, idx, Z12 \
 	VFMADD231PS Z11, Z12, accB
+
+// STORE4X4 writes the sums of Z0..Z3 (activation rows j, j+1) and
+// Z16..Z19 (j+2, j+3) to out (R11) with the row stride R12 (bytes).
+#define STORE4X4 \
+	LEAQ (R12)(R12*1), BX \
+	LEAQ (R11)(R12*1), R12 \
+	STORE8(Z0, Y0, X0, 0) \
+	STORE8(Z1, Y1, X1, 4) \
+	STORE8(Z2, Y2, X2, 8) \
+	STORE8(Z3, Y3, X3, 12) \
+	ADDQ BX, R11 \
+	ADDQ BX, R12 \
+	VMOVAPS Z16, Z0 \
+	VMOVAPS Z17, Z1 \
+	VMOVAPS Z18, Z2 \
+	VMOVAPS Z19, Z3 \
+	STOREALL8
 
 // func tileQ8_0x4VNNI(nb int, w *byte, rb int, a *byte, ab int, out *float32, ldo int)
 //
@@ -605,21 +648,83 @@ q84loop:
 	ADDQ $34, DX
 	DECQ CX
 	JNZ  q84loop
+	STORE4X4
+	VZEROUPPER
+	RET
 
-	// pair A: rows j, j+1 -> out, out+ldo; pair B: j+2, j+3
-	LEAQ (R11)(R12*1), R12
-	STORE8(Z0, Y0, X0, 0)
-	STORE8(Z1, Y1, X1, 4)
-	STORE8(Z2, Y2, X2, 8)
-	STORE8(Z3, Y3, X3, 12)
-	MOVQ ldo+48(FP), BX
-	SHLQ $3, BX
-	ADDQ BX, R11
-	ADDQ BX, R12
-	VMOVAPS Z16, Z0
-	VMOVAPS Z17, Z1
-	VMOVAPS Z18, Z2
-	VMOVAPS Z19, Z3
-	STOREALL8
+// func tileQ5_0x4VNNI(nb int, w *byte, rb int, a *byte, ab int, out *float32, ldo int)
+//
+// tileQ5_0VNNI for four weight rows times four activation rows, as
+// tileQ8_0x4VNNI; the arithmetic is that of dotQ5_0.
+TEXT ·tileQ5_0x4VNNI(SB), NOSPLIT, $0-56
+	MOVQ nb+0(FP), CX
+	MOVQ w+8(FP), SI
+	MOVQ rb+16(FP), R8
+	LEAQ (R8)(R8*2), R9
+	MOVQ a+24(FP), DI
+	MOVQ ab+32(FP), R10
+	LEAQ (DI)(R10*2), DX
+	MOVQ out+40(FP), R11
+	MOVQ ldo+48(FP), R12
+	SHLQ $2, R12
+	NIBCONSTS
+	VPBROADCASTQ c10<>(SB), Z31
+	ZEROACC
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+
+q54loop:
+	ACTS4
+	Q5ROW4(2(SI), 6(SI), Z20, Z0, Z16)
+	Q5ROW4(2(SI)(R8*1), 6(SI)(R8*1), Z21, Z1, Z17)
+	Q5ROW4(2(SI)(R8*2), 6(SI)(R8*2), Z22, Z2, Z18)
+	Q5ROW4(2(SI)(R9*1), 6(SI)(R9*1), Z23, Z3, Z19)
+	ADDQ $22, SI
+	ADDQ $34, DI
+	ADDQ $34, DX
+	DECQ CX
+	JNZ  q54loop
+	STORE4X4
+	VZEROUPPER
+	RET
+
+// func tileIQ4_NLx4VNNI(nb int, w *byte, rb int, a *byte, ab int, out *float32, ldo int)
+//
+// tileIQ4_NLVNNI for four weight rows times four activation rows, as
+// tileQ8_0x4VNNI; the arithmetic is that of dotIQ4_NL.
+TEXT ·tileIQ4_NLx4VNNI(SB), NOSPLIT, $0-56
+	MOVQ nb+0(FP), CX
+	MOVQ w+8(FP), SI
+	MOVQ rb+16(FP), R8
+	LEAQ (R8)(R8*2), R9
+	MOVQ a+24(FP), DI
+	MOVQ ab+32(FP), R10
+	LEAQ (DI)(R10*2), DX
+	MOVQ out+40(FP), R11
+	MOVQ ldo+48(FP), R12
+	SHLQ $2, R12
+	NIBCONSTS
+	VBROADCASTI32X4 iq4nlU<>(SB), Z27
+	VPBROADCASTQ c80<>(SB), Z31
+	ZEROACC
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+
+iq44loop:
+	ACTS4
+	IQ4ROW4(2(SI), Z20, Z0, Z16)
+	IQ4ROW4(2(SI)(R8*1), Z21, Z1, Z17)
+	IQ4ROW4(2(SI)(R8*2), Z22, Z2, Z18)
+	IQ4ROW4(2(SI)(R9*1), Z23, Z3, Z19)
+	ADDQ $18, SI
+	ADDQ $34, DI
+	ADDQ $34, DX
+	DECQ CX
+	JNZ  iq44loop
+	STORE4X4
 	VZEROUPPER
 	RET
