@@ -74,6 +74,34 @@ func TestForUsesWorkers(t *testing.T) {
 	t.Logf("at most %d of 4 goroutines ran chunks at once", most.Load())
 }
 
+// TestForWakesParkedWorkers checks that a loop started after the workers
+// have stopped polling and parked still gets a worker, and that one started
+// while they poll does too: the first chunk waits until a second chunk runs
+// alongside it, which only a worker can start.
+func TestForWakesParkedWorkers(t *testing.T) {
+	p := New(2)
+	defer p.Close()
+	for _, pause := range []time.Duration{0, 3 * spinFor, 20 * time.Millisecond, 0} {
+		time.Sleep(pause)
+		var started atomic.Int32
+		var lonely atomic.Bool
+		p.For(2, 1, func(lo, hi int) {
+			started.Add(1)
+			deadline := time.Now().Add(5 * time.Second)
+			for started.Load() < 2 {
+				if time.Now().After(deadline) {
+					lonely.Store(true)
+					return
+				}
+				runtime.Gosched()
+			}
+		})
+		if lonely.Load() {
+			t.Fatalf("after a pause of %v no worker joined the loop within 5 s", pause)
+		}
+	}
+}
+
 func TestForPanic(t *testing.T) {
 	p := New(3)
 	defer p.Close()
