@@ -64,10 +64,13 @@ func BenchmarkONNXModels(b *testing.B) {
 var speedRuns = flag.Int("onnx.speed", 0, "TestONNXSpeedTable: runs per model, backend and thread count (0 skips)")
 
 // TestONNXSpeedTable measures each real model on both backends side by
-// side: for 1 and 2 threads, the two sessions run in alternation (so that
-// both see the same load on a shared machine), and the table gives each
+// side: for 1 and 2 threads, the two sessions run in alternating blocks of
+// three runs (so that both see the same load on a shared machine), with a
+// pause between blocks so that ONNX Runtime's spinning worker threads have
+// gone to sleep before the other backend runs. The table gives each
 // backend's median wall time per run and the go/ort ratio, with the median
-// CPU time per run (user+system, all threads) as a second view:
+// CPU time per run (user+system, all threads of the process) as a second
+// view, steadier than wall time when the machine is oversubscribed:
 //
 //	go test ./runtime -run TestONNXSpeedTable -v -args -onnx.speed=30
 func TestONNXSpeedTable(t *testing.T) {
@@ -100,15 +103,18 @@ func TestONNXSpeedTable(t *testing.T) {
 				}
 			}
 			var wall, cpu [2][]float64
-			for range *speedRuns {
+			for range (*speedRuns + 2) / 3 {
 				for i, s := range sess {
-					c0 := cpuTime()
-					t0 := time.Now()
-					if _, err := s.Run(context.Background(), c.inputs); err != nil {
-						t.Fatal(err)
+					time.Sleep(20 * time.Millisecond)
+					for range 3 {
+						c0 := cpuTime()
+						t0 := time.Now()
+						if _, err := s.Run(context.Background(), c.inputs); err != nil {
+							t.Fatal(err)
+						}
+						wall[i] = append(wall[i], float64(time.Since(t0).Microseconds())/1000)
+						cpu[i] = append(cpu[i], float64((cpuTime()-c0).Microseconds())/1000)
 					}
-					wall[i] = append(wall[i], float64(time.Since(t0).Microseconds())/1000)
-					cpu[i] = append(cpu[i], float64((cpuTime()-c0).Microseconds())/1000)
 				}
 			}
 			mw := [2]float64{median(wall[0]), median(wall[1])}

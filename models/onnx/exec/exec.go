@@ -484,8 +484,8 @@ func (rc *runCtx) par(n, grain int, fn func(lo, hi int)) {
 // only when their work, in rough CPU cycles, is worth it, and into chunks
 // of at least minChunkWork.
 const (
-	minParWork   = 1 << 18
-	minChunkWork = 1 << 16
+	minParWork   = 1 << 20
+	minChunkWork = 1 << 18
 )
 
 // parWork runs fn over [0, n) (whose total cost is about work cycles) on the

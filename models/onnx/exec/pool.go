@@ -235,9 +235,29 @@ func storeFloats(o *Tensor, v []float64) {
 }
 
 // maxPoolF32 max-pools one float32 image (3-D view): per output row, a
-// pass per kernel tap over the columns it reaches.
+// pass per kernel tap over the output columns that tap reaches (computed
+// once per image).
 func maxPoolF32(dst, src []float32, in, out, ker, str, dil, pb [3]int) {
 	ninf := float32(math.Inf(-1))
+	// For each column tap kx: the output columns [lo, hi) it reaches and
+	// its offset in the input row.
+	var loB, hiB, offB [8]int
+	lo, hi, off := loB[:0], hiB[:0], offB[:0]
+	if ker[2] > len(loB) {
+		lo, hi, off = make([]int, 0, ker[2]), make([]int, 0, ker[2]), make([]int, 0, ker[2])
+	}
+	for kx := range ker[2] {
+		o := kx*dil[2] - pb[2]
+		l := 0
+		if o < 0 {
+			l = (-o + str[2] - 1) / str[2]
+		}
+		h := 0
+		if last := in[2] - 1 - o; last >= 0 {
+			h = min(out[2], last/str[2]+1)
+		}
+		lo, hi, off = append(lo, l), append(hi, max(h, l)), append(off, o)
+	}
 	for oz := range out[0] {
 		for oy := range out[1] {
 			drow := dst[(oz*out[1]+oy)*out[2] : (oz*out[1]+oy+1)*out[2]]
@@ -255,23 +275,23 @@ func maxPoolF32(dst, src []float32, in, out, ker, str, dil, pb [3]int) {
 						continue
 					}
 					row := src[(z*in[1]+y)*in[2] : (z*in[1]+y+1)*in[2]]
-					for kx := range ker[2] {
-						off := kx*dil[2] - pb[2]
-						// Output columns whose tap lies inside the row.
-						lo := 0
-						if off < 0 {
-							lo = (-off + str[2] - 1) / str[2]
-						}
-						hi := out[2]
-						if last := in[2] - 1 - off; last < 0 {
-							hi = 0
-						} else {
-							hi = min(hi, last/str[2]+1)
-						}
-						for ox := lo; ox < hi; ox++ {
-							if v := row[ox*str[2]+off]; v > drow[ox] || v != v {
-								drow[ox] = v
+					for t := range lo {
+						d := drow[lo[t]:hi[t]]
+						if str[2] == 1 {
+							r := row[lo[t]+off[t] : hi[t]+off[t]]
+							for i, v := range r[:len(d)] {
+								if v > d[i] || v != v {
+									d[i] = v
+								}
 							}
+							continue
+						}
+						x := lo[t]*str[2] + off[t]
+						for i := range d {
+							if v := row[x]; v > d[i] || v != v {
+								d[i] = v
+							}
+							x += str[2]
 						}
 					}
 				}
