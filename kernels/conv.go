@@ -442,6 +442,19 @@ func PadImage(img, x []float32, h, w, hp, wp, pt, pl, c0, c1 int) {
 			// Padded column j holds input column j - pl.
 			j0 := min(max(pl, 0), wp)
 			j1 := min(max(pl+w, j0), wp)
+			if wp <= 32 { // short rows: no calls
+				for j := range j0 {
+					row[j] = 0
+				}
+				s := src[y*w+j0-pl : y*w+j1-pl]
+				for j, v := range s {
+					row[j0+j] = v
+				}
+				for j := j1; j < wp; j++ {
+					row[j] = 0
+				}
+				continue
+			}
 			clear(row[:j0])
 			copy(row[j0:j1], src[y*w+j0-pl:y*w+j1-pl])
 			clear(row[j1:])

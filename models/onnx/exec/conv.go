@@ -364,10 +364,7 @@ func (k *conv) compute(rc *runCtx, x, w, bias, o []float32, n, c, m int, geo ker
 					for r := r0; r < r1; r++ {
 						row := og[r*ohw+c0 : r*ohw+c1]
 						if bias != nil {
-							b := bias[m0+r]
-							for i := range row {
-								row[i] += b
-							}
+							kernels.EpiApply(row, kernels.EpiAdd, bias[m0+r], 0)
 						}
 						k.epi.apply(row, m0+r)
 					}
@@ -451,10 +448,7 @@ func (k *conv) small(rc *runCtx, x, w, bias, o []float32, n, c, m int, geo kerne
 			for j := range mg {
 				row := og[j*ohw : (j+1)*ohw]
 				if bias != nil {
-					b := bias[gi*mg+j]
-					for i := range row {
-						row[i] += b
-					}
+					kernels.EpiApply(row, kernels.EpiAdd, bias[gi*mg+j], 0)
 				}
 				k.epi.apply(row, gi*mg+j)
 			}
@@ -501,7 +495,15 @@ func (k *conv) wide(rc *runCtx, geo kernels.Im2col, xg, img []float32, offs []in
 	rc.parWork(mg, mg*ohw, func(lo, hi int) {
 		for m := lo; m < hi; m++ {
 			for oy := range geo.OH {
-				copy(og[m*ohw+oy*geo.OW:m*ohw+(oy+1)*geo.OW], out[m*ldc+oy*wp:])
+				d := og[m*ohw+oy*geo.OW : m*ohw+(oy+1)*geo.OW]
+				s := out[m*ldc+oy*wp : m*ldc+oy*wp+geo.OW]
+				if len(d) <= 32 { // short rows: no calls
+					for i, v := range s {
+						d[i] = v
+					}
+				} else {
+					copy(d, s)
+				}
 			}
 			if epi != nil {
 				epi(m, m+1, 0, ohw)
