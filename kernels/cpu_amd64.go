@@ -55,6 +55,7 @@ func archImpls() []*impl {
 	avx512.attnDot = attnDotAVX512
 	avx512.attnValues = attnValuesAVX512Go
 	avx512.swiglu = swigluAVX512Go
+	avx512.softmaxExp = softmaxExpAVX512Go
 	return []*impl{avx2, avx512}
 }
 

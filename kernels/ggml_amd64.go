@@ -51,3 +51,16 @@ func swigluAVX512Go(dst, gate, up []float32) {
 		dst[i] = g / (1 + expf(-g)) * up[i]
 	}
 }
+
+// softmaxExpAVX512 is softmaxExpGeneric on x[:n16] (n16 a multiple of 16).
+//
+//go:noescape
+func softmaxExpAVX512(x *float32, n16 int, mx float32) float64
+
+// softmaxExpAVX512Go is softmaxExpGeneric: len(x) is a multiple of 16.
+func softmaxExpAVX512Go(x []float32, mx float32) float64 {
+	if len(x) == 0 {
+		return 0
+	}
+	return softmaxExpAVX512(&x[0], len(x), mx)
+}

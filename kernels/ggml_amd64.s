@@ -281,3 +281,69 @@ swloop:
 swdone:
 	VZEROUPPER
 	RET
+
+// func softmaxExpAVX512(x *float32, n16 int, mx float32) float64
+//
+// For each group of 16 values (n16 a multiple of 16): x = Expf(x - mx)
+// (ggml's vector expf, as Expf), and the float64 sum of the groups' float32
+// sums taken in the order of reduce16, group after group.
+TEXT ·softmaxExpAVX512(SB), NOSPLIT, $0-32
+	MOVQ x+0(FP), SI
+	MOVQ n16+8(FP), CX
+	VBROADCASTSS mx+16(FP), Z17
+	VXORPD X12, X12, X12
+	SHRQ $4, CX
+	JZ   smdone
+	VBROADCASTSS expC<>+0(SB), Z20
+	VBROADCASTSS expC<>+4(SB), Z21
+	VBROADCASTSS expC<>+8(SB), Z22
+	VBROADCASTSS expC<>+12(SB), Z23
+	VBROADCASTSS expC<>+16(SB), Z24
+	VBROADCASTSS expC<>+20(SB), Z25
+	VBROADCASTSS expC<>+24(SB), Z26
+	VBROADCASTSS expC<>+28(SB), Z27
+	VBROADCASTSS expC<>+32(SB), Z28
+	VBROADCASTSS expC<>+36(SB), Z29
+	VBROADCASTSS expC<>+40(SB), Z30
+	VBROADCASTSS expC<>+44(SB), Z31
+	VBROADCASTSS expC<>+48(SB), Z19
+	VPXORD Z18, Z18, Z18
+
+smloop:
+	VMOVUPS (SI), Z0
+	VSUBPS Z17, Z0, Z1        // x - mx
+	VMOVAPS Z20, Z2
+	VFMADD231PS Z21, Z1, Z2   // z = fma(x, log2e, r)
+	VSUBPS Z20, Z2, Z3        // n = z - r
+	VMOVAPS Z1, Z4
+	VFNMADD231PS Z22, Z3, Z4  // fma(-n, c1, x)
+	VFNMADD231PS Z23, Z3, Z4  // b = fma(-n, c2, .)
+	VMULPS Z4, Z4, Z5         // u = b*b
+	VMOVAPS Z25, Z6
+	VFMADD231PS Z24, Z4, Z6   // A = fma(c3, b, c4)
+	VMOVAPS Z27, Z7
+	VFMADD231PS Z26, Z4, Z7   // B = fma(c5, b, c6)
+	VMOVAPS Z29, Z8
+	VFMADD231PS Z28, Z4, Z8   // D = fma(c7, b, 1)
+	VFMADD231PS Z6, Z5, Z7    // E = fma(A, u, B)
+	VFMADD231PS Z7, Z5, Z8    // j = fma(E, u, D)
+	VSCALEFPS Z3, Z8, Z9      // j * 2^n, one rounding
+	VANDPS Z19, Z3, Z10
+	VCMPPS $6, Z30, Z10, K1   // |n| > 192 or NaN
+	VCMPPS $2, Z18, Z3, K2    // n <= 0
+	VMOVAPS Z31, Z11
+	VMOVAPS Z18, K2, Z11
+	VMOVAPS Z11, K1, Z9       // e
+	VMOVUPS Z9, (SI)
+	VMOVAPS Z9, Z0
+	REDUCE16
+	VCVTSS2SD X0, X0, X0
+	VADDSD X0, X12, X12
+	ADDQ $64, SI
+	DECQ CX
+	JNZ  smloop
+
+smdone:
+	VMOVSD X12, ret+24(FP)
+	VZEROUPPER
+	RET

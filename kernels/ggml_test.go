@@ -69,7 +69,7 @@ func TestAttnDotValues(t *testing.T) {
 }
 
 // TestGGMLFloatPathsExact checks that every implementation's AttnDot,
-// AttnValues and SwiGLU give the generic bits, at awkward lengths and with
+// AttnValues, SwiGLU and Softmax give the generic bits, at awkward lengths and with
 // gates that reach Expf's saturation (|x| > 133) and its special values.
 func TestGGMLFloatPathsExact(t *testing.T) {
 	r := rand.New(rand.NewPCG(51, 52))
@@ -100,6 +100,30 @@ func TestGGMLFloatPathsExact(t *testing.T) {
 			for i := range gate {
 				if r.IntN(4) == 0 {
 					gate[i] = specials[r.IntN(len(specials))]
+				}
+			}
+			// Softmax through the chosen path (exponentials and scaling),
+			// with -Inf (masked) scores among the values.
+			sm := randFloats(r, n, 8)
+			for i := range sm {
+				if r.IntN(5) == 0 {
+					sm[i] = float32(math.Inf(-1))
+				}
+			}
+			if n > 0 {
+				sm[r.IntN(n)] = 3
+			}
+			smGot, smWant := append([]float32(nil), sm...), append([]float32(nil), sm...)
+			saved := cur
+			cur = im
+			Softmax(smGot)
+			cur = g
+			Softmax(smWant)
+			cur = saved
+			for i := range smGot {
+				if math.Float32bits(smGot[i]) != math.Float32bits(smWant[i]) {
+					t.Errorf("%s Softmax n=%d [%d] x %g: %g, generic %g", im.name, n, i, sm[i], smGot[i], smWant[i])
+					break
 				}
 			}
 			got, want := make([]float32, n), make([]float32, n)

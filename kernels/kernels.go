@@ -102,6 +102,7 @@ type impl struct {
 	attnDot    func(q, k []float32) float32
 	attnValues func(out, p, v []float32, stride int)
 	swiglu     func(dst, gate, up []float32)
+	softmaxExp func(x []float32, mx float32) float64 // Softmax's exponentials, whole groups of 16
 }
 
 // impls lists every implementation compiled in, generic first, then the
@@ -143,6 +144,9 @@ func init() {
 		}
 		if im.swiglu == nil {
 			im.swiglu = g.swiglu
+		}
+		if im.softmaxExp == nil {
+			im.softmaxExp = g.softmaxExp
 		}
 	}
 	cur, pathNote = choose(os.Getenv("EDGEAI_KERNELS"))

@@ -115,16 +115,32 @@ func Softmax(x []float32) {
 	for _, v := range x[1:] {
 		mx = max(mx, v)
 	}
-	var sum float64
-	for i := 0; i < len(x); i += 16 {
+	n16 := len(x) &^ 15
+	sum := cur.softmaxExp(x[:n16], mx)
+	if n16 < len(x) {
 		var v [16]float32 // lanes past the end are the padding's exp(-inf) = 0
-		for k := 0; k < 16 && i+k < len(x); k++ {
+		for k := range len(x) - n16 {
+			v[k] = Expf(x[n16+k] - mx)
+			x[n16+k] = v[k]
+		}
+		sum += float64(reduce16(&v))
+	}
+	cur.scale(x, float32(1/sum))
+}
+
+// softmaxExpGeneric replaces x (a multiple of 16 values) by Expf(x-mx) and
+// returns Σ float64(reduce16(group)) over its groups of 16, in order.
+func softmaxExpGeneric(x []float32, mx float32) float64 {
+	var sum float64
+	for i := 0; i+16 <= len(x); i += 16 {
+		var v [16]float32
+		for k := range 16 {
 			v[k] = Expf(x[i+k] - mx)
 			x[i+k] = v[k]
 		}
 		sum += float64(reduce16(&v))
 	}
-	cur.scale(x, float32(1/sum))
+	return sum
 }
 
 // SwiGLU sets dst = silu(gate)·up with silu(x) = x/(1+exp(-x)), as ggml's
