@@ -168,7 +168,7 @@ func DepthwiseConv2D(dst []float32, ic *Im2col, w []float32, bias float32) {
 	if kh*kw > len(offBuf) {
 		offs, ws = make([]int, 0, kh*kw), make([]float32, 0, kh*kw)
 	}
-	if ic.SW == 1 && depthwisePadded(dst, ic, w, bias, offs, ws) {
+	if depthwisePadded(dst, ic, w, bias, offs, ws) {
 		return
 	}
 	for oy := range oh {
@@ -244,62 +244,101 @@ func DepthwiseConv2D(dst []float32, ic *Im2col, w []float32, bias float32) {
 // on the stack.
 const dwPadMax = 16384
 
-// depthwisePadded is DepthwiseConv2D with a stride of 1 along rows, on a
-// zero-padded copy of the channel: every output is then an interior one,
-// and each output row is one SIMD pass over all the taps. It returns false,
-// having done nothing, when the copy would be too large or there is no
-// SIMD path.
+// depthwisePadded is DepthwiseConv2D on zero-padded copies of bands of the
+// channel: every output is then an interior one, and each output row is
+// one SIMD pass over all the taps (dwTaps). A stride s along the width is
+// turned into s strides of 1 by splitting each padded row into its s
+// phases (columns ≡ q mod s). It returns false, having done nothing, when
+// there is no SIMD path or a band of one output row does not fit.
 func depthwisePadded(dst []float32, ic *Im2col, w []float32, bias float32, offs []int, ws []float32) bool {
-	hp := (ic.OH-1)*ic.SH + (ic.KH-1)*ic.DH + 1
-	wp := ic.OW + (ic.KW-1)*ic.DW
 	if !dwTapsAvailable() {
 		return false
 	}
-	// A zeroed buffer on the stack, of a size class (Go zeroes it).
-	switch need := hp * wp; {
+	s := ic.SW
+	wq := ic.OW + (ic.KW-1)*ic.DW/s + 1 // columns of a phase row
+	rowsFor := func(bandOut int) int { return (bandOut-1)*ic.SH + (ic.KH-1)*ic.DH + 1 }
+	need := s * rowsFor(1) * wq
+	if need > dwPadMax {
+		return false
+	}
+	// Output rows per band: as many as fit in the buffer.
+	band := ic.OH
+	for band > 1 && s*rowsFor(band)*wq > dwPadMax {
+		band = max(1, band*dwPadMax/(s*rowsFor(band)*wq))
+		for band > 1 && s*rowsFor(band)*wq > dwPadMax {
+			band--
+		}
+	}
+	need = s * rowsFor(band) * wq
+	switch {
 	case need <= 1024:
 		var buf [1024]float32
-		dwPadded(dst, ic, w, bias, offs, ws, buf[:need], hp, wp)
+		dwBands(dst, ic, w, bias, offs, ws, buf[:need], band, wq)
 	case need <= 4096:
 		var buf [4096]float32
-		dwPadded(dst, ic, w, bias, offs, ws, buf[:need], hp, wp)
-	case need <= dwPadMax:
-		var buf [dwPadMax]float32
-		dwPadded(dst, ic, w, bias, offs, ws, buf[:need], hp, wp)
+		dwBands(dst, ic, w, bias, offs, ws, buf[:need], band, wq)
 	default:
-		return false
+		var buf [dwPadMax]float32
+		dwBands(dst, ic, w, bias, offs, ws, buf[:need], band, wq)
 	}
 	return true
 }
 
-// dwPadded is depthwisePadded on the zeroed buffer p of hp×wp.
-func dwPadded(dst []float32, ic *Im2col, w []float32, bias float32, offs []int, ws []float32, p []float32, hp, wp int) {
-	for r := range hp {
-		y := r - ic.PT
-		if y < 0 || y >= ic.H {
-			continue
-		}
-		// Padded column c holds input column c - PL.
-		c0 := max(ic.PL, 0)
-		x0 := c0 - ic.PL
-		n := min(wp-c0, ic.W-x0)
-		if n > 0 {
-			copy(p[r*wp+c0:r*wp+c0+n], ic.X[y*ic.W+x0:y*ic.W+x0+n])
-		}
-	}
+// dwBands computes the output in bands of band rows on the buffer p: per
+// band, s phase planes of hb rows × wq columns; phase q's column j is the
+// padded column j·s+q, that is input column j·s+q-PL.
+func dwBands(dst []float32, ic *Im2col, w []float32, bias float32, offs []int, ws []float32, p []float32, band, wq int) {
+	s := ic.SW
+	hb := (band-1)*ic.SH + (ic.KH-1)*ic.DH + 1
 	offs, ws = offs[:0], ws[:0]
 	for ky := range ic.KH {
 		for kx := range ic.KW {
-			offs = append(offs, ky*ic.DH*wp+kx*ic.DW)
+			c := kx * ic.DW
+			offs = append(offs, (c%s)*hb*wq+ky*ic.DH*wq+c/s)
 			ws = append(ws, w[ky*ic.KW+kx])
 		}
 	}
-	for oy := range ic.OH {
-		d := dst[oy*ic.OW : (oy+1)*ic.OW]
-		for i := range d {
-			d[i] = bias
+	for oy0 := 0; oy0 < ic.OH; oy0 += band {
+		oy1 := min(oy0+band, ic.OH)
+		// Fill the band: padded rows r0.. of the output rows [oy0, oy1).
+		r0 := oy0*ic.SH - ic.PT // input row of the band's first row
+		rows := (oy1-oy0-1)*ic.SH + (ic.KH-1)*ic.DH + 1
+		for q := range s {
+			plane := p[q*hb*wq : (q+1)*hb*wq]
+			for r := range rows {
+				row := plane[r*wq : (r+1)*wq]
+				y := r0 + r
+				if y < 0 || y >= ic.H {
+					clear(row)
+					continue
+				}
+				src := ic.X[y*ic.W : (y+1)*ic.W]
+				// Columns j with input column x = j·s+q-PL in [0, W).
+				jLo := min(ceilDiv(ic.PL-q, s), len(row))
+				jHi := jLo
+				if last := ic.W - 1 + ic.PL - q; last >= 0 {
+					jHi = max(min(last/s+1, len(row)), jLo)
+				}
+				clear(row[:jLo])
+				if s == 1 {
+					copy(row[jLo:jHi], src[jLo+q-ic.PL:])
+				} else {
+					x := jLo*s + q - ic.PL
+					for j := jLo; j < jHi; j++ {
+						row[j] = src[x]
+						x += s
+					}
+				}
+				clear(row[jHi:])
+			}
 		}
-		dwTaps(d, p[oy*ic.SH*wp:], offs, ws)
+		for oy := oy0; oy < oy1; oy++ {
+			d := dst[oy*ic.OW : (oy+1)*ic.OW]
+			for i := range d {
+				d[i] = bias
+			}
+			dwTaps(d, p[(oy-oy0)*ic.SH*wq:], offs, ws)
+		}
 	}
 }
 

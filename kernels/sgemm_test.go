@@ -231,6 +231,9 @@ func TestDepthwiseConv2D(t *testing.T) {
 func testDepthwise(t *testing.T, r *rand.Rand, path string) {
 	for _, ic := range []Im2col{
 		{C: 1, H: 5, W: 101, KH: 5, KW: 5, SH: 1, SW: 1, DH: 1, DW: 1, PT: 2, PL: 2},
+		{C: 1, H: 70, W: 300, KH: 3, KW: 3, SH: 1, SW: 1, DH: 1, DW: 1, PT: 1, PL: 1}, // bands
+		{C: 1, H: 81, W: 241, KH: 3, KW: 3, SH: 2, SW: 2, DH: 1, DW: 1, PT: 1, PL: 1}, // bands, phases
+		{C: 1, H: 9, W: 50, KH: 3, KW: 5, SH: 1, SW: 3, DH: 2, DW: 2, PT: 2, PL: 3},
 		{C: 1, H: 4, W: 77, KH: 3, KW: 3, SH: 1, SW: 1, DH: 2, DW: 2, PT: 0, PL: 1},
 		{C: 1, H: 9, W: 13, KH: 3, KW: 3, SH: 1, SW: 1, DH: 1, DW: 1, PT: 1, PL: 1},
 		{C: 1, H: 9, W: 13, KH: 5, KW: 5, SH: 2, SW: 2, DH: 1, DW: 1, PT: 2, PL: 2},

@@ -378,10 +378,48 @@ func (k *conv) compute(rc *runCtx, x, w, bias, o []float32, n, c, m int, geo ker
 				k.direct(rc, geo, xg, img, offs, hp, wp, pa, mg, og, epi)
 				continue
 			}
+			if pointwise && ohw >= 4*nr && kk <= 64 {
+				k.pointwise(rc, xg, pa, mg, kk, ohw, og, bm, epi)
+				continue
+			}
 			rc.sgemmEpi(k.g, mg, ohw, kk, pa, bm, og, ohw, false, epi)
 		}
 	}
 	return nil
+}
+
+// pointwise computes a 1×1 convolution reading the input in place (row p
+// of B is input channel p), without packing B: ConvRows over the whole
+// tiles of NR pixels, the GEMM for the last few. Used for few input
+// channels: with many, reading that many rows at once is slower than
+// packing them.
+func (k *conv) pointwise(rc *runCtx, xg, pa []float32, mg, kk, ohw int, og []float32, bm kernels.BMatrix, epi func(r0, r1, c0, c1 int)) {
+	nr := k.g.NR()
+	offs := make([]int, kk)
+	for p := range offs {
+		offs[p] = p * ohw
+	}
+	bulk := ohw / nr * nr
+	// Blocks of whole tiles, of about 64 KiB of output.
+	per := max(nr, (16384/max(mg, 1))/nr*nr)
+	blocks := (bulk + per - 1) / per
+	rc.parWork(blocks+1, mg*ohw*kk/16, func(lo, hi int) {
+		for b := lo; b < hi; b++ {
+			c0, c1 := b*per, min((b+1)*per, bulk)
+			if b == blocks { // the tail
+				c0, c1 = bulk, ohw
+				if c0 == c1 {
+					continue
+				}
+				k.g.Mul(mg, ohw, kk, pa, bm, og, ohw, 0, mg, c0, c1, false)
+			} else {
+				k.g.ConvRows(mg, pa, xg[c0:], offs, 0, c1-c0, og[c0:], ohw, 0, 1, false)
+			}
+			if epi != nil {
+				epi(0, mg, c0, c1)
+			}
+		}
+	})
 }
 
 // small computes a convolution with few output pixels (ohw, say 1 to 64,

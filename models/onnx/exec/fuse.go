@@ -96,7 +96,7 @@ func (k *conv) channels(n *node, b *builder) int {
 	return -1
 }
 
-func (k *conv) addEpilogue(op epiOp) { k.epi = append(k.epi, op) }
+func (k *conv) addEpilogue(op epiOp) { k.epi = k.epi.add(op) }
 
 func (k *convTranspose) channels(n *node, b *builder) int {
 	w := b.e.values[n.in[1]].info
@@ -106,7 +106,17 @@ func (k *convTranspose) channels(n *node, b *builder) int {
 	return -1
 }
 
-func (k *convTranspose) addEpilogue(op epiOp) { k.epi = append(k.epi, op) }
+func (k *convTranspose) addEpilogue(op epiOp) { k.epi = k.epi.add(op) }
+
+// add appends a step, merging a multiplication followed by an addition
+// into one pass (epiBN rounds x·v, then adds w: the same two roundings).
+func (ep epilogue) add(op epiOp) epilogue {
+	if n := len(ep); n > 0 && op.kind == epiAdd && ep[n-1].kind == epiMul {
+		ep[n-1] = epiOp{kind: epiBN, v: ep[n-1].v, w: op.v}
+		return ep
+	}
+	return append(ep, op)
+}
 
 // fuse folds the elementwise nodes that follow a convolution into its
 // epilogue. A node is folded when the value it reads is read by nothing
