@@ -64,3 +64,29 @@ func softmaxExpAVX512Go(x []float32, mx float32) float64 {
 	}
 	return softmaxExpAVX512(&x[0], len(x), mx)
 }
+
+// attnDotAVX2 is attnDotGeneric; len(k) >= len(q).
+//
+//go:noescape
+func attnDotAVX2(q, k []float32) float32
+
+// attnValuesAVX2 computes 8·chunks values of attnValuesGeneric.
+//
+//go:noescape
+func attnValuesAVX2(out *float32, p []float32, v *float32, stride, chunks int)
+
+// attnValuesAVX2Go is attnValuesGeneric: the first multiple of 8 output
+// values in assembly, the rest in Go, all with the same arithmetic.
+func attnValuesAVX2Go(out, p, v []float32, stride int) {
+	if len(p) == 0 {
+		clear(out)
+		return
+	}
+	c := len(out) / 8
+	if c > 0 {
+		attnValuesAVX2(&out[0], p, &v[0], stride, c)
+	}
+	if rest := out[8*c:]; len(rest) > 0 {
+		attnValuesGeneric(rest, p, v[8*c:], stride)
+	}
+}

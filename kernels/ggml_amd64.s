@@ -347,3 +347,150 @@ smdone:
 	VMOVSD X12, ret+24(FP)
 	VZEROUPPER
 	RET
+
+// func attnDotAVX2(q, k []float32) float32
+//
+// attnDotGeneric with the sixteen lanes of each accumulator in two YMM
+// registers (lanes 0..7 and 8..15): the same fused multiply-adds.
+TEXT ·attnDotAVX2(SB), NOSPLIT, $0-52
+	MOVQ q_base+0(FP), SI
+	MOVQ q_len+8(FP), CX
+	MOVQ k_base+24(FP), DI
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	MOVQ CX, DX
+	SHRQ $6, DX
+	JZ   ad2reduce
+
+ad2loop:
+	VMOVUPS (SI), Y8
+	VMOVUPS 32(SI), Y9
+	VMOVUPS 64(SI), Y10
+	VMOVUPS 96(SI), Y11
+	VFMADD231PS (DI), Y8, Y0
+	VFMADD231PS 32(DI), Y9, Y1
+	VFMADD231PS 64(DI), Y10, Y2
+	VFMADD231PS 96(DI), Y11, Y3
+	VMOVUPS 128(SI), Y8
+	VMOVUPS 160(SI), Y9
+	VMOVUPS 192(SI), Y10
+	VMOVUPS 224(SI), Y11
+	VFMADD231PS 128(DI), Y8, Y4
+	VFMADD231PS 160(DI), Y9, Y5
+	VFMADD231PS 192(DI), Y10, Y6
+	VFMADD231PS 224(DI), Y11, Y7
+	ADDQ $256, SI
+	ADDQ $256, DI
+	DECQ DX
+	JNZ  ad2loop
+
+ad2reduce:
+	// acc0 += acc2, acc1 += acc3, acc0 += acc1 (each two YMM: lo, hi)
+	VADDPS Y4, Y0, Y0
+	VADDPS Y5, Y1, Y1
+	VADDPS Y6, Y2, Y2
+	VADDPS Y7, Y3, Y3
+	VADDPS Y2, Y0, Y0
+	VADDPS Y3, Y1, Y1
+	// reduce16: lanes i + i+8, then as REDUCE16
+	VADDPS Y1, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VMOVHLPS X0, X0, X1
+	VADDPS X1, X0, X0
+	VMOVSHDUP X0, X1
+	VADDSS X1, X0, X0
+	ANDQ $63, CX
+	JZ   ad2done
+
+ad2tail:
+	VMOVSS (SI), X2
+	VFMADD231SS (DI), X2, X0
+	ADDQ $4, SI
+	ADDQ $4, DI
+	DECQ CX
+	JNZ  ad2tail
+
+ad2done:
+	VMOVSS X0, ret+48(FP)
+	VZEROUPPER
+	RET
+
+// func attnValuesAVX2(out *float32, p []float32, v *float32, stride, chunks int)
+//
+// attnValuesAVX512 for 8 output values per chunk: the sixteen accumulators
+// (t mod 16) of eight lanes live on the stack.
+TEXT ·attnValuesAVX2(SB), 0, $512-56
+	MOVQ out+0(FP), R11
+	MOVQ p_base+8(FP), R12
+	MOVQ p_len+16(FP), R13
+	MOVQ v+32(FP), R10
+	MOVQ stride+40(FP), R9
+	SHLQ $2, R9
+	MOVQ chunks+48(FP), BX
+
+av2chunk:
+	VXORPS Y0, Y0, Y0
+	MOVQ $0, AX
+
+av2zero:
+	VMOVUPS Y0, (SP)(AX*1)
+	ADDQ $32, AX
+	CMPQ AX, $512
+	JLT  av2zero
+	MOVQ R12, SI
+	MOVQ R10, DI
+	MOVQ R13, DX
+	XORQ AX, AX
+	TESTQ DX, DX
+	JZ   av2reduce
+
+av2loop:
+	VBROADCASTSS (SI), Y0
+	VMOVUPS (SP)(AX*1), Y1
+	VFMADD231PS (DI), Y0, Y1
+	VMOVUPS Y1, (SP)(AX*1)
+	ADDQ $4, SI
+	ADDQ R9, DI
+	ADDQ $32, AX
+	ANDQ $511, AX
+	DECQ DX
+	JNZ  av2loop
+
+av2reduce:
+	VMOVUPS 0(SP), Y0
+	VMOVUPS 32(SP), Y1
+	VMOVUPS 64(SP), Y2
+	VMOVUPS 96(SP), Y3
+	VMOVUPS 128(SP), Y4
+	VMOVUPS 160(SP), Y5
+	VMOVUPS 192(SP), Y6
+	VMOVUPS 224(SP), Y7
+	VADDPS 256(SP), Y0, Y0
+	VADDPS 288(SP), Y1, Y1
+	VADDPS 320(SP), Y2, Y2
+	VADDPS 352(SP), Y3, Y3
+	VADDPS 384(SP), Y4, Y4
+	VADDPS 416(SP), Y5, Y5
+	VADDPS 448(SP), Y6, Y6
+	VADDPS 480(SP), Y7, Y7
+	VADDPS Y4, Y0, Y0
+	VADDPS Y5, Y1, Y1
+	VADDPS Y6, Y2, Y2
+	VADDPS Y7, Y3, Y3
+	VADDPS Y2, Y0, Y0
+	VADDPS Y3, Y1, Y1
+	VADDPS Y1, Y0, Y0
+	VMOVUPS Y0, (R11)
+	ADDQ $32, R11
+	ADDQ $32, R10
+	DECQ BX
+	JNZ  av2chunk
+	VZEROUPPER
+	RET

@@ -10,11 +10,13 @@
 //   - avx2 (AVX2+FMA+F16C): dot products for Q8_0, Q4_0, Q5_0, IQ4_NL,
 //     Q4_K, Q5_K, Q6_K (bit-identical to generic) and F16 (float32 lanes,
 //     within tolerance); the Q8_0 and Q8_K activation quantizers
-//     (byte-identical); float32 Dot, Axpy, Scale (bit-identical).
+//     (byte-identical); float32 Dot, Axpy, Scale, AttnDot, AttnValues
+//     (bit-identical).
 //   - avx512 (also AVX-512 F/BW/VL and AVX512-VNNI): everything of avx2,
 //     plus VPDPBUSD MatMul tiles for Q8_0, Q4_0, Q5_0 and IQ4_NL (4 weight
 //     rows x 2 activation rows, 8 x 1 when decoding; for Q4_0 prompts, up to
-//     15 weight rows in the lanes x all activation rows), and AttnDot,
+//     15 weight rows in the lanes x all activation rows; 4 x 4 for Q8_0,
+//     Q5_0, IQ4_NL prompts), and AttnDot,
 //     AttnValues and SwiGLU (ggml's vector expf) in AVX-512; all
 //     bit-identical to generic.
 //
