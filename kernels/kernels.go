@@ -16,9 +16,9 @@
 //     plus VPDPBUSD MatMul tiles for Q8_0, Q4_0, Q5_0 and IQ4_NL (4 weight
 //     rows x 2 activation rows, 8 x 1 when decoding; for Q4_0 prompts, up to
 //     15 weight rows in the lanes x all activation rows; 4 x 4 for Q8_0,
-//     Q5_0, IQ4_NL prompts), and AttnDot,
-//     AttnValues and SwiGLU (ggml's vector expf) in AVX-512; all
-//     bit-identical to generic.
+//     Q5_0, IQ4_NL prompts), and AttnDot, AttnValues, SwiGLU and Softmax's
+//     exponentials (ggml's vector expf) in AVX-512; all bit-identical to
+//     generic.
 //
 // The other kernels of a path are the generic ones. The arm64 paths (neon,
 // dotprod) register in cpu_arm64.go. The environment variable
