@@ -292,11 +292,16 @@ func dwBands(dst []float32, ic *Im2col, w []float32, bias float32, offs []int, w
 	hb := (band-1)*ic.SH + (ic.KH-1)*ic.DH + 1
 	offs, ws = offs[:0], ws[:0]
 	for ky := range ic.KH {
+		rowOff := ky * ic.DH * wq
 		for kx := range ic.KW {
 			c := kx * ic.DW
-			offs = append(offs, (c%s)*hb*wq+ky*ic.DH*wq+c/s)
-			ws = append(ws, w[ky*ic.KW+kx])
+			if s == 1 {
+				offs = append(offs, rowOff+c)
+			} else {
+				offs = append(offs, (c%s)*hb*wq+rowOff+c/s)
+			}
 		}
+		ws = append(ws, w[ky*ic.KW:(ky+1)*ic.KW]...)
 	}
 	for oy0 := 0; oy0 < ic.OH; oy0 += band {
 		oy1 := min(oy0+band, ic.OH)

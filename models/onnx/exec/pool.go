@@ -345,11 +345,7 @@ func (k *globalPool) run(rc *runCtx, in, out []*Tensor) error {
 				od[u] = m
 				continue
 			}
-			var s float64
-			for _, v := range plane {
-				s += float64(v)
-			}
-			od[u] = float32(s / float64(hw))
+			od[u] = float32(sumF32(plane) / float64(hw))
 		}
 	case []float64:
 		od := o.Data.([]float64)
@@ -450,4 +446,21 @@ func (k *maxUnpool) run(rc *runCtx, in, out []*Tensor) error {
 		copyData(sliceData(o.Data, q, q+1), sliceData(x.Data, i, i+1))
 	}
 	return nil
+}
+
+// sumF32 adds x in float64, in four interleaved sums (independent chains
+// of additions, four times the throughput of one).
+func sumF32(x []float32) float64 {
+	var s0, s1, s2, s3 float64
+	i := 0
+	for ; i+3 < len(x); i += 4 {
+		s0 += float64(x[i])
+		s1 += float64(x[i+1])
+		s2 += float64(x[i+2])
+		s3 += float64(x[i+3])
+	}
+	for ; i < len(x); i++ {
+		s0 += float64(x[i])
+	}
+	return (s0 + s1) + (s2 + s3)
 }
