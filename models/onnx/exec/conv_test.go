@@ -186,3 +186,77 @@ func TestConvEpilogue(t *testing.T) {
 		}
 	}
 }
+
+// TestConvTranspose checks ConvTranspose against its definition (every
+// input pixel scatters its weighted kernel into the output), with groups,
+// strides, dilations, padding and output padding, 1-D and 2-D.
+func TestConvTranspose(t *testing.T) {
+	r := rand.New(rand.NewPCG(25, 26))
+	type tc struct {
+		n, c, h, w, mg, kh, kw, group int
+		strides, dil, pads, outPad    []int
+	}
+	for ci, c := range []tc{
+		{1, 4, 5, 6, 3, 2, 2, 1, []int{2, 2}, nil, nil, nil},
+		{2, 6, 4, 7, 2, 3, 3, 3, []int{2, 1}, []int{1, 2}, []int{1, 0, 0, 1}, []int{1, 0}},
+		{1, 2, 1, 9, 4, 1, 4, 1, []int{1, 3}, nil, []int{0, 2, 0, 1}, nil},
+	} {
+		x := randTensor(r, c.n, c.c, c.h, c.w)
+		w := randTensor(r, c.c, c.mg, c.kh, c.kw)
+		m := c.mg * c.group
+		bias := randTensor(r, m)
+		k := &convTranspose{win: window{strides: c.strides, dilations: c.dil, pads: c.pads, autoPad: "NOTSET"},
+			group: c.group, outPad: c.outPad, g: kernels.CurrentSgemm()}
+		rc := testCtx(t, 2)
+		out := make([]*Tensor, 1)
+		if err := k.run(rc, []*Tensor{x, w, bias}, out); err != nil {
+			t.Fatal(err)
+		}
+		at := func(s []int, i, def int) int {
+			if s == nil {
+				return def
+			}
+			return s[i]
+		}
+		oh := at(c.strides, 0, 1)*(c.h-1) + at(c.outPad, 0, 0) + (c.kh-1)*at(c.dil, 0, 1) + 1 - at(c.pads, 0, 0) - at(c.pads, 2, 0)
+		ow := at(c.strides, 1, 1)*(c.w-1) + at(c.outPad, 1, 0) + (c.kw-1)*at(c.dil, 1, 1) + 1 - at(c.pads, 1, 0) - at(c.pads, 3, 0)
+		if got := out[0].Shape; got[2] != oh || got[3] != ow || got[1] != m {
+			t.Fatalf("case %d: shape %v, want [%d %d %d %d]", ci, got, c.n, m, oh, ow)
+		}
+		want := make([]float64, c.n*m*oh*ow)
+		for b := range c.n {
+			for o := range m {
+				for i := range oh * ow {
+					want[(b*m+o)*oh*ow+i] = float64(bias.Data.([]float32)[o])
+				}
+			}
+			for ch := range c.c {
+				gi := ch / (c.c / c.group)
+				for j := range c.mg {
+					o := gi*c.mg + j
+					for iy := range c.h {
+						for ix := range c.w {
+							xv := float64(x.Data.([]float32)[((b*c.c+ch)*c.h+iy)*c.w+ix])
+							for ky := range c.kh {
+								for kx := range c.kw {
+									oy := iy*at(c.strides, 0, 1) - at(c.pads, 0, 0) + ky*at(c.dil, 0, 1)
+									ox := ix*at(c.strides, 1, 1) - at(c.pads, 1, 0) + kx*at(c.dil, 1, 1)
+									if oy < 0 || oy >= oh || ox < 0 || ox >= ow {
+										continue
+									}
+									want[((b*m+o)*oh+oy)*ow+ox] += xv * float64(w.Data.([]float32)[((ch*c.mg+j)*c.kh+ky)*c.kw+kx])
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+		got := out[0].Data.([]float32)
+		for i, v := range want {
+			if d := math.Abs(float64(got[i]) - v); d > 1e-4*(1+math.Abs(v)) {
+				t.Fatalf("case %d: [%d] = %g, want %g", ci, i, got[i], v)
+			}
+		}
+	}
+}

@@ -378,3 +378,53 @@ func TestReduceAndMoreOps(t *testing.T) {
 	}
 	checkClose(t, "Upsample", out[0], []float64{1, 1, 1, 2, 2, 2, 1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4, 3, 3, 3, 4, 4, 4}, 0)
 }
+
+// TestResizeModes checks Resize on small cases worked out by hand.
+func TestResizeModes(t *testing.T) {
+	x := f32s([]int{1, 1, 1, 4}, 0, 10, 20, 30)
+	empty := &Tensor{Type: onnx.Float, Shape: []int{0}, Data: []float32{}}
+	sizes := func(n int64) *Tensor { return &Tensor{Type: onnx.Int64, Shape: []int{4}, Data: []int64{1, 1, 1, n}} }
+	scales := func(s float32) *Tensor { return f32s([]int{4}, 1, 1, 1, s) }
+	for _, c := range []struct {
+		name  string
+		attrs []*onnx.Attribute
+		in    []*Tensor
+		want  []float64
+	}{
+		// align_corners, 4 -> 7: x_orig = i·3/6, exact halves.
+		{"linear align_corners", []*onnx.Attribute{aStr("mode", "linear"), aStr("coordinate_transformation_mode", "align_corners")},
+			[]*Tensor{x, empty, empty, sizes(7)}, []float64{0, 5, 10, 15, 20, 25, 30}},
+		// half_pixel, 4 -> 2 (scale 0.5): x_orig = (i+0.5)·2 - 0.5 = 0.5, 2.5.
+		{"linear half_pixel down", []*onnx.Attribute{aStr("mode", "linear")}, []*Tensor{x, empty, scales(0.5)}, []float64{5, 25}},
+		// asymmetric floor, 4 -> 8: x_orig = i/2.
+		{"nearest asymmetric floor", []*onnx.Attribute{aStr("mode", "nearest"), aStr("coordinate_transformation_mode", "asymmetric"), aStr("nearest_mode", "floor")},
+			[]*Tensor{x, empty, scales(2)}, []float64{0, 0, 10, 10, 20, 20, 30, 30}},
+		// half_pixel, 4 -> 8, round_prefer_ceil: x_orig = (i+0.5)/2 - 0.5 = -0.25, 0.25, 0.75, ...
+		{"nearest round_prefer_ceil", []*onnx.Attribute{aStr("mode", "nearest"), aStr("nearest_mode", "round_prefer_ceil")},
+			[]*Tensor{x, empty, scales(2)}, []float64{0, 0, 10, 10, 20, 20, 30, 30}},
+		// tf_crop_and_resize on roi [0.25, 0.75] of the last axis, 3 outputs:
+		// x_orig = 0.75, 1.5, 2.25.
+		{"linear tf_crop_and_resize", []*onnx.Attribute{aStr("mode", "linear"), aStr("coordinate_transformation_mode", "tf_crop_and_resize")},
+			[]*Tensor{x, f32s([]int{8}, 0, 0, 0, 0.25, 1, 1, 1, 0.75), empty, sizes(3)}, []float64{7.5, 15, 22.5}},
+	} {
+		out, err := runOp(t, 13, "Resize", c.attrs, 1, c.in...)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		checkClose(t, c.name, out[0], c.want, 1e-6)
+	}
+	// Cubic (a = -0.75), asymmetric, 4 -> 8: at whole positions the input
+	// itself, and inside a linear ramp the ramp (cubic convolution
+	// reproduces linear functions where no tap is clamped at an edge).
+	out, err := runOp(t, 13, "Resize", []*onnx.Attribute{aStr("mode", "cubic"), aStr("coordinate_transformation_mode", "asymmetric")},
+		1, x, empty, scales(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := out[0].Data.([]float32)
+	for i, want := range map[int]float64{0: 0, 2: 10, 3: 15, 4: 20, 6: 30} {
+		if math.Abs(float64(g[i])-want) > 1e-4 {
+			t.Errorf("cubic: [%d] = %v, want %v", i, g[i], want)
+		}
+	}
+}
