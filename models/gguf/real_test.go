@@ -28,9 +28,12 @@ func sharedPath(t testing.TB, rel string) string {
 // realFiles returns every GGUF file under ../shared.
 func realFiles(t testing.TB) []string {
 	t.Helper()
-	root := sharedPath(t, ".")
+	root, err := filepath.EvalSymlinks(sharedPath(t, ".")) // ../shared may be a link
+	if err != nil {
+		t.Fatal(err)
+	}
 	var files []string
-	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+	err = filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
