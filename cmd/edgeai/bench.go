@@ -101,11 +101,15 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.BoolVar(&o.compare, "compare", false, "with --json: add the comparison line even without --cloud-endpoint")
 	fs.Float64Var(&o.priceKWh, "price-kwh", 0, "electricity price per kWh (default: the assumptions file's, USD)")
 	fs.Float64Var(&o.gridGCO2, "grid-gco2", 0, "grid carbon intensity in gCO2/kWh (default: the assumptions file's world average)")
+	var eb embedBenchFlags // encoders: bench_embed.go
+	eb.add(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: edgeai bench -m MODEL [-p 512] [-n 128] [-t 1,2] [-r 5] [--json|--csv] [--svg FILE]")
 		fmt.Fprintln(stderr, "\nMeasures prompt processing (ppN) and generation (tgN) with synthetic tokens, like")
 		fmt.Fprintln(stderr, "llama-bench, with the energy per token from a power meter (measured, or an estimate")
 		fmt.Fprintln(stderr, "labelled as such), and compares it with a cloud API's published energy figures.")
+		fmt.Fprintln(stderr, "For an encoder (BERT GGUF, ONNX): sentences/s of embedding calls at -b batch sizes")
+		fmt.Fprintln(stderr, "and --seq tokens per sentence (embed bB sS tests).")
 		fmt.Fprintln(stderr, "\nFlags:")
 		fs.PrintDefaults()
 	}
@@ -118,6 +122,12 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if err := o.check(); err != nil {
 		return err
+	}
+	if isEncoderModel(o.mf.model) {
+		return o.runEmbed(ctx, &eb, stdout, stderr)
+	}
+	if eb.given(fs) {
+		return fmt.Errorf("%w: %w", errUsage, errNotEncoderBench)
 	}
 	return o.run(ctx, stdout, stderr)
 }
