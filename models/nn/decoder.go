@@ -250,6 +250,9 @@ type State struct {
 	act    []byte      // quantized activations, maxBatch rows
 	mm     Linear      // the weight products
 
+	fusedW   [3]*Tensor   // the products of one fused loop (Q/K/V or gate/up)
+	fusedOut [3][]float32 // their outputs
+
 	attnLayer, attnN, attnPos int              // the chunk attnHeads works on
 	attnHeads                 func(lo, hi int) // s.attnHeads, bound once
 }
@@ -356,9 +359,9 @@ func (s *State) forward(tokens []int, pos int, logits []float32, all bool) error
 			kernels.RMSNorm(xb[i*dim:(i+1)*dim], x[i*dim:(i+1)*dim], l.attnNorm, c.NormEps)
 		}
 		q, k, v := s.q[:n*qDim], s.k[:n*kvDim], s.v[:n*kvDim]
-		s.mm.MatMul(&l.Wq, xb, n, q, &s.act)
-		s.mm.MatMul(&l.Wk, xb, n, k, &s.act)
-		s.mm.MatMul(&l.Wv, xb, n, v, &s.act)
+		s.fusedW = [3]*Tensor{&l.Wq, &l.Wk, &l.Wv}
+		s.fusedOut = [3][]float32{q, k, v}
+		s.mm.MatMulFused(s.fusedW[:], xb, n, s.fusedOut[:])
 		addBias(q, l.bq)
 		addBias(k, l.bk)
 		addBias(v, l.bv)
@@ -377,8 +380,9 @@ func (s *State) forward(tokens []int, pos int, logits []float32, all bool) error
 			kernels.RMSNorm(xb[i*dim:(i+1)*dim], x[i*dim:(i+1)*dim], l.ffnNorm, c.NormEps)
 		}
 		hg, hu := s.hg[:n*c.FFN], s.hu[:n*c.FFN]
-		s.mm.MatMul(&l.Gate, xb, n, hg, &s.act)
-		s.mm.MatMul(&l.Up, xb, n, hu, &s.act)
+		s.fusedW = [3]*Tensor{&l.Gate, &l.Up}
+		s.fusedOut = [3][]float32{hg, hu}
+		s.mm.MatMulFused(s.fusedW[:2], xb, n, s.fusedOut[:2])
 		for i := 0; i < n; i++ { // row by row, as ggml: the vector/tail split is per row
 			kernels.SwiGLU(hg[i*c.FFN:(i+1)*c.FFN], hg[i*c.FFN:(i+1)*c.FFN], hu[i*c.FFN:(i+1)*c.FFN])
 		}

@@ -5,18 +5,31 @@ import (
 	"github.com/edgeai-go/edgeai/kernels"
 )
 
+// maxFused is how many weight products one parallel loop can run (Q, K and
+// V of attention).
+const maxFused = 3
+
 // Linear runs weight products on a worker pool: the one hot spot of the
 // models. A Linear is used by one goroutine at a time (one per State); its
 // zero value with Pool set is ready to use.
 type Linear struct {
 	Pool *parallel.Pool
 
-	// the product in flight, read by matRows on the workers
-	w    *Tensor
-	a    []byte
-	n    int
-	out  []float32
-	rows func(lo, hi int) // l.matRows, bound once so MatMul allocates nothing
+	// the products in flight, read by matRows on the workers
+	prods [maxFused]product
+	np    int
+	n     int
+	acts  [maxFused][]byte // quantized activations of MatMulFused, grown then reused
+	rows  func(lo, hi int) // l.matRows, bound once so MatMul allocates nothing
+}
+
+// product is one weight product of a loop: its rows are [start, start+w.Rows())
+// of the loop's index range.
+type product struct {
+	w     *Tensor
+	a     []byte
+	out   []float32
+	start int
 }
 
 // MatMul computes out = x · wᵀ for n rows of x (n x w.Cols()), writing n x
@@ -25,6 +38,43 @@ type Linear struct {
 // into *act (grown as needed, then reused); the weight rows are then split
 // across the pool's workers and read in place.
 func (l *Linear) MatMul(w *Tensor, x []float32, n int, out []float32, act *[]byte) {
+	a := quantizeRows(w, x, n, act)
+	l.prods[0] = product{w: w, a: a, out: out}
+	l.np, l.n = 1, n
+	l.run(w.Rows(), w.RowBytes())
+}
+
+// MatMulFused computes outs[i] = x · ws[i]ᵀ for every weight of ws (at most
+// three, all with x's row length) in one parallel loop over their rows
+// together, so the workers wait for the loop's end once instead of once per
+// product. Each value is the one MatMul would compute. Activations are
+// quantized once per activation type, into buffers the Linear owns.
+func (l *Linear) MatMulFused(ws []*Tensor, x []float32, n int, outs [][]float32) {
+	if len(ws) > maxFused || len(ws) != len(outs) {
+		panic("nn: MatMulFused: bad product count") // a programming error
+	}
+	total, rb := 0, 0
+	for i, w := range ws {
+		var a []byte
+		for j := range i { // an earlier product with the same activation type
+			if kernels.ActivationType(ws[j].Type) == kernels.ActivationType(w.Type) {
+				a = l.prods[j].a
+				break
+			}
+		}
+		if a == nil {
+			a = quantizeRows(w, x, n, &l.acts[i])
+		}
+		l.prods[i] = product{w: w, a: a, out: outs[i], start: total}
+		total += w.Rows()
+		rb = max(rb, w.RowBytes())
+	}
+	l.np, l.n = len(ws), n
+	l.run(total, rb)
+}
+
+// quantizeRows converts n rows of x to w's activation type in *act.
+func quantizeRows(w *Tensor, x []float32, n int, act *[]byte) []byte {
 	cols := w.Cols()
 	at := kernels.ActivationType(w.Type)
 	rb, err := at.RowBytes(cols)
@@ -38,16 +88,29 @@ func (l *Linear) MatMul(w *Tensor, x []float32, n int, out []float32, act *[]byt
 	for j := 0; j < n; j++ {
 		kernels.QuantizeActivation(at, x[j*cols:(j+1)*cols], a[j*rb:(j+1)*rb])
 	}
+	return a
+}
+
+// run splits the loop's rows (rowBytes bytes of weights each, at most)
+// across the pool.
+func (l *Linear) run(rows, rowBytes int) {
 	if l.rows == nil {
 		l.rows = l.matRows
 	}
-	l.w, l.a, l.n, l.out = w, a, n, out
-	grain := max(1, (32<<10)/max(1, w.RowBytes()))
-	l.Pool.For(w.Rows(), grain, l.rows)
-	l.w, l.a, l.out = nil, nil, nil
+	grain := max(1, (32<<10)/max(1, rowBytes))
+	l.Pool.For(rows, grain, l.rows)
+	for i := range l.np {
+		l.prods[i] = product{}
+	}
 }
 
 func (l *Linear) matRows(lo, hi int) {
-	w := l.w
-	kernels.MatMul(w.Type, w.Data, w.Cols(), lo, hi, l.a, l.n, l.out, w.Rows())
+	for i := range l.np {
+		p := &l.prods[i]
+		w := p.w
+		plo, phi := max(lo, p.start)-p.start, min(hi, p.start+w.Rows())-p.start
+		if plo < phi {
+			kernels.MatMul(w.Type, w.Data, w.Cols(), plo, phi, p.a, l.n, p.out, w.Rows())
+		}
+	}
 }
