@@ -24,6 +24,8 @@ type modelFlags struct {
 	threads int
 	ctx     int
 	batch   int
+	mmap    bool // --mmap: read the weights in place from the mapped file
+	noMmap  bool // --no-mmap: copy them into (huge-page) memory
 }
 
 func (m *modelFlags) add(fs *flag.FlagSet) {
@@ -32,14 +34,23 @@ func (m *modelFlags) add(fs *flag.FlagSet) {
 	fs.IntVar(&m.threads, "t", 0, "short for --threads")
 	fs.IntVar(&m.ctx, "ctx", 0, "context size in tokens (0 = the model's trained context)")
 	fs.IntVar(&m.batch, "batch", 64, "prompt tokens per layer pass")
+	fs.BoolVar(&m.mmap, "mmap", false, "read the weights in place from the memory-mapped file (fastest load)")
+	fs.BoolVar(&m.noMmap, "no-mmap", false, "copy the weights into huge-page memory (faster decoding; the default when memory allows)")
 }
 
 func (m *modelFlags) load(ctx context.Context, extra ...runtime.Option) (*runtime.Model, time.Duration, error) {
 	if m.model == "" {
 		return nil, 0, fmt.Errorf("%w: -m MODEL is required", errUsage)
 	}
+	if m.mmap && m.noMmap {
+		return nil, 0, fmt.Errorf("%w: --mmap and --no-mmap exclude each other", errUsage)
+	}
 	start := time.Now()
-	opts := append([]runtime.Option{runtime.WithThreads(m.threads), runtime.WithContextSize(m.ctx), runtime.WithBatchSize(m.batch)}, extra...)
+	opts := []runtime.Option{runtime.WithThreads(m.threads), runtime.WithContextSize(m.ctx), runtime.WithBatchSize(m.batch)}
+	if m.mmap || m.noMmap {
+		opts = append(opts, runtime.WithMmap(m.mmap))
+	}
+	opts = append(opts, extra...)
 	model, err := runtime.Load(ctx, m.model, opts...)
 	return model, time.Since(start), err
 }
