@@ -226,6 +226,7 @@ func sizeClass(n int64) string {
 type benchReport struct {
 	Model      benchModel
 	Kernels    string
+	Mapped     bool // the weights are read from the mapped file (else copied: --no-mmap or the default)
 	CPU        string
 	Build      buildInfo
 	Results    []bench.Result
@@ -261,7 +262,7 @@ func (o *benchOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	info := first.Info()
+	info, mapped := first.Info(), first.WeightsMapped()
 	first.Close()
 	need := max(sliceMax(o.prompt), sliceMax(o.gen))
 	if need > info.ContextSize {
@@ -272,7 +273,7 @@ func (o *benchOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	rep := &benchReport{Model: model, Kernels: kernels.Path(), CPU: sys.CPUBrand, Build: readBuildInfo(), IdleSource: "not measured"}
+	rep := &benchReport{Model: model, Kernels: kernels.Path(), Mapped: mapped, CPU: sys.CPUBrand, Build: readBuildInfo(), IdleSource: "not measured"}
 	if rep.Assume, err = cloud.DefaultAssumptions(); err != nil {
 		return err
 	}

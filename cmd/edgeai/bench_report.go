@@ -98,7 +98,7 @@ func msOf(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 func (rep *benchReport) line(r *bench.Result) benchLine {
 	l := benchLine{BuildCommit: shortCommit(rep.Build.Commit), CPUInfo: rep.CPU, Backends: "CPU", ModelFile: rep.Model.Path,
 		ModelType: rep.Model.Type, ModelSize: rep.Model.Size, ModelParams: rep.Model.Params, NThreads: r.Threads,
-		TypeK: "f32", TypeV: "f32", UseMmap: true, NPrompt: r.NPrompt, NGen: r.NGen, TestTime: r.Time.UTC().Format(time.RFC3339),
+		TypeK: "f32", TypeV: "f32", UseMmap: rep.Mapped, NPrompt: r.NPrompt, NGen: r.NGen, TestTime: r.Time.UTC().Format(time.RFC3339),
 		AvgNS: int64(r.AvgNS()), StddevNS: int64(r.StddevNS()), AvgTS: r.AvgTS(), StddevTS: r.StddevTS(),
 		Kernels: rep.Kernels, TTFTMs: msOf(r.TTFT), PeakRSS: r.PeakRSS, SamplesTS: r.TokensPerSecond()}
 	for _, d := range r.Samples {
