@@ -167,9 +167,6 @@ func swigluGeneric(dst, gate, up []float32) {
 	}
 }
 
-// silu returns x/(1+exp(-x)) in float32, like ggml_silu_f32.
-func silu(x float32) float32 { return x / (1 + expf(-x)) }
-
 // expf returns e^x rounded to float32 (math.Exp's double result rounded,
 // within an ulp of the exact value, like C's expf).
 func expf(x float32) float32 { return float32(math.Exp(float64(x))) }
