@@ -11,7 +11,7 @@ import (
 func init() {
 	register("Softmax", 1, 1, 1, func(nc *nodeCtx) (kernel, error) { return newSoftmax(nc, false) })
 	register("LogSoftmax", 1, 1, 1, func(nc *nodeCtx) (kernel, error) { return newSoftmax(nc, true) })
-	register("LayerNormalization", 1, 3, 3, newLayerNorm)
+	register("LayerNormalization", 2, 3, 3, newLayerNorm)
 	register("BatchNormalization", 5, 5, 5, newBatchNorm)
 	register("InstanceNormalization", 3, 3, 1, func(nc *nodeCtx) (kernel, error) {
 		return &instanceNorm{eps: nc.a.float("epsilon", 1e-5)}, nil
