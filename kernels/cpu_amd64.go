@@ -53,6 +53,8 @@ func archImpls() []*impl {
 	avx512.tile4x4[quant.Q8_0] = tileQ8_0x4VNNI
 	avx512.tile4x4[quant.Q5_0] = tileQ5_0x4VNNI
 	avx512.tile4x4[quant.IQ4_NL] = tileIQ4_NLx4VNNI
+	avx512.vecDot[quant.Q6_K] = dotQ6_KAVX512
+	avx512.vecDot[quant.Q4_K] = dotQ4_KAVX512
 	avx512.attnDot = attnDotAVX512
 	avx512.attnValues = attnValuesAVX512Go
 	avx512.swiglu = swigluAVX512Go

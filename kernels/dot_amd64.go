@@ -53,3 +53,15 @@ func dotIQ4_NLAVX2(n int, w, a []byte) float32
 //
 //go:noescape
 func dotQ5_KAVX2(n int, w, a []byte) float32
+
+// dotQ6_KAVX512 is dotQ6_K, bit for bit, with AVX-512 BW: two 32-value
+// sub-blocks per instruction (dotk_avx512_amd64.s).
+//
+//go:noescape
+func dotQ6_KAVX512(n int, w, a []byte) float32
+
+// dotQ4_KAVX512 is dotQ4_K, bit for bit, with AVX-512 BW: two 32-value
+// sub-blocks per instruction (dotk_avx512_amd64.s).
+//
+//go:noescape
+func dotQ4_KAVX512(n int, w, a []byte) float32
