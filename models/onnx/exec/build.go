@@ -14,7 +14,8 @@ type builder struct {
 	opsets    map[string]int64 // domain -> version
 	functions map[[2]string]*onnx.Function
 	nodeCount int
-	scope     *scope // the scope of the graph being built
+	foldCtx   context.Context // ends when the folding budget is spent
+	scope     *scope          // the scope of the graph being built
 	depth     int
 }
 
@@ -222,28 +223,12 @@ func (b *builder) node(gr *graph, n *onnx.Node, s *scope) (err error) {
 			return err
 		}
 	}
-	// Constant folding.
-	if allConst && foldable(k) {
-		outs, err := b.fold(nd)
-		if err != nil {
+	// Constant folding, while the budget lasts; a fold cut short by it
+	// leaves the node to run time.
+	if allConst && foldable(k) && b.foldCtx.Err() == nil {
+		if ok, err := b.foldNode(nd, n, s); ok || err != nil {
 			return err
 		}
-		for i, name := range n.Outputs {
-			if name == "" {
-				continue
-			}
-			if outs[i] == nil {
-				return fmt.Errorf("output %d not computed", i)
-			}
-			if err := b.checkSize(outs[i]); err != nil {
-				return err
-			}
-			if _, dup := s.names[name]; dup {
-				return fmt.Errorf("%w: value %q defined twice", onnx.ErrFormat, name)
-			}
-			s.names[name] = b.newConst(name, outs[i])
-		}
-		return nil
 	}
 	nd.id = b.nodeCount
 	b.nodeCount++
@@ -261,6 +246,35 @@ func (b *builder) node(gr *graph, n *onnx.Node, s *scope) (err error) {
 	}
 	gr.nodes = append(gr.nodes, nd)
 	return nil
+}
+
+// foldNode runs a node whose inputs are all constants and makes its outputs
+// constants of scope s. It reports false, and no error, when the folding
+// budget ran out during the run: the node then runs with the model.
+func (b *builder) foldNode(nd *node, n *onnx.Node, s *scope) (bool, error) {
+	outs, err := b.fold(nd)
+	if b.foldCtx.Err() != nil {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	for i, name := range n.Outputs {
+		if name == "" {
+			continue
+		}
+		if outs[i] == nil {
+			return false, fmt.Errorf("output %d not computed", i)
+		}
+		if err := b.checkSize(outs[i]); err != nil {
+			return false, err
+		}
+		if _, dup := s.names[name]; dup {
+			return false, fmt.Errorf("%w: value %q defined twice", onnx.ErrFormat, name)
+		}
+		s.names[name] = b.newConst(name, outs[i])
+	}
+	return true, nil
 }
 
 // makeKernel prepares the node's operator.
@@ -305,7 +319,7 @@ func (b *builder) makeKernel(n *onnx.Node, in []vinfo) (kernel, error) {
 // fold runs a node whose inputs are all constants, at load.
 func (b *builder) fold(nd *node) ([]*Tensor, error) {
 	st := &runState{vals: b.e.consts}
-	rc := &runCtx{runState: st, e: b.e, ctx: context.Background(), fold: true, cur: nd}
+	rc := &runCtx{runState: st, e: b.e, ctx: b.foldCtx, fold: true, cur: nd}
 	in := make([]*Tensor, len(nd.in))
 	for i, id := range nd.in {
 		if id >= 0 {

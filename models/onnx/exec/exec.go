@@ -54,7 +54,17 @@ type Options struct {
 	// included; a model that would create a larger one gets an error
 	// wrapping ErrLimit. 0 means DefaultMaxTensorBytes.
 	MaxTensorBytes int64
+	// FoldTime bounds the time New spends folding constant subgraphs
+	// (nodes whose inputs are all constants run once, at load). Once it is
+	// spent, the remaining such nodes run with the model instead, under
+	// Run's context: the results are the same, and a tiny model that asks
+	// for a huge amount of constant work cannot hold New for long. 0 means
+	// DefaultFoldTime.
+	FoldTime time.Duration
 }
+
+// DefaultFoldTime is the folding budget of New when Options.FoldTime is 0.
+const DefaultFoldTime = 10 * time.Second
 
 // IO describes an input or output of the model.
 type IO struct {
@@ -148,7 +158,13 @@ func New(m *onnx.Model, opts Options) (e *Executor, err error) {
 			e, err = nil, fmt.Errorf("exec: internal error while preparing the model: %v\n%s", r, debug.Stack())
 		}
 	}()
-	b := &builder{e: e, opsets: map[string]int64{}}
+	foldTime := opts.FoldTime
+	if foldTime <= 0 {
+		foldTime = DefaultFoldTime
+	}
+	foldCtx, cancel := context.WithTimeout(context.Background(), foldTime)
+	defer cancel()
+	b := &builder{e: e, opsets: map[string]int64{}, foldCtx: foldCtx}
 	for _, o := range m.OpsetImports {
 		d := o.Domain
 		if d == "ai.onnx" {
@@ -400,6 +416,11 @@ func (rc *runCtx) runGraph(g *graph) error {
 		if rc.e.profile != nil {
 			rc.e.profile(n, ins, time.Since(t0))
 		}
+		if err == nil {
+			// A long operator may have cut its work short when the
+			// context ended: its outputs are then incomplete.
+			err = rc.ctx.Err()
+		}
 		if err != nil {
 			for _, t := range outs {
 				st.arena.release(t)
@@ -494,13 +515,35 @@ func (rc *runCtx) parWork(n, work int, fn func(lo, hi int)) {
 	if n <= 0 {
 		return
 	}
-	if work < minParWork || n == 1 || rc.e.pool.Threads() == 1 {
+	if work < minParWork || n == 1 {
 		fn(0, n)
 		return
 	}
 	grain := max(1, int(int64(n)*minChunkWork/int64(work)))
-	rc.par(n, grain, fn)
+	// Long loops stop between chunks once the call's context ends (the
+	// caller's runGraph then reports it); a chunk costs about
+	// minChunkWork cycles, so the check is free.
+	body := func(lo, hi int) {
+		for ; lo < hi; lo += grain {
+			if rc.stopped() {
+				return
+			}
+			fn(lo, min(lo+grain, hi))
+		}
+	}
+	if rc.e.pool.Threads() == 1 {
+		body(0, n)
+		return
+	}
+	rc.par(n, grain, body)
 }
+
+// stopped reports whether the call's context has ended. Operators whose
+// work can be large for the size of their tensors (a pooling window as
+// large as the image, a long Loop) check it between rows or chunks and
+// return early; runGraph then returns the context's error, so incomplete
+// outputs never escape.
+func (rc *runCtx) stopped() bool { return rc.ctx.Err() != nil }
 
 func clearData(d any) {
 	switch d := d.(type) {

@@ -42,7 +42,7 @@ func zeroInputs(e *Executor) []*Tensor {
 // exercise prepares and runs a model as a fuzzer would, failing on panics;
 // it says how far the model got: "load error", "run error" or "ran".
 func exercise(t testing.TB, m *onnx.Model, inputs func(*Executor) []*Tensor) string {
-	e, err := New(m, Options{Threads: 1, MaxTensorBytes: fuzzLimit})
+	e, err := New(m, Options{Threads: 1, MaxTensorBytes: fuzzLimit, FoldTime: time.Second})
 	if internalError(err) {
 		t.Fatalf("New: %v", err)
 	}

@@ -135,7 +135,7 @@ func (k *pool) run(rc *runCtx, in, out []*Tensor) error {
 		// The common case: float32 max pooling without indices.
 		rc.parWork(n*c, n*c*osz*ker[0]*ker[1]*ker[2], func(lo, hi int) {
 			for u := lo; u < hi; u++ {
-				maxPoolF32(od[u*osz:(u+1)*osz], d[u*isz:(u+1)*isz], in3, out3, ker, str, dil, pb)
+				maxPoolF32(od[u*osz:(u+1)*osz], d[u*isz:(u+1)*isz], in3, out3, ker, str, dil, pb, rc.stopped)
 			}
 		})
 		return nil
@@ -149,33 +149,39 @@ func (k *pool) run(rc *runCtx, in, out []*Tensor) error {
 		plane := src[u*isz : (u+1)*isz]
 		for oz := range out3[0] {
 			for oy := range out3[1] {
+				if rc.stopped() {
+					return rc.ctx.Err() // a window can be as large as the image
+				}
 				for ox := range out3[2] {
 					best, bi := math.Inf(-1), -1
 					var sum float64
-					cnt := 0
-					for kz := range ker[0] {
+					// Only the taps inside the image are visited (a window
+					// may be mostly padding); padding counts for the average
+					// only with count_include_pad, and only inside the
+					// explicit padding.
+					z0, z1 := windowTaps(oz*str[0]-pb[0], dil[0], ker[0], 0, in3[0])
+					y0, y1 := windowTaps(oy*str[1]-pb[1], dil[1], ker[1], 0, in3[1])
+					x0, x1 := windowTaps(ox*str[2]-pb[2], dil[2], ker[2], 0, in3[2])
+					cnt := (z1 - z0) * (y1 - y0) * (x1 - x0)
+					if k.countPad {
+						cnt = 1
+						for d, o := range [3]int{oz, oy, ox} {
+							lo, hi := windowTaps(o*str[d]-pb[d], dil[d], ker[d], -pb[d], in3[d]+pe[d])
+							cnt *= hi - lo
+						}
+					}
+					for kz := z0; kz < z1; kz++ {
 						z := oz*str[0] - pb[0] + kz*dil[0]
-						for ky := range ker[1] {
+						for ky := y0; ky < y1; ky++ {
 							y := oy*str[1] - pb[1] + ky*dil[1]
-							for kx := range ker[2] {
+							for kx := x0; kx < x1; kx++ {
 								xx := ox*str[2] - pb[2] + kx*dil[2]
-								inside := z >= 0 && z < in3[0] && y >= 0 && y < in3[1] && xx >= 0 && xx < in3[2]
-								if !inside {
-									// Padding counts for the average only with
-									// count_include_pad, and only inside the
-									// explicit padding.
-									if k.countPad && z >= -pb[0] && z < in3[0]+pe[0] && y >= -pb[1] && y < in3[1]+pe[1] && xx >= -pb[2] && xx < in3[2]+pe[2] {
-										cnt++
-									}
-									continue
-								}
 								p := (z*in3[1]+y)*in3[2] + xx
 								v := plane[p]
 								if v > best || bi < 0 {
 									best, bi = v, p
 								}
 								sum += v
-								cnt++
 							}
 						}
 					}
@@ -237,7 +243,7 @@ func storeFloats(o *Tensor, v []float64) {
 // maxPoolF32 max-pools one float32 image (3-D view): per output row, a
 // pass per kernel tap over the output columns that tap reaches (computed
 // once per image).
-func maxPoolF32(dst, src []float32, in, out, ker, str, dil, pb [3]int) {
+func maxPoolF32(dst, src []float32, in, out, ker, str, dil, pb [3]int, stop func() bool) {
 	ninf := float32(math.Inf(-1))
 	// For each column tap kx: the output columns [lo, hi) it reaches and
 	// its offset in the input row.
@@ -260,6 +266,9 @@ func maxPoolF32(dst, src []float32, in, out, ker, str, dil, pb [3]int) {
 	}
 	for oz := range out[0] {
 		for oy := range out[1] {
+			if stop() {
+				return // a window can be as large as the image
+			}
 			drow := dst[(oz*out[1]+oy)*out[2] : (oz*out[1]+oy+1)*out[2]]
 			for i := range drow {
 				drow[i] = ninf
@@ -463,4 +472,17 @@ func sumF32(x []float32) float64 {
 		s0 += float64(x[i])
 	}
 	return (s0 + s1) + (s2 + s3)
+}
+
+// windowTaps returns the taps [lo, hi) of one window dimension (k in [0, ker))
+// whose positions base + k*dil fall in [from, to).
+func windowTaps(base, dil, ker, from, to int) (lo, hi int) {
+	if base < from {
+		lo = (from - base + dil - 1) / dil
+	}
+	if to-1 >= base {
+		hi = min(ker, (to-1-base)/dil+1)
+	}
+	lo = min(lo, ker)
+	return lo, max(hi, lo)
 }

@@ -1,0 +1,99 @@
+package exec
+
+import (
+	"context"
+	"encoding/binary"
+	"testing"
+	"time"
+
+	"github.com/edgeai-go/edgeai/models/onnx"
+)
+
+// i64Init is an int64 initializer.
+func i64Init(name string, v ...int64) *onnx.Tensor {
+	raw := make([]byte, 8*len(v))
+	for i, x := range v {
+		binary.LittleEndian.PutUint64(raw[8*i:], uint64(x))
+	}
+	return &onnx.Tensor{Name: name, Type: onnx.Int64, Dims: []int64{int64(len(v))}, Raw: raw}
+}
+
+// constOfShape is a ConstantOfShape node making a float32 tensor of ones.
+func constOfShape(shape, out string) *onnx.Node {
+	return &onnx.Node{OpType: "ConstantOfShape", Inputs: []string{shape}, Outputs: []string{out},
+		Attributes: []*onnx.Attribute{{Name: "value", Type: onnx.AttrTensor, T: &onnx.Tensor{Type: onnx.Float, Dims: []int64{1}, Raw: []byte{0, 0, 0x80, 0x3f}}}}}
+}
+
+// slowModels are tiny models whose work is huge for their tensor sizes.
+func slowModels() map[string]*onnx.Model {
+	fin := func(name string, dims ...int64) *onnx.ValueInfo {
+		d := make([]onnx.Dim, len(dims))
+		for i, v := range dims {
+			d[i] = onnx.Dim{Value: v, Known: true}
+		}
+		return &onnx.ValueInfo{Name: name, Type: &onnx.TypeInfo{Kind: onnx.KindTensor, Elem: onnx.Float, Shape: d, HasShape: true}}
+	}
+	model := func(g *onnx.Graph) *onnx.Model {
+		g.Outputs = []*onnx.ValueInfo{{Name: "y"}}
+		return &onnx.Model{IRVersion: 8, OpsetImports: []onnx.OpsetID{{Version: 17}}, Graph: g}
+	}
+	conv := &onnx.Node{OpType: "Conv", Inputs: []string{"x", "w"}, Outputs: []string{"y"},
+		Attributes: []*onnx.Attribute{aInts("pads", 1000, 1000, 1000, 1000)}}
+	pool := &onnx.Node{OpType: "AveragePool", Inputs: []string{"x"}, Outputs: []string{"y"},
+		Attributes: []*onnx.Attribute{aInts("kernel_shape", 1000, 1000), aInts("pads", 999, 999, 999, 999)}}
+	lstm := &onnx.Node{OpType: "LSTM", Inputs: []string{"x", "w", "r"}, Outputs: []string{"y"},
+		Attributes: []*onnx.Attribute{aInt("hidden_size", 500)}}
+	bigPool := &onnx.Node{OpType: "MaxPool", Inputs: []string{"x"}, Outputs: []string{"y"},
+		Attributes: []*onnx.Attribute{aInts("kernel_shape", 300, 300), aInts("pads", 299, 299, 299, 299)}}
+	return map[string]*onnx.Model{
+		"maxpool fold": model(&onnx.Graph{Initializers: []*onnx.Tensor{i64Init("xs", 1, 1, 700, 700)},
+			Nodes: []*onnx.Node{constOfShape("xs", "x"), bigPool}}),
+		"conv run": model(&onnx.Graph{Inputs: []*onnx.ValueInfo{fin("x", 1, 1, 1, 1)},
+			Initializers: []*onnx.Tensor{i64Init("ws", 1, 1, 1000, 1000)},
+			Nodes:        []*onnx.Node{constOfShape("ws", "w"), conv}}),
+		"conv fold": model(&onnx.Graph{
+			Initializers: []*onnx.Tensor{i64Init("ws", 1, 1, 1000, 1000), i64Init("xs", 1, 1, 1, 1)},
+			Nodes:        []*onnx.Node{constOfShape("ws", "w"), constOfShape("xs", "x"), conv}}),
+		"lstm run": model(&onnx.Graph{Inputs: []*onnx.ValueInfo{fin("x", 64, 1, 1)},
+			Initializers: []*onnx.Tensor{i64Init("ws", 1, 2000, 1), i64Init("rs", 1, 2000, 500)},
+			Nodes:        []*onnx.Node{constOfShape("ws", "w"), constOfShape("rs", "r"), lstm}}),
+		"lstm fold": model(&onnx.Graph{
+			Initializers: []*onnx.Tensor{i64Init("xs", 2000, 1, 1), i64Init("ws", 1, 2000, 1), i64Init("rs", 1, 2000, 500)},
+			Nodes:        []*onnx.Node{constOfShape("xs", "x"), constOfShape("ws", "w"), constOfShape("rs", "r"), lstm}}),
+		"avgpool run": model(&onnx.Graph{Inputs: []*onnx.ValueInfo{fin("x", 1, 1, 1, 1)}, Nodes: []*onnx.Node{pool}}),
+		"avgpool fold": model(&onnx.Graph{Initializers: []*onnx.Tensor{i64Init("xs", 1, 1, 1, 1)},
+			Nodes: []*onnx.Node{constOfShape("xs", "x"), pool}}),
+	}
+}
+
+// TestSlowInputs runs tiny models that ask for a huge amount of work within
+// the tensor size limit: New must stop folding once its budget is spent,
+// and Run must stop soon after its context ends.
+func TestSlowInputs(t *testing.T) {
+	const foldTime, runTime, slack = 300 * time.Millisecond, 300 * time.Millisecond, 700 * time.Millisecond
+	for name, m := range slowModels() {
+		t.Run(name, func(t *testing.T) {
+			start := time.Now()
+			e, err := New(m, Options{Threads: 1, MaxTensorBytes: fuzzLimit, FoldTime: foldTime})
+			if d := time.Since(start); d > foldTime+slack {
+				t.Errorf("New took %v (error %v), the folding budget is %v", d, err, foldTime)
+			}
+			if err != nil {
+				t.Logf("New: %v", err)
+				return
+			}
+			defer e.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), runTime)
+			defer cancel()
+			start = time.Now()
+			_, err = e.Run(ctx, zeroInputs(e))
+			if d := time.Since(start); d > runTime+slack {
+				t.Errorf("Run took %v (error %v), the context ends after %v", d, err, runTime)
+			}
+			if internalError(err) {
+				t.Fatal(err)
+			}
+			t.Logf("Run: %v after %v", err, time.Since(start))
+		})
+	}
+}
