@@ -3,6 +3,8 @@ package exec
 import (
 	"context"
 	"encoding/binary"
+	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -95,5 +97,22 @@ func TestSlowInputs(t *testing.T) {
 			}
 			t.Logf("Run: %v after %v", err, time.Since(start))
 		})
+	}
+}
+
+// TestEinsumLabelOverflow gives Einsum eight operands of 2^20 elements with
+// distinct labels: the 2^160 combinations must be an ErrLimit error, not an
+// overflowed count that silently sums nothing.
+func TestEinsumLabelOverflow(t *testing.T) {
+	var in []*Tensor
+	var terms []string
+	for i := range 8 {
+		in = append(in, &Tensor{Type: onnx.Float, Shape: []int{1024, 1024}, Data: make([]float32, 1<<20)})
+		terms = append(terms, string(rune('a'+2*i))+string(rune('b'+2*i)))
+	}
+	eq := strings.Join(terms, ",") + "->"
+	_, err := runOp(t, 13, "Einsum", []*onnx.Attribute{aStr("equation", eq)}, 1, in...)
+	if !errors.Is(err, ErrLimit) {
+		t.Fatalf("Einsum %q: got %v, want ErrLimit", eq, err)
 	}
 }

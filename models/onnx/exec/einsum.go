@@ -151,9 +151,10 @@ func (k *einsum) run(rc *runCtx, in, out []*Tensor) error {
 		return err
 	}
 	out[0] = o
-	total := numel(dims)
-	if total > int(rc.e.limit) {
-		return fmt.Errorf("%w: Einsum over %d combinations", ErrLimit, total)
+	// The labels' sizes multiply: check the product without overflow.
+	total, err := shapeSize(dims, int(min(rc.e.limit, maxDim)))
+	if err != nil {
+		return fmt.Errorf("Einsum over the labels %q: %w", string(all), err)
 	}
 	// Strides of each operand per label (summed over repeats: diagonals;
 	// 0 for broadcast dimensions of 1).
@@ -180,7 +181,10 @@ func (k *einsum) run(rc *runCtx, in, out []*Tensor) error {
 	ostr := stridesOf(oshape)
 	idx := make([]int, len(all))
 	offs := make([]int, len(in))
-	for range total {
+	for it := range total {
+		if it&(1<<16-1) == 0 && rc.stopped() {
+			return rc.ctx.Err()
+		}
 		p := 1.0
 		for i := range in {
 			p *= vals[i][offs[i]]
