@@ -116,3 +116,43 @@ func TestEinsumLabelOverflow(t *testing.T) {
 		t.Fatalf("Einsum %q: got %v, want ErrLimit", eq, err)
 	}
 }
+
+// TestLoopScanLimit runs a Loop whose scan output is a new 1 MiB tensor per
+// iteration for 2^20 iterations: the stacked result would exceed the size
+// limit, so the Loop must fail with ErrLimit after a few iterations instead
+// of keeping every iteration's tensor until the end.
+func TestLoopScanLimit(t *testing.T) {
+	body := &onnx.Graph{
+		Inputs: []*onnx.ValueInfo{{Name: "i"}, {Name: "c"}},
+		Nodes: []*onnx.Node{
+			{OpType: "Identity", Inputs: []string{"c"}, Outputs: []string{"c2"}},
+			{OpType: "Add", Inputs: []string{"big", "big"}, Outputs: []string{"s"}},
+		},
+		Outputs: []*onnx.ValueInfo{{Name: "c2"}, {Name: "s"}},
+	}
+	g := &onnx.Graph{
+		Inputs:       []*onnx.ValueInfo{{Name: "x", Type: &onnx.TypeInfo{Kind: onnx.KindTensor, Elem: onnx.Float, Shape: []onnx.Dim{{Value: 1, Known: true}}, HasShape: true}}},
+		Initializers: []*onnx.Tensor{i64Init("shape", 1<<18), i64Init("trips", 1<<20), {Name: "cond", Type: onnx.Bool, Raw: []byte{1}}},
+		Nodes: []*onnx.Node{
+			constOfShape("shape", "c1"),
+			{OpType: "Add", Inputs: []string{"c1", "x"}, Outputs: []string{"big"}}, // not a constant
+			{OpType: "Loop", Inputs: []string{"trips", "cond"}, Outputs: []string{"y"},
+				Attributes: []*onnx.Attribute{{Name: "body", Type: onnx.AttrGraph, G: body}}},
+		},
+		Outputs: []*onnx.ValueInfo{{Name: "y"}},
+	}
+	m := &onnx.Model{IRVersion: 8, OpsetImports: []onnx.OpsetID{{Version: 17}}, Graph: g}
+	e, err := New(m, Options{Threads: 1, MaxTensorBytes: fuzzLimit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	start := time.Now()
+	_, err = e.Run(ctx, zeroInputs(e))
+	if !errors.Is(err, ErrLimit) {
+		t.Fatalf("got %v after %v, want ErrLimit", err, time.Since(start))
+	}
+	t.Logf("%v after %v", err, time.Since(start))
+}

@@ -239,6 +239,14 @@ func (k *loop) run(rc *runCtx, in, out []*Tensor) error {
 		for i, s := range res[1+k.carried:] {
 			scans[i] = append(scans[i], s)
 		}
+		// The scan outputs are stacked at the end: stop as soon as one
+		// would exceed the size limit, not after keeping every
+		// iteration's tensor (the deferred release frees them).
+		for i, s := range res[1+k.carried:] {
+			if int64(len(scans[i]))*int64(s.Len())*int64(elemSize(s.Type)) > rc.e.limit {
+				return fmt.Errorf("%w: Loop scan output %d after %d iterations of %v", ErrLimit, i, len(scans[i]), s)
+			}
+		}
 	}
 	for i, v := range vals {
 		out[i] = v
