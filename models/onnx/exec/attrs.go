@@ -193,6 +193,10 @@ func (nc *nodeCtx) hasIn(i int) bool { return i < len(nc.in) && !nc.in[i].absent
 type opSpec struct {
 	minIn, maxIn int // required inputs; maximum (-1: any number)
 	maxOut       int // -1: any number
+	// leadOptional is the number of leading inputs among the first minIn
+	// that may be omitted ("" names: Loop's trip count and condition),
+	// which the operator must then handle as nil.
+	leadOptional int
 	make         func(nc *nodeCtx) (kernel, error)
 }
 

@@ -298,7 +298,7 @@ func (b *builder) makeKernel(n *onnx.Node, in []vinfo) (kernel, error) {
 	if len(n.Inputs) < mk.minIn || (mk.maxIn >= 0 && len(n.Inputs) > mk.maxIn) {
 		return nil, fmt.Errorf("%w: %d inputs", onnx.ErrFormat, len(n.Inputs))
 	}
-	for i := 0; i < mk.minIn && i < len(in); i++ {
+	for i := mk.leadOptional; i < mk.minIn && i < len(in); i++ {
 		if in[i].absent {
 			return nil, fmt.Errorf("%w: input %d is required", onnx.ErrFormat, i)
 		}

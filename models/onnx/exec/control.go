@@ -11,6 +11,7 @@ import (
 func init() {
 	register("If", 1, 1, -1, newIf)
 	register("Loop", 2, -1, -1, newLoop)
+	registry["Loop"].leadOptional = 2 // M and cond may be "" (while and for loops)
 }
 
 // body is a compiled nested graph and what its enclosing node needs to
