@@ -54,6 +54,8 @@ func archImpls() []*impl {
 	avx512.tile4x4[quant.Q5_0] = tileQ5_0x4VNNI
 	avx512.tile4x4[quant.IQ4_NL] = tileIQ4_NLx4VNNI
 	avx512.vecDot[quant.Q6_K] = dotQ6_KAVX512
+	avx512.packGemv[quant.Q4_0] = gemvQ4_0x15PVNNI
+	avx512.packTile[quant.Q4_0] = tileQ4_0x15PVNNI
 	avx512.vecDot[quant.Q4_K] = dotQ4_KAVX512
 	avx512.attnDot = attnDotAVX512
 	avx512.attnValues = attnValuesAVX512Go

@@ -96,6 +96,12 @@ type impl struct {
 	// 4 activation rows (see tile4x4Func), bit-identical to vecDot[t].
 	tile4x4 [numTypes]tile4x4Func
 
+	// packGemv[t] and packTile[t], if set, multiply weights in the packed
+	// layout (pack.go) by one activation row and by many, bit-identical to
+	// vecDot[t]; PackedRows(t) is nonzero when packGemv[t] is set.
+	packGemv [numTypes]packGemvFunc
+	packTile [numTypes]packTileFunc
+
 	dot   func(a, b []float32) float32
 	axpy  func(dst []float32, alpha float32, x []float32)
 	scale func(x []float32, s float32)

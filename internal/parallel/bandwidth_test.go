@@ -5,6 +5,9 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unsafe"
+
+	"github.com/edgeai-go/edgeai/internal/mmap"
 )
 
 // BenchmarkCopyBandwidth measures memory bandwidth the way STREAM's Copy
@@ -40,16 +43,24 @@ func BenchmarkCopyBandwidth(b *testing.B) {
 
 // BenchmarkReadBandwidth measures read-only bandwidth (what a matrix-vector
 // product over weights needs): a sum over an array far larger than the
-// caches, 1 and 2 threads. The loop is unrolled so the load ports, not the
-// additions, set the pace; it reads "GB/s" (1e9 bytes).
+// caches, 1 and 2 threads, in ordinary 4 KiB pages and in transparent huge
+// pages (as runtime.Load places weights). The loop is unrolled so the load
+// ports, not the additions, set the pace; it reads "GB/s" (1e9 bytes).
 func BenchmarkReadBandwidth(b *testing.B) {
 	const size = 256 << 20
-	src := make([]uint64, size/8)
-	for i := range src {
-		src[i] = uint64(i)
+	small := make([]uint64, size/8)
+	hb := mmap.AllocHuge(size)
+	huge := unsafe.Slice((*uint64)(unsafe.Pointer(&hb[0])), size/8)
+	for i := range small {
+		small[i], huge[i] = uint64(i), uint64(i)
 	}
-	for _, threads := range []int{1, 2} {
-		b.Run(fmt.Sprintf("threads=%d", threads), func(b *testing.B) {
+	for _, c := range []struct {
+		pages   string
+		src     []uint64
+		threads int
+	}{{"4k", small, 1}, {"4k", small, 2}, {"huge", huge, 1}, {"huge", huge, 2}} {
+		src, threads := c.src, c.threads
+		b.Run(fmt.Sprintf("pages=%s/threads=%d", c.pages, threads), func(b *testing.B) {
 			p := New(threads)
 			defer p.Close()
 			var sink atomic.Uint64

@@ -23,13 +23,26 @@ type Linear struct {
 	rows  func(lo, hi int) // l.matRows, bound once so MatMul allocates nothing
 }
 
-// product is one weight product of a loop: its rows are [start, start+w.Rows())
-// of the loop's index range.
+// product is one weight product of a loop: its rows, taken unit rows per
+// loop index (a packed group, or 1), are the loop's indices [start,
+// start+units).
 type product struct {
 	w     *Tensor
 	a     []byte
 	out   []float32
 	start int
+	units int
+	unit  int
+}
+
+// loopUnits returns how many rows of w one loop index covers (a packed
+// tensor's products take whole groups) and how many indices w needs.
+func loopUnits(w *Tensor) (unit, units int) {
+	unit = 1
+	if w.Packed {
+		unit = kernels.PackGroup(w.Type)
+	}
+	return unit, (w.Rows() + unit - 1) / unit
 }
 
 // MatMul computes out = x · wᵀ for n rows of x (n x w.Cols()), writing n x
@@ -39,9 +52,10 @@ type product struct {
 // across the pool's workers and read in place.
 func (l *Linear) MatMul(w *Tensor, x []float32, n int, out []float32, act *[]byte) {
 	a := quantizeRows(w, x, n, act)
-	l.prods[0] = product{w: w, a: a, out: out}
+	unit, units := loopUnits(w)
+	l.prods[0] = product{w: w, a: a, out: out, units: units, unit: unit}
 	l.np, l.n = 1, n
-	l.run(w.Rows(), w.RowBytes())
+	l.run(units, unit*w.RowBytes())
 }
 
 // MatMulFused computes outs[i] = x · ws[i]ᵀ for every weight of ws (at most
@@ -65,9 +79,10 @@ func (l *Linear) MatMulFused(ws []*Tensor, x []float32, n int, outs [][]float32)
 		if a == nil {
 			a = quantizeRows(w, x, n, &l.acts[i])
 		}
-		l.prods[i] = product{w: w, a: a, out: outs[i], start: total}
-		total += w.Rows()
-		rb = max(rb, w.RowBytes())
+		unit, units := loopUnits(w)
+		l.prods[i] = product{w: w, a: a, out: outs[i], start: total, units: units, unit: unit}
+		total += units
+		rb = max(rb, unit*w.RowBytes())
 	}
 	l.np, l.n = len(ws), n
 	l.run(total, rb)
@@ -91,14 +106,14 @@ func quantizeRows(w *Tensor, x []float32, n int, act *[]byte) []byte {
 	return a
 }
 
-// run splits the loop's rows (rowBytes bytes of weights each, at most)
+// run splits the loop's indices (rowBytes bytes of weights each, at most)
 // across the pool.
-func (l *Linear) run(rows, rowBytes int) {
+func (l *Linear) run(indices, rowBytes int) {
 	if l.rows == nil {
 		l.rows = l.matRows
 	}
 	grain := max(1, (32<<10)/max(1, rowBytes))
-	l.Pool.For(rows, grain, l.rows)
+	l.Pool.For(indices, grain, l.rows)
 	for i := range l.np {
 		l.prods[i] = product{}
 	}
@@ -108,9 +123,16 @@ func (l *Linear) matRows(lo, hi int) {
 	for i := range l.np {
 		p := &l.prods[i]
 		w := p.w
-		plo, phi := max(lo, p.start)-p.start, min(hi, p.start+w.Rows())-p.start
-		if plo < phi {
-			kernels.MatMul(w.Type, w.Data, w.Cols(), plo, phi, p.a, l.n, p.out, w.Rows())
+		ilo, ihi := max(lo, p.start)-p.start, min(hi, p.start+p.units)-p.start
+		if ilo >= ihi {
+			continue
+		}
+		rows := w.Rows()
+		rlo, rhi := ilo*p.unit, min(ihi*p.unit, rows)
+		if w.Packed {
+			kernels.MatMulPacked(w.Type, w.Data, rows, w.Cols(), rlo, rhi, p.a, l.n, p.out, rows)
+		} else {
+			kernels.MatMul(w.Type, w.Data, w.Cols(), rlo, rhi, p.a, l.n, p.out, rows)
 		}
 	}
 }

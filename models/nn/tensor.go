@@ -15,12 +15,32 @@ import (
 	"github.com/edgeai-go/edgeai/quant"
 )
 
-// Tensor is a weight tensor viewed in place from the model file (never copied).
+// Tensor is a weight tensor viewed in place from the model file, or copied
+// from it at load (see runtime.WithMmap).
 type Tensor struct {
 	Name  string
 	Type  quant.Type
 	Shape []int64 // ggml ne order: Shape[0] is the row length
-	Data  []byte  // raw blocks, a view into the memory map
+	Data  []byte  // raw blocks, a view into the memory map or a copy
+
+	// Packed says Data is in the kernels' packed layout (kernels.Pack),
+	// which only Linear's products read; see Pack.
+	Packed bool
+}
+
+// Pack rearranges a copied weight matrix in place into the kernels' packed
+// layout when the kernels in use multiply that layout faster
+// (kernels.PackPays), and reports whether it did. Data must be writable
+// memory (a copy, never the file's read-only mapping), and the tensor must
+// only be read by Linear's products afterwards: Row and Floats refuse a
+// packed tensor.
+func (t *Tensor) Pack() bool {
+	if t.Packed || kernels.PackGroup(t.Type) == 0 || !kernels.PackPays(t.Type) || len(t.Shape) != 2 {
+		return false
+	}
+	kernels.Pack(t.Type, t.Data, t.Data, t.Rows(), t.Cols())
+	t.Packed = true
+	return true
 }
 
 // Cols returns the row length (Shape[0]).
@@ -47,6 +67,9 @@ func (t *Tensor) Row(i int, dst []float32) error {
 	if i < 0 || i >= t.Rows() {
 		return fmt.Errorf("nn: %s: row %d out of range [0,%d)", t.Name, i, t.Rows())
 	}
+	if t.Packed {
+		return fmt.Errorf("nn: %s: rows of a packed tensor cannot be read", t.Name)
+	}
 	return quant.Dequantize(t.Type, t.Data[i*rb:(i+1)*rb], dst)
 }
 
@@ -55,6 +78,9 @@ func (t *Tensor) Row(i int, dst []float32) error {
 // (norm weights, biases).
 func (t *Tensor) Floats() ([]float32, error) {
 	n := t.Cols() * t.Rows()
+	if t.Packed {
+		return nil, fmt.Errorf("nn: %s: the values of a packed tensor cannot be read", t.Name)
+	}
 	if t.Type == quant.F32 && uintptr(unsafe.Pointer(unsafe.SliceData(t.Data)))%4 == 0 && len(t.Data) == 4*n {
 		return unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(t.Data))), n), nil
 	}

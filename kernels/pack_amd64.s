@@ -1,0 +1,187 @@
+//go:build !purego
+
+#include "textflag.h"
+
+// Kernels over packed Q4_0 groups (pack.go): fifteen rows per block column,
+// their fp16 scales at 0..29, then sixteen-byte nibble slots at 30 + 16s,
+// row 4L+j in slot 4j+L, so that the 64-byte register j holds rows 4L+j in
+// its 128-bit lanes L (slot 15 does not exist: a masked load leaves it to
+// the kernel).
+
+DATA p0f<>+0(SB)/8, $0x0f0f0f0f0f0f0f0f
+GLOBL p0f<>(SB), RODATA|NOPTR, $8
+DATA p08<>+0(SB)/8, $0x0808080808080808
+GLOBL p08<>(SB), RODATA|NOPTR, $8
+DATA p88<>+0(SB)/8, $0x8888888888888888
+GLOBL p88<>(SB), RODATA|NOPTR, $8
+
+// PKMASKS sets K1 to the 48 bytes of the last nibble register and K3 to
+// the fifteen rows' lanes.
+#define PKMASKS \
+	MOVQ $0xffffffffffff, AX \
+	KMOVQ AX, K1 \
+	MOVL $0x7fff, AX \
+	KMOVW AX, K3
+
+// Q4PGROUP adds to t the exact quad sums of the four rows in the nibble
+// register Z8: the unsigned nibbles times the activation
+// values 0..15 (Z4, low nibbles) and 16..31 (Z5, high nibbles), broadcast
+// to every 128-bit lane, plus the bias -8·a quads (Z6).
+#define Q4PGROUP(t) \
+	VPSRLQ $4, Z8, Z9 \
+	VPANDD Z29, Z8, Z8 \
+	VPANDD Z29, Z9, Z9 \
+	VMOVDQA64 Z6, t \
+	VPDPBUSD Z4, Z8, t \
+	VPDPBUSD Z5, Z9, t
+
+// func gemvQ4_0x15PVNNI(nb int, w, a *byte, out *float32)
+//
+// A packed Q4_0 group times one Q8_0 activation row: out[r] = dotQ4_0 of
+// row r (r < 15), bit for bit. Per block the exact Σ (q-8)·a of each row
+// (VPDPBUSD of the unsigned nibbles with the activation halves in every
+// lane, minus 8·Σa), four dwords per row summed by an unpack-and-add
+// transpose that leaves row r in dword r; then acc = fma(float32(isum),
+// d_w·d_a, acc), fifteen rows in one instruction.
+TEXT ·gemvQ4_0x15PVNNI(SB), NOSPLIT, $0-32
+	MOVQ nb+0(FP), CX
+	MOVQ w+8(FP), SI
+	MOVQ a+16(FP), DI
+	MOVQ out+24(FP), R11
+	PKMASKS
+	VPBROADCASTQ p0f<>(SB), Z29
+	VPBROADCASTQ p08<>(SB), Z31
+	VPXORD Z28, Z28, Z28
+	VPXORD Z0, Z0, Z0
+	TESTQ CX, CX
+	JZ   pgdone
+
+pgloop:
+	VBROADCASTI32X4 2(DI), Z4
+	VBROADCASTI32X4 18(DI), Z5
+	VPXORD Z6, Z6, Z6
+	VPDPBUSD Z4, Z31, Z6
+	VPDPBUSD Z5, Z31, Z6
+	VPSUBD Z6, Z28, Z6
+	VMOVDQU64 30(SI), Z8
+	Q4PGROUP(Z16)
+	VMOVDQU64 94(SI), Z8
+	Q4PGROUP(Z17)
+	VMOVDQU64 158(SI), Z8
+	Q4PGROUP(Z18)
+	VMOVDQU8.Z 222(SI), K1, Z8
+	Q4PGROUP(Z19)
+	VPUNPCKLDQ Z17, Z16, Z20
+	VPUNPCKHDQ Z17, Z16, Z21
+	VPADDD Z21, Z20, Z20
+	VPUNPCKLDQ Z19, Z18, Z22
+	VPUNPCKHDQ Z19, Z18, Z23
+	VPADDD Z23, Z22, Z22
+	VPUNPCKLQDQ Z22, Z20, Z21
+	VPUNPCKHQDQ Z22, Z20, Z23
+	VPADDD Z23, Z21, Z21
+	VCVTDQ2PS Z21, Z21
+	VCVTPH2PS (SI), Z7
+	MOVWLZX (DI), AX
+	VMOVD AX, X10
+	VCVTPH2PS X10, X10
+	VBROADCASTSS X10, Z10
+	VMULPS Z10, Z7, Z7
+	VFMADD231PS Z7, Z21, Z0
+	ADDQ $270, SI
+	ADDQ $34, DI
+	DECQ CX
+	JNZ  pgloop
+
+pgdone:
+	VMOVUPS Z0, K3, (R11)
+	VZEROUPPER
+	RET
+
+// func tileQ4_0x15PVNNI(nb int, w, a *byte, ab, n int, out *float32, ldo int)
+//
+// tileQ4_0x15VNNI over a packed group: the same arithmetic (lane 15 a row
+// of 8s for the bias, every block of a row summed in its lane), the rows
+// loaded with four wide loads instead of fifteen, already in lane order
+// after the transpose, their scales converted with one instruction.
+TEXT ·tileQ4_0x15PVNNI(SB), NOSPLIT, $0-56
+	PKMASKS
+	MOVQ nb+0(FP), CX
+	MOVQ w+8(FP), SI
+	MOVQ a+16(FP), R8
+	MOVQ ab+24(FP), R9
+	MOVQ out+40(FP), R11
+	MOVQ ldo+48(FP), R12
+	SHLQ $2, R12
+	VPBROADCASTQ p0f<>(SB), Z29
+	VPBROADCASTQ p88<>(SB), Z27
+	MOVL $15, AX
+	VPBROADCASTD AX, Z26           // VPERMD index: lane 15
+	TESTQ CX, CX
+	JZ   ptdone
+
+ptblock:
+	VMOVDQU64 30(SI), Z10
+	VMOVDQU64 94(SI), Z11
+	VMOVDQU64 158(SI), Z12
+	VMOVDQU8.Z 222(SI), K1, Z13
+	VINSERTI32X4 $3, X27, Z13, Z13
+	VPUNPCKLDQ Z11, Z10, Z14
+	VPUNPCKHDQ Z11, Z10, Z15
+	VPUNPCKLDQ Z13, Z12, Z16
+	VPUNPCKHDQ Z13, Z12, Z17
+	VPUNPCKLQDQ Z16, Z14, Z10
+	VPUNPCKHQDQ Z16, Z14, Z11
+	VPUNPCKLQDQ Z17, Z15, Z12
+	VPUNPCKHQDQ Z17, Z15, Z13
+	VPSRLD $4, Z10, Z4
+	VPANDD Z29, Z10, Z0
+	VPANDD Z29, Z4, Z4
+	VPSRLD $4, Z11, Z5
+	VPANDD Z29, Z11, Z1
+	VPANDD Z29, Z5, Z5
+	VPSRLD $4, Z12, Z6
+	VPANDD Z29, Z12, Z2
+	VPANDD Z29, Z6, Z6
+	VPSRLD $4, Z13, Z7
+	VPANDD Z29, Z13, Z3
+	VPANDD Z29, Z7, Z7
+	VCVTPH2PS (SI), Z14
+	MOVQ R8, DI
+	MOVQ R11, DX
+	MOVQ n+32(FP), BX
+
+ptact:
+	VPXORD Z9, Z9, Z9
+	VPDPBUSD.BCST 2(DI), Z0, Z9
+	VPDPBUSD.BCST 6(DI), Z1, Z9
+	VPDPBUSD.BCST 10(DI), Z2, Z9
+	VPDPBUSD.BCST 14(DI), Z3, Z9
+	VPDPBUSD.BCST 18(DI), Z4, Z9
+	VPDPBUSD.BCST 22(DI), Z5, Z9
+	VPDPBUSD.BCST 26(DI), Z6, Z9
+	VPDPBUSD.BCST 30(DI), Z7, Z9
+	VPERMD Z9, Z26, Z15
+	VPSUBD Z15, Z9, Z9
+	VCVTDQ2PS Z9, Z9
+	MOVWLZX (DI), AX
+	VMOVD AX, X15
+	VCVTPH2PS X15, X15
+	VBROADCASTSS X15, Z15
+	VMULPS Z14, Z15, Z15
+	VMOVUPS (DX), K3, Z8
+	VFMADD231PS Z9, Z15, Z8
+	VMOVUPS Z8, K3, (DX)
+	ADDQ R9, DI
+	ADDQ R12, DX
+	DECQ BX
+	JNZ  ptact
+
+	ADDQ $270, SI
+	ADDQ $34, R8
+	DECQ CX
+	JNZ  ptblock
+
+ptdone:
+	VZEROUPPER
+	RET

@@ -1,0 +1,102 @@
+package kernels
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/edgeai-go/edgeai/quant"
+)
+
+// TestMatMulPacked checks MatMulPacked on every path against MatMul on the
+// file's layout, bit for bit, for row counts with and without a partial
+// group, awkward row ranges made of whole groups, one and many activation
+// rows.
+func TestMatMulPacked(t *testing.T) {
+	r := rand.New(rand.NewPCG(45, 46))
+	for _, im := range testImpls(t) {
+		restore := UseImpl(im.name)
+		for _, shape := range [][2]int{{15, 32}, {16, 64}, {44, 96}, {45, 32 * 7}, {61, 2048}} {
+			rows, cols := shape[0], shape[1]
+			w := randomBlocks(r, quant.Q4_0, rows*cols)
+			p := make([]byte, len(w))
+			Pack(quant.Q4_0, p, w, rows, cols)
+			for _, n := range []int{1, 3, 9} {
+				a := make([]byte, n*mustRowBytes(t, quant.Q8_0, cols))
+				ab := len(a) / n
+				for j := range n {
+					copy(a[j*ab:], randomActivation(r, quant.Q8_0, cols))
+				}
+				want := make([]float32, n*rows)
+				MatMul(quant.Q4_0, w, cols, 0, rows, a, n, want, rows)
+				g := rows - rows%15
+				for _, rng := range [][2]int{{0, rows}, {0, g}, {g, rows}, {min(15, g), rows}, {0, min(15, g)}} {
+					got := make([]float32, n*rows)
+					for i := range got {
+						got[i] = -1
+					}
+					MatMulPacked(quant.Q4_0, p, rows, cols, rng[0], rng[1], a, n, got, rows)
+					for j := range n {
+						for row := range rows {
+							gv, wv := got[j*rows+row], want[j*rows+row]
+							in := row >= rng[0] && row < rng[1]
+							if in && math.Float32bits(gv) != math.Float32bits(wv) {
+								t.Fatalf("%s %dx%d n=%d rows [%d,%d): out[%d][%d] = %g, MatMul %g", im.name, rows, cols, n, rng[0], rng[1], j, row, gv, wv)
+							}
+							if !in && gv != -1 {
+								t.Fatalf("%s %dx%d n=%d rows [%d,%d): wrote out[%d][%d] outside the range", im.name, rows, cols, n, rng[0], rng[1], j, row)
+							}
+						}
+					}
+				}
+			}
+		}
+		restore()
+	}
+}
+
+// TestPackRoundTrip checks that Pack moves every byte: the packed groups
+// hold each row's blocks at the documented places and the rest is copied.
+func TestPackRoundTrip(t *testing.T) {
+	r := rand.New(rand.NewPCG(47, 48))
+	rows, cols := 37, 64
+	w := randomBlocks(r, quant.Q4_0, rows*cols)
+	p := make([]byte, len(w))
+	Pack(quant.Q4_0, p, w, rows, cols)
+	nb, rb := cols/32, cols/32*18
+	for row := range rows {
+		for b := range nb {
+			blk := w[row*rb+18*b:][:18]
+			var d, q []byte
+			if row < 30 {
+				col := p[(row/15*nb+b)*270:]
+				d, q = col[2*(row%15):][:2], col[30+16*packSlot(row%15):][:16]
+			} else {
+				d, q = p[row*rb+18*b:][:2], p[row*rb+18*b+2:][:16]
+			}
+			if string(d) != string(blk[:2]) || string(q) != string(blk[2:]) {
+				t.Fatalf("row %d block %d moved wrong", row, b)
+			}
+		}
+	}
+	q := append([]byte(nil), w...)
+	Pack(quant.Q4_0, q, q, rows, cols)
+	if string(q) != string(p) {
+		t.Error("packing in place differs from packing into a new slice")
+	}
+	for _, bad := range []func(){
+		func() { Pack(quant.Q8_0, p, w, rows, cols) },
+		func() { Pack(quant.Q4_0, p[1:], w, rows, cols) },
+		func() { MatMulPacked(quant.Q4_0, p, rows, cols, 1, 15, nil, 0, nil, 0) },
+		func() { MatMulPacked(quant.Q4_0, p, rows, cols, 0, 20, nil, 0, nil, 0) },
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Error("no panic on a programmer error")
+				}
+			}()
+			bad()
+		}()
+	}
+}

@@ -1,0 +1,99 @@
+package all_test
+
+import (
+	"math"
+	"path/filepath"
+	"testing"
+
+	"github.com/edgeai-go/edgeai/internal/parallel"
+	"github.com/edgeai-go/edgeai/kernels"
+	"github.com/edgeai-go/edgeai/models/gguf"
+	"github.com/edgeai-go/edgeai/models/nn"
+)
+
+// TestPackedWeights: a decoder whose matrices were copied and packed
+// (nn.Tensor.Pack, what runtime.Load does on AVX-512) gives the same bits
+// as the file's layout, which TestReferenceLogits checks against
+// llama.cpp: prompts in batches of 8 (the prompt kernels) and decoding one
+// token at a time (the matrix-vector kernels), at 1 and 2 threads. Where
+// the kernels have no packed layout, the tensors are packed anyway and the
+// generic packed code runs.
+func TestPackedWeights(t *testing.T) {
+	ids := []int{1, 403, 407, 261, 378, 432, 383, 286, 261, 376, 298, 315, 421, 395, 317, 426, 338, 401, 396, 267, 337}
+	for _, name := range []string{"llama/tiny-llama-Q4_0"} {
+		path := filepath.Join(testdata, name+".gguf")
+		f, err := gguf.Open(path)
+		if err != nil {
+			t.Skipf("reference data: %v", err)
+		}
+		logits := func(pack bool, threads int) []float32 {
+			dec, err := nn.LoadDecoder(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			packed := 0
+			if pack {
+				packed = packMatrices(dec)
+				if packed == 0 {
+					t.Fatalf("%s: no matrix packed", name)
+				}
+			}
+			pool := parallel.New(threads)
+			defer pool.Close()
+			st, err := dec.NewState(64, 8, pool)
+			if err != nil {
+				t.Fatal(err)
+			}
+			v := dec.Config.Vocab
+			out := make([]float32, (len(ids)+4)*v)
+			if err := st.Forward(ids, 0, out[:len(ids)*v], true); err != nil {
+				t.Fatal(err)
+			}
+			for s := range 4 {
+				if err := st.Forward([]int{ids[s]}, len(ids)+s, out[(len(ids)+s)*v:][:v], false); err != nil {
+					t.Fatal(err)
+				}
+			}
+			return out
+		}
+		want := logits(false, 2)
+		for _, threads := range []int{1, 2} {
+			got := logits(true, threads)
+			for i := range got {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) || math.IsNaN(float64(got[i])) {
+					t.Fatalf("%s, %d threads: packed logit %d = %v, file layout %v", name, threads, i, got[i], want[i])
+				}
+			}
+		}
+		f.Close()
+	}
+}
+
+// packMatrices copies the decoder's product matrices out of the file's
+// mapping and packs those of a packable type, as runtime.Load does; it
+// returns how many it packed.
+func packMatrices(dec *nn.Decoder) int {
+	w := &dec.W
+	ts := []*nn.Tensor{w.Output}
+	for i := range w.Layers {
+		l := &w.Layers[i]
+		ts = append(ts, &l.Wq, &l.Wk, &l.Wv, &l.Wo, &l.Gate, &l.Up, &l.Down)
+	}
+	n := 0
+	for _, t := range ts {
+		if t == nil || t == &w.TokEmbd || kernels.PackGroup(t.Type) == 0 {
+			continue
+		}
+		t.Data = append([]byte(nil), t.Data...)
+		if kernels.PackPays(t.Type) {
+			if !t.Pack() {
+				panic("Pack refused a packable tensor")
+			}
+		} else {
+			kernels.Pack(t.Type, t.Data, t.Data, t.Rows(), t.Cols())
+			t.Packed = true
+		}
+		n++
+	}
+	return n
+}
