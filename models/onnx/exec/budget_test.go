@@ -47,7 +47,20 @@ func slowModels() map[string]*onnx.Model {
 		Attributes: []*onnx.Attribute{aInt("hidden_size", 500)}}
 	bigPool := &onnx.Node{OpType: "MaxPool", Inputs: []string{"x"}, Outputs: []string{"y"},
 		Attributes: []*onnx.Attribute{aInts("kernel_shape", 300, 300), aInts("pads", 299, 299, 299, 299)}}
+	dw := &onnx.Node{OpType: "Conv", Inputs: []string{"x", "w"}, Outputs: []string{"y"},
+		Attributes: []*onnx.Attribute{aInts("pads", 699, 699, 699, 699), aInt("group", 2)}}
+	wide := &onnx.Node{OpType: "Conv", Inputs: []string{"x", "w"}, Outputs: []string{"y"},
+		Attributes: []*onnx.Attribute{aInts("pads", 499, 499, 499, 499)}}
 	return map[string]*onnx.Model{
+		"depthwise run": model(&onnx.Graph{Inputs: []*onnx.ValueInfo{fin("x", 1, 2, 1, 1)},
+			Initializers: []*onnx.Tensor{i64Init("ws", 2, 1, 700, 700)},
+			Nodes:        []*onnx.Node{constOfShape("ws", "w"), dw}}),
+		"conv big kernel run": model(&onnx.Graph{Inputs: []*onnx.ValueInfo{fin("x", 1, 1, 64, 64)},
+			Initializers: []*onnx.Tensor{i64Init("ws", 1, 1, 500, 500)},
+			Nodes:        []*onnx.Node{constOfShape("ws", "w"), wide}}),
+		"conv big kernel fold": model(&onnx.Graph{
+			Initializers: []*onnx.Tensor{i64Init("ws", 1, 1, 500, 500), i64Init("xs", 1, 1, 500, 500)},
+			Nodes:        []*onnx.Node{constOfShape("ws", "w"), constOfShape("xs", "x"), wide}}),
 		"maxpool fold": model(&onnx.Graph{Initializers: []*onnx.Tensor{i64Init("xs", 1, 1, 700, 700)},
 			Nodes: []*onnx.Node{constOfShape("xs", "x"), bigPool}}),
 		"conv run": model(&onnx.Graph{Inputs: []*onnx.ValueInfo{fin("x", 1, 1, 1, 1)},
