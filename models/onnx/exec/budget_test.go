@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -169,4 +170,51 @@ func TestLoopScanLimit(t *testing.T) {
 		t.Fatalf("got %v after %v, want ErrLimit", err, time.Since(start))
 	}
 	t.Logf("%v after %v", err, time.Since(start))
+}
+
+// TestResizeHugeSizes asks Resize for outputs whose size is over the limit
+// or zero while another dimension is huge: an error or an empty result,
+// before any per-dimension table as long as the huge dimension is built.
+func TestResizeHugeSizes(t *testing.T) {
+	x := f32s([]int{1, 1, 1, 2}, 1, 2)
+	empty := f32s([]int{0})
+	for _, c := range []struct {
+		sizes  []int64
+		policy string
+		want   []int // nil: an ErrLimit error
+	}{
+		{[]int64{1, 1, 1, 1<<31 - 1}, "stretch", nil},
+		{[]int64{1, 0, 1, 1<<31 - 1}, "stretch", []int{1, 0, 1, 1<<31 - 1}},
+		{[]int64{1, 1, 1, 1<<31 - 1}, "not_smaller", nil},
+	} {
+		for _, mode := range []string{"nearest", "linear"} {
+			sizes := &Tensor{Type: onnx.Int64, Shape: []int{4}, Data: c.sizes}
+			attrs := []*onnx.Attribute{aStr("mode", mode), aStr("keep_aspect_ratio_policy", c.policy)}
+			out, err := runOp(t, 18, "Resize", attrs, 1, x, empty, empty, sizes)
+			switch {
+			case c.want == nil && !errors.Is(err, ErrLimit):
+				t.Errorf("%s %v %s: got %v, want ErrLimit", mode, c.sizes, c.policy, err)
+			case c.want != nil && (err != nil || !slices.Equal(out[0].Shape, c.want)):
+				t.Errorf("%s %v %s: got %v, %v, want shape %v", mode, c.sizes, c.policy, out, err, c.want)
+			}
+		}
+	}
+}
+
+// TestIntMatMulLimit multiplies a column by a row of 2^20 uint8 values: the
+// 2^40-element int32 product must be an ErrLimit error before anything of
+// that size is allocated (MatMulInteger and QLinearMatMul share the code).
+func TestIntMatMulLimit(t *testing.T) {
+	a := &Tensor{Type: onnx.Uint8, Shape: []int{1 << 20, 1}, Data: make([]uint8, 1<<20)}
+	b := &Tensor{Type: onnx.Uint8, Shape: []int{1, 1 << 20}, Data: make([]uint8, 1<<20)}
+	_, err := runOp(t, 13, "MatMulInteger", nil, 1, a, b)
+	if !errors.Is(err, ErrLimit) {
+		t.Errorf("MatMulInteger: got %v, want ErrLimit", err)
+	}
+	one := f32s([]int{}, 1)
+	zp := &Tensor{Type: onnx.Uint8, Shape: []int{}, Data: []uint8{0}}
+	_, err = runOp(t, 13, "QLinearMatMul", nil, 1, a, one, zp, b, one, zp, one, zp)
+	if !errors.Is(err, ErrLimit) {
+		t.Errorf("QLinearMatMul: got %v, want ErrLimit", err)
+	}
 }

@@ -439,28 +439,30 @@ func int8or8(t *Tensor) ([]int32, error) {
 	return nil, fmt.Errorf("%w: %v where int8 or uint8 is expected", ErrUnsupported, t.Type)
 }
 
-// intProduct computes (A - azp)·(B - bzp) in int32 for quantized operands;
-// it returns the output shape, the batch and the values.
-func intProduct(a, b *Tensor, azp, bzp *Tensor) ([]int, []int32, error) {
+// intProduct computes (A - azp)·(B - bzp) in int32 for quantized operands,
+// into a new int32 tensor of the output shape (allocated, and so checked
+// against the size limit, before any work). It stops between rows when
+// the call's context ends.
+func intProduct(rc *runCtx, a, b *Tensor, azp, bzp *Tensor) (*Tensor, error) {
 	shape, batch, m, k, n, err := matmulShape(a.Shape, b.Shape)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	av, err := int8or8(a)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	bv, err := int8or8(b)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	za, err := zeroPoints(azp, m, "A")
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	zb, err := zeroPoints(bzp, n, "B")
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	var ab, bb []int
 	if len(a.Shape) >= 2 {
@@ -469,12 +471,20 @@ func intProduct(a, b *Tensor, azp, bzp *Tensor) ([]int, []int32, error) {
 	if len(b.Shape) >= 2 {
 		bb = b.Shape[:len(b.Shape)-2]
 	}
+	o, err := rc.alloc(onnx.Int32, shape)
+	if err != nil {
+		return nil, err
+	}
 	aoff := batchOffsets(batch, ab, m*k)
 	boff := batchOffsets(batch, bb, k*n)
-	out := make([]int32, numel(shape))
+	out := o.Data.([]int32)
 	for bi := range aoff {
 		ao, bo, co := aoff[bi], boff[bi], bi*m*n
 		for i := range m {
+			if rc.stopped() {
+				rc.release(o)
+				return nil, rc.ctx.Err()
+			}
 			for j := range n {
 				var s int32
 				for p := range k {
@@ -484,7 +494,7 @@ func intProduct(a, b *Tensor, azp, bzp *Tensor) ([]int, []int32, error) {
 			}
 		}
 	}
-	return shape, out, nil
+	return o, nil
 }
 
 func (matMulInteger) run(rc *runCtx, in, out []*Tensor) error {
@@ -495,15 +505,10 @@ func (matMulInteger) run(rc *runCtx, in, out []*Tensor) error {
 	if len(in) > 3 {
 		bzp = in[3]
 	}
-	shape, v, err := intProduct(in[0], in[1], azp, bzp)
+	o, err := intProduct(rc, in[0], in[1], azp, bzp)
 	if err != nil {
 		return err
 	}
-	o, err := rc.alloc(onnx.Int32, shape)
-	if err != nil {
-		return err
-	}
-	copy(o.Data.([]int32), v)
 	out[0] = o
 	return nil
 }
@@ -537,15 +542,17 @@ func (qlinearMatMul) run(rc *runCtx, in, out []*Tensor) error {
 	if err != nil {
 		return err
 	}
-	shape, v, err := intProduct(a, b, azp, bzp)
-	if err != nil {
-		return err
-	}
 	zy, err := intsOf(yzp)
 	if err != nil || len(zy) != 1 {
 		return fmt.Errorf("y_zero_point must be one integer")
 	}
-	o, err := rc.alloc(yzp.Type, shape)
+	prod, err := intProduct(rc, a, b, azp, bzp)
+	if err != nil {
+		return err
+	}
+	defer rc.release(prod)
+	v := prod.Data.([]int32)
+	o, err := rc.alloc(yzp.Type, prod.Shape)
 	if err != nil {
 		return err
 	}

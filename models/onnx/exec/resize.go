@@ -222,7 +222,11 @@ func (k *resize) plan(in []*Tensor) (shape []int, scales []float64, roi []float6
 			}
 			for _, ax := range axes {
 				scales[ax] = best
-				shape[ax] = int(math.Round(float64(x.Shape[ax]) * best))
+				n := math.Round(float64(x.Shape[ax]) * best)
+				if !(n >= 0 && n <= maxDim) { // NaN and ±Inf from empty inputs included
+					return nil, nil, nil, fmt.Errorf("%w: Resize of %v to %g", ErrLimit, x.Shape, n)
+				}
+				shape[ax] = int(n)
 			}
 		} else {
 			for i, ax := range axes {
@@ -359,6 +363,20 @@ func (k *resize) run(rc *runCtx, in, out []*Tensor) error {
 		if x.Shape[i] == 0 && d > 0 {
 			return fmt.Errorf("Resize of an empty dimension")
 		}
+	}
+	// The output's size first: the per-dimension taps below are as long
+	// as the output's dimensions, which may be huge when another is 0.
+	n, err := shapeSize(shape, int(min(rc.e.limit/int64(max(elemSize(x.Type), 1)), maxDim)))
+	if err != nil {
+		return fmt.Errorf("Resize: %w", err)
+	}
+	if n == 0 {
+		o, err := rc.alloc(x.Type, shape)
+		if err != nil {
+			return err
+		}
+		out[0] = o
+		return nil
 	}
 	if _, ok := x.Data.([]float32); !ok && k.mode != "nearest" {
 		return fmt.Errorf("%w: Resize %s of %v", ErrUnsupported, k.mode, x.Type)
