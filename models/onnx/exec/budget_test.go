@@ -52,7 +52,14 @@ func slowModels() map[string]*onnx.Model {
 		Attributes: []*onnx.Attribute{aInts("pads", 699, 699, 699, 699), aInt("group", 2)}}
 	wide := &onnx.Node{OpType: "Conv", Inputs: []string{"x", "w"}, Outputs: []string{"y"},
 		Attributes: []*onnx.Attribute{aInts("pads", 499, 499, 499, 499)}}
+	convInt := []*onnx.Node{constOfShape("ws", "wf"),
+		{OpType: "Cast", Inputs: []string{"wf"}, Outputs: []string{"w"}, Attributes: []*onnx.Attribute{aInt("to", int64(onnx.Uint8))}},
+		{OpType: "ConvInteger", Inputs: []string{"x", "w"}, Outputs: []string{"y"}, Attributes: []*onnx.Attribute{aInts("pads", 999, 999, 999, 999)}}}
+	x8 := fin("x", 1, 1, 1, 1)
+	x8.Type.Elem = onnx.Uint8
 	return map[string]*onnx.Model{
+		"convinteger run": model(&onnx.Graph{Inputs: []*onnx.ValueInfo{x8},
+			Initializers: []*onnx.Tensor{i64Init("ws", 1, 1, 1000, 1000)}, Nodes: convInt}),
 		"depthwise run": model(&onnx.Graph{Inputs: []*onnx.ValueInfo{fin("x", 1, 2, 1, 1)},
 			Initializers: []*onnx.Tensor{i64Init("ws", 2, 1, 700, 700)},
 			Nodes:        []*onnx.Node{constOfShape("ws", "w"), dw}}),

@@ -832,18 +832,23 @@ func (k *convInteger) run(rc *runCtx, in, out []*Tensor) error {
 		for oc := range m {
 			gi := oc / mg
 			for oy := range ic.OH {
+				if rc.stopped() {
+					return rc.ctx.Err()
+				}
+				// Padding is the zero point and adds nothing: only the
+				// taps inside the image are visited (a window may be
+				// mostly padding).
+				y0, y1 := windowTaps(oy*ic.SH-ic.PT, ic.DH, ic.KH, 0, ic.H)
 				for ox := range ic.OW {
+					x0, x1 := windowTaps(ox*ic.SW-ic.PL, ic.DW, ic.KW, 0, ic.W)
 					var s int32
 					for ci := range cg {
 						ch := gi*cg + ci
-						for ky := range ic.KH {
+						for ky := y0; ky < y1; ky++ {
 							y := oy*ic.SH - ic.PT + ky*ic.DH
-							for kx := range ic.KW {
+							for kx := x0; kx < x1; kx++ {
 								xx := ox*ic.SW - ic.PL + kx*ic.DW
-								xval := xzp // padding is the zero point
-								if y >= 0 && y < ic.H && xx >= 0 && xx < ic.W {
-									xval = xv[(img*c+ch)*hw+y*ic.W+xx]
-								}
+								xval := xv[(img*c+ch)*hw+y*ic.W+xx]
 								s += (xval - xzp) * (wv[((oc*cg+ci)*ic.KH+ky)*ic.KW+kx] - wzp)
 							}
 						}
