@@ -43,3 +43,111 @@ func TestMaxPoolPaths(t *testing.T) {
 		}
 	}
 }
+
+// TestPoolConvReference compares AveragePool (with and without
+// count_include_pad) and Conv (every path: depthwise, pointwise, direct,
+// im2col) with direct loops over random 2-D geometries whose padding may be
+// wider than the window or the output.
+func TestPoolConvReference(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	for i := range 1500 {
+		h, w := 1+r.IntN(6), 1+r.IntN(9)
+		kh, kw := 1+r.IntN(4), 1+r.IntN(12)
+		str := [2]int{1 + r.IntN(3), 1 + r.IntN(3)}
+		dil := [2]int{1 + r.IntN(2), 1 + r.IntN(2)}
+		// Pooling padding is smaller than the window; Conv's may be wider.
+		extra := 0
+		if i%2 == 1 {
+			extra = 4
+		}
+		pads := [4]int{r.IntN(kh + extra), r.IntN(kw + extra), r.IntN(kh + extra), r.IntN(kw + extra)}
+		eh, ew := (kh-1)*dil[0]+1, (kw-1)*dil[1]+1
+		if h+pads[0]+pads[2] < eh || w+pads[1]+pads[3] < ew {
+			continue
+		}
+		oh, ow := (h+pads[0]+pads[2]-eh)/str[0]+1, (w+pads[1]+pads[3]-ew)/str[1]+1
+		i64 := func(v ...int) []int64 {
+			o := make([]int64, len(v))
+			for j, x := range v {
+				o[j] = int64(x)
+			}
+			return o
+		}
+		group := []int{1, 2, 4}[r.IntN(3)]
+		c := group * (1 + r.IntN(2))
+		m := group * (1 + r.IntN(2))
+		x := make([]float32, c*h*w)
+		for j := range x {
+			x[j] = float32(r.IntN(17) - 8)
+		}
+		what := fmt.Sprintf("case %d: %dx%dx%d, kernel %dx%d, pads %v, strides %v, dilations %v, %d->%d channels in %d groups", i, c, h, w, kh, kw, pads, str, dil, c, m, group)
+		// at returns input (ch, y, x) or ok false in the padding.
+		at := func(ch, y, xx int) (float32, bool) {
+			if y < 0 || y >= h || xx < 0 || xx >= w {
+				return 0, false
+			}
+			return x[(ch*h+y)*w+xx], true
+		}
+		for _, countPad := range []int64{0, 1} {
+			if extra > 0 {
+				break
+			}
+			attrs := []*onnx.Attribute{aInts("kernel_shape", int64(kh), int64(kw)), aInts("pads", i64(pads[:]...)...),
+				aInts("strides", i64(str[:]...)...), aInts("dilations", i64(dil[:]...)...), aInt("count_include_pad", countPad)}
+			got, err := runOp(t, 19, "AveragePool", attrs, 1, f32s([]int{1, c, h, w}, x...))
+			if err != nil {
+				t.Fatalf("%s: AveragePool: %v", what, err)
+			}
+			want := make([]float64, 0, c*oh*ow)
+			for ch := range c {
+				for oy := range oh {
+					for ox := range ow {
+						var sum float64
+						n := 0
+						for ky := range kh {
+							for kx := range kw {
+								y, xx := oy*str[0]-pads[0]+ky*dil[0], ox*str[1]-pads[1]+kx*dil[1]
+								v, ok := at(ch, y, xx)
+								if ok || countPad == 1 && y >= -pads[0] && y < h+pads[2] && xx >= -pads[1] && xx < w+pads[3] {
+									n++
+								}
+								sum += float64(v)
+							}
+						}
+						want = append(want, sum/float64(max(n, 1)))
+					}
+				}
+			}
+			checkClose(t, what+fmt.Sprintf(" AveragePool count_include_pad %d", countPad), got[0], want, 1e-5)
+		}
+		wt := make([]float32, m*(c/group)*kh*kw)
+		for j := range wt {
+			wt[j] = float32(r.IntN(9) - 4)
+		}
+		attrs := []*onnx.Attribute{aInts("pads", i64(pads[:]...)...), aInts("strides", i64(str[:]...)...),
+			aInts("dilations", i64(dil[:]...)...), aInt("group", int64(group))}
+		got, err := runOp(t, 13, "Conv", attrs, 1, f32s([]int{1, c, h, w}, x...), f32s([]int{m, c / group, kh, kw}, wt...))
+		if err != nil {
+			t.Fatalf("%s: Conv: %v", what, err)
+		}
+		want := make([]float64, 0, m*oh*ow)
+		cg, mg := c/group, m/group
+		for oc := range m {
+			for oy := range oh {
+				for ox := range ow {
+					var sum float64
+					for ci := range cg {
+						for ky := range kh {
+							for kx := range kw {
+								v, _ := at(oc/mg*cg+ci, oy*str[0]-pads[0]+ky*dil[0], ox*str[1]-pads[1]+kx*dil[1])
+								sum += float64(v) * float64(wt[((oc*cg+ci)*kh+ky)*kw+kx])
+							}
+						}
+					}
+					want = append(want, sum)
+				}
+			}
+		}
+		checkClose(t, what+" Conv", got[0], want, 1e-5)
+	}
+}
