@@ -408,6 +408,9 @@ func (k *maxUnpool) run(rc *runCtx, in, out []*Tensor) error {
 		return fmt.Errorf("MaxUnpool indices %v for %v", ix, x)
 	}
 	r := len(x.Shape) - 2
+	if len(k.win.kernel) != r || k.win.strides != nil && len(k.win.strides) != r || k.win.pads != nil && len(k.win.pads) != 2*r {
+		return fmt.Errorf("%w: MaxUnpool kernel_shape %v, strides %v, pads %v for %d spatial dimensions", onnx.ErrFormat, k.win.kernel, k.win.strides, k.win.pads, r)
+	}
 	shape := append([]int{}, x.Shape[:2]...)
 	for i := range r {
 		s, p := 1, 0
@@ -417,7 +420,11 @@ func (k *maxUnpool) run(rc *runCtx, in, out []*Tensor) error {
 		if k.win.pads != nil {
 			p = k.win.pads[i] + k.win.pads[r+i]
 		}
-		shape = append(shape, (x.Shape[2+i]-1)*s+k.win.kernel[i]-p)
+		d := (x.Shape[2+i]-1)*s + k.win.kernel[i] - p
+		if d < 0 || d > maxDim {
+			return fmt.Errorf("MaxUnpool of %v with kernel_shape %v, strides %v, pads %v: dimension %d", x.Shape, k.win.kernel, k.win.strides, k.win.pads, d)
+		}
+		shape = append(shape, d)
 	}
 	natural := slices.Clone(shape)
 	if len(in) > 2 && in[2] != nil {
