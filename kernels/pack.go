@@ -10,22 +10,30 @@ import "github.com/edgeai-go/edgeai/quant"
 // machine that reads a Q4_0 matrix larger than the caches 1.3x faster
 // (BenchmarkPackedQ4_0); llama.cpp repacks Q4_0 the same way on AVX-512.
 //
-// The packed layout of a Q4_0 matrix (blocks of 18 bytes: fp16 d, 16 bytes
-// of nibbles): the rows [0, G) with G = rows - rows%packRows form groups of
-// packRows rows; group g's block column b is the 270 bytes at
-// (g·nb + b)·270 holding the fifteen rows' fp16 scales (row r at 2r), then
-// fifteen 16-byte nibble runs, row r in slot 4·(r%4) + r/4 (at 30 + 16·slot:
-// the order in which the kernels' 4x4 transposes leave row r in lane r).
-// The rows from G on follow as in the file, so every row keeps its
-// offset range and the packed matrix has the file's size.
+// The packed layout of a matrix of 32-value blocks with an fp16 scale first
+// (Q4_0: 18 bytes, 16 of nibbles; Q8_0: 34 bytes, 32 of int8): the rows
+// [0, G) with G = rows - rows%packRows form groups of packRows rows; group
+// g's block column b is the packRows·B bytes at (g·nb + b)·packRows·B (B
+// the block size) holding the fifteen rows' fp16 scales (row r at 2r),
+// then their quants, B-2 bytes each, row r in slot s(r) at 30 + (B-2)·s(r).
+// Q8_0 keeps the rows in order (s(r) = r: a 64-byte register holds rows
+// 2p and 2p+1); Q4_0 puts row r in slot 4·(r%4) + r/4, the order in which
+// the kernels' 4x4 transposes leave row r in lane r. The rows from G on
+// follow as in the file, so every row keeps its offset range and the
+// packed matrix has the file's size.
 
 // packRows is the number of rows a packed group interleaves: fifteen, so
 // that the sixteenth lane of the prompt kernel's vectors is free for its
 // bias row (as in tileQ4_0x15VNNI).
 const packRows = 15
 
-// packSlot is the nibble slot of row r of a group.
-func packSlot(r int) int { return 4*(r%4) + r/4 }
+// packSlot is the quant slot of row r of a packed group of t.
+func packSlot(t quant.Type, r int) int {
+	if t == quant.Q4_0 {
+		return 4*(r%4) + r/4
+	}
+	return r
+}
 
 // packGemvFunc writes to out[r] (r < packRows) the dot products of the nb
 // block columns of a packed group at w with the activation row at a.
@@ -39,7 +47,7 @@ type packTileFunc func(nb int, w, a *byte, ab, n int, out *float32, ldo int)
 // PackGroup returns the number of rows the packed layout of t weights
 // interleaves, 0 if t has no packed layout.
 func PackGroup(t quant.Type) int {
-	if t == quant.Q4_0 {
+	if t == quant.Q4_0 || t == quant.Q8_0 {
 		return packRows
 	}
 	return 0
@@ -65,7 +73,7 @@ func Pack(t quant.Type, dst, src []byte, rows, cols int) {
 	if rows < 0 || len(src)/max(rb, 1) < rows || len(dst) != len(src) || (rb > 0 && len(src) != rows*rb) {
 		panic("kernels: Pack: " + itoa(rows) + " rows of " + itoa(rb) + " bytes, src " + itoa(len(src)) + ", dst " + itoa(len(dst)))
 	}
-	nb := cols / 32
+	nb, bs := cols/32, layouts[t].bb
 	g := rows - rows%packRows
 	inPlace := len(src) > 0 && &dst[0] == &src[0]
 	var group []byte // the rows of the group being packed
@@ -79,11 +87,11 @@ func Pack(t quant.Type, dst, src []byte, rows, cols int) {
 			group = src[grp*packRows*rb:][:packRows*rb]
 		}
 		for b := range nb {
-			col := dst[(grp*nb+b)*packRows*18:][:packRows*18]
+			col := dst[(grp*nb+b)*packRows*bs:][:packRows*bs]
 			for r := range packRows {
-				blk := group[r*rb+18*b:][:18]
+				blk := group[r*rb+bs*b:][:bs]
 				copy(col[2*r:], blk[:2])
-				copy(col[30+16*packSlot(r):][:16], blk[2:])
+				copy(col[30+(bs-2)*packSlot(t, r):][:bs-2], blk[2:])
 			}
 		}
 	}
@@ -140,26 +148,47 @@ func MatMulPacked(t quant.Type, w []byte, rows, cols, rowLo, rowHi int, a []byte
 			}
 		default:
 			for j := range n {
-				packedQ4_0Group(nb, wg, a[j*ab:(j+1)*ab], (*[packRows]float32)(out[j*ldo+r:]))
+				packedGroup(t, nb, wg, a[j*ab:(j+1)*ab], (*[packRows]float32)(out[j*ldo+r:]))
 			}
 		}
 	}
 }
 
-// packedQ4_0Group is dotQ4_0 of the fifteen rows of a packed Q4_0 group
-// (nb block columns at w) with the activation row a: the generic path.
-func packedQ4_0Group(nb int, w, a []byte, out *[packRows]float32) {
+// packedGroup is the generic path of MatMulPacked: the dot products
+// (dotQ4_0 or dotQ8_0, bit for bit) of the fifteen rows of a packed group of
+// t (nb block columns at w) with the activation row a.
+func packedGroup(t quant.Type, nb int, w, a []byte, out *[packRows]float32) {
+	bs := layouts[t].bb
+	var blk [34]byte // row r's block b, gathered
 	for r := range packRows {
 		var acc float32
+		var acc8 lanes8
 		for b := range nb {
-			col := w[b*packRows*18:]
-			q := (*[16]byte)(col[30+16*packSlot(r):])
-			ab := (*[34]byte)(a[b*34:])
-			var s int32
-			for j := range 16 {
-				s += (int32(q[j]&15)-8)*int32(int8(ab[2+j])) + (int32(q[j]>>4)-8)*int32(int8(ab[18+j]))
+			col := w[b*packRows*bs:]
+			copy(blk[:2], col[2*r:])
+			copy(blk[2:bs], col[30+(bs-2)*packSlot(t, r):][:bs-2])
+			ab := a[b*34 : (b+1)*34]
+			if t == quant.Q4_0 {
+				// dotQ4_0's one-block step
+				var s int32
+				for j := range 16 {
+					q := blk[2+j]
+					s += (int32(q&15)-8)*int32(int8(ab[2+j])) + (int32(q>>4)-8)*int32(int8(ab[18+j]))
+				}
+				acc = fma32(float32(s), blockScale(u16(blk[0:]), u16(ab[0:])), acc)
+				continue
 			}
-			acc = fma32(float32(s), blockScale(u16(col[2*r:]), u16(ab[0:])), acc)
+			// dotQ8_0's one-block step
+			var s [8]int32
+			for k := range 8 {
+				j := 2 + 4*k
+				s[k] = int32(int8(blk[j]))*int32(int8(ab[j])) + int32(int8(blk[j+1]))*int32(int8(ab[j+1])) +
+					int32(int8(blk[j+2]))*int32(int8(ab[j+2])) + int32(int8(blk[j+3]))*int32(int8(ab[j+3]))
+			}
+			acc8.add(blockScale(u16(blk[0:]), u16(ab[0:])), &s)
+		}
+		if t == quant.Q8_0 {
+			acc = acc8.sum()
 		}
 		out[r] = acc
 	}

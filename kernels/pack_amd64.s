@@ -185,3 +185,117 @@ ptact:
 ptdone:
 	VZEROUPPER
 	RET
+
+DATA p80<>+0(SB)/8, $0x8080808080808080
+GLOBL p80<>(SB), RODATA|NOPTR, $8
+
+// VPERMPS indices for Q8_0: scale of row 2p in lanes 0..7, of row 2p+1 in
+// lanes 8..15 (p = 0..7).
+#define PIDX(name, lo, hi) \
+	DATA name+0(SB)/8, $(lo*0x100000001) \
+	DATA name+8(SB)/8, $(lo*0x100000001) \
+	DATA name+16(SB)/8, $(lo*0x100000001) \
+	DATA name+24(SB)/8, $(lo*0x100000001) \
+	DATA name+32(SB)/8, $(hi*0x100000001) \
+	DATA name+40(SB)/8, $(hi*0x100000001) \
+	DATA name+48(SB)/8, $(hi*0x100000001) \
+	DATA name+56(SB)/8, $(hi*0x100000001) \
+	GLOBL name(SB), RODATA|NOPTR, $64
+
+PIDX(pidx0<>, 0, 1)
+PIDX(pidx1<>, 2, 3)
+PIDX(pidx2<>, 4, 5)
+PIDX(pidx3<>, 6, 7)
+PIDX(pidx4<>, 8, 9)
+PIDX(pidx5<>, 10, 11)
+PIDX(pidx6<>, 12, 13)
+PIDX(pidx7<>, 14, 15)
+
+// Q8PPAIR adds to acc the scaled lanes of rows 2p and 2p+1, whose int8
+// quants are in Z12 (row 2p in the low 256 bits): biased to unsigned
+// (XOR 0x80), VPDPBUSD with the activations (Z11, in both halves) from
+// minus 128 times their quad sums (Z15) gives the exact quad sums, then
+// acc = fma(d_w·d_a, float32(quad), acc) per lane, as dotQ8_0.
+#define Q8PPAIR(idx, acc) \
+	VPXORD Z31, Z12, Z12 \
+	VMOVDQA64 Z15, Z13 \
+	VPDPBUSD Z11, Z12, Z13 \
+	VCVTDQ2PS Z13, Z13 \
+	VPERMPS Z9, idx, Z14 \
+	VFMADD231PS Z14, Z13, acc
+
+// func gemvQ8_0x15PLanes(nb int, w, a *byte, lanes *float32)
+//
+// A packed Q8_0 group (rows 2p and 2p+1 in the 64 bytes at 30 + 64p of a
+// block column) times one Q8_0 activation row: lanes[8r..8r+7] are the
+// eight float32 lanes of dotQ8_0 for row r (r < 15; 120..127 are
+// scratch), before ggml's final lane sum, which the caller does.
+TEXT ·gemvQ8_0x15PLanes(SB), NOSPLIT, $0-32
+	MOVQ nb+0(FP), CX
+	MOVQ w+8(FP), SI
+	MOVQ a+16(FP), DI
+	MOVQ lanes+24(FP), R11
+	VPBROADCASTQ p80<>(SB), Z31
+	VMOVDQU64 pidx0<>(SB), Z20
+	VMOVDQU64 pidx1<>(SB), Z21
+	VMOVDQU64 pidx2<>(SB), Z22
+	VMOVDQU64 pidx3<>(SB), Z23
+	VMOVDQU64 pidx4<>(SB), Z24
+	VMOVDQU64 pidx5<>(SB), Z25
+	VMOVDQU64 pidx6<>(SB), Z26
+	VMOVDQU64 pidx7<>(SB), Z27
+	VPXORD Z28, Z28, Z28
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	TESTQ CX, CX
+	JZ   p8done
+
+p8loop:
+	VBROADCASTI64X4 2(DI), Z11
+	VPXORD Z15, Z15, Z15
+	VPDPBUSD Z11, Z31, Z15
+	VPSUBD Z15, Z28, Z15
+	VCVTPH2PS (SI), Z9
+	MOVWLZX (DI), AX
+	VMOVD AX, X10
+	VCVTPH2PS X10, X10
+	VBROADCASTSS X10, Z10
+	VMULPS Z10, Z9, Z9
+	VMOVDQU64 30(SI), Z12
+	Q8PPAIR(Z20, Z0)
+	VMOVDQU64 94(SI), Z12
+	Q8PPAIR(Z21, Z1)
+	VMOVDQU64 158(SI), Z12
+	Q8PPAIR(Z22, Z2)
+	VMOVDQU64 222(SI), Z12
+	Q8PPAIR(Z23, Z3)
+	VMOVDQU64 286(SI), Z12
+	Q8PPAIR(Z24, Z4)
+	VMOVDQU64 350(SI), Z12
+	Q8PPAIR(Z25, Z5)
+	VMOVDQU64 414(SI), Z12
+	Q8PPAIR(Z26, Z6)
+	VMOVDQU 478(SI), Y12
+	Q8PPAIR(Z27, Z7)
+	ADDQ $510, SI
+	ADDQ $34, DI
+	DECQ CX
+	JNZ  p8loop
+
+p8done:
+	VMOVUPS Z0, (R11)
+	VMOVUPS Z1, 64(R11)
+	VMOVUPS Z2, 128(R11)
+	VMOVUPS Z3, 192(R11)
+	VMOVUPS Z4, 256(R11)
+	VMOVUPS Z5, 320(R11)
+	VMOVUPS Z6, 384(R11)
+	VMOVUPS Z7, 448(R11)
+	VZEROUPPER
+	RET

@@ -9,35 +9,38 @@ import (
 	"github.com/edgeai-go/edgeai/quant"
 )
 
-// BenchmarkPackedQ4_0 compares matrix-vector products over a Q4_0 matrix
-// larger than the caches, in the file's row order (MatMul: 8-row tiles)
-// and packed (MatMulPacked), on one thread.
-func BenchmarkPackedQ4_0(b *testing.B) {
+// BenchmarkPacked compares products over a Q4_0 and a Q8_0 matrix larger
+// than the caches, in the file's row order (MatMul) and packed
+// (MatMulPacked), with one activation row (decoding) and 64 (a prompt),
+// on one thread.
+func BenchmarkPacked(b *testing.B) {
 	if !hasAVX512 {
 		b.Skip("no AVX-512 VNNI")
 	}
 	r := rand.New(rand.NewPCG(43, 44))
 	const rows, cols = 65535, 2048
-	w := quantized(b, quant.Q4_0, randFloats(r, rows*cols, 0.05))
-	for _, n := range []int{1, 64} {
-		a := make([]byte, n*mustRowBytes(b, quant.Q8_0, cols))
-		for j := range n {
-			QuantizeActivation(quant.Q8_0, randFloats(r, cols, 1), a[j*len(a)/n:(j+1)*len(a)/n])
+	for _, typ := range []quant.Type{quant.Q4_0, quant.Q8_0} {
+		w := quantized(b, typ, randFloats(r, rows*cols, 0.05))
+		for _, n := range []int{1, 64} {
+			a := make([]byte, n*mustRowBytes(b, quant.Q8_0, cols))
+			for j := range n {
+				QuantizeActivation(quant.Q8_0, randFloats(r, cols, 1), a[j*len(a)/n:(j+1)*len(a)/n])
+			}
+			out := make([]float32, n*rows)
+			b.Run(typ.String()+"/rows/n="+itoa(n), func(b *testing.B) {
+				b.SetBytes(int64(len(w)))
+				for b.Loop() {
+					MatMul(typ, w, cols, 0, rows, a, n, out, rows)
+				}
+			})
+			p := make([]byte, len(w))
+			Pack(typ, p, w, rows, cols)
+			b.Run(typ.String()+"/packed/n="+itoa(n), func(b *testing.B) {
+				b.SetBytes(int64(len(p)))
+				for b.Loop() {
+					MatMulPacked(typ, p, rows, cols, 0, rows, a, n, out, rows)
+				}
+			})
 		}
-		out := make([]float32, n*rows)
-		b.Run("rows/n="+itoa(n), func(b *testing.B) {
-			b.SetBytes(int64(len(w)))
-			for b.Loop() {
-				MatMul(quant.Q4_0, w, cols, 0, rows, a, n, out, rows)
-			}
-		})
-		p := make([]byte, len(w))
-		Pack(quant.Q4_0, p, w, rows, cols)
-		b.Run("packed/n="+itoa(n), func(b *testing.B) {
-			b.SetBytes(int64(len(p)))
-			for b.Loop() {
-				MatMulPacked(quant.Q4_0, p, rows, cols, 0, rows, a, n, out, rows)
-			}
-		})
 	}
 }

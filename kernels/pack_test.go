@@ -17,34 +17,36 @@ func TestMatMulPacked(t *testing.T) {
 	for _, im := range testImpls(t) {
 		restore := UseImpl(im.name)
 		for _, shape := range [][2]int{{15, 32}, {16, 64}, {44, 96}, {45, 32 * 7}, {61, 2048}} {
-			rows, cols := shape[0], shape[1]
-			w := randomBlocks(r, quant.Q4_0, rows*cols)
-			p := make([]byte, len(w))
-			Pack(quant.Q4_0, p, w, rows, cols)
-			for _, n := range []int{1, 3, 9} {
-				a := make([]byte, n*mustRowBytes(t, quant.Q8_0, cols))
-				ab := len(a) / n
-				for j := range n {
-					copy(a[j*ab:], randomActivation(r, quant.Q8_0, cols))
-				}
-				want := make([]float32, n*rows)
-				MatMul(quant.Q4_0, w, cols, 0, rows, a, n, want, rows)
-				g := rows - rows%15
-				for _, rng := range [][2]int{{0, rows}, {0, g}, {g, rows}, {min(15, g), rows}, {0, min(15, g)}} {
-					got := make([]float32, n*rows)
-					for i := range got {
-						got[i] = -1
-					}
-					MatMulPacked(quant.Q4_0, p, rows, cols, rng[0], rng[1], a, n, got, rows)
+			for _, typ := range []quant.Type{quant.Q4_0, quant.Q8_0} {
+				rows, cols := shape[0], shape[1]
+				w := randomBlocks(r, typ, rows*cols)
+				p := make([]byte, len(w))
+				Pack(typ, p, w, rows, cols)
+				for _, n := range []int{1, 3, 9} {
+					a := make([]byte, n*mustRowBytes(t, quant.Q8_0, cols))
+					ab := len(a) / n
 					for j := range n {
-						for row := range rows {
-							gv, wv := got[j*rows+row], want[j*rows+row]
-							in := row >= rng[0] && row < rng[1]
-							if in && math.Float32bits(gv) != math.Float32bits(wv) {
-								t.Fatalf("%s %dx%d n=%d rows [%d,%d): out[%d][%d] = %g, MatMul %g", im.name, rows, cols, n, rng[0], rng[1], j, row, gv, wv)
-							}
-							if !in && gv != -1 {
-								t.Fatalf("%s %dx%d n=%d rows [%d,%d): wrote out[%d][%d] outside the range", im.name, rows, cols, n, rng[0], rng[1], j, row)
+						copy(a[j*ab:], randomActivation(r, quant.Q8_0, cols))
+					}
+					want := make([]float32, n*rows)
+					MatMul(typ, w, cols, 0, rows, a, n, want, rows)
+					g := rows - rows%15
+					for _, rng := range [][2]int{{0, rows}, {0, g}, {g, rows}, {min(15, g), rows}, {0, min(15, g)}} {
+						got := make([]float32, n*rows)
+						for i := range got {
+							got[i] = -1
+						}
+						MatMulPacked(typ, p, rows, cols, rng[0], rng[1], a, n, got, rows)
+						for j := range n {
+							for row := range rows {
+								gv, wv := got[j*rows+row], want[j*rows+row]
+								in := row >= rng[0] && row < rng[1]
+								if in && math.Float32bits(gv) != math.Float32bits(wv) {
+									t.Fatalf("%s %v %dx%d n=%d rows [%d,%d): out[%d][%d] = %g, MatMul %g", im.name, typ, rows, cols, n, rng[0], rng[1], j, row, gv, wv)
+								}
+								if !in && gv != -1 {
+									t.Fatalf("%s %v %dx%d n=%d rows [%d,%d): wrote out[%d][%d] outside the range", im.name, typ, rows, cols, n, rng[0], rng[1], j, row)
+								}
 							}
 						}
 					}
@@ -56,36 +58,43 @@ func TestMatMulPacked(t *testing.T) {
 }
 
 // TestPackRoundTrip checks that Pack moves every byte: the packed groups
-// hold each row's blocks at the documented places and the rest is copied.
+// hold each row's blocks at the documented places and the rest is copied;
+// packing in place gives the same bytes.
 func TestPackRoundTrip(t *testing.T) {
 	r := rand.New(rand.NewPCG(47, 48))
 	rows, cols := 37, 64
-	w := randomBlocks(r, quant.Q4_0, rows*cols)
-	p := make([]byte, len(w))
-	Pack(quant.Q4_0, p, w, rows, cols)
-	nb, rb := cols/32, cols/32*18
-	for row := range rows {
-		for b := range nb {
-			blk := w[row*rb+18*b:][:18]
-			var d, q []byte
-			if row < 30 {
-				col := p[(row/15*nb+b)*270:]
-				d, q = col[2*(row%15):][:2], col[30+16*packSlot(row%15):][:16]
-			} else {
-				d, q = p[row*rb+18*b:][:2], p[row*rb+18*b+2:][:16]
-			}
-			if string(d) != string(blk[:2]) || string(q) != string(blk[2:]) {
-				t.Fatalf("row %d block %d moved wrong", row, b)
+	for _, typ := range []quant.Type{quant.Q4_0, quant.Q8_0} {
+		bs := layouts[typ].bb
+		w := randomBlocks(r, typ, rows*cols)
+		p := make([]byte, len(w))
+		Pack(typ, p, w, rows, cols)
+		nb := cols / 32
+		rb := nb * bs
+		for row := range rows {
+			for b := range nb {
+				blk := w[row*rb+bs*b:][:bs]
+				var d, q []byte
+				if row < 30 {
+					col := p[(row/15*nb+b)*15*bs:]
+					d, q = col[2*(row%15):][:2], col[30+(bs-2)*packSlot(typ, row%15):][:bs-2]
+				} else {
+					d, q = p[row*rb+bs*b:][:2], p[row*rb+bs*b+2:][:bs-2]
+				}
+				if string(d) != string(blk[:2]) || string(q) != string(blk[2:]) {
+					t.Fatalf("%v: row %d block %d moved wrong", typ, row, b)
+				}
 			}
 		}
+		q := append([]byte(nil), w...)
+		Pack(typ, q, q, rows, cols)
+		if string(q) != string(p) {
+			t.Errorf("%v: packing in place differs from packing into a new slice", typ)
+		}
 	}
-	q := append([]byte(nil), w...)
-	Pack(quant.Q4_0, q, q, rows, cols)
-	if string(q) != string(p) {
-		t.Error("packing in place differs from packing into a new slice")
-	}
+	w := randomBlocks(r, quant.Q4_0, rows*cols)
+	p := make([]byte, len(w))
 	for _, bad := range []func(){
-		func() { Pack(quant.Q8_0, p, w, rows, cols) },
+		func() { Pack(quant.Q4_K, p, w, rows, cols) },
 		func() { Pack(quant.Q4_0, p[1:], w, rows, cols) },
 		func() { MatMulPacked(quant.Q4_0, p, rows, cols, 1, 15, nil, 0, nil, 0) },
 		func() { MatMulPacked(quant.Q4_0, p, rows, cols, 0, 20, nil, 0, nil, 0) },

@@ -96,7 +96,7 @@ func (m *Model) placeWeights() {
 		off += (n + 63) &^ 63
 		// The products' matrices (not the token embeddings, whose rows
 		// are looked up) go to the kernels' packed layout where it is
-		// faster (kernels.Pack: Q4_0 on AVX-512).
+		// faster (kernels.Pack: Q4_0 and Q8_0 on AVX-512).
 		if t != &m.dec.W.TokEmbd {
 			t.Pack()
 		}
