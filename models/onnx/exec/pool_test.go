@@ -151,3 +151,39 @@ func TestPoolConvReference(t *testing.T) {
 		checkClose(t, what+" Conv", got[0], want, 1e-5)
 	}
 }
+
+// TestWindowAttrRank gives every windowed operator kernel_shape, strides,
+// pads, dilations or output_padding of the wrong length for the input's
+// rank (or none): each must be a result or an ordinary error. (The fuzzer
+// found MaxUnpool indexing a kernel_shape shorter than the rank.)
+func TestWindowAttrRank(t *testing.T) {
+	x := f32s([]int{1, 1, 2, 2}, 1, 2, 3, 4)
+	w := f32s([]int{1, 1, 1, 1}, 1)
+	x8 := &Tensor{Type: onnx.Uint8, Shape: []int{1, 1, 2, 2}, Data: []uint8{1, 2, 3, 4}}
+	w8 := &Tensor{Type: onnx.Uint8, Shape: []int{1, 1, 1, 1}, Data: []uint8{1}}
+	idx := &Tensor{Type: onnx.Int64, Shape: []int{1, 1, 2, 2}, Data: []int64{0, 1, 2, 3}}
+	ops := []struct {
+		op string
+		in []*Tensor
+	}{
+		{"MaxPool", []*Tensor{x}}, {"AveragePool", []*Tensor{x}}, {"Conv", []*Tensor{x, w}},
+		{"ConvTranspose", []*Tensor{x, w}}, {"ConvInteger", []*Tensor{x8, w8}}, {"MaxUnpool", []*Tensor{x, idx}},
+	}
+	for _, o := range ops {
+		for _, name := range []string{"kernel_shape", "strides", "pads", "dilations", "output_padding", "output_shape"} {
+			for _, v := range [][]int64{nil, {1}, {1, 1, 1}, {1, 1, 1, 1, 1}} {
+				attrs := []*onnx.Attribute{}
+				if name != "kernel_shape" && o.op != "Conv" && o.op != "ConvTranspose" && o.op != "ConvInteger" {
+					attrs = append(attrs, aInts("kernel_shape", 1, 1))
+				}
+				if v != nil {
+					attrs = append(attrs, aInts(name, v...))
+				}
+				_, err := runOp(t, 19, o.op, attrs, 1, o.in...)
+				if internalError(err) {
+					t.Errorf("%s %s %v: %v", o.op, name, v, err)
+				}
+			}
+		}
+	}
+}
