@@ -68,8 +68,13 @@ func TestOpArity(t *testing.T) {
 
 // runOpTimed is runOp without a testing.T, bounded in time.
 func runOpTimed(opset int64, op string, nout int, in []*Tensor) (err error) {
+	return runOpTimedAttrs(opset, op, nout, in, nil)
+}
+
+// runOpTimedAttrs is runOpTimed with attributes.
+func runOpTimedAttrs(opset int64, op string, nout int, in []*Tensor, attrs []*onnx.Attribute) (err error) {
 	g := &onnx.Graph{}
-	node := &onnx.Node{OpType: op}
+	node := &onnx.Node{OpType: op, Attributes: attrs}
 	for i, x := range in {
 		name := fmt.Sprintf("in%d", i)
 		dims := make([]onnx.Dim, len(x.Shape))
