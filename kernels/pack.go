@@ -100,6 +100,28 @@ func Pack(t quant.Type, dst, src []byte, rows, cols int) {
 	}
 }
 
+// PackedBlock copies block b of row r of a t matrix of rows rows and cols
+// values laid out by Pack into dst (one block's bytes, in the file's
+// format), so that single rows of a packed matrix can still be read (a
+// token embedding that is also the LM head). Out-of-range arguments are
+// programmer errors and panic.
+func PackedBlock(t quant.Type, w []byte, rows, cols, r, b int, dst []byte) {
+	if PackGroup(t) == 0 {
+		panic("kernels: PackedBlock: no packed layout for " + t.String())
+	}
+	bs, rb, nb := layouts[t].bb, rowBytes("PackedBlock", t, cols), cols/32
+	if r < 0 || r >= rows || b < 0 || b >= nb || len(dst) < bs || len(w) < rows*rb {
+		panic("kernels: PackedBlock: block " + itoa(b) + " of row " + itoa(r) + " out of range")
+	}
+	if r >= rows-rows%packRows {
+		copy(dst[:bs], w[r*rb+b*bs:])
+		return
+	}
+	col := w[(r/packRows*nb+b)*packRows*bs:][:packRows*bs]
+	copy(dst[:2], col[2*(r%packRows):])
+	copy(dst[2:bs], col[30+(bs-2)*packSlot(t, r%packRows):])
+}
+
 // MatMulPacked is MatMul over a matrix of rows rows that Pack laid out:
 // out[j·ldo + r] = VecDot of row r and activation row j, bit-identical to
 // MatMul on the file's layout, for r in [rowLo, rowHi). rowLo must be a

@@ -85,6 +85,15 @@ func TestPackRoundTrip(t *testing.T) {
 				}
 			}
 		}
+		var blk [34]byte
+		for row := range rows {
+			for b := range nb {
+				PackedBlock(typ, p, rows, cols, row, b, blk[:])
+				if string(blk[:bs]) != string(w[row*rb+bs*b:][:bs]) {
+					t.Fatalf("%v: PackedBlock(row %d, block %d) differs from the file's block", typ, row, b)
+				}
+			}
+		}
 		q := append([]byte(nil), w...)
 		Pack(typ, q, q, rows, cols)
 		if string(q) != string(p) {

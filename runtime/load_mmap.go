@@ -94,10 +94,11 @@ func (m *Model) placeWeights() {
 		mmap.DontNeed(t.Data)
 		t.Data = dst
 		off += (n + 63) &^ 63
-		// The products' matrices (not the token embeddings, whose rows
-		// are looked up) go to the kernels' packed layout where it is
-		// faster (kernels.Pack: Q4_0 and Q8_0 on AVX-512).
-		if t != &m.dec.W.TokEmbd {
+		// The products' matrices go to the kernels' packed layout where
+		// it is faster (kernels.Pack: Q4_0 and Q8_0 on AVX-512); the
+		// token embeddings only when they are also the LM head (their
+		// rows stay readable, block by block).
+		if t != &m.dec.W.TokEmbd || m.dec.Output() == t {
 			t.Pack()
 		}
 	}

@@ -70,18 +70,20 @@ func TestPackedWeights(t *testing.T) {
 }
 
 // packMatrices copies the decoder's product matrices out of the file's
-// mapping and packs those of a packable type, as runtime.Load does; it
-// returns how many it packed.
+// mapping and packs those of a packable type, as runtime.Load does (the
+// token embeddings too when they are the LM head, as in tiny-qwen2: then
+// the embedding rows are read from the packed layout); it returns how many
+// it packed.
 func packMatrices(dec *nn.Decoder) int {
 	w := &dec.W
-	ts := []*nn.Tensor{w.Output}
+	ts := []*nn.Tensor{dec.Output()}
 	for i := range w.Layers {
 		l := &w.Layers[i]
 		ts = append(ts, &l.Wq, &l.Wk, &l.Wv, &l.Wo, &l.Gate, &l.Up, &l.Down)
 	}
 	n := 0
 	for _, t := range ts {
-		if t == nil || t == &w.TokEmbd || kernels.PackGroup(t.Type) == 0 {
+		if kernels.PackGroup(t.Type) == 0 {
 			continue
 		}
 		t.Data = append([]byte(nil), t.Data...)

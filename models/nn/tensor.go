@@ -31,9 +31,8 @@ type Tensor struct {
 // Pack rearranges a copied weight matrix in place into the kernels' packed
 // layout when the kernels in use multiply that layout faster
 // (kernels.PackPays), and reports whether it did. Data must be writable
-// memory (a copy, never the file's read-only mapping), and the tensor must
-// only be read by Linear's products afterwards: Row and Floats refuse a
-// packed tensor.
+// memory (a copy, never the file's read-only mapping). Linear's products
+// and Row read a packed tensor; Floats refuses it.
 func (t *Tensor) Pack() bool {
 	if t.Packed || kernels.PackGroup(t.Type) == 0 || !kernels.PackPays(t.Type) || len(t.Shape) != 2 {
 		return false
@@ -67,8 +66,16 @@ func (t *Tensor) Row(i int, dst []float32) error {
 	if i < 0 || i >= t.Rows() {
 		return fmt.Errorf("nn: %s: row %d out of range [0,%d)", t.Name, i, t.Rows())
 	}
-	if t.Packed {
-		return fmt.Errorf("nn: %s: rows of a packed tensor cannot be read", t.Name)
+	if t.Packed { // block by block (at most 34 bytes each), into dst
+		var blk [34]byte
+		bs := rb / (t.Cols() / 32)
+		for b := range t.Cols() / 32 {
+			kernels.PackedBlock(t.Type, t.Data, t.Rows(), t.Cols(), i, b, blk[:])
+			if err := quant.Dequantize(t.Type, blk[:bs], dst[32*b:32*b+32]); err != nil {
+				return fmt.Errorf("nn: %s: %w", t.Name, err)
+			}
+		}
+		return nil
 	}
 	return quant.Dequantize(t.Type, t.Data[i*rb:(i+1)*rb], dst)
 }
