@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -231,5 +232,62 @@ func TestIntMatMulLimit(t *testing.T) {
 	_, err = runOp(t, 13, "QLinearMatMul", nil, 1, a, one, zp, b, one, zp, one, zp)
 	if !errors.Is(err, ErrLimit) {
 		t.Errorf("QLinearMatMul: got %v, want ErrLimit", err)
+	}
+}
+
+// TestFoldBudgetSameResults prepares the real models with no folding
+// budget at all (every constant subgraph then runs with the model) and
+// checks that they compute the same outputs as when folded at load.
+func TestFoldBudgetSameResults(t *testing.T) {
+	needData(t)
+	seen := map[string]bool{}
+	unfolded := 0
+	for _, c := range readGolden(t) {
+		if seen[c.model] || strings.Contains(c.model, "det_infer") || strings.Contains(c.model, "rec_infer") {
+			continue // the two largest models cost most; the others cover their operators
+		}
+		seen[c.model] = true
+		m, err := onnx.ReadFile(c.model)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var res [2][]*Tensor
+		var nodes [2]int
+		for i, fold := range []time.Duration{0, time.Nanosecond} {
+			e, err := New(m, Options{Threads: 1, FoldTime: fold})
+			if err != nil {
+				t.Fatalf("%s: %v", c.name, err)
+			}
+			nodes[i] = e.nnodes
+			in := make([]*Tensor, len(e.Inputs()))
+			for j, io := range e.Inputs() {
+				in[j] = c.inputs[io.Name]
+			}
+			res[i], err = e.Run(context.Background(), in)
+			e.Close()
+			if err != nil {
+				t.Fatalf("%s (folding budget %v): %v", c.name, fold, err)
+			}
+		}
+		for j := range res[0] {
+			a, b := res[0][j], res[1][j]
+			if !slices.Equal(a.Shape, b.Shape) || a.Type != b.Type {
+				t.Fatalf("%s output %d: %v folded, %v unfolded", c.name, j, a, b)
+			}
+			fa, _ := floatsOf(a)
+			fb, _ := floatsOf(b)
+			for k := range fa {
+				if d := math.Abs(fa[k] - fb[k]); d > 1e-5*(1+math.Abs(fa[k])) {
+					t.Fatalf("%s output %d [%d]: %g folded, %g unfolded", c.name, j, k, fa[k], fb[k])
+				}
+			}
+		}
+		t.Logf("%s: %d outputs agree; %d nodes run folded, %d unfolded", c.name, len(res[0]), nodes[0], nodes[1])
+		if nodes[1] > nodes[0] {
+			unfolded++
+		}
+	}
+	if unfolded == 0 {
+		t.Errorf("no model had more nodes to run without folding: the budget did not apply")
 	}
 }
