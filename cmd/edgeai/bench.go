@@ -79,6 +79,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&o.mf.model, "m", "", "model `file` (GGUF)")
 	fs.IntVar(&o.mf.ctx, "ctx", 0, "context size in tokens (0 = the model's trained context)")
 	fs.IntVar(&o.mf.batch, "batch", 64, "prompt tokens per layer pass")
+	fs.BoolVar(&o.mf.mmap, "mmap", false, "read the weights in place from the memory-mapped file (as llama-bench -mmp 1)")
+	fs.BoolVar(&o.mf.noMmap, "no-mmap", false, "copy the weights into huge-page memory, packed where faster (as llama-bench -mmp 0; the default when memory allows)")
 	fs.Var(&o.prompt, "p", "prompt sizes: one ppN test each (comma-separated; 0 = none)")
 	fs.Var(&o.gen, "n", "generation lengths: one tgN test each (comma-separated; 0 = none)")
 	fs.Var(&o.threads, "t", "thread counts (comma-separated)")
