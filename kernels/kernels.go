@@ -16,9 +16,12 @@
 //     plus VPDPBUSD MatMul tiles for Q8_0, Q4_0, Q5_0 and IQ4_NL (4 weight
 //     rows x 2 activation rows, 8 x 1 when decoding; for Q4_0 prompts, up to
 //     15 weight rows in the lanes x all activation rows; 4 x 4 for Q8_0,
-//     Q5_0, IQ4_NL prompts), and AttnDot, AttnValues, SwiGLU and Softmax's
-//     exponentials (ggml's vector expf) in AVX-512; all bit-identical to
-//     generic.
+//     Q5_0, IQ4_NL prompts), AVX-512 BW dot products for Q4_K and Q6_K
+//     (two 32-value sub-blocks per instruction), kernels for Q4_0 and Q8_0
+//     weights in the packed layout (Pack, MatMulPacked: fifteen rows
+//     interleaved block by block, one memory stream per product), and
+//     AttnDot, AttnValues, SwiGLU and Softmax's exponentials (ggml's vector
+//     expf) in AVX-512; all bit-identical to generic.
 //
 // The other kernels of a path are the generic ones. The arm64 paths (neon,
 // dotprod) register in cpu_arm64.go. The environment variable
@@ -98,7 +101,7 @@ type impl struct {
 
 	// packGemv[t] and packTile[t], if set, multiply weights in the packed
 	// layout (pack.go) by one activation row and by many, bit-identical to
-	// vecDot[t]; PackedRows(t) is nonzero when packGemv[t] is set.
+	// vecDot[t]; PackPays(t) reports whether packGemv[t] is set.
 	packGemv [numTypes]packGemvFunc
 	packTile [numTypes]packTileFunc
 
