@@ -124,6 +124,11 @@ func (k *pad) run(rc *runCtx, in, out []*Tensor) error {
 		return err
 	}
 	out[0] = o
+	if o.Len() == 0 {
+		// Nothing to fill; one dimension may still be huge (another is
+		// 0), too long for the index maps below.
+		return nil
+	}
 	// The source index of each output index, per dimension (-1: padding).
 	maps := make([][]int, r)
 	for d := range r {
