@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"math"
 	"slices"
 	"strings"
@@ -303,5 +304,27 @@ func TestPadEmptyHuge(t *testing.T) {
 		if err != nil || !slices.Equal(out[0].Shape, []int{0, 1 << 31}) {
 			t.Errorf("%s: got %v, %v; want an empty [0 %d]", mode, out, err, 1<<31)
 		}
+	}
+}
+
+// TestSliceHugeSteps slices with steps at the ends of int64: one element,
+// not a count that overflowed.
+func TestSliceHugeSteps(t *testing.T) {
+	x := f32s([]int{5}, 1, 2, 3, 4, 5)
+	i64 := func(v int64) *Tensor { return &Tensor{Type: onnx.Int64, Shape: []int{1}, Data: []int64{v}} }
+	for _, c := range []struct {
+		start, end, step int64
+		want             float64
+	}{
+		{0, 5, math.MaxInt64, 1},
+		{4, -6, math.MinInt64, 5},
+		{-1, math.MinInt64, math.MinInt64, 5},
+		{1, math.MaxInt64, math.MaxInt64 - 1, 2},
+	} {
+		out, err := runOp(t, 13, "Slice", nil, 1, x, i64(c.start), i64(c.end), i64(0), i64(c.step))
+		if err != nil {
+			t.Fatalf("Slice %d:%d:%d: %v", c.start, c.end, c.step, err)
+		}
+		checkClose(t, fmt.Sprintf("Slice %d:%d:%d", c.start, c.end, c.step), out[0], []float64{c.want}, 0)
 	}
 }

@@ -829,6 +829,9 @@ func slicePlan(shape []int, starts, ends, axes, steps []int64) (out []int, base 
 			return nil, 0, nil, fmt.Errorf("Slice step 0")
 		}
 		dim := int64(shape[a])
+		// A step longer than the dimension takes one element: clamp it,
+		// so the counts and strides below cannot overflow.
+		step = min(max(step, -max(dim, 1)), max(dim, 1))
 		s, e := starts[i], ends[i]
 		if s < 0 {
 			s += dim
