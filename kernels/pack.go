@@ -86,12 +86,17 @@ func Pack(t quant.Type, dst, src []byte, rows, cols int) {
 		} else {
 			group = src[grp*packRows*rb:][:packRows*rb]
 		}
-		for b := range nb {
-			col := dst[(grp*nb+b)*packRows*bs:][:packRows*bs]
-			for r := range packRows {
-				blk := group[r*rb+bs*b:][:bs]
-				copy(col[2*r:], blk[:2])
-				copy(col[30+(bs-2)*packSlot(t, r):][:bs-2], blk[2:])
+		out := dst[grp*nb*packRows*bs:][:nb*packRows*bs]
+		for r := range packRows {
+			row, slot := group[r*rb:][:rb], 30+(bs-2)*packSlot(t, r)
+			for b := range nb { // fixed-size moves: no copy calls
+				col, blk := out[b*packRows*bs:][:packRows*bs], row[b*bs:][:bs]
+				col[2*r], col[2*r+1] = blk[0], blk[1]
+				if bs == 18 {
+					*(*[16]byte)(col[slot:]) = *(*[16]byte)(blk[2:])
+				} else {
+					*(*[32]byte)(col[slot:]) = *(*[32]byte)(blk[2:])
+				}
 			}
 		}
 	}

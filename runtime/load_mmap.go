@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/edgeai-go/edgeai/internal/mmap"
+	"github.com/edgeai-go/edgeai/kernels"
 	"github.com/edgeai-go/edgeai/models/nn"
 )
 
@@ -85,24 +86,78 @@ func (m *Model) placeWeights() {
 	}
 	buf := arena.Bytes()
 	off := 0
+	var scratch []byte // a few packed groups read from the file
 	for _, t := range ts {
 		n := len(t.Data)
 		dst := buf[off : off+n : off+n]
-		if !m.readTensor(file, t, dst) {
-			copy(dst, t.Data)
-		}
-		mmap.DontNeed(t.Data)
-		t.Data = dst
 		off += (n + 63) &^ 63
 		// The products' matrices go to the kernels' packed layout where
 		// it is faster (kernels.Pack: Q4_0 and Q8_0 on AVX-512); the
 		// token embeddings only when they are also the LM head (their
 		// rows stay readable, block by block).
-		if t != &m.dec.W.TokEmbd || m.dec.Output() == t {
+		if (t != &m.dec.W.TokEmbd || m.dec.Output() == t) && t.PackPays() {
+			if scratch == nil {
+				scratch = make([]byte, packChunk)
+			}
+			if m.readPacked(file, t, dst, scratch) {
+				mmap.DontNeed(t.Data)
+				t.Data, t.Packed = dst, true
+				continue
+			}
+			copy(dst, t.Data)
+			mmap.DontNeed(t.Data)
+			t.Data = dst
 			t.Pack()
+			continue
 		}
+		if !m.readTensor(file, t, dst) {
+			copy(dst, t.Data)
+		}
+		mmap.DontNeed(t.Data)
+		t.Data = dst
 	}
 	arenas.Store(m, arena)
+}
+
+// packChunk is the most bytes readPacked reads at a time.
+const packChunk = 1 << 20
+
+// readPacked reads t from the model file a few packed groups at a time
+// (whole groups of kernels.PackGroup rows, at most packChunk bytes unless
+// one group is larger) and packs them into dst, so the packing costs no
+// extra pass over memory. It reports false (dst may then hold anything) as
+// readTensor does.
+func (m *Model) readPacked(file *os.File, t *nn.Tensor, dst, scratch []byte) bool {
+	if file == nil || len(t.Data) == 0 {
+		return false
+	}
+	ti, ok := m.file.Tensor(t.Name)
+	if !ok {
+		return false
+	}
+	view, err := m.file.TensorData(ti)
+	if err != nil || len(view) != len(t.Data) || &view[0] != &t.Data[0] {
+		return false
+	}
+	rows, cols, rb, g := t.Rows(), t.Cols(), t.RowBytes(), kernels.PackGroup(t.Type)
+	step := max(g, packChunk/rb/g*g)
+	for r0 := 0; r0 < rows; {
+		r1 := min(r0+step, rows)
+		if rows-r1 < g { // the rows past the last group go with it
+			r1 = rows
+		}
+		src := scratch
+		if (r1-r0)*rb > len(src) {
+			src = make([]byte, (r1-r0)*rb)
+		}
+		src = src[:(r1-r0)*rb]
+		if _, err := file.ReadAt(src, m.file.DataOffset+ti.Offset+int64(r0*rb)); err != nil {
+			return false
+		}
+		kernels.Pack(t.Type, dst[r0*rb:r1*rb], src, r1-r0, cols)
+		r0 = r1
+	}
+	return true
 }
 
 // readTensor reads the bytes of t from the model file into dst with pread,

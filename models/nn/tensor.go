@@ -28,13 +28,19 @@ type Tensor struct {
 	Packed bool
 }
 
+// PackPays reports whether Pack would pack t: a matrix, not yet packed,
+// of a type the kernels in use multiply faster packed.
+func (t *Tensor) PackPays() bool {
+	return !t.Packed && len(t.Shape) == 2 && kernels.PackGroup(t.Type) > 0 && kernels.PackPays(t.Type)
+}
+
 // Pack rearranges a copied weight matrix in place into the kernels' packed
 // layout when the kernels in use multiply that layout faster
 // (kernels.PackPays), and reports whether it did. Data must be writable
 // memory (a copy, never the file's read-only mapping). Linear's products
 // and Row read a packed tensor; Floats refuses it.
 func (t *Tensor) Pack() bool {
-	if t.Packed || kernels.PackGroup(t.Type) == 0 || !kernels.PackPays(t.Type) || len(t.Shape) != 2 {
+	if !t.PackPays() {
 		return false
 	}
 	kernels.Pack(t.Type, t.Data, t.Data, t.Rows(), t.Cols())
