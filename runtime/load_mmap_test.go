@@ -2,6 +2,8 @@ package runtime_test
 
 import (
 	"context"
+	"math"
+	"os"
 	"testing"
 
 	"github.com/edgeai-go/edgeai/runtime"
@@ -45,6 +47,60 @@ func TestWithMmap(t *testing.T) {
 		for i := range got {
 			if got[i] != want[i] {
 				t.Fatalf("%s: logit %d = %v, mmap gave %v", name, i, got[i], want[i])
+			}
+		}
+	}
+}
+
+// TestPackedLoad loads Q4_0 and Q8_0 reference models mapped and copied
+// (packed where the kernels in use pay for it, read and packed a few groups
+// at a time) and checks bit-identical logits for a prompt and for decoded
+// tokens, at 1 and 2 threads.
+func TestPackedLoad(t *testing.T) {
+	ids := []int{1, 403, 407, 261, 378, 429, 270, 436, 298, 315, 421}
+	for _, name := range []string{"llama/tiny-llama-Q4_0", "llama/tiny-llama-Q8_0", "qwen2/tiny-qwen2-Q8_0"} {
+		path := "../../shared/testdata/" + name + ".gguf"
+		if _, err := os.Stat(path); err != nil {
+			t.Skipf("reference data: %v", err)
+		}
+		var want []float32
+		for _, tc := range []struct {
+			mmap    bool
+			threads int
+		}{{true, 2}, {false, 1}, {false, 2}} {
+			m, err := runtime.Load(context.Background(), path, runtime.WithMmap(tc.mmap), runtime.WithThreads(tc.threads), runtime.WithBatchSize(8))
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := m.NewSession()
+			if err != nil {
+				t.Fatal(err)
+			}
+			all, err := s.EvalAll(context.Background(), ids)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := append([]float32(nil), all...)
+			for _, id := range ids[:3] { // decoding: the matrix-vector kernels
+				l, err := s.EvalAll(context.Background(), []int{id})
+				if err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, l...)
+			}
+			s.Close()
+			m.Close()
+			if want == nil {
+				want = got
+				continue
+			}
+			if len(got) != len(want) {
+				t.Fatalf("%s: %d logits, mapped gave %d", name, len(got), len(want))
+			}
+			for i := range got {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("%s (mmap %v, %d threads): logit %d = %v, mapped gave %v", name, tc.mmap, tc.threads, i, got[i], want[i])
+				}
 			}
 		}
 	}
