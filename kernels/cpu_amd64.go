@@ -57,6 +57,7 @@ func archImpls() []*impl {
 	avx512.packGemv[quant.Q4_0] = gemvQ4_0x15PVNNI
 	avx512.packTile[quant.Q4_0] = tileQ4_0x15PVNNI
 	avx512.packGemv[quant.Q8_0] = gemvQ8_0x15P
+	avx512.packGemv[quant.Q5_0] = gemvQ5_0x15P
 	avx512.vecDot[quant.Q4_K] = dotQ4_KAVX512
 	avx512.attnDot = attnDotAVX512
 	avx512.attnValues = attnValuesAVX512Go

@@ -17,7 +17,7 @@
 //     rows x 2 activation rows, 8 x 1 when decoding; for Q4_0 prompts, up to
 //     15 weight rows in the lanes x all activation rows; 4 x 4 for Q8_0,
 //     Q5_0, IQ4_NL prompts), AVX-512 BW dot products for Q4_K and Q6_K
-//     (two 32-value sub-blocks per instruction), kernels for Q4_0 and Q8_0
+//     (two 32-value sub-blocks per instruction), kernels for Q4_0, Q5_0, Q8_0
 //     weights in the packed layout (Pack, MatMulPacked: fifteen rows
 //     interleaved block by block, one memory stream per product), and
 //     AttnDot, AttnValues, SwiGLU and Softmax's exponentials (ggml's vector

@@ -7,8 +7,9 @@ import "github.com/edgeai-go/edgeai/quant"
 // one by one; packing interleaves a group of packRows rows block column by
 // block column, so that a product reads one stream and converts the
 // group's scales with one instruction. On this project's AVX-512 test
-// machine that reads a Q4_0 matrix larger than the caches 1.3x faster
-// (BenchmarkPackedQ4_0); llama.cpp repacks Q4_0 the same way on AVX-512.
+// machine that reads Q4_0, Q5_0 and Q8_0 matrices larger than the caches
+// 1.2-1.5x faster (BenchmarkPacked); llama.cpp repacks Q4_0 the same way
+// on AVX-512.
 //
 // The packed layout of a matrix of 32-value blocks with an fp16 scale first
 // (Q4_0: 18 bytes, 16 of nibbles; Q8_0: 34 bytes, 32 of int8): the rows
@@ -18,7 +19,8 @@ import "github.com/edgeai-go/edgeai/quant"
 // then their quants, B-2 bytes each, row r in slot s(r) at 30 + (B-2)·s(r).
 // Q8_0 keeps the rows in order (s(r) = r: a 64-byte register holds rows
 // 2p and 2p+1); Q4_0 puts row r in slot 4·(r%4) + r/4, the order in which
-// the kernels' 4x4 transposes leave row r in lane r. The rows from G on
+// the kernels' 4x4 transposes leave row r in lane r; Q5_0 is laid out as
+// Q4_0 with its fifth bits in between (see q5QH). The rows from G on
 // follow as in the file, so every row keeps its offset range and the
 // packed matrix has the file's size.
 
@@ -29,7 +31,7 @@ const packRows = 15
 
 // packSlot is the quant slot of row r of a packed group of t.
 func packSlot(t quant.Type, r int) int {
-	if t == quant.Q4_0 {
+	if t == quant.Q4_0 || t == quant.Q5_0 {
 		return 4*(r%4) + r/4
 	}
 	return r
@@ -47,7 +49,7 @@ type packTileFunc func(nb int, w, a *byte, ab, n int, out *float32, ldo int)
 // PackGroup returns the number of rows the packed layout of t weights
 // interleaves, 0 if t has no packed layout.
 func PackGroup(t quant.Type) int {
-	if t == quant.Q4_0 || t == quant.Q8_0 {
+	if t == quant.Q4_0 || t == quant.Q8_0 || t == quant.Q5_0 {
 		return packRows
 	}
 	return 0
@@ -91,11 +93,15 @@ func Pack(t quant.Type, dst, src []byte, rows, cols int) {
 			row, slot := group[r*rb:][:rb], 30+(bs-2)*packSlot(t, r)
 			for b := range nb { // fixed-size moves: no copy calls
 				col, blk := out[b*packRows*bs:][:packRows*bs], row[b*bs:][:bs]
-				col[2*r], col[2*r+1] = blk[0], blk[1]
-				if bs == 18 {
+				switch bs {
+				case 18:
+					col[2*r], col[2*r+1] = blk[0], blk[1]
 					*(*[16]byte)(col[slot:]) = *(*[16]byte)(blk[2:])
-				} else {
+				case 34:
+					col[2*r], col[2*r+1] = blk[0], blk[1]
 					*(*[32]byte)(col[slot:]) = *(*[32]byte)(blk[2:])
+				default:
+					packPlace(t, col, r, blk)
 				}
 			}
 		}
@@ -122,9 +128,57 @@ func PackedBlock(t quant.Type, w []byte, rows, cols, r, b int, dst []byte) {
 		copy(dst[:bs], w[r*rb+b*bs:])
 		return
 	}
-	col := w[(r/packRows*nb+b)*packRows*bs:][:packRows*bs]
-	copy(dst[:2], col[2*(r%packRows):])
-	copy(dst[2:bs], col[30+(bs-2)*packSlot(t, r%packRows):])
+	packGather(t, w[(r/packRows*nb+b)*packRows*bs:][:packRows*bs], r%packRows, dst[:bs])
+}
+
+// Q5_0 (22-byte blocks: fp16 d, 4 bytes of fifth bits qh, 16 bytes of
+// nibbles) packs like Q4_0 with the fifth bits between the scales and the
+// nibbles: a block column is the scales (30 bytes), then for each nibble
+// register j (rows 4L+j, L < 4, 3 for j = 3) the low halves of the rows' qh
+// (bits of values 0..15, two bytes per row in lane order), then their high
+// halves (values 16..31), 16 bytes per register (12 for the last), so that
+// a 64-bit mask load gives the fifth bit of every byte of the register;
+// then the nibble slots from 90, as Q4_0's from 30.
+
+// q5QH returns the offsets of the low and high qh halves of row r (of a
+// group) in a packed Q5_0 block column.
+func q5QH(r int) (lo, hi int) {
+	j, l := r%4, r/4
+	base := 30 + 16*j
+	if j == 3 {
+		return base + 2*l, base + 6 + 2*l
+	}
+	return base + 2*l, base + 8 + 2*l
+}
+
+// packPlace writes the file-format block blk of row r into the packed
+// block column col of t.
+func packPlace(t quant.Type, col []byte, r int, blk []byte) {
+	bs := layouts[t].bb
+	col[2*r], col[2*r+1] = blk[0], blk[1]
+	if t == quant.Q5_0 {
+		lo, hi := q5QH(r)
+		copy(col[lo:lo+2], blk[2:4])
+		copy(col[hi:hi+2], blk[4:6])
+		copy(col[90+16*packSlot(t, r):][:16], blk[6:22])
+		return
+	}
+	copy(col[30+(bs-2)*packSlot(t, r):][:bs-2], blk[2:bs])
+}
+
+// packGather is packPlace's inverse: block of row r of the packed block
+// column col into blk.
+func packGather(t quant.Type, col []byte, r int, blk []byte) {
+	bs := layouts[t].bb
+	blk[0], blk[1] = col[2*r], col[2*r+1]
+	if t == quant.Q5_0 {
+		lo, hi := q5QH(r)
+		copy(blk[2:4], col[lo:lo+2])
+		copy(blk[4:6], col[hi:hi+2])
+		copy(blk[6:22], col[90+16*packSlot(t, r):])
+		return
+	}
+	copy(blk[2:bs], col[30+(bs-2)*packSlot(t, r):])
 }
 
 // MatMulPacked is MatMul over a matrix of rows rows that Pack laid out:
@@ -182,8 +236,8 @@ func MatMulPacked(t quant.Type, w []byte, rows, cols, rowLo, rowHi int, a []byte
 }
 
 // packedGroup is the generic path of MatMulPacked: the dot products
-// (dotQ4_0 or dotQ8_0, bit for bit) of the fifteen rows of a packed group of
-// t (nb block columns at w) with the activation row a.
+// (dotQ4_0, dotQ5_0 or dotQ8_0, bit for bit) of the fifteen rows of a
+// packed group of t (nb block columns at w) with the activation row a.
 func packedGroup(t quant.Type, nb int, w, a []byte, out *[packRows]float32) {
 	bs := layouts[t].bb
 	var blk [34]byte // row r's block b, gathered
@@ -191,32 +245,62 @@ func packedGroup(t quant.Type, nb int, w, a []byte, out *[packRows]float32) {
 		var acc float32
 		var acc8 lanes8
 		for b := range nb {
-			col := w[b*packRows*bs:]
-			copy(blk[:2], col[2*r:])
-			copy(blk[2:bs], col[30+(bs-2)*packSlot(t, r):][:bs-2])
+			packGather(t, w[b*packRows*bs:][:packRows*bs], r, blk[:bs])
 			ab := a[b*34 : (b+1)*34]
-			if t == quant.Q4_0 {
-				// dotQ4_0's one-block step
-				var s int32
-				for j := range 16 {
-					q := blk[2+j]
-					s += (int32(q&15)-8)*int32(int8(ab[2+j])) + (int32(q>>4)-8)*int32(int8(ab[18+j]))
-				}
-				acc = fma32(float32(s), blockScale(u16(blk[0:]), u16(ab[0:])), acc)
-				continue
+			scale := blockScale(u16(blk[0:]), u16(ab[0:]))
+			switch t {
+			case quant.Q4_0:
+				acc = fma32(float32(blockQ4_0(&blk, ab)), scale, acc)
+			case quant.Q5_0:
+				s := blockQ5_0(&blk, ab)
+				acc8.add(scale, &s)
+			default:
+				s := blockQ8_0(&blk, ab)
+				acc8.add(scale, &s)
 			}
-			// dotQ8_0's one-block step
-			var s [8]int32
-			for k := range 8 {
-				j := 2 + 4*k
-				s[k] = int32(int8(blk[j]))*int32(int8(ab[j])) + int32(int8(blk[j+1]))*int32(int8(ab[j+1])) +
-					int32(int8(blk[j+2]))*int32(int8(ab[j+2])) + int32(int8(blk[j+3]))*int32(int8(ab[j+3]))
-			}
-			acc8.add(blockScale(u16(blk[0:]), u16(ab[0:])), &s)
 		}
-		if t == quant.Q8_0 {
+		if t != quant.Q4_0 {
 			acc = acc8.sum()
 		}
 		out[r] = acc
 	}
+}
+
+// The one-block steps of dotQ4_0, dotQ5_0 and dotQ8_0 (dot.go), for a
+// block gathered from a packed group: the exact integer sum (Q4_0) or the
+// eight quad lanes (Q5_0, Q8_0) of the block blk times the activation
+// block ab.
+
+func blockQ4_0(blk *[34]byte, ab []byte) int32 {
+	var s int32
+	for j := range 16 {
+		b := blk[2+j]
+		s += (int32(b&15)-8)*int32(int8(ab[2+j])) + (int32(b>>4)-8)*int32(int8(ab[18+j]))
+	}
+	return s
+}
+
+func blockQ5_0(blk *[34]byte, ab []byte) (s [8]int32) {
+	qh := u32(blk[2:])
+	for k := range 4 {
+		var lo, hi int32
+		for j := 4 * k; j < 4*k+4; j++ {
+			b := blk[6+j]
+			l := int32(b&15) | int32(qh>>j&1)<<4
+			h := int32(b>>4) | int32(qh>>(j+16)&1)<<4
+			lo += (l - 16) * int32(int8(ab[2+j]))
+			hi += (h - 16) * int32(int8(ab[18+j]))
+		}
+		s[k], s[k+4] = lo, hi
+	}
+	return s
+}
+
+func blockQ8_0(blk *[34]byte, ab []byte) (s [8]int32) {
+	for k := range 8 {
+		j := 2 + 4*k
+		s[k] = int32(int8(blk[j]))*int32(int8(ab[j])) + int32(int8(blk[j+1]))*int32(int8(ab[j+1])) +
+			int32(int8(blk[j+2]))*int32(int8(ab[j+2])) + int32(int8(blk[j+3]))*int32(int8(ab[j+3]))
+	}
+	return s
 }

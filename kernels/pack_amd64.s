@@ -299,3 +299,119 @@ p8done:
 	VMOVUPS Z7, 448(R11)
 	VZEROUPPER
 	RET
+
+DATA p10<>+0(SB)/8, $0x1010101010101010
+GLOBL p10<>(SB), RODATA|NOPTR, $8
+
+// VPERMPS indices for Q5_0: lane L (dwords 4L..4L+3) gets the scale of
+// row 4L+j (j = 0..3).
+#define QIDX(name, j) \
+	DATA name+0(SB)/8, $((0+j)*0x100000001) \
+	DATA name+8(SB)/8, $((0+j)*0x100000001) \
+	DATA name+16(SB)/8, $((4+j)*0x100000001) \
+	DATA name+24(SB)/8, $((4+j)*0x100000001) \
+	DATA name+32(SB)/8, $((8+j)*0x100000001) \
+	DATA name+40(SB)/8, $((8+j)*0x100000001) \
+	DATA name+48(SB)/8, $((12+j)*0x100000001) \
+	DATA name+56(SB)/8, $((12+j)*0x100000001) \
+	GLOBL name(SB), RODATA|NOPTR, $64
+
+QIDX(qidx0<>, 0)
+QIDX(qidx1<>, 1)
+QIDX(qidx2<>, 2)
+QIDX(qidx3<>, 3)
+
+// Q5PREG adds to acclo and acchi the scaled quad lanes of the four rows of
+// nibble register Z8 (row 4L+j in 128-bit lane L): the fifth bits come
+// from the 64-bit masks at qhlo and qhhi (K2, K3) as merge-masked adds of
+// 16, VPDPBUSD with the activation halves (Z4, Z5) from minus 16 times
+// their quad sums (Z6, Z7) gives the exact quads of values 0..15 and
+// 16..31, then acc = fma(d_w·d_a, float32(quad), acc) per lane, as
+// dotQ5_0 (lanes 0..3 and 4..7 of each row).
+#define Q5PREG(qhlo, qhhi, idx, acclo, acchi) \
+	KMOVQ qhlo, K2 \
+	KMOVQ qhhi, K3 \
+	VPSRLQ $4, Z8, Z13 \
+	VPANDD Z29, Z8, Z12 \
+	VPANDD Z29, Z13, Z13 \
+	VPADDB Z30, Z12, K2, Z12 \
+	VPADDB Z30, Z13, K3, Z13 \
+	VMOVDQA64 Z6, Z14 \
+	VMOVDQA64 Z7, Z15 \
+	VPDPBUSD Z4, Z12, Z14 \
+	VPDPBUSD Z5, Z13, Z15 \
+	VCVTDQ2PS Z14, Z14 \
+	VCVTDQ2PS Z15, Z15 \
+	VPERMPS Z9, idx, Z11 \
+	VFMADD231PS Z11, Z14, acclo \
+	VFMADD231PS Z11, Z15, acchi
+
+// func gemvQ5_0x15PLanes(nb int, w, a *byte, lanes *float32)
+//
+// A packed Q5_0 group times one Q8_0 activation row: for row r = 4L+j,
+// lanes[32j+4L..+3] and lanes[32j+16+4L..+3] are dotQ5_0's float32 lanes
+// 0..3 and 4..7 before the final lane sum, which the caller does.
+TEXT ·gemvQ5_0x15PLanes(SB), NOSPLIT, $0-32
+	MOVQ nb+0(FP), CX
+	MOVQ w+8(FP), SI
+	MOVQ a+16(FP), DI
+	MOVQ lanes+24(FP), R11
+	MOVQ $0xffffffffffff, AX
+	KMOVQ AX, K1
+	VPBROADCASTQ p0f<>(SB), Z29
+	VPBROADCASTQ p10<>(SB), Z30
+	VMOVDQU64 qidx0<>(SB), Z20
+	VMOVDQU64 qidx1<>(SB), Z21
+	VMOVDQU64 qidx2<>(SB), Z22
+	VMOVDQU64 qidx3<>(SB), Z23
+	VPXORD Z28, Z28, Z28
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z24, Z24, Z24
+	VPXORD Z25, Z25, Z25
+	VPXORD Z26, Z26, Z26
+	VPXORD Z27, Z27, Z27
+	TESTQ CX, CX
+	JZ   p5done
+
+p5loop:
+	VBROADCASTI32X4 2(DI), Z4
+	VBROADCASTI32X4 18(DI), Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPDPBUSD Z4, Z30, Z6
+	VPDPBUSD Z5, Z30, Z7
+	VPSUBD Z6, Z28, Z6
+	VPSUBD Z7, Z28, Z7
+	VCVTPH2PS (SI), Z9
+	MOVWLZX (DI), AX
+	VMOVD AX, X10
+	VCVTPH2PS X10, X10
+	VBROADCASTSS X10, Z10
+	VMULPS Z10, Z9, Z9
+	VMOVDQU64 90(SI), Z8
+	Q5PREG(30(SI), 38(SI), Z20, Z0, Z24)
+	VMOVDQU64 154(SI), Z8
+	Q5PREG(46(SI), 54(SI), Z21, Z1, Z25)
+	VMOVDQU64 218(SI), Z8
+	Q5PREG(62(SI), 70(SI), Z22, Z2, Z26)
+	VMOVDQU8.Z 282(SI), K1, Z8
+	Q5PREG(78(SI), 84(SI), Z23, Z3, Z27)
+	ADDQ $330, SI
+	ADDQ $34, DI
+	DECQ CX
+	JNZ  p5loop
+
+p5done:
+	VMOVUPS Z0, (R11)
+	VMOVUPS Z24, 64(R11)
+	VMOVUPS Z1, 128(R11)
+	VMOVUPS Z25, 192(R11)
+	VMOVUPS Z2, 256(R11)
+	VMOVUPS Z26, 320(R11)
+	VMOVUPS Z3, 384(R11)
+	VMOVUPS Z27, 448(R11)
+	VZEROUPPER
+	RET

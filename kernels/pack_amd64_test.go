@@ -9,7 +9,7 @@ import (
 	"github.com/edgeai-go/edgeai/quant"
 )
 
-// BenchmarkPacked compares products over a Q4_0 and a Q8_0 matrix larger
+// BenchmarkPacked compares products over Q4_0, Q5_0 and Q8_0 matrices larger
 // than the caches, in the file's row order (MatMul) and packed
 // (MatMulPacked), with one activation row (decoding) and 64 (a prompt),
 // on one thread.
@@ -19,7 +19,7 @@ func BenchmarkPacked(b *testing.B) {
 	}
 	r := rand.New(rand.NewPCG(43, 44))
 	const rows, cols = 65535, 2048
-	for _, typ := range []quant.Type{quant.Q4_0, quant.Q8_0} {
+	for _, typ := range []quant.Type{quant.Q4_0, quant.Q5_0, quant.Q8_0} {
 		w := quantized(b, typ, randFloats(r, rows*cols, 0.05))
 		for _, n := range []int{1, 64} {
 			a := make([]byte, n*mustRowBytes(b, quant.Q8_0, cols))

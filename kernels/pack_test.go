@@ -17,7 +17,7 @@ func TestMatMulPacked(t *testing.T) {
 	for _, im := range testImpls(t) {
 		restore := UseImpl(im.name)
 		for _, shape := range [][2]int{{15, 32}, {16, 64}, {44, 96}, {45, 32 * 7}, {61, 2048}} {
-			for _, typ := range []quant.Type{quant.Q4_0, quant.Q8_0} {
+			for _, typ := range []quant.Type{quant.Q4_0, quant.Q5_0, quant.Q8_0} {
 				rows, cols := shape[0], shape[1]
 				w := randomBlocks(r, typ, rows*cols)
 				p := make([]byte, len(w))
@@ -63,7 +63,7 @@ func TestMatMulPacked(t *testing.T) {
 func TestPackRoundTrip(t *testing.T) {
 	r := rand.New(rand.NewPCG(47, 48))
 	rows, cols := 37, 64
-	for _, typ := range []quant.Type{quant.Q4_0, quant.Q8_0} {
+	for _, typ := range []quant.Type{quant.Q4_0, quant.Q5_0, quant.Q8_0} {
 		bs := layouts[typ].bb
 		w := randomBlocks(r, typ, rows*cols)
 		p := make([]byte, len(w))
@@ -74,7 +74,12 @@ func TestPackRoundTrip(t *testing.T) {
 			for b := range nb {
 				blk := w[row*rb+bs*b:][:bs]
 				var d, q []byte
-				if row < 30 {
+				if row < 30 && typ == quant.Q5_0 {
+					col := p[(row/15*nb+b)*15*bs:]
+					lo, hi := q5QH(row % 15)
+					d = col[2*(row%15):][:2]
+					q = append(append(append([]byte(nil), col[lo:lo+2]...), col[hi:hi+2]...), col[90+16*packSlot(typ, row%15):][:16]...)
+				} else if row < 30 {
 					col := p[(row/15*nb+b)*15*bs:]
 					d, q = col[2*(row%15):][:2], col[30+(bs-2)*packSlot(typ, row%15):][:bs-2]
 				} else {

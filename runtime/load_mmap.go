@@ -92,7 +92,7 @@ func (m *Model) placeWeights() {
 		dst := buf[off : off+n : off+n]
 		off += (n + 63) &^ 63
 		// The products' matrices go to the kernels' packed layout where
-		// it is faster (kernels.Pack: Q4_0 and Q8_0 on AVX-512); the
+		// it is faster (kernels.Pack: Q4_0, Q5_0 and Q8_0 on AVX-512); the
 		// token embeddings only when they are also the LM head (their
 		// rows stay readable, block by block).
 		if (t != &m.dec.W.TokEmbd || m.dec.Output() == t) && t.PackPays() {

@@ -52,13 +52,13 @@ func TestWithMmap(t *testing.T) {
 	}
 }
 
-// TestPackedLoad loads Q4_0 and Q8_0 reference models mapped and copied
+// TestPackedLoad loads Q4_0, Q5_0 and Q8_0 reference models mapped and copied
 // (packed where the kernels in use pay for it, read and packed a few groups
 // at a time) and checks bit-identical logits for a prompt and for decoded
 // tokens, at 1 and 2 threads.
 func TestPackedLoad(t *testing.T) {
 	ids := []int{1, 403, 407, 261, 378, 429, 270, 436, 298, 315, 421}
-	for _, name := range []string{"llama/tiny-llama-Q4_0", "llama/tiny-llama-Q8_0", "qwen2/tiny-qwen2-Q8_0"} {
+	for _, name := range []string{"llama/tiny-llama-Q4_0", "llama/tiny-llama-Q5_0", "llama/tiny-llama-Q8_0", "qwen2/tiny-qwen2-Q8_0"} {
 		path := "../../shared/testdata/" + name + ".gguf"
 		if _, err := os.Stat(path); err != nil {
 			t.Skipf("reference data: %v", err)

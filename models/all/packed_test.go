@@ -20,7 +20,7 @@ import (
 // generic packed code runs.
 func TestPackedWeights(t *testing.T) {
 	ids := []int{1, 403, 407, 261, 378, 432, 383, 286, 261, 376, 298, 315, 421, 395, 317, 426, 338, 401, 396, 267, 337}
-	for _, name := range []string{"llama/tiny-llama-Q4_0", "llama/tiny-llama-Q8_0", "qwen2/tiny-qwen2-Q8_0"} {
+	for _, name := range []string{"llama/tiny-llama-Q4_0", "llama/tiny-llama-Q5_0", "llama/tiny-llama-Q8_0", "qwen2/tiny-qwen2-Q8_0"} {
 		path := filepath.Join(testdata, name+".gguf")
 		f, err := gguf.Open(path)
 		if err != nil {
