@@ -118,7 +118,9 @@ func (g *Sgemm) packIm2colPanel(dst []float32, ic *Im2col, k0, kc, c0, cols int)
 				lo := min(max(-x, 0), r.n)
 				hi := max(min(W-x, r.n), lo)
 				clear(seg[:lo])
-				copy(seg[lo:hi], row[x+lo:x+hi])
+				if lo < hi { // else the run lies wholly left or right of the image
+					copy(seg[lo:hi], row[x+lo:x+hi])
+				}
 				clear(seg[hi:])
 				continue
 			}

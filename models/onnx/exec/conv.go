@@ -296,14 +296,6 @@ func (k *conv) compute(rc *runCtx, x, w, bias, o []float32, n, c, m int, geo ker
 	// dropped. Anything else goes through im2col.
 	nr := k.g.NR()
 	rowTiles := geo.SW == 1 && (geo.OW+nr-1)/nr*nr*4 <= geo.OW*5
-	// The im2col packing of kernels, with a stride of 1, slices each run of
-	// columns out of an input row assuming it starts at most one column
-	// into the padding: it panics when a run lies entirely in wider
-	// padding (found by TestPoolConvReference). Wider padding goes through
-	// the padded image instead.
-	if padRight := (geo.OW-1)*geo.SW + (geo.KW-1)*geo.DW + 1 - geo.W - geo.PL; geo.SW == 1 && (geo.PL > 1 || padRight > 1) {
-		rowTiles = true
-	}
 	wide := !rowTiles && geo.SW == 1 && geo.SH == 1 && 2*(wp-geo.OW) <= geo.OW
 	var wideLen, wideRow int
 	var wideOut []float32
