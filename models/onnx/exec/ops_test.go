@@ -428,3 +428,30 @@ func TestResizeModes(t *testing.T) {
 		}
 	}
 }
+
+// TestReduceMeanIntegers: integer means are summed and divided in 64 bits
+// (the fuzzer found uint8's 256-value mean dividing by uint8(256) = 0), and
+// the mean of an empty set is an error.
+func TestReduceMeanIntegers(t *testing.T) {
+	u := make([]uint8, 256)
+	for i := range u {
+		u[i] = 200
+	}
+	got, err := runOp(t, 13, "ReduceMean", []*onnx.Attribute{aInt("keepdims", 0)}, 1, &Tensor{Type: onnx.Uint8, Shape: []int{256}, Data: u})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := got[0].Data.([]uint8); len(v) != 1 || v[0] != 200 {
+		t.Errorf("uint8 mean of 256 x 200 = %v, want [200]", v)
+	}
+	got, err = runOp(t, 13, "ReduceMean", []*onnx.Attribute{aInt("keepdims", 0)}, 1, &Tensor{Type: onnx.Int8, Shape: []int{3}, Data: []int8{-100, -100, -99}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := got[0].Data.([]int8); len(v) != 1 || v[0] != -99 {
+		t.Errorf("int8 mean of -100, -100, -99 = %v, want [-99] (truncated toward zero)", v)
+	}
+	if _, err := runOp(t, 13, "ReduceMean", nil, 1, &Tensor{Type: onnx.Int32, Shape: []int{0, 2}, Data: []int32{}}); err == nil || internalError(err) {
+		t.Errorf("mean over an empty axis: %v, want an ordinary error", err)
+	}
+}

@@ -311,7 +311,28 @@ func reduceInt[T number](op redOp, out, x []T, shape, ostr []int, count int) err
 				seen[o] = true
 			}
 		})
-	case redSum, redMean, redSumSquare, redL1:
+	case redMean:
+		// Summed and divided in 64 bits: T(count) can wrap to 0 or below
+		// for 8-bit types (256 values of a uint8 tensor), and the sum of
+		// narrow values overflow T.
+		if count == 0 {
+			return fmt.Errorf("mean of an empty set")
+		}
+		if u, ok := any(out).([]uint64); ok {
+			xu := any(x).([]uint64)
+			clear(u)
+			walk(shape, ostr, func(i, o int) { u[o] += xu[i] })
+			for i := range u {
+				u[i] /= uint64(count)
+			}
+			break
+		}
+		acc := make([]int64, len(out))
+		walk(shape, ostr, func(i, o int) { acc[o] += int64(x[i]) })
+		for i := range out {
+			out[i] = T(acc[i] / int64(count))
+		}
+	case redSum, redSumSquare, redL1:
 		clear(out)
 		walk(shape, ostr, func(i, o int) {
 			v := x[i]
@@ -325,11 +346,6 @@ func reduceInt[T number](op redOp, out, x []T, shape, ostr []int, count int) err
 			}
 			out[o] += v
 		})
-		if op == redMean && count > 0 {
-			for i := range out {
-				out[i] /= T(count)
-			}
-		}
 	case redProd:
 		for i := range out {
 			out[i] = 1
