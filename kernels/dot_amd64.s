@@ -1,6 +1,7 @@
 //go:build !purego
 
 #include "textflag.h"
+#include "ggml_amd64.h"
 
 // Constants: bytes 0x0f, 0x03, 0x20, 0x08, int16 ones.
 DATA nibbleMask<>+0(SB)/8, $0x0f0f0f0f0f0f0f0f
@@ -83,16 +84,6 @@ GLOBL wordSel<>(SB), RODATA|NOPTR, $256
 	VCVTPH2PS X15, X15 \
 	VMULSS X15, X14, X14 \
 	VBROADCASTSS X14, dst
-
-// HSUM adds the eight float32 lanes of Y0 into X0's lowest lane:
-// ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7)).
-#define HSUM \
-	VEXTRACTF128 $1, Y0, X1 \
-	VADDPS X1, X0, X0 \
-	VMOVHLPS X0, X0, X1 \
-	VADDPS X1, X0, X0 \
-	VMOVSHDUP X0, X1 \
-	VADDSS X1, X0, X0
 
 // func dotQ8_0AVX2(n int, w, a []byte) float32
 //
@@ -240,45 +231,9 @@ TEXT ·dotQ4_KAVX2(SB), NOSPLIT, $16-60
 	JZ q4kdone
 
 q4kloop:
-	MOVL 4(SI), AX
-	MOVL 8(SI), BX
-	MOVL 12(SI), DX
-	MOVL DX, R8
-	SHRL $4, R8
-	ANDL $0x0f0f0f0f, R8
-	MOVL BX, R9
-	SHRL $6, R9
-	ANDL $0x03030303, R9
-	SHLL $4, R9
-	ORL  R9, R8            // mins 4..7
-	MOVL AX, R9
-	SHRL $6, R9
-	ANDL $0x03030303, R9
-	SHLL $4, R9
-	ANDL $0x0f0f0f0f, DX
-	ORL  R9, DX            // scales 4..7
-	ANDL $0x3f3f3f3f, AX   // scales 0..3
-	ANDL $0x3f3f3f3f, BX   // mins 0..3
-	VMOVD AX, X2
-	VPINSRD $1, DX, X2, X2
-	VPMOVZXBW X2, X2
+	KSCALES(X2)
 	VMOVDQU X2, 0(SP)
-	VMOVD BX, X3
-	VPINSRD $1, R8, X3, X3
-	VPMOVZXBW X3, X3
-	VMOVDQU 260(DI), X4
-	VPHADDW 276(DI), X4, X4
-	VPMADDWD X3, X4, X4
 	VCVTDQ2PS X4, X4
-	VMOVSS (DI), X5
-	MOVWLZX (SI), AX
-	VMOVD AX, X6
-	VCVTPH2PS X6, X6
-	MOVWLZX 2(SI), AX
-	VMOVD AX, X7
-	VCVTPH2PS X7, X7
-	VMULSS X6, X5, X6
-	VMULSS X7, X5, X7
 	VBROADCASTSS X7, X7
 	VFNMADD231PS X4, X7, X9 // accm -= (d_a·dmin_w)·mp, i.e. fma(-d_a·dmin_w, mp, accm)
 	VPXOR Y11, Y11, Y11
@@ -348,44 +303,8 @@ TEXT ·dotQ5_KAVX2(SB), NOSPLIT, $16-60
 	JZ q5kdone
 
 q5kloop:
-	MOVL 4(SI), AX
-	MOVL 8(SI), BX
-	MOVL 12(SI), DX
-	MOVL DX, R8
-	SHRL $4, R8
-	ANDL $0x0f0f0f0f, R8
-	MOVL BX, R9
-	SHRL $6, R9
-	ANDL $0x03030303, R9
-	SHLL $4, R9
-	ORL  R9, R8            // mins 4..7
-	MOVL AX, R9
-	SHRL $6, R9
-	ANDL $0x03030303, R9
-	SHLL $4, R9
-	ANDL $0x0f0f0f0f, DX
-	ORL  R9, DX            // scales 4..7
-	ANDL $0x3f3f3f3f, AX   // scales 0..3
-	ANDL $0x3f3f3f3f, BX   // mins 0..3
-	VMOVD AX, X2
-	VPINSRD $1, DX, X2, X2
-	VPMOVZXBW X2, X2
+	KSCALES(X2)
 	VMOVDQU X2, 0(SP)
-	VMOVD BX, X3
-	VPINSRD $1, R8, X3, X3
-	VPMOVZXBW X3, X3
-	VMOVDQU 260(DI), X4
-	VPHADDW 276(DI), X4, X4
-	VPMADDWD X3, X4, X4
-	VMOVSS (DI), X5
-	MOVWLZX (SI), AX
-	VMOVD AX, X6
-	VCVTPH2PS X6, X6
-	MOVWLZX 2(SI), AX
-	VMOVD AX, X7
-	VCVTPH2PS X7, X7
-	VMULSS X6, X5, X6
-	VMULSS X7, X5, X7
 	VPHADDD X4, X4, X4
 	VPHADDD X4, X4, X4         // mp0+mp1+mp2+mp3
 	VCVTDQ2PS X4, X4

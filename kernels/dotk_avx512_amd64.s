@@ -1,6 +1,7 @@
 //go:build !purego
 
 #include "textflag.h"
+#include "ggml_amd64.h"
 
 // AVX-512 (F, BW) dot products of Q6_K and Q4_K rows against Q8_K: the
 // arithmetic of dotQ6_KAVX2 and dotQ4_KAVX2 (and so of the generic code,
@@ -90,16 +91,6 @@ IDXK(idxK1<>, 2, 3)
 IDXK(idxK2<>, 4, 5)
 IDXK(idxK3<>, 6, 7)
 
-// HSUM8 adds the eight float32 lanes of Y0 into X0's lowest lane as
-// ggml's hsum_float_8: ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7)).
-#define HSUM8 \
-	VEXTRACTF128 $1, Y0, X1 \
-	VADDPS X1, X0, X0 \
-	VMOVHLPS X0, X0, X1 \
-	VADDPS X1, X0, X0 \
-	VMOVSHDUP X0, X1 \
-	VADDSS X1, X0, X0
-
 // Q6KHALF512 adds to Z0 the exact lanes of the 128 values of half c of a
 // Q6_K block: ql at qloff(SI), qh at qhoff(SI), activations at aoff(DI),
 // the half's eight int8 scales at soff(SI). Parts 0|1 are
@@ -170,7 +161,7 @@ q6k5loop:
 
 q6k5done:
 	VMOVAPS Y14, Y0
-	HSUM8
+	HSUM
 	VMOVSS X0, ret+56(FP)
 	VZEROUPPER
 	RET
@@ -209,44 +200,8 @@ TEXT ·dotQ4_KAVX512(SB), NOSPLIT, $0-60
 	JZ q4k5done
 
 q4k5loop:
-	MOVL 4(SI), AX
-	MOVL 8(SI), BX
-	MOVL 12(SI), DX
-	MOVL DX, R8
-	SHRL $4, R8
-	ANDL $0x0f0f0f0f, R8
-	MOVL BX, R9
-	SHRL $6, R9
-	ANDL $0x03030303, R9
-	SHLL $4, R9
-	ORL  R9, R8            // mins 4..7
-	MOVL AX, R9
-	SHRL $6, R9
-	ANDL $0x03030303, R9
-	SHLL $4, R9
-	ANDL $0x0f0f0f0f, DX
-	ORL  R9, DX            // scales 4..7
-	ANDL $0x3f3f3f3f, AX   // scales 0..3
-	ANDL $0x3f3f3f3f, BX   // mins 0..3
-	VMOVD AX, X12
-	VPINSRD $1, DX, X12, X12
-	VPMOVZXBW X12, X12     // the eight scales as int16 (upper bits of Z12 zero)
-	VMOVD BX, X3
-	VPINSRD $1, R8, X3, X3
-	VPMOVZXBW X3, X3
-	VMOVDQU 260(DI), X4
-	VPHADDW 276(DI), X4, X4
-	VPMADDWD X3, X4, X4
+	KSCALES(X12)           // the eight scales as int16 (upper bits of Z12 zero)
 	VCVTDQ2PS X4, X4
-	VMOVSS (DI), X5
-	MOVWLZX (SI), AX
-	VMOVD AX, X6
-	VCVTPH2PS X6, X6
-	MOVWLZX 2(SI), AX
-	VMOVD AX, X7
-	VCVTPH2PS X7, X7
-	VMULSS X6, X5, X6
-	VMULSS X7, X5, X7
 	VBROADCASTSS X7, X7
 	VFNMADD231PS X4, X7, X9 // accm -= (d_a·dmin_w)·mp
 	VPXORQ Z11, Z11, Z11
@@ -265,7 +220,7 @@ q4k5loop:
 	JNZ  q4k5loop
 
 q4k5done:
-	HSUM8
+	HSUM
 	VMOVHLPS X9, X9, X10
 	VADDPS X10, X9, X9
 	VMOVSHDUP X9, X10
