@@ -143,12 +143,7 @@ func dotQ4_0(n int, w, a []byte) float32 {
 	for i := range n / 32 {
 		wb := (*[18]byte)(w[i*18:])
 		ab := (*[34]byte)(a[i*34:])
-		var s int32
-		for j := range 16 {
-			b := wb[2+j]
-			s += (int32(b&15)-8)*int32(int8(ab[2+j])) + (int32(b>>4)-8)*int32(int8(ab[18+j]))
-		}
-		acc = fma32(float32(s), blockScale(u16(wb[0:]), u16(ab[0:])), acc)
+		acc = fma32(float32(blockQ4_0(wb, ab)), blockScale(u16(wb[0:]), u16(ab[0:])), acc)
 	}
 	return acc
 }
@@ -183,19 +178,7 @@ func dotQ5_0(n int, w, a []byte) float32 {
 	for i := range n / 32 {
 		wb := (*[22]byte)(w[i*22:])
 		ab := (*[34]byte)(a[i*34:])
-		qh := u32(wb[2:])
-		var s [8]int32
-		for k := range 4 {
-			var lo, hi int32
-			for j := 4 * k; j < 4*k+4; j++ {
-				b := wb[6+j]
-				l := int32(b&15) | int32(qh>>j&1)<<4
-				h := int32(b>>4) | int32(qh>>(j+16)&1)<<4
-				lo += (l - 16) * int32(int8(ab[2+j]))
-				hi += (h - 16) * int32(int8(ab[18+j]))
-			}
-			s[k], s[k+4] = lo, hi
-		}
+		s := blockQ5_0(wb, ab)
 		acc.add(blockScale(u16(wb[0:]), u16(ab[0:])), &s)
 	}
 	return acc.sum()
@@ -231,12 +214,7 @@ func dotQ8_0(n int, w, a []byte) float32 {
 	for i := range n / 32 {
 		wb := (*[34]byte)(w[i*34:])
 		ab := (*[34]byte)(a[i*34:])
-		var s [8]int32
-		for k := range 8 {
-			j := 2 + 4*k
-			s[k] = int32(int8(wb[j]))*int32(int8(ab[j])) + int32(int8(wb[j+1]))*int32(int8(ab[j+1])) +
-				int32(int8(wb[j+2]))*int32(int8(ab[j+2])) + int32(int8(wb[j+3]))*int32(int8(ab[j+3]))
-		}
+		s := blockQ8_0(wb, ab)
 		acc.add(blockScale(u16(wb[0:]), u16(ab[0:])), &s)
 	}
 	return acc.sum()
@@ -359,4 +337,43 @@ func asF32(b []byte) []float32 {
 		return nil
 	}
 	return unsafe.Slice((*float32)(unsafe.Pointer(&b[0])), len(b)/4)
+}
+
+// The one-block steps of dotQ4_0, dotQ5_0 and dotQ8_0, shared with the
+// generic path of packed weights (packedGroup): the exact integer sum
+// (Q4_0) or the eight quad lanes (Q5_0, Q8_0) of the weight block wb times
+// the activation block ab.
+
+func blockQ4_0(wb *[18]byte, ab *[34]byte) int32 {
+	var s int32
+	for j := range 16 {
+		b := wb[2+j]
+		s += (int32(b&15)-8)*int32(int8(ab[2+j])) + (int32(b>>4)-8)*int32(int8(ab[18+j]))
+	}
+	return s
+}
+
+func blockQ5_0(wb *[22]byte, ab *[34]byte) (s [8]int32) {
+	qh := u32(wb[2:])
+	for k := range 4 {
+		var lo, hi int32
+		for j := 4 * k; j < 4*k+4; j++ {
+			b := wb[6+j]
+			l := int32(b&15) | int32(qh>>j&1)<<4
+			h := int32(b>>4) | int32(qh>>(j+16)&1)<<4
+			lo += (l - 16) * int32(int8(ab[2+j]))
+			hi += (h - 16) * int32(int8(ab[18+j]))
+		}
+		s[k], s[k+4] = lo, hi
+	}
+	return s
+}
+
+func blockQ8_0(wb, ab *[34]byte) (s [8]int32) {
+	for k := range 8 {
+		j := 2 + 4*k
+		s[k] = int32(int8(wb[j]))*int32(int8(ab[j])) + int32(int8(wb[j+1]))*int32(int8(ab[j+1])) +
+			int32(int8(wb[j+2]))*int32(int8(ab[j+2])) + int32(int8(wb[j+3]))*int32(int8(ab[j+3]))
+	}
+	return s
 }

@@ -246,13 +246,13 @@ func packedGroup(t quant.Type, nb int, w, a []byte, out *[packRows]float32) {
 		var acc8 lanes8
 		for b := range nb {
 			packGather(t, w[b*packRows*bs:][:packRows*bs], r, blk[:bs])
-			ab := a[b*34 : (b+1)*34]
+			ab := (*[34]byte)(a[b*34:])
 			scale := blockScale(u16(blk[0:]), u16(ab[0:]))
 			switch t {
 			case quant.Q4_0:
-				acc = fma32(float32(blockQ4_0(&blk, ab)), scale, acc)
+				acc = fma32(float32(blockQ4_0((*[18]byte)(blk[:18]), ab)), scale, acc)
 			case quant.Q5_0:
-				s := blockQ5_0(&blk, ab)
+				s := blockQ5_0((*[22]byte)(blk[:22]), ab)
 				acc8.add(scale, &s)
 			default:
 				s := blockQ8_0(&blk, ab)
@@ -264,43 +264,4 @@ func packedGroup(t quant.Type, nb int, w, a []byte, out *[packRows]float32) {
 		}
 		out[r] = acc
 	}
-}
-
-// The one-block steps of dotQ4_0, dotQ5_0 and dotQ8_0 (dot.go), for a
-// block gathered from a packed group: the exact integer sum (Q4_0) or the
-// eight quad lanes (Q5_0, Q8_0) of the block blk times the activation
-// block ab.
-
-func blockQ4_0(blk *[34]byte, ab []byte) int32 {
-	var s int32
-	for j := range 16 {
-		b := blk[2+j]
-		s += (int32(b&15)-8)*int32(int8(ab[2+j])) + (int32(b>>4)-8)*int32(int8(ab[18+j]))
-	}
-	return s
-}
-
-func blockQ5_0(blk *[34]byte, ab []byte) (s [8]int32) {
-	qh := u32(blk[2:])
-	for k := range 4 {
-		var lo, hi int32
-		for j := 4 * k; j < 4*k+4; j++ {
-			b := blk[6+j]
-			l := int32(b&15) | int32(qh>>j&1)<<4
-			h := int32(b>>4) | int32(qh>>(j+16)&1)<<4
-			lo += (l - 16) * int32(int8(ab[2+j]))
-			hi += (h - 16) * int32(int8(ab[18+j]))
-		}
-		s[k], s[k+4] = lo, hi
-	}
-	return s
-}
-
-func blockQ8_0(blk *[34]byte, ab []byte) (s [8]int32) {
-	for k := range 8 {
-		j := 2 + 4*k
-		s[k] = int32(int8(blk[j]))*int32(int8(ab[j])) + int32(int8(blk[j+1]))*int32(int8(ab[j+1])) +
-			int32(int8(blk[j+2]))*int32(int8(ab[j+2])) + int32(int8(blk[j+3]))*int32(int8(ab[j+3]))
-	}
-	return s
 }
