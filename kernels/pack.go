@@ -90,19 +90,9 @@ func Pack(t quant.Type, dst, src []byte, rows, cols int) {
 		}
 		out := dst[grp*nb*packRows*bs:][:nb*packRows*bs]
 		for r := range packRows {
-			row, slot := group[r*rb:][:rb], 30+(bs-2)*packSlot(t, r)
-			for b := range nb { // fixed-size moves: no copy calls
-				col, blk := out[b*packRows*bs:][:packRows*bs], row[b*bs:][:bs]
-				switch bs {
-				case 18:
-					col[2*r], col[2*r+1] = blk[0], blk[1]
-					*(*[16]byte)(col[slot:]) = *(*[16]byte)(blk[2:])
-				case 34:
-					col[2*r], col[2*r+1] = blk[0], blk[1]
-					*(*[32]byte)(col[slot:]) = *(*[32]byte)(blk[2:])
-				default:
-					packPlace(t, col, r, blk)
-				}
+			row := group[r*rb:][:rb]
+			for b := range nb {
+				packPlace(t, out[b*packRows*bs:][:packRows*bs], r, row[b*bs:][:bs])
 			}
 		}
 	}
@@ -153,17 +143,20 @@ func q5QH(r int) (lo, hi int) {
 
 // packPlace writes the file-format block blk of row r into the packed
 // block column col of t.
+// It moves fixed-size arrays (no copy calls: packing runs over every
+// weight at load).
 func packPlace(t quant.Type, col []byte, r int, blk []byte) {
-	bs := layouts[t].bb
 	col[2*r], col[2*r+1] = blk[0], blk[1]
-	if t == quant.Q5_0 {
+	switch t {
+	case quant.Q4_0:
+		*(*[16]byte)(col[30+16*packSlot(t, r):]) = *(*[16]byte)(blk[2:])
+	case quant.Q8_0:
+		*(*[32]byte)(col[30+32*packSlot(t, r):]) = *(*[32]byte)(blk[2:])
+	case quant.Q5_0:
 		lo, hi := q5QH(r)
-		copy(col[lo:lo+2], blk[2:4])
-		copy(col[hi:hi+2], blk[4:6])
-		copy(col[90+16*packSlot(t, r):][:16], blk[6:22])
-		return
+		col[lo], col[lo+1], col[hi], col[hi+1] = blk[2], blk[3], blk[4], blk[5]
+		*(*[16]byte)(col[90+16*packSlot(t, r):]) = *(*[16]byte)(blk[6:])
 	}
-	copy(col[30+(bs-2)*packSlot(t, r):][:bs-2], blk[2:bs])
 }
 
 // packGather is packPlace's inverse: block of row r of the packed block
