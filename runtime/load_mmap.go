@@ -128,15 +128,8 @@ const packChunk = 1 << 20
 // extra pass over memory. It reports false (dst may then hold anything) as
 // readTensor does.
 func (m *Model) readPacked(file *os.File, t *nn.Tensor, dst, scratch []byte) bool {
-	if file == nil || len(t.Data) == 0 {
-		return false
-	}
-	ti, ok := m.file.Tensor(t.Name)
+	off, ok := m.fileOffset(file, t)
 	if !ok {
-		return false
-	}
-	view, err := m.file.TensorData(ti)
-	if err != nil || len(view) != len(t.Data) || &view[0] != &t.Data[0] {
 		return false
 	}
 	rows, cols, rb, g := t.Rows(), t.Cols(), t.RowBytes(), kernels.PackGroup(t.Type)
@@ -151,7 +144,7 @@ func (m *Model) readPacked(file *os.File, t *nn.Tensor, dst, scratch []byte) boo
 			src = make([]byte, (r1-r0)*rb)
 		}
 		src = src[:(r1-r0)*rb]
-		if _, err := file.ReadAt(src, m.file.DataOffset+ti.Offset+int64(r0*rb)); err != nil {
+		if _, err := file.ReadAt(src, off+int64(r0*rb)); err != nil {
 			return false
 		}
 		kernels.Pack(t.Type, dst[r0*rb:r1*rb], src, r1-r0, cols)
@@ -165,19 +158,29 @@ func (m *Model) readPacked(file *os.File, t *nn.Tensor, dst, scratch []byte) boo
 // (dst may then hold anything) unless t is still the file's view of a tensor
 // of that name and the read succeeded.
 func (m *Model) readTensor(file *os.File, t *nn.Tensor, dst []byte) bool {
-	if file == nil || len(t.Data) == 0 {
-		return false
-	}
-	ti, ok := m.file.Tensor(t.Name)
+	off, ok := m.fileOffset(file, t)
 	if !ok {
 		return false
 	}
+	_, err := file.ReadAt(dst, off)
+	return err == nil
+}
+
+// fileOffset returns where t's bytes start in the model file, if t is still
+// the file's view of the tensor of that name and the file is open.
+func (m *Model) fileOffset(file *os.File, t *nn.Tensor) (int64, bool) {
+	if file == nil || len(t.Data) == 0 {
+		return 0, false
+	}
+	ti, ok := m.file.Tensor(t.Name)
+	if !ok {
+		return 0, false
+	}
 	view, err := m.file.TensorData(ti)
 	if err != nil || len(view) != len(t.Data) || &view[0] != &t.Data[0] {
-		return false
+		return 0, false
 	}
-	_, err = file.ReadAt(dst, m.file.DataOffset+ti.Offset)
-	return err == nil
+	return m.file.DataOffset + ti.Offset, true
 }
 
 // arenas holds the weight copies of the open Models (*Model ->
