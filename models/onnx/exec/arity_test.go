@@ -2,7 +2,6 @@ package exec
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -67,31 +66,13 @@ func TestOpArity(t *testing.T) {
 }
 
 // runOpTimed is runOp without a testing.T, bounded in time.
-func runOpTimed(opset int64, op string, nout int, in []*Tensor) (err error) {
+func runOpTimed(opset int64, op string, nout int, in []*Tensor) error {
 	return runOpTimedAttrs(opset, op, nout, in, nil)
 }
 
 // runOpTimedAttrs is runOpTimed with attributes.
-func runOpTimedAttrs(opset int64, op string, nout int, in []*Tensor, attrs []*onnx.Attribute) (err error) {
-	g := &onnx.Graph{}
-	node := &onnx.Node{OpType: op, Attributes: attrs}
-	for i, x := range in {
-		name := fmt.Sprintf("in%d", i)
-		dims := make([]onnx.Dim, len(x.Shape))
-		for j, d := range x.Shape {
-			dims[j] = onnx.Dim{Value: int64(d), Known: true}
-		}
-		g.Inputs = append(g.Inputs, &onnx.ValueInfo{Name: name, Type: &onnx.TypeInfo{Kind: onnx.KindTensor, Elem: x.Type, Shape: dims, HasShape: true}})
-		node.Inputs = append(node.Inputs, name)
-	}
-	for i := range nout {
-		name := fmt.Sprintf("out%d", i)
-		node.Outputs = append(node.Outputs, name)
-		g.Outputs = append(g.Outputs, &onnx.ValueInfo{Name: name})
-	}
-	g.Nodes = []*onnx.Node{node}
-	m := &onnx.Model{IRVersion: 8, OpsetImports: []onnx.OpsetID{{Domain: "", Version: opset}}, Graph: g}
-	e, err := New(m, Options{Threads: 1, MaxTensorBytes: 1 << 20})
+func runOpTimedAttrs(opset int64, op string, nout int, in []*Tensor, attrs []*onnx.Attribute) error {
+	e, err := New(oneNodeModel(opset, op, attrs, nout, in), Options{Threads: 1, MaxTensorBytes: 1 << 20})
 	if err != nil {
 		return err
 	}

@@ -16,6 +16,17 @@ import (
 // runOp builds a one-node model of the default domain at opset and runs it.
 func runOp(t *testing.T, opset int64, op string, attrs []*onnx.Attribute, nout int, in ...*Tensor) ([]*Tensor, error) {
 	t.Helper()
+	e, err := New(oneNodeModel(opset, op, attrs, nout, in), Options{Threads: 1})
+	if err != nil {
+		return nil, err
+	}
+	defer e.Close()
+	return e.Run(context.Background(), in)
+}
+
+// oneNodeModel builds a model of one node of the default domain at opset,
+// whose graph inputs have the shapes and types of in.
+func oneNodeModel(opset int64, op string, attrs []*onnx.Attribute, nout int, in []*Tensor) *onnx.Model {
 	g := &onnx.Graph{}
 	node := &onnx.Node{OpType: op, Attributes: attrs}
 	for i, x := range in {
@@ -33,13 +44,7 @@ func runOp(t *testing.T, opset int64, op string, attrs []*onnx.Attribute, nout i
 		g.Outputs = append(g.Outputs, &onnx.ValueInfo{Name: name})
 	}
 	g.Nodes = []*onnx.Node{node}
-	m := &onnx.Model{IRVersion: 8, OpsetImports: []onnx.OpsetID{{Domain: "", Version: opset}}, Graph: g}
-	e, err := New(m, Options{Threads: 1})
-	if err != nil {
-		return nil, err
-	}
-	defer e.Close()
-	return e.Run(context.Background(), in)
+	return &onnx.Model{IRVersion: 8, OpsetImports: []onnx.OpsetID{{Domain: "", Version: opset}}, Graph: g}
 }
 
 func f32s(shape []int, v ...float32) *Tensor {
