@@ -61,7 +61,7 @@ func (m MmapMode) String() string {
 // when the weights take at most half the memory the system has available,
 // and maps otherwise; if the copy cannot be made the weights stay mapped.
 func (m *Model) placeWeights() {
-	ts := bigTensors(m.dec)
+	ts := m.dec.Matrices()
 	total := 0
 	for _, t := range ts {
 		total += (len(t.Data) + 63) &^ 63
@@ -199,18 +199,3 @@ func (m *Model) releaseWeights() {
 // place from the memory-mapped file (true) or were copied into memory at load
 // (false); see WithMmap.
 func (m *Model) WeightsMapped() bool { return m.opts.Mmap != MmapOff }
-
-// bigTensors returns the decoder's weight matrices (each once: a tied LM head
-// is the token embedding).
-func bigTensors(d *nn.Decoder) []*nn.Tensor {
-	w := &d.W
-	ts := []*nn.Tensor{&w.TokEmbd}
-	if w.Output != nil {
-		ts = append(ts, w.Output)
-	}
-	for i := range w.Layers {
-		l := &w.Layers[i]
-		ts = append(ts, &l.Wq, &l.Wk, &l.Wv, &l.Wo, &l.Gate, &l.Up, &l.Down)
-	}
-	return ts
-}

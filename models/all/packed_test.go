@@ -75,15 +75,9 @@ func TestPackedWeights(t *testing.T) {
 // the embedding rows are read from the packed layout); it returns how many
 // it packed.
 func packMatrices(dec *nn.Decoder) int {
-	w := &dec.W
-	ts := []*nn.Tensor{dec.Output()}
-	for i := range w.Layers {
-		l := &w.Layers[i]
-		ts = append(ts, &l.Wq, &l.Wk, &l.Wv, &l.Wo, &l.Gate, &l.Up, &l.Down)
-	}
 	n := 0
-	for _, t := range ts {
-		if kernels.PackGroup(t.Type) == 0 {
+	for _, t := range dec.Matrices() {
+		if (t == &dec.W.TokEmbd && dec.Output() != t) || kernels.PackGroup(t.Type) == 0 {
 			continue
 		}
 		t.Data = append([]byte(nil), t.Data...)

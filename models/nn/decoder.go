@@ -226,6 +226,22 @@ func (d *Decoder) Output() *Tensor {
 	return &d.W.TokEmbd
 }
 
+// Matrices returns the decoder's weight matrices, each once: the token
+// embeddings (also the LM head when it is tied), the LM head if separate,
+// then every layer's projections.
+func (d *Decoder) Matrices() []*Tensor {
+	w := &d.W
+	ts := []*Tensor{&w.TokEmbd}
+	if w.Output != nil {
+		ts = append(ts, w.Output)
+	}
+	for i := range w.Layers {
+		l := &w.Layers[i]
+		ts = append(ts, &l.Wq, &l.Wk, &l.Wv, &l.Wo, &l.Gate, &l.Up, &l.Down)
+	}
+	return ts
+}
+
 // ErrContextFull is returned when a Forward would write past the KV cache.
 var ErrContextFull = errors.New("context full")
 
