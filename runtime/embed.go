@@ -10,6 +10,8 @@ import (
 	goruntime "runtime"
 	"sync"
 
+	"github.com/edgeai-go/edgeai/internal/safeopen"
+
 	"github.com/edgeai-go/edgeai/internal/parallel"
 	_ "github.com/edgeai-go/edgeai/models/bert" // register the BERT encoder
 	"github.com/edgeai-go/edgeai/models/gguf"
@@ -166,7 +168,7 @@ func LoadEmbedder(ctx context.Context, path string, opts ...EmbedOption) (*Embed
 }
 
 func hasGGUFMagic(path string) (bool, error) {
-	f, err := os.Open(path)
+	f, err := safeopen.Open(path)
 	if err != nil {
 		return false, err
 	}

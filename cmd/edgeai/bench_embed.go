@@ -18,6 +18,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/edgeai-go/edgeai/internal/safeopen"
+
 	"github.com/edgeai-go/edgeai/kernels"
 	"github.com/edgeai-go/edgeai/models/gguf"
 	"github.com/edgeai-go/edgeai/models/nn"
@@ -87,7 +89,7 @@ func isEncoderModel(path string) bool {
 	if st.IsDir() {
 		return true
 	}
-	f, err := os.Open(path)
+	f, err := safeopen.Open(path)
 	if err != nil {
 		return false
 	}

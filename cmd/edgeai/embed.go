@@ -13,6 +13,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/edgeai-go/edgeai/internal/safeopen"
+
 	"github.com/edgeai-go/edgeai/runtime"
 )
 
@@ -72,7 +74,7 @@ func (e *embedFlags) load(ctx context.Context) (*runtime.EmbedModel, error) {
 func readLines(path string) ([]string, error) {
 	var r io.Reader = os.Stdin
 	if path != "-" {
-		f, err := os.Open(path)
+		f, err := safeopen.Open(path)
 		if err != nil {
 			return nil, err
 		}

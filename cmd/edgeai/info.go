@@ -8,10 +8,11 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/edgeai-go/edgeai/internal/safeopen"
 
 	"github.com/edgeai-go/edgeai/models/gguf"
 	"github.com/edgeai-go/edgeai/quant"
@@ -331,7 +332,7 @@ func infoBytes(n int64) string {
 
 // infoSHA256 hashes the file at path, stopping if ctx is cancelled.
 func infoSHA256(ctx context.Context, path string) (string, error) {
-	fh, err := os.Open(path)
+	fh, err := safeopen.Open(path)
 	if err != nil {
 		return "", err
 	}

@@ -8,8 +8,9 @@ package mmap
 import (
 	"fmt"
 	"math"
-	"os"
 	"sync"
+
+	"github.com/edgeai-go/edgeai/internal/safeopen"
 )
 
 // Mapping is a read-only view of a whole file (Open), or a block of
@@ -31,7 +32,7 @@ type Mapping struct {
 
 // Open maps the file at path. A zero-length file gives an empty mapping.
 func Open(path string) (*Mapping, error) {
-	f, err := os.Open(path)
+	f, err := safeopen.Open(path) // a FIFO or device is an error, never a blocked open
 	if err != nil {
 		return nil, err
 	}
@@ -39,9 +40,6 @@ func Open(path string) (*Mapping, error) {
 	st, err := f.Stat()
 	if err != nil {
 		return nil, err
-	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("mmap: %s is not a regular file", path)
 	}
 	size := st.Size()
 	if size < 0 || uint64(size) > uint64(math.MaxInt) {

@@ -19,6 +19,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
+	"github.com/edgeai-go/edgeai/internal/safeopen"
 )
 
 // ErrFormat reports a file that is not a .npy file this package can read.
@@ -110,7 +112,7 @@ func NumElements(shape []int64) (int64, error) {
 
 // ReadFile reads a .npy file.
 func ReadFile(path string) (*Array, error) {
-	f, err := os.Open(path)
+	f, err := safeopen.Open(path)
 	if err != nil {
 		return nil, err
 	}

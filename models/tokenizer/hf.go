@@ -5,9 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/edgeai-go/edgeai/internal/safeopen"
 )
 
 // Hugging Face WordPiece vocabularies (the tokenizer of an ONNX BERT export:
@@ -108,7 +109,7 @@ func readHFConfig(path string) (hfConfig, error) {
 
 // readSmall reads a file of at most maxHFFile bytes.
 func readSmall(path string) ([]byte, error) {
-	f, err := os.Open(path)
+	f, err := safeopen.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer: %w", err)
 	}
