@@ -15,7 +15,9 @@ import (
 // GenerateOptions control a generation.
 type GenerateOptions struct {
 	// MaxTokens caps the new tokens; 0 means until an end-of-generation token,
-	// a stop string, or a full context (which ends with ErrContextFull).
+	// a stop string, or a full context (StopContext: the generation ends
+	// normally, like a length stop). A prompt that does not fit the context
+	// is an error wrapping ErrContextFull.
 	MaxTokens int
 	// Sampling chooses the next token. The zero value is greedy decoding
 	// (temperature 0); start from sample.DefaultParams() for sampling.
@@ -236,8 +238,13 @@ func (s *Session) generate(ctx context.Context, prompt []int, opts GenerateOptio
 			return nil
 		}
 		if len(s.tokens) >= s.ContextSize() {
-			st.StopReason = StopContext
-			return fmt.Errorf("runtime: %w after %d generated tokens (context %d)", ErrContextFull, st.GeneratedTokens, s.ContextSize())
+			st.StopReason = StopContext // like a length stop: what was held back is emitted
+			if rest := stop.flush(dec.Flush()); rest != "" {
+				text.WriteString(rest)
+				st.Text = text.String()
+				yield(Token{ID: -1, Text: rest}, nil)
+			}
+			return nil
 		}
 		if logits, err = s.Eval(ctx, []int{id}); err != nil {
 			if ctx.Err() != nil {

@@ -1,9 +1,11 @@
 // Package runtime is edgeai's public API: load a model, generate text with
 // streaming and cancellation, chat with a model's template, tokenize.
 //
-// A Model holds the read-only, memory-mapped weights and is safe for
-// concurrent use by many goroutines: each generation runs in its own Session
-// (KV cache and activations), and sessions share the weights.
+// A Model holds the read-only weights and is safe for concurrent use by many
+// goroutines: each generation runs in its own Session (KV cache and
+// activations), and sessions share the weights. The weights are either read
+// in place from the memory-mapped file or copied into the process's memory
+// at load (the default when memory allows; see WithMmap).
 package runtime
 
 import (
@@ -14,6 +16,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/edgeai-go/edgeai/internal/mmap"
 	"github.com/edgeai-go/edgeai/internal/parallel"
 	_ "github.com/edgeai-go/edgeai/models/all" // register the architectures
 	"github.com/edgeai-go/edgeai/models/chat"
@@ -32,7 +35,7 @@ var ErrClosed = errors.New("runtime: closed")
 // Options configure Load.
 type Options struct {
 	Threads      int    // worker threads per session; 0 = runtime.NumCPU()
-	ContextSize  int    // KV cache positions per session; 0 = the model's trained context
+	ContextSize  int    // KV cache positions per session; 0 = min(the model's trained context, DefaultContextSize)
 	BatchSize    int    // prompt tokens per layer pass; 0 = 64
 	ChatTemplate string // a template name (chat.Named) overriding the model's own
 
@@ -46,7 +49,8 @@ type Option func(*Options)
 func WithThreads(n int) Option { return func(o *Options) { o.Threads = n } }
 
 // WithContextSize sets the context (KV cache positions) of each session. It is
-// capped at the model's trained context.
+// capped at the model's trained context. Without it a session holds
+// DefaultContextSize positions, or the trained context if that is smaller.
 func WithContextSize(n int) Option { return func(o *Options) { o.ContextSize = n } }
 
 // WithBatchSize sets how many prompt tokens go through each layer together.
@@ -55,6 +59,15 @@ func WithBatchSize(n int) Option { return func(o *Options) { o.BatchSize = n } }
 // WithChatTemplate selects a named chat template ("chatml", "llama3", ...)
 // instead of the one the model file carries.
 func WithChatTemplate(name string) Option { return func(o *Options) { o.ChatTemplate = name } }
+
+// DefaultContextSize is the context of a session when WithContextSize is not
+// given (llama.cpp's default is 4096 too): models are trained for up to
+// 128k positions, whose KV cache would not fit a small device.
+const DefaultContextSize = 4096
+
+// ErrMemory is wrapped by Load's error when the weights and one session's
+// KV cache would not fit in the memory or address space available.
+var ErrMemory = errors.New("not enough memory")
 
 // Info describes a loaded model.
 type Info struct {
@@ -86,8 +99,11 @@ type Model struct {
 }
 
 // Load opens a GGUF model file (memory-mapped) and prepares it for
-// generation. Options: WithThreads, WithContextSize, WithBatchSize,
-// WithChatTemplate.
+// generation: it either leaves the weights in the mapping or copies them into
+// memory (see WithMmap). Options: WithThreads, WithContextSize,
+// WithBatchSize, WithChatTemplate, WithMmap. A context whose KV cache,
+// with the weights, cannot fit in the memory or address space available is
+// an error wrapping ErrMemory, before anything large is allocated.
 func Load(ctx context.Context, path string, opts ...Option) (*Model, error) {
 	var o Options
 	for _, opt := range opts {
@@ -97,7 +113,7 @@ func Load(ctx context.Context, path string, opts ...Option) (*Model, error) {
 		o.Threads = goruntime.NumCPU()
 	}
 	if o.Threads > 1024 || o.ContextSize < 0 || o.BatchSize < 0 {
-		return nil, fmt.Errorf("runtime: invalid options %+v", o)
+		return nil, fmt.Errorf("runtime: invalid options: threads %d (1 to 1024), context size %d, batch size %d (not negative)", o.Threads, o.ContextSize, o.BatchSize)
 	}
 	if o.BatchSize == 0 {
 		o.BatchSize = 64
@@ -110,12 +126,43 @@ func Load(ctx context.Context, path string, opts ...Option) (*Model, error) {
 		return nil, fmt.Errorf("runtime: %w", err)
 	}
 	m, err := newModel(f, path, o)
+	if err == nil {
+		err = m.checkMemory()
+	}
 	if err != nil {
 		f.Close()
 		return nil, err
 	}
 	m.placeWeights()
 	return m, nil
+}
+
+// checkMemory refuses a model whose weights and one session's state cannot
+// fit: the state against the memory available (MemAvailable on Linux), and
+// the mapped file, a copy of the weights and the state against the address
+// space (a 32-bit platform, or RLIMIT_AS).
+func (m *Model) checkMemory() error {
+	state := m.dec.StateBytes(m.opts.ContextSize, m.opts.BatchSize)
+	var weights int64
+	for _, t := range m.dec.Matrices() {
+		weights += int64(len(t.Data))
+	}
+	hint := "lower the context with -c/WithContextSize"
+	if avail, ok := mmap.Available(); ok && state > avail {
+		return fmt.Errorf("runtime: %w: a context of %d tokens needs %d MiB for its KV cache and buffers, and %d MiB are available; %s",
+			ErrMemory, m.opts.ContextSize, state>>20, avail>>20, hint)
+	}
+	if space, ok := mmap.AddressSpace(); ok {
+		need := state + m.file.Size()
+		if m.opts.Mmap != MmapOn {
+			need += weights // a copy may be made beside the mapping
+		}
+		if need > space {
+			return fmt.Errorf("runtime: %w: the model file (%d MiB), a copy of its weights and a context of %d tokens (%d MiB) need more than the %d MiB of address space this process may use; %s, or map the weights (--mmap)",
+				ErrMemory, m.file.Size()>>20, m.opts.ContextSize, state>>20, space>>20, hint)
+		}
+	}
+	return nil
 }
 
 func newModel(f *gguf.File, path string, o Options) (*Model, error) {
@@ -131,9 +178,9 @@ func newModel(f *gguf.File, path string, o Options) (*Model, error) {
 	if tok.VocabSize() != c.Vocab {
 		return nil, fmt.Errorf("runtime: %s: tokenizer has %d tokens but the model %d", path, tok.VocabSize(), c.Vocab)
 	}
-	ctxSize := c.ContextLength
-	if o.ContextSize > 0 && o.ContextSize < ctxSize {
-		ctxSize = o.ContextSize
+	ctxSize := min(c.ContextLength, DefaultContextSize)
+	if o.ContextSize > 0 {
+		ctxSize = min(o.ContextSize, c.ContextLength)
 	}
 	o.ContextSize = ctxSize
 	m := &Model{opts: o, file: f, dec: dec, tok: tok}

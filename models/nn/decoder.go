@@ -242,6 +242,22 @@ func (d *Decoder) Matrices() []*Tensor {
 	return ts
 }
 
+// StateBytes returns the memory NewState(ctxLen, maxBatch, ...) allocates:
+// the KV cache (layers x ctxLen x 2 x KV width x 4 bytes) and the
+// activations of a batch, so a caller can refuse a context that cannot fit
+// before allocating it.
+func (d *Decoder) StateBytes(ctxLen, maxBatch int) int64 {
+	c := &d.Config
+	if maxBatch <= 0 {
+		maxBatch = 64
+	}
+	maxBatch = min(maxBatch, ctxLen)
+	qDim, kvDim := int64(c.Heads*c.HeadDim), int64(c.KVHeads*c.HeadDim)
+	kv := int64(c.Layers) * int64(ctxLen) * 2 * kvDim
+	act := int64(maxBatch) * (2*int64(c.Dim) + 2*qDim + 2*kvDim + 2*int64(c.FFN) + int64(c.RopeDim))
+	return 4 * (kv + act + int64(c.Heads)*int64(ctxLen))
+}
+
 // ErrContextFull is returned when a Forward would write past the KV cache.
 var ErrContextFull = errors.New("context full")
 
