@@ -30,8 +30,12 @@ func runChat(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	sf.add(fs)
 	au := addAuditFlags(fs)
 	system := fs.String("system", "", "system message")
+	fs.StringVar(system, "sys", "", "same as --system (llama.cpp's name)")
+	fs.StringVar(system, "system-prompt", "", "same as --system")
 	tmpl := fs.String("chat-template", "", "use this template instead of the model's: "+strings.Join(chat.Names(), ", "))
-	maxNew := fs.Int("max-new", 0, "at most this many tokens per answer (0 = until the end of the turn)")
+	maxNew := fs.Int("n", -1, "at most this many new tokens per answer (-1 = until the end of the turn)")
+	fs.IntVar(maxNew, "n-predict", -1, "same as -n")
+	fs.IntVar(maxNew, "max-new", -1, "same as -n")
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -64,7 +68,10 @@ func runChat(ctx context.Context, args []string, stdout, stderr io.Writer) error
 
 	in := bufio.NewScanner(stdin)
 	in.Buffer(make([]byte, 64<<10), 1<<20)
-	params := sf.params(stderr)
+	params, random := sf.params()
+	if random {
+		fmt.Fprintf(stderr, "seed: %d\n", params.Seed)
+	}
 	for {
 		fmt.Fprint(stderr, "> ")
 		if !in.Scan() {
@@ -94,7 +101,7 @@ func runChat(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}()
 		var answer strings.Builder
 		var genErr error
-		opts := runtime.GenerateOptions{Sampling: params, Stop: stops, MaxTokens: *maxNew, Stats: new(runtime.Stats)}
+		opts := runtime.GenerateOptions{Sampling: params, Stop: stops, MaxTokens: max(*maxNew, 0), Stats: new(runtime.Stats)}
 		for tok, err := range sess.Generate(turn, ids, opts) {
 			if err != nil {
 				genErr = err
@@ -110,11 +117,13 @@ func runChat(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			return err
 		}
 		switch {
+		case genErr == nil && opts.Stats.StopReason == runtime.StopContext:
+			fmt.Fprintln(stderr, "[the answer filled the context: start a new chat or use a larger -c]")
 		case genErr == nil:
 		case errors.Is(genErr, context.Canceled):
 			fmt.Fprintln(stderr, "[stopped]")
 		case errors.Is(genErr, runtime.ErrContextFull):
-			fmt.Fprintln(stderr, "[the context is full: start a new chat or use a larger --ctx]")
+			fmt.Fprintln(stderr, "[the context is full: start a new chat or use a larger -c]")
 			return genErr
 		default:
 			return genErr

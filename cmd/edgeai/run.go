@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/edgeai-go/edgeai/internal/safeopen"
 	"github.com/edgeai-go/edgeai/runtime"
 	"github.com/edgeai-go/edgeai/runtime/sample"
 )
@@ -18,7 +19,9 @@ func init() {
 	register(&command{name: "run", summary: "generate text from a prompt (-p, or standard input)", run: runRun})
 }
 
-// modelFlags are the flags every command that loads a decoder shares.
+// modelFlags are the flags every command that loads a decoder shares, under
+// llama.cpp's names (-m/--model, -t/--threads, -c/--ctx-size, -b/--batch-size)
+// and edgeai's older ones (--ctx, --batch).
 type modelFlags struct {
 	model   string
 	threads int
@@ -26,21 +29,35 @@ type modelFlags struct {
 	batch   int
 	mmap    bool // --mmap: read the weights in place from the mapped file
 	noMmap  bool // --no-mmap: copy them into (huge-page) memory
+	notes   io.Writer
 }
 
 func (m *modelFlags) add(fs *flag.FlagSet) {
+	m.notes = fs.Output()
 	fs.StringVar(&m.model, "m", "", "model `file` (GGUF)")
+	fs.StringVar(&m.model, "model", "", "same as -m")
 	fs.IntVar(&m.threads, "threads", 0, "worker threads (0 = all cores)")
 	fs.IntVar(&m.threads, "t", 0, "short for --threads")
-	fs.IntVar(&m.ctx, "ctx", 0, "context size in tokens (0 = the model's trained context)")
-	fs.IntVar(&m.batch, "batch", 64, "prompt tokens per layer pass")
-	fs.BoolVar(&m.mmap, "mmap", false, "read the weights in place from the memory-mapped file (fastest load)")
+	ctxUsage := fmt.Sprintf("context size in tokens (0 = the model's trained context, at most %d)", runtime.DefaultContextSize)
+	fs.IntVar(&m.ctx, "c", 0, ctxUsage)
+	fs.IntVar(&m.ctx, "ctx-size", 0, "same as -c")
+	fs.IntVar(&m.ctx, "ctx", 0, "same as -c")
+	fs.IntVar(&m.batch, "b", 64, "prompt tokens per layer pass")
+	fs.IntVar(&m.batch, "batch-size", 64, "same as -b")
+	fs.IntVar(&m.batch, "batch", 64, "same as -b")
+	fs.IntVar(&m.batch, "ub", 64, "same as -b (llama.cpp's physical batch)")
+	fs.IntVar(&m.batch, "ubatch-size", 64, "same as -b")
+	fs.BoolVar(&m.mmap, "mmap", false, "read the weights in place from the memory-mapped file (fastest load, least memory, shared between processes)")
 	fs.BoolVar(&m.noMmap, "no-mmap", false, "copy the weights into huge-page memory (faster decoding; the default when memory allows)")
+	addCompat(fs, modelCompat)
 }
+
+// errNoModel says where models come from.
+var errNoModel = fmt.Errorf("%w: -m MODEL is required: a GGUF file (docs/models.md lists files that work; models/testdata/stories260K.gguf is a tiny one to try)", errUsage)
 
 func (m *modelFlags) load(ctx context.Context, extra ...runtime.Option) (*runtime.Model, time.Duration, error) {
 	if m.model == "" {
-		return nil, 0, fmt.Errorf("%w: -m MODEL is required", errUsage)
+		return nil, 0, errNoModel
 	}
 	if m.mmap && m.noMmap {
 		return nil, 0, fmt.Errorf("%w: --mmap and --no-mmap exclude each other", errUsage)
@@ -52,6 +69,11 @@ func (m *modelFlags) load(ctx context.Context, extra ...runtime.Option) (*runtim
 	}
 	opts = append(opts, extra...)
 	model, err := runtime.Load(ctx, m.model, opts...)
+	if err == nil && m.ctx == 0 && m.notes != nil {
+		if info := model.Info(); info.ContextSize < info.ContextLength {
+			fmt.Fprintf(m.notes, "note: context %d tokens of the model's %d (raise it with -c N)\n", info.ContextSize, info.ContextLength)
+		}
+	}
 	return model, time.Since(start), err
 }
 
@@ -73,20 +95,20 @@ func (s *samplingFlags) add(fs *flag.FlagSet) {
 	fs.Func("presence-penalty", "presence penalty (default 0)", floatFlag(&s.p.PresencePenalty))
 	fs.Func("frequency-penalty", "frequency penalty (default 0)", floatFlag(&s.p.FrequencyPenalty))
 	fs.Int64Var(&s.seed, "seed", -1, "random seed (-1 = pick one and print it)")
+	fs.Int64Var(&s.seed, "s", -1, "short for --seed")
+	fs.Func("temperature", "same as --temp", floatFlag(&s.p.Temperature))
 }
 
-// params returns the sampling parameters, choosing a seed if none was given.
-func (s *samplingFlags) params(stderr io.Writer) sample.Params {
-	p := s.p
+// params returns the sampling parameters, choosing a seed if none was given
+// (random reports that choice: print it so the run can be repeated).
+func (s *samplingFlags) params() (p sample.Params, random bool) {
+	p = s.p
 	if s.seed < 0 {
 		p.Seed = uint64(time.Now().UnixNano()) & (1<<31 - 1)
-		if p.Temperature > 0 {
-			fmt.Fprintf(stderr, "seed: %d\n", p.Seed)
-		}
-	} else {
-		p.Seed = uint64(s.seed)
+		return p, p.Temperature > 0
 	}
-	return p
+	p.Seed = uint64(s.seed)
+	return p, false
 }
 
 func floatFlag(dst *float32) func(string) error {
@@ -127,19 +149,86 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	var sf samplingFlags
 	mf.add(fs)
 	sf.add(fs)
+	addCompat(fs, generateCompat)
 	au := addAuditFlags(fs)
-	prompt := fs.String("p", "", "prompt text (default: read standard input)")
+	var prompt string
+	fs.StringVar(&prompt, "p", "", "prompt `text` (default: -f, or standard input)")
+	fs.StringVar(&prompt, "prompt", "", "same as -p")
+	var file string
+	fs.StringVar(&file, "f", "", "read the prompt from this `file`")
+	fs.StringVar(&file, "file", "", "same as -f")
 	promptIDs := fs.String("prompt-ids", "", "prompt as comma-separated token `ids` instead of text")
-	n := fs.Int("n", 0, "length in tokens of the printed text, prompt included, as llama2.c's -n (0 = until end of text or a full context)")
-	maxNew := fs.Int("max-new", 0, "at most this many new tokens (0 = no limit)")
+	var n int
+	fs.IntVar(&n, "n", -1, "new tokens to generate, as llama.cpp's -n (-1 = until end of text or a full context)")
+	fs.IntVar(&n, "n-predict", -1, "same as -n")
+	fs.IntVar(&n, "max-new", -1, "same as -n")
+	escape := true
+	fs.BoolVar(&escape, "e", true, `turn \n, \t, \", \xHH ... in -p into their characters (llama.cpp's default)`)
+	fs.BoolVar(&escape, "escape", true, "same as -e")
+	fs.BoolFunc("no-escape", "keep backslashes in -p as typed", func(string) error { escape = false; return nil })
 	printIDs := fs.Bool("print-ids", false, "print the generated token ids on standard error")
 	noEcho := fs.Bool("no-echo", false, "do not print the prompt before the continuation")
+	fs.BoolVar(noEcho, "no-display-prompt", false, "same as --no-echo")
 	ignoreEOS := fs.Bool("ignore-eos", false, "keep generating past end-of-text tokens")
 	var stops stringsFlag
 	fs.Var(&stops, "stop", "stop at this `string` (repeatable)")
-	if _, err := parseFlags(fs, args); err != nil {
+	fs.Var(&stops, "r", "same as --stop (llama.cpp's reverse prompt)")
+	fs.Var(&stops, "reverse-prompt", "same as --stop")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
 		return err
 	}
+	if len(pos) > 0 {
+		return fmt.Errorf("%w: unexpected argument %q (give the prompt with -p; a flag's value goes as -flag=value or -flag value)", errUsage, pos[0])
+	}
+	if n < -1 {
+		return fmt.Errorf("%w: -n %d: give a number of new tokens, or -1 for no limit", errUsage, n)
+	}
+	given := 0
+	for _, set := range []bool{flagSet(fs, "p") || flagSet(fs, "prompt"), file != "", *promptIDs != ""} {
+		if set {
+			given++
+		}
+	}
+	if given > 1 {
+		return fmt.Errorf("%w: give the prompt once: -p, -f or --prompt-ids", errUsage)
+	}
+	if mf.model == "" {
+		return errNoModel
+	}
+
+	// The prompt, before loading the model: a script with no input fails fast.
+	var text string
+	switch {
+	case *promptIDs != "":
+	case flagSet(fs, "p") || flagSet(fs, "prompt"):
+		text = prompt
+		if escape {
+			text = unescape(text)
+		}
+	default:
+		src, name := stdin, "standard input"
+		if file != "" {
+			f, err := safeopen.Open(file)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			src, name = f, file
+		}
+		b, err := io.ReadAll(io.LimitReader(src, maxPrompt+1))
+		if err != nil {
+			return fmt.Errorf("reading the prompt from %s: %w", name, err)
+		}
+		if len(b) > maxPrompt {
+			return fmt.Errorf("%w: the prompt in %s is longer than %d MiB", errUsage, name, maxPrompt>>20)
+		}
+		if len(b) == 0 {
+			return fmt.Errorf("%w: no prompt: %s is empty (give -p TEXT, -f FILE, or text on standard input)", errUsage, name)
+		}
+		text = trimFinalNewline(string(b))
+	}
+
 	model, loadTime, err := au.load(ctx, &mf)
 	if err != nil {
 		return err
@@ -147,39 +236,15 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	defer model.Close()
 
 	var ids []int
-	switch {
-	case *promptIDs != "":
+	if *promptIDs != "" {
 		if ids, err = parseIDs(*promptIDs); err != nil {
 			return err
 		}
-	default:
-		text := *prompt
-		if !flagSet(fs, "p") {
-			b, err := io.ReadAll(io.LimitReader(stdin, 16<<20))
-			if err != nil {
-				return fmt.Errorf("reading the prompt: %w", err)
-			}
-			text = string(b)
-		}
-		if ids, err = model.Tokenize(text, true, false); err != nil {
-			return err
-		}
+	} else if ids, err = model.Tokenize(text, true, false); err != nil {
+		return err
 	}
-	opts := runtime.GenerateOptions{Sampling: sf.params(stderr), Stop: stops, IgnoreEOS: *ignoreEOS, MaxTokens: *maxNew}
-	if *n > 0 {
-		// llama2.c counts the printed tokens: the prompt (without BOS) and the continuation.
-		shown := len(ids)
-		if bos := model.Tokenizer().BOS(); bos >= 0 && len(ids) > 0 && ids[0] == bos {
-			shown--
-		}
-		left := *n - shown
-		if left <= 0 {
-			return fmt.Errorf("%w: -n %d leaves no room: the prompt is already %d tokens", errUsage, *n, shown)
-		}
-		if opts.MaxTokens == 0 || left < opts.MaxTokens {
-			opts.MaxTokens = left
-		}
-	}
+	params, randomSeed := sf.params()
+	opts := runtime.GenerateOptions{Sampling: params, Stop: stops, IgnoreEOS: *ignoreEOS, MaxTokens: max(n, 0)}
 	var stats runtime.Stats
 	opts.Stats = &stats
 	if !*noEcho {
@@ -187,25 +252,39 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	var gen []int
 	var genErr error
-	for tok, err := range model.GenerateTokens(ctx, ids, opts) {
-		if err != nil {
-			genErr = err
-			break
+	if n != 0 {
+		for tok, err := range model.GenerateTokens(ctx, ids, opts) {
+			if err != nil {
+				genErr = err
+				break
+			}
+			if tok.ID >= 0 {
+				gen = append(gen, tok.ID)
+			}
+			if _, err := io.WriteString(stdout, tok.Text); err != nil {
+				return err
+			}
 		}
-		if tok.ID >= 0 {
-			gen = append(gen, tok.ID)
-		}
-		if _, err := io.WriteString(stdout, tok.Text); err != nil {
-			return err
-		}
+	} else {
+		stats.StopReason = runtime.StopLength // -n 0: nothing to generate
 	}
 	fmt.Fprintln(stdout)
 	if *printIDs {
 		fmt.Fprintln(stderr, "ids:", joinInts(gen))
 	}
-	fmt.Fprintf(stderr, "load %.0f ms | prompt %d tokens, %.1f tok/s | generated %d tokens, %.1f tok/s | stop: %s\n",
-		loadTime.Seconds()*1000, stats.PromptTokens, stats.PromptTokensPerSecond(),
-		stats.GeneratedTokens, stats.GenerateTokensPerSecond(), stats.StopReason)
+	seed := ""
+	if randomSeed {
+		seed = fmt.Sprintf(" | seed %d", params.Seed)
+	}
+	reason := stats.StopReason
+	if reason == runtime.StopContext {
+		reason += fmt.Sprintf(" (the context of %d tokens is full; raise it with -c)", model.Info().ContextSize)
+	}
+	if genErr == nil || stats.PromptTokens > 0 { // not when the prompt itself failed
+		fmt.Fprintf(stderr, "load %.0f ms | prompt %d tokens, %.1f tok/s | generated %d tokens, %.1f tok/s%s | stop: %s\n",
+			loadTime.Seconds()*1000, stats.PromptTokens, stats.PromptTokensPerSecond(),
+			stats.GeneratedTokens, stats.GenerateTokensPerSecond(), seed, reason)
+	}
 	if err := au.record(model, opts, auditEntry{Event: "run", Prompt: model.Detokenize(ids), Err: genErr}); err != nil {
 		return err
 	}
@@ -213,6 +292,20 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return nil // Ctrl-C: stop quietly with what was printed
 	}
 	return genErr
+}
+
+// maxPrompt bounds a prompt read from a file or standard input.
+const maxPrompt = 16 << 20
+
+// trimFinalNewline drops one final newline ("\n" or "\r\n"): what echo, a
+// heredoc or an editor adds at the end of a prompt is not meant as a token
+// (llama.cpp's -f drops it too).
+func trimFinalNewline(s string) string {
+	s, ok := strings.CutSuffix(s, "\n")
+	if ok {
+		s = strings.TrimSuffix(s, "\r")
+	}
+	return s
 }
 
 func joinInts(ids []int) string {

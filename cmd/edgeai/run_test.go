@@ -8,18 +8,16 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/edgeai-go/edgeai/internal/testutil"
 )
 
-const storiesModel = "../../../shared/models/stories260K.gguf"
-
-func needStories(t *testing.T) {
-	t.Helper()
-	if _, err := os.Stat(storiesModel); err != nil {
-		t.Skipf("reference model not found at %s: %v", storiesModel, err)
-	}
-}
+// storiesModel is the model the repository carries, relative to this
+// package's directory.
+var storiesModel = filepath.Join("..", "..", "models", "testdata", "stories260K.gguf")
 
 func runCLI(t *testing.T, in string, args ...string) (string, string, int) {
 	t.Helper()
@@ -32,8 +30,7 @@ func runCLI(t *testing.T, in string, args ...string) (string, string, int) {
 
 // TestRunGolden is the README's main job: it must print llama2.c's story.
 func TestRunGolden(t *testing.T) {
-	needStories(t)
-	b, err := os.ReadFile("../../../shared/testdata/stories260K/golden.json")
+	b, err := os.ReadFile(testutil.Shared(t, "testdata/stories260K/golden.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +47,9 @@ func TestRunGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := g.Cases[0]
-	out, errs, code := runCLI(t, "", "run", "-m", storiesModel, "-p", c.Prompt, "-n", "60", "--temp", "0", "--print-ids")
+	// llama2.c's 60 steps are positions: BOS, the prompt, and the new tokens.
+	newTokens := strconv.Itoa(len(c.AllIDs) - len(c.PIDs))
+	out, errs, code := runCLI(t, "", "run", "-m", storiesModel, "-p", c.Prompt, "-n", newTokens, "--temp", "0", "--print-ids")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
@@ -60,23 +59,129 @@ func TestRunGolden(t *testing.T) {
 	if !strings.Contains(errs, "ids: "+joinInts(c.AllIDs[len(c.PIDs):])) || !strings.Contains(errs, "tok/s") {
 		t.Errorf("stderr %q lacks the generated ids or the timing", errs)
 	}
-	// The prompt from standard input, as ids, gives the same story.
-	out2, errs, code := runCLI(t, c.Prompt, "run", "-m", storiesModel, "-n", "60", "--temp", "0")
+	// The prompt from standard input (as echo sends it, with a final
+	// newline that is not a token), from a file, and as ids gives the same story.
+	out2, errs, code := runCLI(t, c.Prompt+"\n", "run", "-m", storiesModel, "-n", newTokens, "--temp", "0")
 	if code != 0 || out2 != out {
 		t.Errorf("prompt from stdin: exit %d, %q (%s)", code, out2, errs)
 	}
-	out3, errs, code := runCLI(t, "", "run", "-m", storiesModel, "--prompt-ids", joinInts(c.PIDs), "-n", "60", "--temp", "0")
+	file := filepath.Join(t.TempDir(), "prompt.txt")
+	if err := os.WriteFile(file, []byte(c.Prompt+"\r\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out3, errs, code := runCLI(t, "", "run", "-m", storiesModel, "-f", file, "--n-predict", newTokens, "--temp", "0")
 	if code != 0 || out3 != out {
-		t.Errorf("--prompt-ids: exit %d, %q (%s)", code, out3, errs)
+		t.Errorf("prompt from -f: exit %d, %q (%s)", code, out3, errs)
+	}
+	out4, errs, code := runCLI(t, "", "run", "-m", storiesModel, "--prompt-ids", joinInts(c.PIDs), "-n", newTokens, "--temp", "0")
+	if code != 0 || out4 != out {
+		t.Errorf("--prompt-ids: exit %d, %q (%s)", code, out4, errs)
+	}
+}
+
+// TestRunNewTokens: -n counts new tokens, as llama.cpp's does, whatever the
+// prompt's length; the README's first command works on a bare clone.
+func TestRunNewTokens(t *testing.T) {
+	long := strings.Repeat("Tom and Lily went to the park to play. ", 4) // 40+ tokens
+	for _, tc := range []struct {
+		prompt string
+		n      int
+	}{{"Once upon a time", 56}, {long, 32}, {long, 1}} {
+		_, errs, code := runCLI(t, "", "run", "-m", storiesModel, "-p", tc.prompt, "-n", strconv.Itoa(tc.n), "--temp", "0", "--ignore-eos", "--print-ids")
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, errs)
+		}
+		ids, _, _ := strings.Cut(strings.TrimPrefix(errs, "ids: "), "\n")
+		if got := len(strings.Fields(ids)); got != tc.n || !strings.Contains(errs, fmt.Sprintf("generated %d tokens", tc.n)) {
+			t.Errorf("-n %d after a %d-byte prompt: %d new tokens (%q)", tc.n, len(tc.prompt), got, errs)
+		}
+	}
+	// -n 0 prints the prompt and generates nothing.
+	out, errs, code := runCLI(t, "", "run", "-m", storiesModel, "-p", "Once upon a time", "-n", "0")
+	if code != 0 || out != "Once upon a time\n" {
+		t.Errorf("-n 0: exit %d, %q (%s)", code, out, errs)
+	}
+}
+
+// TestRunScripting: what a cron job or a pipe sees.
+func TestRunScripting(t *testing.T) {
+	// Empty standard input and no -p: a usage error (exit 2), before loading.
+	_, errs, code := runCLI(t, "", "run", "-m", storiesModel)
+	if code != 2 || !strings.Contains(errs, "no prompt") {
+		t.Errorf("empty stdin: exit %d, %q", code, errs)
+	}
+	// An explicit empty -p generates from BOS, as llama.cpp does.
+	if _, errs, code := runCLI(t, "", "run", "-m", storiesModel, "-p", "", "-n", "4", "--temp", "0"); code != 0 {
+		t.Errorf("-p '': exit %d, %q", code, errs)
+	}
+	// Reaching the context limit ends like a length stop: exit 0, reason on stderr.
+	out, errs, code := runCLI(t, "", "run", "-m", storiesModel, "-c", "16", "-p", "Once upon a time", "--temp", "0", "--ignore-eos")
+	if code != 0 || !strings.Contains(errs, "stop: context") || !strings.Contains(errs, "generated 12 tokens") || len(out) < 20 {
+		t.Errorf("full context: exit %d, %q, stderr %q", code, out, errs)
+	}
+	// A random seed is printed in the timing line, so the run can be repeated.
+	_, errs, code = runCLI(t, "", "run", "-m", storiesModel, "-p", "Tom had a", "-n", "8", "--temp", "0.8")
+	var seed int
+	if i := strings.Index(errs, "| seed "); code != 0 || i < 0 {
+		t.Fatalf("random seed not reported: %q", errs)
+	} else if _, err := fmt.Sscanf(errs[i:], "| seed %d", &seed); err != nil {
+		t.Fatal(err)
+	}
+	first, _, _ := runCLI(t, "", "run", "-m", storiesModel, "-p", "Tom had a", "-n", "8", "--temp", "0.8", "-s", strconv.Itoa(seed))
+	again, errs, _ := runCLI(t, "", "run", "-m", storiesModel, "-p", "Tom had a", "-n", "8", "--temp", "0.8", "--seed", strconv.Itoa(seed))
+	if first != again || strings.Contains(errs, "| seed") {
+		t.Errorf("seed %d: %q then %q (%s)", seed, first, again, errs)
+	}
+}
+
+// TestRunLlamaFlags: what llama.cpp users type works, or says why not.
+func TestRunLlamaFlags(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "p.txt")
+	if err := os.WriteFile(file, []byte("Once upon a time\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, errs, code := runCLI(t, "", "run", "--model", storiesModel, "-f", file, "-n", "16", "-c", "256", "--ctx-size", "128",
+		"-t", "1", "--threads", "1", "-s", "7", "--temp", "0.7", "--top-k", "20", "--top-p", "0.9", "--min-p", "0.1",
+		"--repeat-penalty", "1.1", "--repeat-last-n", "32", "-b", "32", "-ngl", "99", "--color", "-fa", "--no-display-prompt", "-r", "zzz")
+	if code != 0 || !strings.Contains(errs, "note: -ngl: edgeai runs on the CPU only") {
+		t.Errorf("llama.cpp flags: exit %d, %q", code, errs)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"run", "-m", storiesModel, "-p", "x", "--hf-repo", "org/model"}, "never downloads"},
+		{[]string{"run", "-m", storiesModel, "-p", "x", "-cnv"}, "edgeai chat"},
+		{[]string{"run", "-p", "x"}, "docs/models.md"},
+		{[]string{"run", "-m", storiesModel, "-p", "x", "-n", "-2"}, "-n -2"},
+		{[]string{"run", "-m", storiesModel, "-p", "x", "stray"}, `unexpected argument "stray"`},
+	} {
+		_, errs, code := runCLI(t, "", tc.args...)
+		if code != 2 || !strings.Contains(errs, tc.want) {
+			t.Errorf("%v: exit %d, %q; want a usage error with %q", tc.args, code, errs, tc.want)
+		}
+	}
+}
+
+func TestUnescape(t *testing.T) {
+	for in, want := range map[string]string{
+		`plain`:             "plain",
+		`a\nb\tc`:           "a\nb\tc",
+		`q\"x\'y\\z`:        `q"x'y\z`,
+		`\x41\x4a\xzz`:      `AJ\xzz`,
+		`\q and trailing \`: `\q and trailing \`,
+		`end\\`:             `end\`,
+	} {
+		if got := unescape(in); got != want {
+			t.Errorf("unescape(%q) = %q, want %q", in, got, want)
+		}
 	}
 }
 
 func TestRunErrors(t *testing.T) {
-	needStories(t)
 	for _, args := range [][]string{
 		{"run", "-p", "x"}, // no model
-		{"run", "-m", storiesModel, "--prompt-ids", "1,x"},               // bad ids
-		{"run", "-m", storiesModel, "-p", "Once upon a time", "-n", "2"}, // no room
+		{"run", "-m", storiesModel, "--prompt-ids", "1,x"}, // bad ids
 		{"run", "-m", "/nonexistent.gguf", "-p", "x"},
 		{"run", "-m", storiesModel, "-p", "x", "--temp", "abc"},
 	} {
@@ -93,7 +198,6 @@ func TestRunErrors(t *testing.T) {
 }
 
 func TestTokenizeAndLogits(t *testing.T) {
-	needStories(t)
 	out, errs, code := runCLI(t, "", "tokenize", "-m", storiesModel, "Once upon a time")
 	if code != 0 || out != "1 403 407 261 378\n" {
 		t.Fatalf("tokenize: exit %d, %q (%s)", code, out, errs)
@@ -117,7 +221,6 @@ func TestTokenizeAndLogits(t *testing.T) {
 }
 
 func TestChatSession(t *testing.T) {
-	needStories(t)
 	out, errs, code := runCLI(t, "Hello\nHow are you?\n", "chat", "-m", storiesModel, "--chat-template", "chatml", "--temp", "0", "--max-new", "8")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
@@ -132,7 +235,6 @@ func TestChatSession(t *testing.T) {
 }
 
 func TestPerplexity(t *testing.T) {
-	needStories(t)
 	f := filepath.Join(t.TempDir(), "text.txt")
 	text := strings.Repeat("Once upon a time, there was a little girl named Lily. She loved to play outside in the park. ", 30)
 	os.WriteFile(f, []byte(text), 0o644)

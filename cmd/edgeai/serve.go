@@ -47,6 +47,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	mflag := fs.Lookup("m")
 	mflag.Value, mflag.DefValue = &models, ""
 	mflag.Usage = "model `file` (GGUF), or ID=FILE to choose its ID (repeatable; the ID defaults to the file name without .gguf)"
+	fs.Lookup("model").Value = &models
 
 	var embeds stringsFlag
 	fs.Var(&embeds, "embed", "serve this encoder for /v1/embeddings: a GGUF (bert) or ONNX `file`, or ID=FILE (repeatable)")
