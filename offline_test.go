@@ -27,13 +27,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgeai-go/edgeai/internal/testutil"
+
 	edgeruntime "github.com/edgeai-go/edgeai/runtime"
 )
 
 const (
-	sharedDir    = "../shared"
-	storiesModel = sharedDir + "/models/stories260K.gguf"
-	storiesGold  = sharedDir + "/testdata/stories260K/golden.json"
+	storiesModel = "models/testdata/stories260K.gguf" // carried by the repository
 )
 
 // golden is the first case of golden.json: "Once upon a time", 60 steps.
@@ -47,10 +47,7 @@ type golden struct {
 
 func readGolden(t *testing.T) golden {
 	t.Helper()
-	if _, err := os.Stat(sharedDir); err != nil {
-		t.Skipf("reference data %s is absent: %v", sharedDir, err)
-	}
-	b, err := os.ReadFile(storiesGold)
+	b, err := os.ReadFile(testutil.Shared(t, "testdata/stories260K/golden.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -220,7 +217,7 @@ func buildEdgeai(t *testing.T, dir, goos, goarch string, env ...string) string {
 func runUnderQEMU(t *testing.T, g golden, qemu string, qemuArgs []string, bin string) {
 	t.Helper()
 	args := append(append([]string(nil), qemuArgs...), bin, "run", "-m", storiesModel, "-p", g.Prompt,
-		"-n", fmt.Sprint(g.Steps), "--temp", "0", "-t", "2")
+		"-n", fmt.Sprint(len(g.AllIDs)-len(g.PromptIDs)), "--temp", "0", "-t", "2")
 	cmd := exec.Command(qemu, args...)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
@@ -273,4 +270,25 @@ func TestArmV7EndToEnd(t *testing.T) {
 	}
 	bin := buildEdgeai(t, t.TempDir(), "linux", "arm", "GOARM=7")
 	runUnderQEMU(t, g, qemu, []string{"-cpu", "cortex-a7"}, bin)
+}
+
+// TestArmV6EndToEnd runs a GOARM=6 build as a Raspberry Pi Zero / Pi 1
+// (ARM1176, ARMv6 with VFPv2: a GOARM=7 binary dies there with SIGILL).
+// Skipped with -short, as TestArmV7EndToEnd.
+func TestArmV6EndToEnd(t *testing.T) {
+	g := readGolden(t)
+	if testing.Short() {
+		t.Skip("-short: the linux/arm build is slow")
+	}
+	qemu, err := exec.LookPath("qemu-arm-static")
+	if err != nil {
+		if qemu, err = exec.LookPath("qemu-arm"); err != nil {
+			t.Skip("qemu-arm-static (Debian qemu-user-static) is not installed")
+		}
+	}
+	if runtime.GOOS != "linux" {
+		t.Skip("qemu-user runs linux binaries on linux hosts only")
+	}
+	bin := buildEdgeai(t, t.TempDir(), "linux", "arm", "GOARM=6")
+	runUnderQEMU(t, g, qemu, []string{"-cpu", "arm1176"}, bin)
 }

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/edgeai-go/edgeai/internal/testutil"
 	"github.com/edgeai-go/edgeai/runtime"
 	"github.com/edgeai-go/edgeai/runtime/server"
 )
@@ -23,8 +24,6 @@ var (
 	_ server.Embedder     = (*runtime.EmbedModel)(nil)
 	_ server.TokenCounter = (*runtime.EmbedModel)(nil)
 )
-
-const bertData = "../../shared/testdata/bert"
 
 // bertRef is llama.cpp's reference for one tiny BERT file.
 type bertRef struct {
@@ -36,10 +35,7 @@ type bertRef struct {
 
 func needBert(t testing.TB, typ string) bertRef {
 	t.Helper()
-	if _, err := os.Stat(bertData); err != nil {
-		t.Skipf("reference data %s absent (see /work/shared/README.md): %v", bertData, err)
-	}
-	base := filepath.Join(bertData, "tiny-bert-"+typ)
+	base := filepath.Join(testutil.Shared(t, "testdata/bert"), "tiny-bert-"+typ)
 	var j struct {
 		Sentences []string `json:"sentences"`
 		TokenIDs  [][]int  `json:"token_ids"`
@@ -232,10 +228,8 @@ func TestEmbedOptions(t *testing.T) {
 
 func TestLoadEmbedderErrors(t *testing.T) {
 	ctx := context.Background()
-	if _, err := os.Stat(stories); err == nil {
-		if _, err := runtime.LoadEmbedder(ctx, stories); !errors.Is(err, runtime.ErrNotEncoder) {
-			t.Errorf("decoder: %v", err)
-		}
+	if _, err := runtime.LoadEmbedder(ctx, testutil.Stories(t)); !errors.Is(err, runtime.ErrNotEncoder) {
+		t.Errorf("decoder: %v", err)
 	}
 	dir := t.TempDir()
 	if _, err := runtime.LoadEmbedder(ctx, dir); err == nil || !strings.Contains(err.Error(), "model.onnx") {
@@ -301,5 +295,29 @@ func BenchmarkEmbed(b *testing.B) {
 				b.ReportMetric(float64(batch*b.N)/b.Elapsed().Seconds(), "sent/s")
 			})
 		}
+	}
+}
+
+// TestEmbedderExample checks what ExampleLoadEmbedder shows (the example is
+// not run: its model is in ../shared).
+func TestEmbedderExample(t *testing.T) {
+	ctx := context.Background()
+	m, err := runtime.LoadEmbedder(ctx, testutil.Shared(t, "testdata/bert/tiny-bert-Q8_0.gguf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	vecs, err := m.Embed(ctx, []string{"hello world", "Hello, world!"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dot float32
+	for i := range vecs[0] {
+		dot += vecs[0][i] * vecs[1][i]
+	}
+	info := m.Info()
+	got := fmt.Sprintf("%d vectors of %d values, %s pooling, similarity %.2f", len(vecs), info.Dim, info.Pooling, dot)
+	if want := "2 vectors of 128 values, mean pooling, similarity 0.80"; got != want {
+		t.Errorf("got %q, want %q", got, want)
 	}
 }

@@ -12,7 +12,7 @@ import (
 
 // Load a model and print what it is.
 func ExampleLoad() {
-	m, err := runtime.Load(context.Background(), "../../shared/models/stories260K.gguf", runtime.WithThreads(1))
+	m, err := runtime.Load(context.Background(), "../models/testdata/stories260K.gguf", runtime.WithThreads(1))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -24,7 +24,7 @@ func ExampleLoad() {
 
 // Stream a greedy continuation token by token.
 func ExampleModel_Generate() {
-	m, err := runtime.Load(context.Background(), "../../shared/models/stories260K.gguf")
+	m, err := runtime.Load(context.Background(), "../models/testdata/stories260K.gguf")
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -42,7 +42,7 @@ func ExampleModel_Generate() {
 
 // Sample with a temperature and a seed: the same seed gives the same text.
 func ExampleModel_Generate_sampling() {
-	m, err := runtime.Load(context.Background(), "../../shared/models/stories260K.gguf")
+	m, err := runtime.Load(context.Background(), "../models/testdata/stories260K.gguf")
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -64,7 +64,7 @@ func ExampleModel_Generate_sampling() {
 
 // Tokenize and detokenize.
 func ExampleModel_Tokenize() {
-	m, err := runtime.Load(context.Background(), "../../shared/models/stories260K.gguf")
+	m, err := runtime.Load(context.Background(), "../models/testdata/stories260K.gguf")
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgeai-go/edgeai/internal/testutil"
+
 	"github.com/edgeai-go/edgeai/runtime"
 )
 
@@ -19,7 +21,7 @@ func benchModel(b *testing.B) *runtime.Model {
 	b.Helper()
 	path := os.Getenv("EDGEAI_BENCH_MODEL")
 	if path == "" {
-		path = stories
+		path = testutil.Stories(b)
 	}
 	if _, err := os.Stat(path); err != nil {
 		b.Skipf("benchmark model not found at %s (set EDGEAI_BENCH_MODEL): %v", path, err)
@@ -144,7 +146,7 @@ func reportSpeed(b *testing.B, tokens int, start time.Time, cpu time.Duration) {
 func BenchmarkLoad(b *testing.B) {
 	path := os.Getenv("EDGEAI_BENCH_MODEL")
 	if path == "" {
-		path = stories
+		path = testutil.Stories(b)
 	}
 	if _, err := os.Stat(path); err != nil {
 		b.Skipf("benchmark model not found at %s (set EDGEAI_BENCH_MODEL): %v", path, err)

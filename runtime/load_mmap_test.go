@@ -3,9 +3,9 @@ package runtime_test
 import (
 	"context"
 	"math"
-	"os"
 	"testing"
 
+	"github.com/edgeai-go/edgeai/internal/testutil"
 	"github.com/edgeai-go/edgeai/runtime"
 )
 
@@ -59,10 +59,7 @@ func TestWithMmap(t *testing.T) {
 func TestPackedLoad(t *testing.T) {
 	ids := []int{1, 403, 407, 261, 378, 429, 270, 436, 298, 315, 421}
 	for _, name := range []string{"llama/tiny-llama-Q4_0", "llama/tiny-llama-Q5_0", "llama/tiny-llama-Q8_0", "qwen2/tiny-qwen2-Q8_0"} {
-		path := "../../shared/testdata/" + name + ".gguf"
-		if _, err := os.Stat(path); err != nil {
-			t.Skipf("reference data: %v", err)
-		}
+		path := testutil.Shared(t, "testdata/"+name+".gguf")
 		var want []float32
 		for _, tc := range []struct {
 			mmap    bool

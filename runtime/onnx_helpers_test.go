@@ -7,6 +7,7 @@ import (
 	"os"
 	"testing"
 
+	"github.com/edgeai-go/edgeai/internal/testutil"
 	"github.com/edgeai-go/edgeai/models/onnx"
 	"github.com/edgeai-go/edgeai/runtime"
 )
@@ -15,9 +16,7 @@ const onnxData = "../../shared/testdata/onnx"
 
 func needONNXData(t testing.TB) {
 	t.Helper()
-	if _, err := os.Stat(onnxData); err != nil {
-		t.Skipf("reference data %s absent (see /work/shared/README.md): %v", onnxData, err)
-	}
+	testutil.Shared(t, "testdata/onnx")
 }
 
 // needORT decides the fate of a test that needs ONNX Runtime: when

@@ -3,12 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/edgeai-go/edgeai/internal/testutil"
 
 	"github.com/edgeai-go/edgeai/models/gguf"
 	"github.com/edgeai-go/edgeai/runtime"
@@ -17,11 +18,7 @@ import (
 // benchBertPath is a tiny BERT reference encoder, relative to this package.
 func benchBertPath(t *testing.T, typ string) string {
 	t.Helper()
-	p := filepath.Join("..", "..", "..", "shared", "testdata", "bert", "tiny-bert-"+typ+".gguf")
-	if _, err := os.Stat(filepath.Dir(p)); errors.Is(err, os.ErrNotExist) {
-		t.Skipf("reference data %s is absent (../shared is laid beside the repository in CI)", filepath.Dir(p))
-	}
-	return p
+	return testutil.Shared(t, "testdata/bert/tiny-bert-"+typ+".gguf")
 }
 
 func TestBenchEmbedJSON(t *testing.T) {
@@ -105,7 +102,6 @@ func TestBenchEmbedTable(t *testing.T) {
 
 func TestBenchEmbedFlags(t *testing.T) {
 	bert := benchBertPath(t, "F32")
-	needBenchModel(t)
 	base := []string{"bench", "-m", bert, "-t", "1", "-r", "1", "--power-meter", "none", "--quiet"}
 	for _, tc := range []struct {
 		args []string
@@ -130,7 +126,6 @@ func TestBenchEmbedFlags(t *testing.T) {
 
 func TestIsEncoderModel(t *testing.T) {
 	bert := benchBertPath(t, "Q8_0")
-	needBenchModel(t)
 	short := filepath.Join(t.TempDir(), "short")
 	if err := os.WriteFile(short, []byte("GG"), 0o644); err != nil {
 		t.Fatal(err)

@@ -6,7 +6,6 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"encoding/xml"
-	"errors"
 	"math"
 	"net/http/httptest"
 	"os"
@@ -19,15 +18,8 @@ import (
 	"github.com/edgeai-go/edgeai/runtime/server"
 )
 
-// benchModelPath is the reference model, relative to this package's directory.
-var benchModelPath = filepath.Join("..", "..", "..", "shared", "models", "stories260K.gguf")
-
-func needBenchModel(t *testing.T) {
-	t.Helper()
-	if _, err := os.Stat(filepath.Dir(benchModelPath)); errors.Is(err, os.ErrNotExist) {
-		t.Skipf("reference data %s is absent (../shared is laid beside the repository in CI)", filepath.Dir(benchModelPath))
-	}
-}
+// benchModelPath is the model the repository carries.
+var benchModelPath = storiesModel
 
 // benchArgs are small, quick runs of stories260K.
 func benchArgs(extra ...string) []string {
@@ -57,7 +49,6 @@ func jsonLines(t *testing.T, s string) []map[string]any {
 }
 
 func TestBenchJSON(t *testing.T) {
-	needBenchModel(t)
 	out, _ := runBenchCmd(t, benchArgs("--json", "--compare")...)
 	lines := jsonLines(t, out)
 	if len(lines) != 3 {
@@ -128,7 +119,6 @@ func TestBenchJSON(t *testing.T) {
 }
 
 func TestBenchTableCSV(t *testing.T) {
-	needBenchModel(t)
 	out, _ := runBenchCmd(t, benchArgs("-t", "1,2")...)
 	for _, w := range []string{"| model", "t/s |", "pp16", "tg8", "±", "CPU ", "power meter: estimate (estimate", "idle power:", "Is local worth it?", "Energy:", "Caveat:"} {
 		if !strings.Contains(out, w) {
@@ -176,7 +166,6 @@ func (n *svgNode) walk(f func(*svgNode)) {
 }
 
 func TestBenchSVG(t *testing.T) {
-	needBenchModel(t)
 	dir := t.TempDir()
 	svgPath, htmlPath := filepath.Join(dir, "bench.svg"), filepath.Join(dir, "bench.html")
 	runBenchCmd(t, benchArgs("-t", "1,2", "--svg", svgPath, "--html", htmlPath)...)
@@ -234,7 +223,6 @@ func TestBenchSVG(t *testing.T) {
 // what `edgeai serve` runs) on a loopback port, with an API key, as a user
 // would with a cloud endpoint.
 func TestBenchCloudLoopback(t *testing.T) {
-	needBenchModel(t)
 	m, err := runtime.Load(context.Background(), benchModelPath, runtime.WithChatTemplate("chatml"), runtime.WithThreads(1))
 	if err != nil {
 		t.Fatal(err)
@@ -281,7 +269,6 @@ func toStrings(v any) []string {
 }
 
 func TestBenchFlags(t *testing.T) {
-	needBenchModel(t)
 	for _, tc := range []struct {
 		args []string
 		want string

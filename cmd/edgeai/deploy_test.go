@@ -11,17 +11,17 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/edgeai-go/edgeai/internal/testutil"
+
 	"github.com/edgeai-go/edgeai/internal/audit"
 	"github.com/edgeai-go/edgeai/runtime"
 )
 
-const deployShared = "../../../shared"
-
-func needDeployShared(t *testing.T) {
+// sharedDir returns ../shared (skipping the test when rel is not in it).
+func sharedDir(t *testing.T, rel string) string {
 	t.Helper()
-	if _, err := os.Stat(deployShared); err != nil {
-		t.Skipf("reference data %s is absent: %v", deployShared, err)
-	}
+	testutil.Shared(t, rel)
+	return testutil.SharedPath(t, ".")
 }
 
 func fileSHA256(t *testing.T, path string) string {
@@ -37,7 +37,7 @@ func fileSHA256(t *testing.T, path string) string {
 // TestQuantizeCmd runs edgeai quantize on llama.cpp's F32 test model: the
 // output is llama-quantize's file, byte for byte.
 func TestQuantizeCmd(t *testing.T) {
-	needDeployShared(t)
+	deployShared := sharedDir(t, "testdata/llama")
 	dir := t.TempDir()
 	for _, c := range []struct {
 		typ  string
@@ -76,7 +76,7 @@ func TestQuantizeCmd(t *testing.T) {
 }
 
 func TestQuantizeCmdErrors(t *testing.T) {
-	needDeployShared(t)
+	deployShared := sharedDir(t, "testdata/llama/tiny-llama-F32.gguf")
 	in := deployShared + "/testdata/llama/tiny-llama-F32.gguf"
 	dir := t.TempDir()
 	for _, args := range [][]string{
@@ -149,8 +149,7 @@ func TestSynthCmd(t *testing.T) {
 // TestAuditHook drives the helpers run and chat use: pinning, one record per
 // generation with hashes only, and audit verify.
 func TestAuditHook(t *testing.T) {
-	needDeployShared(t)
-	model := deployShared + "/models/stories260K.gguf"
+	model := storiesModel
 	sum := fileSHA256(t, model)
 	logPath := filepath.Join(t.TempDir(), "audit.jsonl")
 	ctx := context.Background()

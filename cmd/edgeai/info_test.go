@@ -10,17 +10,16 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-// infoShared is the reference data folder, relative to this package.
-const infoShared = "../../../shared"
+	"github.com/edgeai-go/edgeai/internal/testutil"
+)
 
 func infoSharedPath(t *testing.T, rel string) string {
 	t.Helper()
-	if _, err := os.Stat(infoShared); err != nil {
-		t.Skipf("reference data %s is absent (%v): this test needs ../shared next to the module", infoShared, err)
+	if rel == "models/stories260K.gguf" {
+		return storiesModel
 	}
-	return filepath.Join(infoShared, rel)
+	return testutil.Shared(t, rel)
 }
 
 func runInfoCmd(t *testing.T, args ...string) (stdout, stderr string, code int) {

@@ -11,19 +11,18 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/edgeai-go/edgeai/internal/testutil"
+
 	"github.com/edgeai-go/edgeai/internal/npy"
 	"github.com/edgeai-go/edgeai/models/onnx"
 	"github.com/edgeai-go/edgeai/models/onnx/ort"
 	"github.com/edgeai-go/edgeai/runtime"
 )
 
-const onnxShared = "../../../shared/testdata/onnx"
-
-func needONNXShared(t *testing.T) {
+// needONNXShared returns ../shared/testdata/onnx, or skips.
+func needONNXShared(t *testing.T) string {
 	t.Helper()
-	if _, err := os.Stat(onnxShared); err != nil {
-		t.Skipf("reference data %s absent: %v", onnxShared, err)
-	}
+	return testutil.Shared(t, "testdata/onnx")
 }
 
 // needORT: fail when EDGEAI_ORT_LIB is set but broken; skip when it is
@@ -47,7 +46,7 @@ func edgeai(args ...string) (code int, stdout, stderr string) {
 }
 
 func TestONNXInfo(t *testing.T) {
-	needONNXShared(t)
+	onnxShared := needONNXShared(t)
 	model := filepath.Join(onnxShared, "models", "silero-vad", "silero_vad_16k_op15.onnx")
 	code, out, errOut := edgeai("onnx", "info", model)
 	if code != 0 {
@@ -111,11 +110,11 @@ func TestONNXRun(t *testing.T) {
 // TestONNXRunGoBackend is TestONNXRun on the pure-Go backend, which every
 // build has.
 func TestONNXRunGoBackend(t *testing.T) {
-	needONNXShared(t)
 	testONNXRun(t, "go")
 }
 
 func testONNXRun(t *testing.T, backend string) {
+	onnxShared := needONNXShared(t)
 	model := filepath.Join(onnxShared, "models", "silero-vad", "silero_vad_16k_op15.onnx")
 	golden := filepath.Join(onnxShared, "golden", "silero_vad_16k_op15", "test_data_set_1")
 	dir := t.TempDir()

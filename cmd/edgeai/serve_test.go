@@ -17,20 +17,18 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/edgeai-go/edgeai/internal/testutil"
 )
 
-// serveModel is the reference model, relative to this package's directory.
-var serveModel = filepath.Join("..", "..", "..", "shared", "models", "stories260K.gguf")
+// serveModel is the model the repository carries.
+var serveModel = storiesModel
 
-// serveBert is the tiny reference BERT encoder (4 + 8 tokens for the two
-// sentences TestServeCommand embeds).
-var serveBert = filepath.Join("..", "..", "..", "shared", "testdata", "bert", "tiny-bert-F32.gguf")
-
-func needServeModel(t *testing.T) {
+// serveBert returns the tiny reference BERT encoder (4 + 8 tokens for the
+// two sentences TestServeCommand embeds), or skips.
+func serveBert(t *testing.T) string {
 	t.Helper()
-	if _, err := os.Stat(filepath.Dir(serveModel)); errors.Is(err, os.ErrNotExist) {
-		t.Skipf("reference data %s is absent (../shared is laid beside the repository in CI)", filepath.Dir(serveModel))
-	}
+	return testutil.Shared(t, "testdata/bert/tiny-bert-F32.gguf")
 }
 
 // lockedBuffer collects a command's standard error across goroutines.
@@ -74,7 +72,6 @@ func waitListening(t *testing.T, out func() string, done <-chan error) string {
 // TestServeCommand runs `edgeai serve` in-process on a loopback port, talks
 // to it with a plain HTTP client, then cancels its context as SIGTERM does.
 func TestServeCommand(t *testing.T) {
-	needServeModel(t)
 	t.Setenv("EDGEAI_API_KEY", "test-key")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -82,7 +79,7 @@ func TestServeCommand(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		done <- runServe(ctx, []string{"-m", "tiny=" + serveModel, "-m", serveModel, "--addr", "127.0.0.1:0", "--chat-template", "chatml",
-			"--parallel", "2", "--temp", "0", "--log-format", "json", "--embed", "bert=" + serveBert}, io.Discard, &stderr)
+			"--parallel", "2", "--temp", "0", "--log-format", "json", "--embed", "bert=" + serveBert(t)}, io.Discard, &stderr)
 	}()
 	url := waitListening(t, stderr.String, done)
 	if strings.Contains(stderr.String(), "WARNING") {
@@ -149,7 +146,6 @@ func TestServeCommand(t *testing.T) {
 }
 
 func TestServeFlags(t *testing.T) {
-	needServeModel(t)
 	for _, args := range [][]string{
 		{},
 		{"-m", serveModel, "--parallel", "0"},
@@ -227,7 +223,6 @@ func TestServeSignal(t *testing.T) {
 	if goruntime.GOOS == "windows" {
 		t.Skip("no SIGTERM on Windows")
 	}
-	needServeModel(t)
 	abs, err := filepath.Abs(serveModel)
 	if err != nil {
 		t.Fatal(err)

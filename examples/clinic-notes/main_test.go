@@ -15,14 +15,14 @@ import (
 )
 
 const (
-	model = "../../../shared/models/stories260K.gguf"
+	model = "../../models/testdata/stories260K.gguf" // carried by the repository
 	note  = "testdata/note.txt"
 )
 
 func needModel(t *testing.T) {
 	t.Helper()
 	if _, err := os.Stat(model); err != nil {
-		t.Skipf("reference model %s absent: %v", model, err)
+		t.Fatalf("the repository's model is missing: %v", err)
 	}
 }
 

@@ -1,7 +1,7 @@
 // Command embed shows how a Go program embeds edgeai: load a GGUF model once,
 // then stream generated text from it through the runtime API.
 //
-//	go run ./examples/embed ../shared/models/stories260K.gguf "Once upon a time"
+//	go run ./examples/embed models/testdata/stories260K.gguf "Once upon a time"
 package main
 
 import (

@@ -7,19 +7,19 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/edgeai-go/edgeai/internal/testutil"
 )
 
-const (
-	model  = "../../../shared/models/stories260K.gguf"
-	golden = "../../../shared/testdata/stories260K/golden.json"
-)
+// model is the model the repository carries.
+const model = "../../models/testdata/stories260K.gguf"
 
 // goldenText returns the reference text of the "Once upon a time" case of
 // golden.json: llama2.c greedy for 60 steps, that is BOS, 4 prompt ids and
 // 56 new tokens, which is what generate asks for.
 func goldenText(t *testing.T) string {
 	t.Helper()
-	b, err := os.ReadFile(golden)
+	b, err := os.ReadFile(testutil.Shared(t, "testdata/stories260K/golden.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,9 +45,6 @@ func goldenText(t *testing.T) string {
 // TestGolden runs the example on stories260K and compares its output with
 // llama2.c's greedy reference text.
 func TestGolden(t *testing.T) {
-	if _, err := os.Stat(model); err != nil {
-		t.Skipf("reference model %s absent: %v", model, err)
-	}
 	want := goldenText(t)
 	if !strings.HasPrefix(want, "Once upon a time, there was a little girl named Lily") {
 		t.Fatalf("unexpected golden text %q", want)

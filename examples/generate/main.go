@@ -1,7 +1,7 @@
 // Command generate is the smallest program that uses edgeai as a library: it
 // loads a GGUF model and streams a continuation of a prompt.
 //
-//	go run ./examples/generate -m ../shared/models/stories260K.gguf "Once upon a time"
+//	go run ./examples/generate -m models/testdata/stories260K.gguf "Once upon a time"
 package main
 
 import (

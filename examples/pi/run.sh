@@ -4,7 +4,7 @@
 # on an arm64 Linux host (a Pi 4/5 with a 64-bit OS), under qemu-user
 # (qemu-aarch64-static, Debian package qemu-user-static) anywhere else.
 #
-#   examples/pi/run.sh                      # model: ../shared/models/stories260K.gguf
+#   examples/pi/run.sh                      # model: models/testdata/stories260K.gguf
 #   MODEL=/path/to/stories260K.gguf examples/pi/run.sh
 #   QEMU_CPU=cortex-a72 examples/pi/run.sh  # emulate a Pi 4 core (default: qemu's "max")
 #   OUT=/tmp/pi examples/pi/run.sh          # keep the binary (default: a temporary folder)
@@ -15,7 +15,7 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 export PATH="$PATH:/usr/local/go/bin"
 
-model="${MODEL:-$root/../shared/models/stories260K.gguf}"
+model="${MODEL:-$root/models/testdata/stories260K.gguf}"
 if [ ! -f "$model" ]; then
 	echo "run.sh: model $model not found (set MODEL=...)" >&2
 	exit 2
@@ -51,4 +51,4 @@ Linux/*)
 esac
 
 "${runner[@]}" "$bin" version >&2
-"${runner[@]}" "$bin" run -m "$model" -p "Once upon a time" -n 60 --temp 0
+"${runner[@]}" "$bin" run -m "$model" -p "Once upon a time" -n 56 --temp 0

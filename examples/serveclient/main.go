@@ -4,13 +4,13 @@
 //
 // Against a running `edgeai serve`:
 //
-//	edgeai serve -m ../shared/models/stories260K.gguf --chat-template chatml &
+//	edgeai serve -m models/testdata/stories260K.gguf --chat-template chatml &
 //	go run ./examples/serveclient -url http://127.0.0.1:8080 "Tell me a story"
 //
 // Or, with -m, it embeds the server itself (runtime/server is an
 // http.Handler) on a loopback port and talks to that:
 //
-//	go run ./examples/serveclient -m ../shared/models/stories260K.gguf -chat-template chatml "Tell me a story"
+//	go run ./examples/serveclient -m models/testdata/stories260K.gguf -chat-template chatml "Tell me a story"
 //
 // The API key, if the server wants one, comes from $EDGEAI_API_KEY.
 package main

@@ -7,16 +7,14 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-)
 
-const model = "../../../shared/testdata/bert/tiny-bert-Q8_0.gguf"
+	"github.com/edgeai-go/edgeai/internal/testutil"
+)
 
 // TestREADME runs the example as its README shows and compares the output
 // with the README's (scores to the printed precision).
 func TestREADME(t *testing.T) {
-	if _, err := os.Stat(model); err != nil {
-		t.Skipf("reference model %s absent: %v", model, err)
-	}
+	model := testutil.Shared(t, "testdata/bert/tiny-bert-Q8_0.gguf")
 	var out bytes.Buffer
 	if err := run(context.Background(), []string{"-m", model, "-f", "docs.txt", "the patient has a headache"}, &out); err != nil {
 		t.Fatal(err)

@@ -113,7 +113,7 @@ type Detector struct {
 // NewDetector checks the session's inputs and picks the model variant.
 func NewDetector(s *runtime.ONNXSession, rate int) (*Detector, error) {
 	if rate != 16000 && rate != 8000 {
-		return nil, fmt.Errorf("Silero VAD takes 16 kHz or 8 kHz audio, not %d Hz", rate)
+		return nil, fmt.Errorf("vad: Silero VAD takes 16 kHz or 8 kHz audio, not %d Hz", rate)
 	}
 	names := map[string]bool{}
 	for _, ti := range s.Inputs() {

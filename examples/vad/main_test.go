@@ -11,10 +11,16 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/edgeai-go/edgeai/internal/testutil"
+
 	"github.com/edgeai-go/edgeai/runtime"
 )
 
-const modelDir = "../../../shared/testdata/onnx/models/silero-vad"
+// modelDir returns the folder of the Silero VAD models in ../shared, or skips.
+func modelDir(t *testing.T) string {
+	t.Helper()
+	return testutil.Shared(t, "testdata/onnx/models/silero-vad")
+}
 
 // testdata/speech16k.wav: espeak-ng (en-us, 160 wpm) saying "Hello there,
 // this is a speech test", converted by sox to 16 kHz mono 16-bit; the voice
@@ -187,9 +193,7 @@ func TestSegments(t *testing.T) {
 
 func needORT(t *testing.T) {
 	t.Helper()
-	if _, err := os.Stat(modelDir); err != nil {
-		t.Skipf("reference models absent: %v", err)
-	}
+	modelDir(t)
 	_, _, err := runtime.ORTVersion("")
 	if err == nil {
 		return
@@ -213,9 +217,7 @@ func TestVAD(t *testing.T) {
 
 // TestVADGo is TestVAD on the pure-Go backend, which every build has.
 func TestVADGo(t *testing.T) {
-	if _, err := os.Stat(modelDir); err != nil {
-		t.Skipf("reference models absent: %v", err)
-	}
+	modelDir(t)
 	testVAD(t, runtime.ONNXBackendGo)
 }
 
@@ -251,7 +253,7 @@ func testVAD(t *testing.T, backend string) {
 	o := Options{Threshold: 0.5, MinSpeechMs: 250, MinSilenceMs: 100, PadMs: 30}
 	var ref []float32
 	for _, m := range []string{"silero_vad_16k_op15.onnx", "silero_vad_op18_ifless.onnx", "silero_vad_v4_legacy.onnx"} {
-		s, err := runtime.LoadONNX(context.Background(), filepath.Join(modelDir, m), runtime.ONNXOptions{Backend: backend, Threads: 1})
+		s, err := runtime.LoadONNX(context.Background(), filepath.Join(modelDir(t), m), runtime.ONNXOptions{Backend: backend, Threads: 1})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -307,7 +309,7 @@ func testVAD(t *testing.T, backend string) {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	if err := run(context.Background(), &out, wavPath, filepath.Join(modelDir, "silero_vad_16k_op15.onnx"),
+	if err := run(context.Background(), &out, wavPath, filepath.Join(modelDir(t), "silero_vad_16k_op15.onnx"),
 		runtime.ONNXOptions{Backend: backend, Threads: 1}, o, false); err != nil {
 		t.Fatal(err)
 	}

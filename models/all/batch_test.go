@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/edgeai-go/edgeai/internal/testutil"
+
 	"github.com/edgeai-go/edgeai/internal/parallel"
 	"github.com/edgeai-go/edgeai/models/gguf"
 	"github.com/edgeai-go/edgeai/models/nn"
@@ -13,7 +15,7 @@ import (
 // TestBatchInvariance: how a prompt is cut into batches must not change a
 // single bit of the logits (so a cached prefix can be reused anywhere).
 func TestBatchInvariance(t *testing.T) {
-	paths := []string{"../../../shared/models/stories260K.gguf"}
+	paths := []string{testutil.Stories(t)}
 	for _, n := range []string{"llama/tiny-llama-Q8_0", "llama/tiny-llama-Q4_K_M", "qwen2/tiny-qwen2-Q4_K_M"} {
 		paths = append(paths, filepath.Join(testdata, n+".gguf"))
 	}
@@ -23,7 +25,7 @@ func TestBatchInvariance(t *testing.T) {
 	for _, path := range paths {
 		f, err := gguf.Open(path)
 		if err != nil {
-			t.Skipf("reference data: %v", err)
+			t.Skipf("%v: %s", err, testutil.SharedHelp)
 		}
 		dec, err := nn.LoadDecoder(f)
 		if err != nil {

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/edgeai-go/edgeai/internal/testutil"
+
 	"github.com/edgeai-go/edgeai/internal/parallel"
 	"github.com/edgeai-go/edgeai/kernels"
 	"github.com/edgeai-go/edgeai/models/gguf"
@@ -24,7 +26,7 @@ func TestPackedWeights(t *testing.T) {
 		path := filepath.Join(testdata, name+".gguf")
 		f, err := gguf.Open(path)
 		if err != nil {
-			t.Skipf("reference data: %v", err)
+			t.Skipf("%v: %s", err, testutil.SharedHelp)
 		}
 		logits := func(pack bool, threads int) []float32 {
 			dec, err := nn.LoadDecoder(f)

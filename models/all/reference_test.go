@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/edgeai-go/edgeai/internal/testutil"
+
 	"github.com/edgeai-go/edgeai/internal/parallel"
 	_ "github.com/edgeai-go/edgeai/models/all"
 	"github.com/edgeai-go/edgeai/models/gguf"
@@ -72,9 +74,7 @@ func TestReferenceLogits(t *testing.T) {
 		refs = append(refs, m...)
 	}
 	if len(refs) == 0 {
-		if _, err := os.Stat(testdata); err != nil {
-			t.Skipf("reference data not found at %s: %v", testdata, err)
-		}
+		testutil.Shared(t, "testdata")
 		t.Fatal("no *.ref.json in the reference data")
 	}
 	pool := parallel.New(2)

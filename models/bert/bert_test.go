@@ -9,6 +9,8 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/edgeai-go/edgeai/internal/testutil"
+
 	"github.com/edgeai-go/edgeai/internal/parallel"
 	"github.com/edgeai-go/edgeai/models/gguf"
 	"github.com/edgeai-go/edgeai/models/nn"
@@ -35,9 +37,7 @@ type refModel struct {
 
 func needRef(t testing.TB) {
 	t.Helper()
-	if _, err := os.Stat(refDir); os.IsNotExist(err) {
-		t.Skipf("reference data %s is absent", refDir)
-	}
+	testutil.Shared(t, "testdata/bert")
 }
 
 func readF32(t testing.TB, path string) []float32 {

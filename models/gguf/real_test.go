@@ -10,6 +10,8 @@ import (
 	"sort"
 	"testing"
 
+	"github.com/edgeai-go/edgeai/internal/testutil"
+
 	"github.com/edgeai-go/edgeai/quant"
 )
 
@@ -19,10 +21,7 @@ const shared = "../../../shared"
 // sharedPath returns a path under ../shared, skipping the test when the folder is absent.
 func sharedPath(t testing.TB, rel string) string {
 	t.Helper()
-	if _, err := os.Stat(shared); err != nil {
-		t.Skipf("reference data %s is absent (%v): these tests need ../shared next to the module", shared, err)
-	}
-	return filepath.Join(shared, rel)
+	return testutil.Shared(t, rel)
 }
 
 // realFiles returns every GGUF file under ../shared.

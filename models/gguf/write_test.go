@@ -48,7 +48,7 @@ func everyValue() []KV {
 		{"a.string", NewStrings([]string{"<unk>", "", "▁the"})},
 		{"a.uint64", NewArray(TypeUint64, []Value{NewUint64(1 << 63)})},
 		{"a.int64", NewArray(TypeInt64, []Value{NewInt64(-1 << 62)})},
-		{"a.float64", NewArray(TypeFloat64, []Value{NewFloat64(math.Pi), NewFloat64(-0.0)})},
+		{"a.float64", NewArray(TypeFloat64, []Value{NewFloat64(math.Pi), NewFloat64(math.Copysign(0, -1))})},
 		{"a.empty", NewArray(TypeString, nil)},
 		{"a.nested", nested},
 	}

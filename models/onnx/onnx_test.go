@@ -11,15 +11,15 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/edgeai-go/edgeai/internal/testutil"
 )
 
 const testdata = "../../../shared/testdata/onnx"
 
 func needShared(t testing.TB) {
 	t.Helper()
-	if _, err := os.Stat(testdata); err != nil {
-		t.Skipf("reference data %s absent (see /work/shared/README.md): %v", testdata, err)
-	}
+	testutil.Shared(t, "testdata/onnx")
 }
 
 func nodeTests(t testing.TB) []string {

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/edgeai-go/edgeai/internal/testutil"
+
 	"github.com/edgeai-go/edgeai/models/gguf"
 	"github.com/edgeai-go/edgeai/models/quantize"
 	"github.com/edgeai-go/edgeai/quant"
@@ -21,9 +23,7 @@ const testdata = "../../../shared/testdata"
 
 func needShared(t testing.TB) {
 	t.Helper()
-	if _, err := os.Stat(testdata); err != nil {
-		t.Skipf("reference data %s is absent: %v", testdata, err)
-	}
+	testutil.Shared(t, "testdata")
 }
 
 // refCase is one model llama-quantize made from an F32 reference model.

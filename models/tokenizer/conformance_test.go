@@ -7,20 +7,20 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/edgeai-go/edgeai/internal/testutil"
+
 	"github.com/edgeai-go/edgeai/models/gguf"
 )
 
-// shared is the reference data folder, relative to this package.
+// shared is the reference data folder, relative to this package (for the
+// vocabularies loaded outside a test; tests go through sharedPath).
 const shared = "../../../shared"
 
 // sharedPath returns a path under ../shared, skipping the test when the
 // folder is absent.
 func sharedPath(t testing.TB, rel string) string {
 	t.Helper()
-	if _, err := os.Stat(shared); err != nil {
-		t.Skipf("reference data folder %s is absent: %v", shared, err)
-	}
-	return filepath.Join(shared, rel)
+	return testutil.Shared(t, rel)
 }
 
 // loadTokenizer opens a GGUF file and builds its tokenizer.

@@ -5,13 +5,14 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"math"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/edgeai-go/edgeai/internal/testutil"
 
 	"github.com/edgeai-go/edgeai/runtime"
 )
@@ -95,10 +96,7 @@ func TestEmbeddingsNoEncoder(t *testing.T) {
 // exactly the runtime's (float32 survives the JSON round trip), within
 // cosine 0.9999 of llama.cpp's, and a text longer than the context is a 400.
 func TestEmbeddingsBERT(t *testing.T) {
-	dir := filepath.Join("..", "..", "..", "shared", "testdata", "bert")
-	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
-		t.Skipf("reference data %s is absent", dir)
-	}
+	dir := testutil.Shared(t, "testdata/bert")
 	var ref struct {
 		Sentences []string `json:"sentences"`
 		NEmbd     int      `json:"n_embd"`

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -122,7 +123,7 @@ func TestLogprobs(t *testing.T) {
 	}
 	// Without logprobs the field is null.
 	resp, b = ts.post(t, "/v1/chat/completions", `{"model":"stories","messages":[{"role":"user","content":"x"}],"max_tokens":2}`)
-	if !strings.Contains(string(b), `"logprobs":null`) {
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), `"logprobs":null`) {
 		t.Errorf("logprobs not null: %s", b)
 	}
 }

@@ -4,12 +4,13 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/edgeai-go/edgeai/internal/testutil"
 
 	"github.com/edgeai-go/edgeai/models/onnx"
 	"github.com/edgeai-go/edgeai/quant"
@@ -19,9 +20,7 @@ const testdata = "../../../../shared/testdata/onnx"
 
 func needData(t testing.TB) {
 	t.Helper()
-	if _, err := os.Stat(testdata); err != nil {
-		t.Skipf("reference data %s absent (see /work/shared/README.md): %v", testdata, err)
-	}
+	testutil.Shared(t, "testdata/onnx")
 }
 
 // Node tests use the tolerances of ONNX's own backend test runner.

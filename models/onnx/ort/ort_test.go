@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/edgeai-go/edgeai/internal/testutil"
 )
 
 // needORT loads ONNX Runtime or decides the test's fate: when EDGEAI_ORT_LIB
@@ -60,7 +62,7 @@ func TestRunAdd(t *testing.T) {
 	needORT(t)
 	model, err := os.ReadFile(addModel)
 	if err != nil {
-		t.Skipf("reference data absent: %v", err)
+		t.Skipf("needs ../shared/testdata/onnx/node/test_add/model.onnx: %s (%v)", testutil.SharedHelp, err)
 	}
 	dims := []int64{3, 4, 5}
 	in := []IO{{Name: "x", Type: Float32, Tensor: true, Dims: dims, HasShape: true},
