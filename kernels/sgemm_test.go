@@ -134,14 +134,23 @@ func TestSgemmAgainstGeneric(t *testing.T) {
 			m, n, k := sz[0], sz[1], sz[2]
 			a, b := randMat(r, m*k), randMat(r, k*n)
 			ref, mag := refGemm(a, k, false, b, n, false, m, n, k, 1)
-			var outs [][]float32
-			for _, h := range []*Sgemm{sgemmGeneric, g} {
+			var outs [2][]float32
+			for i, h := range []*Sgemm{sgemmGeneric, g} {
 				pa := make([]float32, h.PackedASize(m, k))
 				h.PackA(pa, a, k, false, m, k, 1)
 				c := make([]float32, m*n)
 				h.Mul(m, n, k, pa, BMatrix{Data: b, Stride: n}, c, n, 0, m, 0, n, false)
 				checkGemm(t, h.name, c, n, ref, mag, nil, m, n, k)
-				outs = append(outs, c)
+				outs[i] = c
+			}
+			// The path against the generic result itself: the same sums in
+			// another order (fused multiply-adds), so within the rounding
+			// of k terms of their magnitude.
+			for i := range m * n {
+				tol := float64(k+2) * (1.0 / (1 << 23)) * mag[i]
+				if d := math.Abs(float64(outs[1][i]) - float64(outs[0][i])); !(d <= tol) {
+					t.Fatalf("%s %v: c[%d] = %g, generic %g (diff %.3g > %.3g)", g.name, sz, i, outs[1][i], outs[0][i], d, tol)
+				}
 			}
 		}
 	}

@@ -7,7 +7,8 @@
 #   VERSION=v0.3.0 scripts/release.sh   # default: git describe, else "dev"
 #
 # Targets: linux/amd64, linux/arm64 (Pi 4/5, 64-bit OS), linux/arm/7 (Pi 2-5
-# on a 32-bit OS: generic Go kernels), darwin/arm64, windows/amd64. Without
+# on a 32-bit OS: generic Go kernels), linux/arm/6 (Pi Zero / Pi 1, ARMv6),
+# darwin/arm64, windows/amd64. Without
 # cgo the ONNX Runtime backend is left out; GGUF models need nothing else.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,7 +17,7 @@ export PATH="$PATH:/usr/local/go/bin"
 version="${VERSION:-$(git describe --tags --always --dirty 2>/dev/null || echo dev)}"
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-	targets=(linux/amd64 linux/arm64 linux/arm/7 darwin/arm64 windows/amd64)
+	targets=(linux/amd64 linux/arm64 linux/arm/7 linux/arm/6 darwin/arm64 windows/amd64)
 fi
 
 mkdir -p dist

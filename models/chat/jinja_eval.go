@@ -34,7 +34,6 @@ type renderer struct {
 	depth  int
 	scopes []map[string]any
 	root   map[string]any // template-level variables (visible in macros)
-	date   string         // strftime_now's clock, fixed by Options.Date
 	opt    Options
 }
 

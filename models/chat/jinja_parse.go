@@ -446,11 +446,6 @@ func (t *tokExpr) acceptName(name string) bool {
 	return false
 }
 
-func (t *tokExpr) isName(name string) bool {
-	k := t.peek()
-	return k != nil && k.kind == tokName && k.s == name
-}
-
 func (t *tokExpr) errf(format string, args ...any) error {
 	pos := t.pos
 	if k := t.peek(); k != nil {

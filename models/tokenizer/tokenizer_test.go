@@ -2,6 +2,7 @@ package tokenizer
 
 import (
 	"errors"
+	"math"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -471,7 +472,7 @@ func TestDecodeCpts(t *testing.T) {
 }
 
 func TestMergePriority(t *testing.T) {
-	scores := []float32{3.5, 1, 0, -0.0, -1e-30, -1, -1000, -1e30}
+	scores := []float32{3.5, 1, 0, float32(math.Copysign(0, -1)), -1e-30, -1, -1000, -1e30}
 	for i := 0; i+1 < len(scores); i++ {
 		a, b := spmPriority(scores[i]), spmPriority(scores[i+1])
 		if scores[i] == scores[i+1] {

@@ -17,8 +17,6 @@ const (
 	flagSymbol      uint16 = 1 << 6 // \p{S}
 	flagControl     uint16 = 1 << 7 // \p{C}: Cc, Cf, Co, Cs
 	flagWhitespace  uint16 = 1 << 8 // \s: Unicode White_Space
-
-	categoryMask uint16 = 0xFF
 )
 
 // asciiFlags caches cptFlags for U+0000..U+007F.
@@ -79,8 +77,6 @@ func unicode151(r rune) uint16 {
 	}
 	return flagUndefined
 }
-
-func isWS(r rune) bool { return cptFlags(r)&flagWhitespace != 0 }
 
 // nfdFirstOf returns the first code point of r's canonical decomposition
 // (r itself if it has none): llama.cpp's unicode_cpts_normalize_nfd.

@@ -249,9 +249,7 @@ func (k *loop) run(rc *runCtx, in, out []*Tensor) error {
 			}
 		}
 	}
-	for i, v := range vals {
-		out[i] = v
-	}
+	copy(out, vals)
 	vals = nil
 	for i, s := range scans {
 		o, err := stack(rc, s)
