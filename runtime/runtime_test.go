@@ -1,16 +1,20 @@
 package runtime_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"math"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/edgeai-go/edgeai/internal/mmap"
 	"github.com/edgeai-go/edgeai/internal/testutil"
+	"github.com/edgeai-go/edgeai/models/gguf"
 	"github.com/edgeai-go/edgeai/runtime"
 	"github.com/edgeai-go/edgeai/runtime/sample"
 )
@@ -237,4 +241,56 @@ func samplingSeed(seed uint64) sample.Params {
 	p := sample.DefaultParams()
 	p.Seed = seed
 	return p
+}
+
+// storiesWithContext writes stories260K with llama.context_length set to n.
+func storiesWithContext(t *testing.T, n uint32) string {
+	t.Helper()
+	f, err := gguf.Open(testutil.Stories(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var buf bytes.Buffer
+	err = gguf.Rewrite(&buf, f, func(kv []gguf.KV) []gguf.KV {
+		for i := range kv {
+			if kv[i].Key == "llama.context_length" {
+				kv[i].Value = gguf.NewUint32(n)
+			}
+		}
+		return kv
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "stories-long.gguf")
+	if err := os.WriteFile(p, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestDefaultContext: without WithContextSize a session holds 4096
+// positions of a model trained for more; a context whose KV cache cannot
+// fit in memory is refused at load, before it is allocated.
+func TestDefaultContext(t *testing.T) {
+	path := storiesWithContext(t, 1<<30)
+	m, err := runtime.Load(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info := m.Info(); info.ContextSize != runtime.DefaultContextSize || info.ContextLength != 1<<30 {
+		t.Errorf("context %d of %d, want %d", info.ContextSize, info.ContextLength, runtime.DefaultContextSize)
+	}
+	m.Close()
+	// 2^30 positions of 5 layers x 2 x 128 floats: 5 TiB of KV cache.
+	_, err = runtime.Load(context.Background(), path, runtime.WithContextSize(1<<30))
+	if _, ok := mmap.Available(); !ok {
+		if _, ok := mmap.AddressSpace(); !ok {
+			t.Skipf("no memory figures on this platform (got %v)", err)
+		}
+	}
+	if !errors.Is(err, runtime.ErrMemory) || !strings.Contains(err.Error(), "-c") {
+		t.Fatalf("a 5 TiB context: got %v, want ErrMemory naming -c", err)
+	}
 }

@@ -319,3 +319,22 @@ func (e *encoder) value(v Value) {
 		}
 	}
 }
+
+// Rewrite writes a copy of f to w with its metadata replaced by what edit
+// returns (edit receives a copy of f.KV and may change, add or drop
+// entries); the tensors are copied unchanged, with f's alignment. It is
+// gguf-py's gguf_new_metadata in a function: tests use it to make variants
+// of a real file.
+func Rewrite(w io.Writer, f *File, edit func(kv []KV) []KV) error {
+	kv := edit(append([]KV(nil), f.KV...))
+	ts := make([]WriteTensor, len(f.Tensors))
+	for i := range f.Tensors {
+		ti := &f.Tensors[i]
+		data, err := f.TensorData(ti)
+		if err != nil {
+			return fmt.Errorf("gguf: rewrite: %w", err)
+		}
+		ts[i] = WriteTensor{Name: ti.Name, Type: ti.Type, Shape: ti.Shape, Data: data}
+	}
+	return Write(w, kv, ts, f.Alignment)
+}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/edgeai-go/edgeai/internal/testutil"
 	"github.com/edgeai-go/edgeai/quant"
 )
 
@@ -282,5 +283,42 @@ func TestWriteAlignmentFromKV(t *testing.T) {
 	}
 	if f.Alignment != 256 || f.DataOffset != 256 || f.Tensors[1].Offset != 256 || f.Size() != 256*3 {
 		t.Errorf("alignment %d, data at %d, b at %d, size %d", f.Alignment, f.DataOffset, f.Tensors[1].Offset, f.Size())
+	}
+}
+
+func TestRewrite(t *testing.T) {
+	f, err := Open(testutil.Stories(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var buf bytes.Buffer
+	err = Rewrite(&buf, f, func(kv []KV) []KV {
+		for i := range kv {
+			if kv[i].Key == "llama.context_length" {
+				kv[i].Value = NewUint32(1 << 20)
+			}
+		}
+		return append(kv, KV{Key: "test.added", Value: NewString("yes")})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := NewReader(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := g.Uint("llama.context_length"); v != 1<<20 {
+		t.Errorf("context_length %d", v)
+	}
+	if s, _ := g.String("test.added"); s != "yes" || len(g.Tensors) != len(f.Tensors) {
+		t.Errorf("added key %q, %d tensors", s, len(g.Tensors))
+	}
+	for i := range f.Tensors {
+		a, _ := f.TensorData(&f.Tensors[i])
+		b, err := g.TensorData(&g.Tensors[i])
+		if err != nil || !bytes.Equal(a, b) {
+			t.Fatalf("tensor %s differs (%v)", f.Tensors[i].Name, err)
+		}
 	}
 }
