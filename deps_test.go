@@ -9,6 +9,9 @@ import (
 
 const module = "github.com/edgeai-go/edgeai"
 
+// archRank is the rank of the architecture packages (models/llama, ...).
+const archRank = 4
+
 // rank orders edgeai's packages: a package may import only edgeai packages of a
 // strictly lower rank (see STYLE.md: quant < kernels < models/nn < models/<arch>
 // < runtime < cmd, examples). One architecture never imports another because
@@ -36,7 +39,7 @@ func rank(pkg string) (float64, bool) {
 	case p == "models" || first("models/all"):
 		return 5, true
 	case first("models"):
-		return 4, true // one package per architecture
+		return archRank, true // one package per architecture
 	case p == "runtime":
 		return 6, true
 	case first("runtime/server"):
@@ -105,6 +108,9 @@ func TestImportDirection(t *testing.T) {
 			}
 			if ri >= r {
 				t.Errorf("%s (rank %v) imports %s (rank %v): imports must point down", p.path, r, imp, ri)
+			}
+			if r == archRank && ri == archRank {
+				t.Errorf("%s imports %s: one architecture never imports another (they share through models/nn)", p.path, imp)
 			}
 		}
 		// kernels imports quant only (not even internal/).

@@ -169,7 +169,7 @@ func (s *Session) generate(ctx context.Context, prompt []int, opts GenerateOptio
 	if len(prompt) > s.ContextSize() {
 		return fmt.Errorf("runtime: %w: the prompt has %d tokens, the context holds %d", ErrContextFull, len(prompt), s.ContextSize())
 	}
-	smp, err := sample.New(opts.Sampling, s.st.Vocab())
+	smp, err := sample.New(opts.Sampling, s.m.dec.Config().Vocab)
 	if err != nil {
 		return fmt.Errorf("runtime: %w", err)
 	}
@@ -180,6 +180,7 @@ func (s *Session) generate(ctx context.Context, prompt []int, opts GenerateOptio
 		common++
 	}
 	s.Truncate(common)
+	common = len(s.tokens) // less when a rolling state could not be rewound
 	st.CachedTokens = common
 	start := time.Now()
 	logits, err := s.Eval(ctx, prompt[common:])

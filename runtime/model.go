@@ -88,7 +88,7 @@ type Model struct {
 	info    Info
 	opts    Options
 	file    *gguf.File
-	dec     *nn.Decoder
+	dec     nn.Decoder
 	tok     *tokenizer.Tokenizer
 	tmpl    *chat.Template // nil when the model has none and none was chosen
 	tmplErr error          // why tmpl is nil
@@ -142,11 +142,8 @@ func Load(ctx context.Context, path string, opts ...Option) (*Model, error) {
 // the mapped file, a copy of the weights and the state against the address
 // space (a 32-bit platform, or RLIMIT_AS).
 func (m *Model) checkMemory() error {
-	state := m.dec.StateBytes(m.opts.ContextSize, m.opts.BatchSize)
-	var weights int64
-	for _, t := range m.dec.Matrices() {
-		weights += int64(len(t.Data))
-	}
+	state := m.dec.CacheBytes(m.opts.ContextSize) + nn.WorkspaceBytes(m.dec.Dims(), m.opts.BatchSize, m.opts.ContextSize)
+	weights := m.dec.Weights().Bytes()
 	hint := "lower the context with -c/WithContextSize"
 	if avail, ok := mmap.Available(); ok && state > avail {
 		return fmt.Errorf("runtime: %w: a context of %d tokens needs %d MiB for its KV cache and buffers, and %d MiB are available; %s",
@@ -174,7 +171,7 @@ func newModel(f *gguf.File, path string, o Options) (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("runtime: %s: %w", path, err)
 	}
-	c := dec.Config
+	c := dec.Config()
 	if tok.VocabSize() != c.Vocab {
 		return nil, fmt.Errorf("runtime: %s: tokenizer has %d tokens but the model %d", path, tok.VocabSize(), c.Vocab)
 	}
@@ -235,7 +232,7 @@ func (m *Model) Close() error {
 		s.pool.Close()
 	}
 	m.idle = nil
-	m.releaseWeights()
+	m.dec.Weights().Close()
 	return m.file.Close()
 }
 
@@ -244,10 +241,12 @@ func (m *Model) Close() error {
 type Session struct {
 	m      *Model
 	pool   *parallel.Pool
-	st     *nn.State
-	tokens []int     // tokens in the KV cache, in order
-	logits []float32 // last logits computed
-	all    []float32 // buffer for EvalAll
+	ws     *nn.Workspace // activations of a forward pass
+	cache  *nn.Cache     // the KV cache (and any rolling state)
+	seq    [1]nn.Seq     // the batch of one sequence eval passes to nn.Run
+	tokens []int         // tokens in the cache, in order
+	logits []float32     // last logits computed
+	all    []float32     // buffer for EvalAll
 }
 
 // NewSession allocates a session with the model's context size.
@@ -259,12 +258,17 @@ func (m *Model) NewSession() (*Session, error) {
 		return nil, ErrClosed
 	}
 	pool := parallel.New(m.opts.Threads)
-	st, err := m.dec.NewState(m.opts.ContextSize, m.opts.BatchSize, pool)
+	ws, err := nn.NewWorkspace(m.dec.Dims(), m.opts.BatchSize, m.opts.ContextSize, pool)
 	if err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("runtime: %w", err)
 	}
-	return &Session{m: m, pool: pool, st: st, logits: make([]float32, m.dec.Config.Vocab)}, nil
+	cache, err := m.dec.NewCache(m.opts.ContextSize)
+	if err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("runtime: %w", err)
+	}
+	return &Session{m: m, pool: pool, ws: ws, cache: cache, logits: make([]float32, m.dec.Config().Vocab)}, nil
 }
 
 // getSession returns an idle session (reset) or a new one.
@@ -296,20 +300,31 @@ func (m *Model) putSession(s *Session) {
 func (s *Session) Close() { s.pool.Close() }
 
 // Reset empties the session's context.
-func (s *Session) Reset() { s.tokens = s.tokens[:0] }
+func (s *Session) Reset() {
+	s.tokens = s.tokens[:0]
+	s.cache.Reset()
+}
 
 // Tokens returns the tokens in the session's context (do not modify).
 func (s *Session) Tokens() []int { return s.tokens }
 
 // ContextSize returns the number of positions the session holds.
-func (s *Session) ContextSize() int { return s.st.ContextLen() }
+func (s *Session) ContextSize() int { return s.cache.Cap() }
 
 // Truncate keeps the first n tokens of the context and forgets the rest, so a
-// new continuation can reuse a common prefix.
+// new continuation can reuse a common prefix. A model with a rolling state
+// (LFM2's convolutions) cannot rewind it: the context is then emptied and
+// Tokens says so.
 func (s *Session) Truncate(n int) {
-	if n < len(s.tokens) {
-		s.tokens = s.tokens[:max(0, n)]
+	n = max(0, n)
+	if n >= len(s.tokens) {
+		return
 	}
+	if !s.cache.Truncate(n) {
+		s.Reset()
+		return
+	}
+	s.tokens = s.tokens[:n]
 }
 
 // Eval appends ids to the context and returns the logits after the last one
@@ -325,7 +340,7 @@ func (s *Session) Eval(ctx context.Context, ids []int) ([]float32, error) {
 // EvalAll is Eval returning the logits of every position of ids
 // (len(ids) x vocab, row-major).
 func (s *Session) EvalAll(ctx context.Context, ids []int) ([]float32, error) {
-	v := s.st.Vocab()
+	v := s.m.dec.Config().Vocab
 	if cap(s.all) < len(ids)*v {
 		s.all = make([]float32, len(ids)*v)
 	}
@@ -341,10 +356,10 @@ func (s *Session) eval(ctx context.Context, ids []int, all bool) error {
 		return errors.New("runtime: no tokens to evaluate")
 	}
 	pos := len(s.tokens)
-	if len(ids) > s.st.ContextLen()-pos {
-		return fmt.Errorf("runtime: %w: %d tokens after %d in a context of %d", ErrContextFull, len(ids), pos, s.st.ContextLen())
+	if len(ids) > s.ContextSize()-pos {
+		return fmt.Errorf("runtime: %w: %d tokens after %d in a context of %d", ErrContextFull, len(ids), pos, s.ContextSize())
 	}
-	v := s.st.Vocab()
+	v := s.m.dec.Config().Vocab
 	chunk := s.m.opts.BatchSize
 	for start := 0; start < len(ids); start += chunk {
 		if err := ctx.Err(); err != nil {
@@ -358,7 +373,10 @@ func (s *Session) eval(ctx context.Context, ids []int, all bool) error {
 		case end == len(ids):
 			out = s.logits
 		}
-		if err := s.st.Forward(ids[start:end], pos+start, out, all); err != nil {
+		s.seq[0] = nn.Seq{Cache: s.cache, Tokens: ids[start:end], Logits: out, All: all}
+		err := nn.Run(s.m.dec, s.ws, s.seq[:])
+		s.seq[0] = nn.Seq{}
+		if err != nil {
 			return fmt.Errorf("runtime: %w", err)
 		}
 		s.tokens = append(s.tokens, ids[start:end]...)

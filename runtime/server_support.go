@@ -1,14 +1,11 @@
 package runtime
 
-// KVCacheBytes returns the memory of one session's KV cache: layers x
-// context x 2 (keys and values) x KV width (KV heads x head size) x 4 bytes
-// (float32). A session's other buffers (activations for a batch of prompt
-// tokens, the logits) are small next to it for every real model. Servers use
-// it to bound the memory of their parallel sessions.
-func (m *Model) KVCacheBytes() int64 {
-	c := &m.dec.Config
-	return int64(c.Layers) * int64(m.opts.ContextSize) * 2 * int64(c.KVHeads*c.HeadDim) * 4
-}
+// KVCacheBytes returns the memory of one session's cache (the KV cache of
+// every attention layer, and any rolling state) for the model's context size.
+// A session's other buffers (activations for a batch of prompt tokens, the
+// logits) are small next to it for every real model. Servers use it to bound
+// the memory of their parallel sessions.
+func (m *Model) KVCacheBytes() int64 { return m.dec.CacheBytes(m.opts.ContextSize) }
 
 // Logits returns the logits the session computed last (one per vocabulary
 // entry). While a range over Session.Generate is inside its loop body for a

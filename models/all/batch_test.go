@@ -31,17 +31,11 @@ func TestBatchInvariance(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		v := dec.Config.Vocab
+		v := dec.Config().Vocab
 		var want []float32
 		for _, batch := range []int{64, 1, 5, 7} {
-			st, err := dec.NewState(64, batch, pool)
-			if err != nil {
-				t.Fatal(err)
-			}
 			got := make([]float32, len(ids)*v)
-			if err := st.Forward(ids, 0, got, true); err != nil {
-				t.Fatal(err)
-			}
+			forward(t, dec, pool, batch, 64, nn.Seq{Tokens: ids, Logits: got, All: true})
 			if want == nil {
 				want = got
 				continue
@@ -53,6 +47,47 @@ func TestBatchInvariance(t *testing.T) {
 				}
 			}
 		}
+		// Several sequences in one pass (a server's continuous batching):
+		// each sequence's logits are those it has alone.
+		got := make([]float32, 3*len(ids)*v)
+		forward(t, dec, pool, 16, 64,
+			nn.Seq{Tokens: ids[:7], Logits: got[:7*v], All: true},
+			nn.Seq{Tokens: ids, Logits: got[len(ids)*v : 2*len(ids)*v], All: true},
+			nn.Seq{Tokens: ids[:12], Logits: got[2*len(ids)*v : 2*len(ids)*v+12*v], All: true})
+		for k, n := range []int{7, len(ids), 12} {
+			g := got[k*len(ids)*v : k*len(ids)*v+n*v]
+			for i := range g {
+				if math.Float32bits(g[i]) != math.Float32bits(want[i]) {
+					t.Errorf("%s: sequence %d of a batch changes logit %d: %v vs %v", filepath.Base(path), k, i, g[i], want[i])
+					break
+				}
+			}
+		}
 		f.Close()
 	}
+}
+
+// forward runs seqs (their caches made here) through dec in passes of
+// batch tokens over caches of ctx positions.
+func forward(t *testing.T, dec nn.Decoder, pool *parallel.Pool, batch, ctx int, seqs ...nn.Seq) []*nn.Cache {
+	t.Helper()
+	ws, err := nn.NewWorkspace(dec.Dims(), batch, ctx, pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var caches []*nn.Cache
+	for i := range seqs {
+		if seqs[i].Cache == nil {
+			c, err := dec.NewCache(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			seqs[i].Cache = c
+		}
+		caches = append(caches, seqs[i].Cache)
+	}
+	if err := nn.Run(dec, ws, seqs); err != nil {
+		t.Fatal(err)
+	}
+	return caches
 }

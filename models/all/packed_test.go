@@ -42,17 +42,21 @@ func TestPackedWeights(t *testing.T) {
 			}
 			pool := parallel.New(threads)
 			defer pool.Close()
-			st, err := dec.NewState(64, 8, pool)
+			v := dec.Config().Vocab
+			out := make([]float32, (len(ids)+4)*v)
+			ws, err := nn.NewWorkspace(dec.Dims(), 8, 64, pool)
 			if err != nil {
 				t.Fatal(err)
 			}
-			v := dec.Config.Vocab
-			out := make([]float32, (len(ids)+4)*v)
-			if err := st.Forward(ids, 0, out[:len(ids)*v], true); err != nil {
+			cache, err := dec.NewCache(64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := nn.Run(dec, ws, []nn.Seq{{Cache: cache, Tokens: ids, Logits: out[:len(ids)*v], All: true}}); err != nil {
 				t.Fatal(err)
 			}
 			for s := range 4 {
-				if err := st.Forward([]int{ids[s]}, len(ids)+s, out[(len(ids)+s)*v:][:v], false); err != nil {
+				if err := nn.Run(dec, ws, []nn.Seq{{Cache: cache, Tokens: []int{ids[s]}, Logits: out[(len(ids)+s)*v:][:v]}}); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -76,10 +80,11 @@ func TestPackedWeights(t *testing.T) {
 // token embeddings too when they are the LM head, as in tiny-qwen2: then
 // the embedding rows are read from the packed layout); it returns how many
 // it packed.
-func packMatrices(dec *nn.Decoder) int {
+func packMatrices(dec nn.Decoder) int {
 	n := 0
-	for _, t := range dec.Matrices() {
-		if (t == &dec.W.TokEmbd && dec.Output() != t) || kernels.PackGroup(t.Type) == 0 {
+	w := dec.Weights()
+	for _, t := range w.Matrices() {
+		if !w.IsProduct(t) || kernels.PackGroup(t.Type) == 0 {
 			continue
 		}
 		t.Data = append([]byte(nil), t.Data...)

@@ -106,13 +106,17 @@ func TestReferenceLogits(t *testing.T) {
 				tol = 1e-4
 			}
 			// Batch sizes 8: the prompt goes through in several chunks, as it would in a long prompt.
-			st, err := dec.NewState(256, 8, pool)
+			ws, err := nn.NewWorkspace(dec.Dims(), 8, 256, pool)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cache, err := dec.NewCache(256)
 			if err != nil {
 				t.Fatal(err)
 			}
 			want := readF32(t, filepath.Join(dir, ref.LogitsFile))
 			got := make([]float32, ref.NPos*ref.NVocab)
-			if err := st.Forward(ref.TokenIDs, 0, got, true); err != nil {
+			if err := nn.Run(dec, ws, []nn.Seq{{Cache: cache, Tokens: ref.TokenIDs, Logits: got, All: true}}); err != nil {
 				t.Fatal(err)
 			}
 			e := nmse(got, want)
@@ -147,7 +151,7 @@ func TestReferenceLogits(t *testing.T) {
 				id := argmax(row)
 				ids = append(ids, id)
 				// Follow llama.cpp's tokens so later steps stay comparable after a near-tie flip.
-				if err := st.Forward([]int{ref.GreedyIDs[s]}, ref.NPos+s, row, false); err != nil {
+				if err := nn.Run(dec, ws, []nn.Seq{{Cache: cache, Tokens: []int{ref.GreedyIDs[s]}, Logits: row}}); err != nil {
 					t.Fatal(err)
 				}
 			}

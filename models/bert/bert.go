@@ -152,26 +152,9 @@ func Load(f *gguf.File) (*Model, error) {
 		return nil, err
 	}
 	m := &Model{config: c}
-	var missing []string
-	collect := func(err error) error {
-		if errors.Is(err, nn.ErrMissingTensors) {
-			_, list, _ := strings.Cut(err.Error(), nn.ErrMissingTensors.Error()+": ")
-			missing = append(missing, list)
-			return nil
-		}
-		return err
-	}
-	if err := collect(nn.Bind(f, &m.W, 0)); err != nil {
-		return nil, fmt.Errorf("bert: %w", err)
-	}
 	m.W.Layers = make([]Layer, c.Layers)
-	for i := range m.W.Layers {
-		if err := collect(nn.Bind(f, &m.W.Layers[i], i)); err != nil {
-			return nil, fmt.Errorf("bert: %w", err)
-		}
-	}
-	if len(missing) > 0 {
-		return nil, fmt.Errorf("bert: %s: %w: %s", c.Arch, nn.ErrMissingTensors, strings.Join(missing, ", "))
+	if err := nn.BindModel(f, &m.W, m.W.Layers); err != nil {
+		return nil, fmt.Errorf("bert: %s: %w", c.Arch, err)
 	}
 	if err := m.check(); err != nil {
 		return nil, fmt.Errorf("bert: %s: %w", c.Arch, err)

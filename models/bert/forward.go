@@ -106,7 +106,7 @@ func (s *State) embed(seqs [][]int, total int) error {
 		row := x[i*dim : (i+1)*dim]
 		kernels.Add(row, row, m.type0)
 		kernels.Add(row, row, pos[i*dim:(i+1)*dim])
-		layerNorm(row, row, m.embNorm, m.embNormB, m.config.NormEps)
+		nn.LayerNorm(row, row, m.embNorm, m.embNormB, m.config.NormEps)
 	})
 	return nil
 }
@@ -131,7 +131,7 @@ func (s *State) layer(l *Layer, total int) {
 		row := xb[i*dim : (i+1)*dim]
 		kernels.Add(row, row, l.bo)
 		kernels.Add(row, row, x[i*dim:(i+1)*dim])
-		layerNorm(x[i*dim:(i+1)*dim], row, l.attnNorm, l.attnNormB, c.NormEps)
+		nn.LayerNorm(x[i*dim:(i+1)*dim], row, l.attnNorm, l.attnNormB, c.NormEps)
 	})
 
 	h := s.h[:total*c.FFN]
@@ -139,14 +139,14 @@ func (s *State) layer(l *Layer, total int) {
 	s.rows(total, func(i int) {
 		row := h[i*c.FFN : (i+1)*c.FFN]
 		kernels.Add(row, row, l.upB)
-		gelu(row)
+		nn.GELU(row)
 	})
 	s.mm.MatMul(&l.Down, h, total, xb, &s.act)
 	s.rows(total, func(i int) {
 		row := xb[i*dim : (i+1)*dim]
 		kernels.Add(row, row, l.downB)
 		kernels.Add(row, row, x[i*dim:(i+1)*dim])
-		layerNorm(x[i*dim:(i+1)*dim], row, l.outNorm, l.outNormB, c.NormEps)
+		nn.LayerNorm(x[i*dim:(i+1)*dim], row, l.outNorm, l.outNormB, c.NormEps)
 	})
 }
 

@@ -21,6 +21,9 @@ type Linear struct {
 	n     int
 	acts  [maxFused][]byte // quantized activations of MatMulFused, grown then reused
 	rows  func(lo, hi int) // l.matRows, bound once so MatMul allocates nothing
+
+	fw [maxFused]*Tensor   // the weights of MatMul2/MatMul3
+	fo [maxFused][]float32 // their outputs
 }
 
 // product is one weight product of a loop: its rows, taken unit rows per
@@ -135,4 +138,20 @@ func (l *Linear) matRows(lo, hi int) {
 			kernels.MatMul(w.Type, w.Data, w.Cols(), rlo, rhi, p.a, l.n, p.out, rows)
 		}
 	}
+}
+
+// MatMul2 is MatMulFused of two products (gate and up).
+func (l *Linear) MatMul2(a, b *Tensor, x []float32, n int, oa, ob []float32) {
+	l.fw = [maxFused]*Tensor{a, b}
+	l.fo = [maxFused][]float32{oa, ob}
+	l.MatMulFused(l.fw[:2], x, n, l.fo[:2])
+	l.fw, l.fo = [maxFused]*Tensor{}, [maxFused][]float32{}
+}
+
+// MatMul3 is MatMulFused of three products (Q, K and V).
+func (l *Linear) MatMul3(a, b, c *Tensor, x []float32, n int, oa, ob, oc []float32) {
+	l.fw = [maxFused]*Tensor{a, b, c}
+	l.fo = [maxFused][]float32{oa, ob, oc}
+	l.MatMulFused(l.fw[:3], x, n, l.fo[:3])
+	l.fw, l.fo = [maxFused]*Tensor{}, [maxFused][]float32{}
 }

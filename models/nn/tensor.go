@@ -1,6 +1,17 @@
-// Package nn holds what the architectures share: weight tensors viewed in place
-// from the model file, declarative weight binding, the worker-pool backed
-// linear layer, and the decoder-only transformer used by the llama family.
+// Package nn holds what the architectures share, and only that: weight
+// tensors viewed in place from the model file and their declarative binding
+// (one error listing every missing tensor), validated hyperparameters (one
+// error naming every bad key), where the weights live (Weights: mapped, or
+// copied and packed), the worker-pool backed linear layer, RMSNorm and
+// LayerNorm, the RoPE variants, attention over a KV cache with GQA, sliding
+// windows and soft-capping, the activations, and the decoder interface.
+//
+// A decoder architecture (models/llama, models/qwen2, ...) implements
+// Decoder with a Forward that reads top to bottom, one pass of a batch of
+// tokens (Pass) from one or more sequences, each with its own Cache; Run
+// splits a batch into passes of a Workspace's size. Workspaces (activations)
+// and Caches (per sequence) are separate so that a server can decode many
+// sequences in one pass.
 package nn
 
 import (
@@ -116,20 +127,52 @@ func (t *Tensor) CheckShape(shape ...int) error {
 	return nil
 }
 
-// ErrMissingTensors is wrapped by Bind's error when required tensors are absent.
+// ErrMissingTensors is matched (errors.Is) by a *MissingTensorsError.
 var ErrMissingTensors = errors.New("missing tensors")
+
+// MissingTensorsError lists every tensor a model needs that its file lacks.
+type MissingTensorsError struct {
+	Names []string
+}
+
+func (e *MissingTensorsError) Error() string {
+	return fmt.Sprintf("%v: %s", ErrMissingTensors, strings.Join(e.Names, ", "))
+}
+
+// Is makes errors.Is(err, ErrMissingTensors) true.
+func (e *MissingTensorsError) Is(target error) bool { return target == ErrMissingTensors }
 
 // Bind fills the Tensor and *Tensor fields of the struct pointed to by dst from
 // the file, by their `gguf:"name"` tags. A tag may hold a %d verb, filled from
 // layer; ",optional" marks a tensor that may be absent (a *Tensor field then
-// stays nil). Every missing required tensor is listed in one error.
+// stays nil). Every missing required tensor is listed in one
+// *MissingTensorsError.
 func Bind(f *gguf.File, dst any, layer int) error {
 	var missing []string
 	if err := bind(f, reflect.ValueOf(dst), layer, &missing); err != nil {
 		return err
 	}
 	if len(missing) > 0 {
-		return fmt.Errorf("nn: %w: %s", ErrMissingTensors, strings.Join(missing, ", "))
+		return &MissingTensorsError{Names: missing}
+	}
+	return nil
+}
+
+// BindModel binds top (layer-independent tensors) and then every element of
+// layers with its index, and lists every missing tensor of all of them in
+// one *MissingTensorsError.
+func BindModel[L any](f *gguf.File, top any, layers []L) error {
+	var missing []string
+	if err := bind(f, reflect.ValueOf(top), 0, &missing); err != nil {
+		return err
+	}
+	for i := range layers {
+		if err := bind(f, reflect.ValueOf(&layers[i]), i, &missing); err != nil {
+			return err
+		}
+	}
+	if len(missing) > 0 {
+		return &MissingTensorsError{Names: missing}
 	}
 	return nil
 }
@@ -179,3 +222,42 @@ func bind(f *gguf.File, v reflect.Value, layer int, missing *[]string) error {
 	}
 	return nil
 }
+
+// Checker collects the shape checks and float views of a model's tensors
+// while it loads, so that every wrong shape is reported at once.
+type Checker struct {
+	errs []error
+}
+
+// Shape checks that t (if not nil) has exactly the given shape (ne order).
+func (c *Checker) Shape(t *Tensor, shape ...int) {
+	if t == nil {
+		return
+	}
+	if err := t.CheckShape(shape...); err != nil {
+		c.errs = append(c.errs, err)
+	}
+}
+
+// Floats returns t's values as float32 (nil for a nil t), for small tensors
+// (norm weights, biases).
+func (c *Checker) Floats(t *Tensor) []float32 {
+	if t == nil {
+		return nil
+	}
+	f, err := t.Floats()
+	if err != nil {
+		c.errs = append(c.errs, err)
+	}
+	return f
+}
+
+// Add records an error (nil is ignored).
+func (c *Checker) Add(err error) {
+	if err != nil {
+		c.errs = append(c.errs, err)
+	}
+}
+
+// Err returns every recorded error joined, or nil.
+func (c *Checker) Err() error { return errors.Join(c.errs...) }
