@@ -3,7 +3,11 @@
 package all
 
 import (
-	_ "github.com/edgeai-go/edgeai/models/bert"  // BERT-family encoders (embeddings)
-	_ "github.com/edgeai-go/edgeai/models/llama" // llama, Mistral, TinyLlama, SmolLM
-	_ "github.com/edgeai-go/edgeai/models/qwen2" // Qwen2, Qwen2.5
+	_ "github.com/edgeai-go/edgeai/models/bert"    // BERT-family encoders (embeddings)
+	_ "github.com/edgeai-go/edgeai/models/granite" // IBM Granite 3.x
+	_ "github.com/edgeai-go/edgeai/models/llama"   // llama, Mistral, TinyLlama, SmolLM
+	_ "github.com/edgeai-go/edgeai/models/olmo2"   // OLMo 2
+	_ "github.com/edgeai-go/edgeai/models/qwen2"   // Qwen2, Qwen2.5
+	_ "github.com/edgeai-go/edgeai/models/qwen3"   // Qwen3
+	_ "github.com/edgeai-go/edgeai/models/smollm3" // SmolLM3
 )

@@ -21,6 +21,7 @@ const testdata = "../../../shared/testdata"
 
 type refJSON struct {
 	ModelFile    string    `json:"model_file"`
+	ModelSHA256  string    `json:"model_sha256"`
 	TokenIDs     []int     `json:"token_ids"`
 	NPos         int       `json:"n_pos"`
 	NVocab       int       `json:"n_vocab"`
@@ -82,93 +83,108 @@ func TestReferenceLogits(t *testing.T) {
 	for _, refPath := range refs {
 		name := strings.TrimSuffix(filepath.Base(refPath), ".ref.json")
 		t.Run(name, func(t *testing.T) {
-			var ref refJSON
-			b, err := os.ReadFile(refPath)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := json.Unmarshal(b, &ref); err != nil {
-				t.Fatal(err)
-			}
-			dir := filepath.Dir(refPath)
-			f, err := gguf.Open(filepath.Join(dir, ref.ModelFile))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer f.Close()
-			dec, err := nn.LoadDecoder(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			exact := strings.HasSuffix(name, "-F32") || strings.HasSuffix(name, "-F16")
-			tol := 5e-3
-			if exact {
-				tol = 1e-4
-			}
-			// Batch sizes 8: the prompt goes through in several chunks, as it would in a long prompt.
-			ws, err := nn.NewWorkspace(dec.Dims(), 8, 256, pool)
-			if err != nil {
-				t.Fatal(err)
-			}
-			cache, err := dec.NewCache(256)
-			if err != nil {
-				t.Fatal(err)
-			}
-			want := readF32(t, filepath.Join(dir, ref.LogitsFile))
-			got := make([]float32, ref.NPos*ref.NVocab)
-			if err := nn.Run(dec, ws, []nn.Seq{{Cache: cache, Tokens: ref.TokenIDs, Logits: got, All: true}}); err != nil {
-				t.Fatal(err)
-			}
-			e := nmse(got, want)
-			agree := 0
-			for p := 0; p < ref.NPos; p++ {
-				if argmax(got[p*ref.NVocab:(p+1)*ref.NVocab]) == argmax(want[p*ref.NVocab:(p+1)*ref.NVocab]) {
-					agree++
-				}
-			}
-			frac := float64(agree) / float64(ref.NPos)
-			t.Logf("prompt logits: nmse %.3g (limit %g), argmax agreement %d/%d", e, tol, agree, ref.NPos)
-			if e > tol || math.IsNaN(e) {
-				t.Errorf("nmse %.3g > %g", e, tol)
-			}
-			if frac < 0.95 {
-				t.Errorf("argmax agrees at %.0f%% of positions, want >= 95%%", 100*frac)
-			}
-
-			// Greedy continuation, one token at a time through the KV cache.
-			var genWant []float32
-			if ref.GenLogits != "" {
-				genWant = readF32(t, filepath.Join(dir, ref.GenLogits))
-			}
-			row := make([]float32, ref.NVocab)
-			copy(row, got[(ref.NPos-1)*ref.NVocab:])
-			var ids []int
-			var genErr float64
-			for s := 0; s < len(ref.GreedyIDs); s++ {
-				if genWant != nil {
-					genErr = max(genErr, nmse(row, genWant[s*ref.NVocab:(s+1)*ref.NVocab]))
-				}
-				id := argmax(row)
-				ids = append(ids, id)
-				// Follow llama.cpp's tokens so later steps stay comparable after a near-tie flip.
-				if err := nn.Run(dec, ws, []nn.Seq{{Cache: cache, Tokens: []int{ref.GreedyIDs[s]}, Logits: row}}); err != nil {
-					t.Fatal(err)
-				}
-			}
-			diff := 0
-			for i := range ids {
-				if ids[i] != ref.GreedyIDs[i] {
-					diff++
-				}
-			}
-			t.Logf("greedy: %d/%d tokens differ; worst step nmse %.3g", diff, len(ids), genErr)
-			mustMatch := exact || strings.HasSuffix(name, "-Q8_0")
-			if mustMatch && diff > 0 {
-				t.Errorf("greedy continuation differs at %d of %d steps:\n got %v\nwant %v", diff, len(ids), ids, ref.GreedyIDs)
-			}
-			if genWant != nil && genErr > tol {
-				t.Errorf("generation-step logits nmse %.3g > %g", genErr, tol)
-			}
+			ref := readRef(t, refPath)
+			checkReference(t, name, filepath.Join(filepath.Dir(refPath), ref.ModelFile), filepath.Dir(refPath), ref, pool)
 		})
+	}
+}
+
+func readRef(t *testing.T, path string) refJSON {
+	t.Helper()
+	var ref refJSON
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &ref); err != nil {
+		t.Fatal(err)
+	}
+	return ref
+}
+
+// checkReference runs the model at path on ref's prompt (in passes of 8
+// tokens, as a long prompt would go) and its greedy continuation (one token
+// at a time through the cache, following llama.cpp's tokens), and compares
+// with llama.cpp's logits in dir: NMSE <= 1e-4 for F32/F16 files, <= 5e-3
+// for quantized ones, argmax agreement >= 95%, and the greedy tokens
+// identical for F32, F16 and Q8_0 files.
+func checkReference(t *testing.T, name, path, dir string, ref refJSON, pool *parallel.Pool) {
+	f, err := gguf.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	dec, err := nn.LoadDecoder(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exact := strings.HasSuffix(name, "-F32") || strings.HasSuffix(name, "-F16")
+	tol := 5e-3
+	if exact {
+		tol = 1e-4
+	}
+	// Batch sizes 8: the prompt goes through in several chunks, as it would in a long prompt.
+	ws, err := nn.NewWorkspace(dec.Dims(), 8, 256, pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cache, err := dec.NewCache(256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := readF32(t, filepath.Join(dir, ref.LogitsFile))
+	got := make([]float32, ref.NPos*ref.NVocab)
+	if err := nn.Run(dec, ws, []nn.Seq{{Cache: cache, Tokens: ref.TokenIDs, Logits: got, All: true}}); err != nil {
+		t.Fatal(err)
+	}
+	e := nmse(got, want)
+	agree := 0
+	for p := 0; p < ref.NPos; p++ {
+		if argmax(got[p*ref.NVocab:(p+1)*ref.NVocab]) == argmax(want[p*ref.NVocab:(p+1)*ref.NVocab]) {
+			agree++
+		}
+	}
+	frac := float64(agree) / float64(ref.NPos)
+	t.Logf("prompt logits: nmse %.3g (limit %g), argmax agreement %d/%d", e, tol, agree, ref.NPos)
+	if e > tol || math.IsNaN(e) {
+		t.Errorf("nmse %.3g > %g", e, tol)
+	}
+	if frac < 0.95 {
+		t.Errorf("argmax agrees at %.0f%% of positions, want >= 95%%", 100*frac)
+	}
+
+	// Greedy continuation, one token at a time through the KV cache.
+	var genWant []float32
+	if ref.GenLogits != "" {
+		genWant = readF32(t, filepath.Join(dir, ref.GenLogits))
+	}
+	row := make([]float32, ref.NVocab)
+	copy(row, got[(ref.NPos-1)*ref.NVocab:])
+	var ids []int
+	var genErr float64
+	for s := 0; s < len(ref.GreedyIDs); s++ {
+		if genWant != nil {
+			genErr = max(genErr, nmse(row, genWant[s*ref.NVocab:(s+1)*ref.NVocab]))
+		}
+		id := argmax(row)
+		ids = append(ids, id)
+		// Follow llama.cpp's tokens so later steps stay comparable after a near-tie flip.
+		if err := nn.Run(dec, ws, []nn.Seq{{Cache: cache, Tokens: []int{ref.GreedyIDs[s]}, Logits: row}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	diff := 0
+	for i := range ids {
+		if ids[i] != ref.GreedyIDs[i] {
+			diff++
+		}
+	}
+	t.Logf("greedy: %d/%d tokens differ; worst step nmse %.3g", diff, len(ids), genErr)
+	mustMatch := exact || strings.HasSuffix(name, "-Q8_0")
+	if mustMatch && diff > 0 {
+		t.Errorf("greedy continuation differs at %d of %d steps:\n got %v\nwant %v", diff, len(ids), ids, ref.GreedyIDs)
+	}
+	if genWant != nil && genErr > tol {
+		t.Errorf("generation-step logits nmse %.3g > %g", genErr, tol)
 	}
 }

@@ -176,7 +176,7 @@ func quantizable(t *Tensor) bool {
 	if !strings.HasSuffix(n, "weight") || nDims(t.Shape) < 2 {
 		return false
 	}
-	for _, s := range []string{"_norm.weight", "ffn_gate_inp.weight", "ssm_conv1d.weight",
+	for _, s := range []string{"_norm.weight", "ffn_gate_inp.weight", "ssm_conv1d.weight", "shortconv.conv.weight",
 		"time_mix_first.weight", "time_mix_w1.weight", "time_mix_w2.weight", "time_mix_decay_w1.weight",
 		"time_mix_decay_w2.weight", "time_mix_lerp_fused.weight", "attn_rel_b.weight"} {
 		if strings.Contains(n, s) {

@@ -1,0 +1,217 @@
+// Package granite runs the granite architecture (IBM Granite 3.x dense):
+// llama's blocks with four multipliers read from the file: the embeddings
+// scaled, the attention scores scaled by a given factor instead of
+// 1/sqrt(head size), the attention and feed-forward outputs scaled before
+// each residual add, and the logits divided by a scale.
+package granite
+
+import (
+	"fmt"
+
+	"github.com/edgeai-go/edgeai/kernels"
+	"github.com/edgeai-go/edgeai/models/gguf"
+	"github.com/edgeai-go/edgeai/models/nn"
+)
+
+func init() { nn.RegisterDecoder("granite", func(f *gguf.File) (nn.Decoder, error) { return Load(f) }) }
+
+// Config is the model's hyperparameters: nn.Transformer's keys
+// (granite.embedding_length, block_count, attention.head_count,
+// head_count_kv, key_length, feed_forward_length, context_length,
+// attention.layer_norm_rms_epsilon, rope.dimension_count, rope.freq_base,
+// rope.scaling.type/factor) with RoPE on adjacent pairs, and the
+// multipliers.
+type Config struct {
+	nn.Transformer
+	EmbeddingScale float32 // granite.embedding_scale: multiplies the token embeddings (default 1)
+	AttentionScale float32 // granite.attention.scale: the score scale (default 1/sqrt(head size))
+	ResidualScale  float32 // granite.residual_scale: multiplies each block's outputs (default 1)
+	LogitScale     float32 // granite.logit_scale: divides the logits (default 1)
+}
+
+// Weights are the model's tensors, bound by name.
+type Weights struct {
+	TokEmbd   nn.Tensor  `gguf:"token_embd.weight"`          // vocab x dim
+	OutNorm   nn.Tensor  `gguf:"output_norm.weight"`         // dim
+	Output    *nn.Tensor `gguf:"output.weight,optional"`     // vocab x dim; nil when tied to TokEmbd
+	RopeFreqs *nn.Tensor `gguf:"rope_freqs.weight,optional"` // ropeDim/2 frequency factors (Llama 3.1)
+	Layers    []Layer
+}
+
+// Layer is one transformer block.
+type Layer struct {
+	AttnNorm nn.Tensor  `gguf:"blk.%d.attn_norm.weight"`          // dim
+	Wq       nn.Tensor  `gguf:"blk.%d.attn_q.weight"`             // (heads·headDim) x dim
+	Bq       *nn.Tensor `gguf:"blk.%d.attn_q.bias,optional"`      // heads·headDim
+	Wk       nn.Tensor  `gguf:"blk.%d.attn_k.weight"`             // (kvHeads·headDim) x dim
+	Bk       *nn.Tensor `gguf:"blk.%d.attn_k.bias,optional"`      // kvHeads·headDim
+	Wv       nn.Tensor  `gguf:"blk.%d.attn_v.weight"`             // (kvHeads·headDim) x dim
+	Bv       *nn.Tensor `gguf:"blk.%d.attn_v.bias,optional"`      // kvHeads·headDim
+	Wo       nn.Tensor  `gguf:"blk.%d.attn_output.weight"`        // dim x (heads·headDim)
+	Bo       *nn.Tensor `gguf:"blk.%d.attn_output.bias,optional"` // dim
+	FFNNorm  nn.Tensor  `gguf:"blk.%d.ffn_norm.weight"`           // dim
+	Gate     nn.Tensor  `gguf:"blk.%d.ffn_gate.weight"`           // ffn x dim
+	Up       nn.Tensor  `gguf:"blk.%d.ffn_up.weight"`             // ffn x dim
+	Down     nn.Tensor  `gguf:"blk.%d.ffn_down.weight"`           // dim x ffn
+
+	attnNorm, ffnNorm, bq, bk, bv, bo []float32 // float views
+	attn                              nn.Attention
+}
+
+// Model is a loaded granite model.
+type Model struct {
+	cfg     Config
+	W       Weights
+	outNorm []float32
+	weights *nn.Weights
+}
+
+// Load reads the hyperparameters and binds the weights of a granite model.
+func Load(f *gguf.File) (*Model, error) {
+	h := nn.NewHparams(f)
+	m := &Model{cfg: Config{Transformer: nn.ReadTransformer(h, f)}}
+	c := &m.cfg
+	c.EmbeddingScale = h.FloatOr("embedding_scale", 1, -1e6, 1e6)
+	c.AttentionScale = h.FloatOr("attention.scale", 0, 0, 1e6)
+	c.ResidualScale = h.FloatOr("residual_scale", 1, -1e6, 1e6)
+	c.LogitScale = h.FloatOr("logit_scale", 1, 1e-6, 1e6)
+	if err := h.Err(); err != nil {
+		return nil, fmt.Errorf("granite: %w", err)
+	}
+	m.W.Layers = make([]Layer, c.Layers)
+	if err := nn.BindModel(f, &m.W, m.W.Layers); err != nil {
+		return nil, fmt.Errorf("granite: %w", err)
+	}
+	if err := m.check(); err != nil {
+		return nil, fmt.Errorf("granite: %w", err)
+	}
+	m.weights = nn.NewWeights(f)
+	m.weights.Add(m.W.Output == nil, &m.W.TokEmbd) // rows only, unless it is also the head
+	m.weights.Add(true, m.W.Output)
+	for i := range m.W.Layers {
+		l := &m.W.Layers[i]
+		m.weights.Add(true, &l.Wq, &l.Wk, &l.Wv, &l.Wo, &l.Gate, &l.Up, &l.Down)
+	}
+	return m, nil
+}
+
+// check verifies every shape and takes the float views.
+func (m *Model) check() error {
+	c, w := &m.cfg, &m.W
+	if len(w.TokEmbd.Shape) != 2 || w.TokEmbd.Shape[0] != int64(c.Dim) {
+		return fmt.Errorf("token_embd.weight has shape %v, want [%d vocab]", w.TokEmbd.Shape, c.Dim)
+	}
+	c.Vocab = w.TokEmbd.Rows()
+	var ck nn.Checker
+	ck.Shape(&w.OutNorm, c.Dim)
+	ck.Shape(w.Output, c.Dim, c.Vocab)
+	ck.Shape(w.RopeFreqs, c.Rope.Dims/2)
+	qDim := c.Heads * c.HeadDim
+	for i := range w.Layers {
+		l := &w.Layers[i]
+		kvDim := c.KVHeads[i] * c.HeadDim
+		ck.Shape(&l.AttnNorm, c.Dim)
+		ck.Shape(&l.Wq, c.Dim, qDim)
+		ck.Shape(&l.Wk, c.Dim, kvDim)
+		ck.Shape(&l.Wv, c.Dim, kvDim)
+		ck.Shape(&l.Wo, qDim, c.Dim)
+		ck.Shape(&l.FFNNorm, c.Dim)
+		ck.Shape(&l.Gate, c.Dim, c.FFN)
+		ck.Shape(&l.Up, c.Dim, c.FFN)
+		ck.Shape(&l.Down, c.FFN, c.Dim)
+		ck.Shape(l.Bq, qDim)
+		ck.Shape(l.Bk, kvDim)
+		ck.Shape(l.Bv, kvDim)
+		ck.Shape(l.Bo, c.Dim)
+		l.attnNorm, l.ffnNorm = ck.Floats(&l.AttnNorm), ck.Floats(&l.FFNNorm)
+		l.bq, l.bk, l.bv, l.bo = ck.Floats(l.Bq), ck.Floats(l.Bk), ck.Floats(l.Bv), ck.Floats(l.Bo)
+		l.attn = c.Attention(i)
+		if c.AttentionScale > 0 {
+			l.attn.Scale = c.AttentionScale
+		}
+		ck.Add(l.attn.Check())
+	}
+	m.outNorm = ck.Floats(&w.OutNorm)
+	c.Rope.Factors = ck.Floats(w.RopeFreqs)
+	ck.Add(c.Rope.Check(c.HeadDim))
+	return ck.Err()
+}
+
+// Config returns the hyperparameters every decoder has.
+func (m *Model) Config() *nn.Config { return &m.cfg.Config }
+
+// Dims returns the buffer sizes of a forward pass.
+func (m *Model) Dims() nn.Dims { return m.cfg.Dims(1) }
+
+// NewCache allocates a sequence's KV cache of ctxLen positions.
+func (m *Model) NewCache(ctxLen int) (*nn.Cache, error) { return m.cfg.NewKVCache(ctxLen), nil }
+
+// CacheBytes returns the memory of NewCache(ctxLen).
+func (m *Model) CacheBytes(ctxLen int) int64 { return m.cfg.KVCacheBytes(ctxLen) }
+
+// Weights returns the model's weight matrices.
+func (m *Model) Weights() *nn.Weights { return m.weights }
+
+// output returns the LM head: output.weight, or the token embeddings when tied.
+func (m *Model) output() *nn.Tensor {
+	if m.W.Output != nil {
+		return m.W.Output
+	}
+	return &m.W.TokEmbd
+}
+
+// Forward runs one pass: embeddings (scaled), then per block RMSNorm, Q/K/V
+// (with biases if any), RoPE,
+// the KV cache, attention, the output projection and the residual, RMSNorm,
+// the SwiGLU feed-forward network and the residual; then the final norm and
+// the LM head for the rows whose logits are wanted. The weight products
+// (ws.Lin) are the hot spot.
+func (m *Model) Forward(ws *nn.Workspace, p *nn.Pass) error {
+	c := &m.cfg
+	n, dim := p.N, c.Dim
+	x, xb := ws.X[:n*dim], ws.XB[:n*dim]
+	for i, t := range p.Tokens {
+		if err := m.W.TokEmbd.Row(t, x[i*dim:(i+1)*dim]); err != nil {
+			return err
+		}
+	}
+	nn.Scale(x, c.EmbeddingScale)
+	rope := &ws.Ropes[0]
+	rope.Fill(&c.Rope, p.Pos)
+
+	for li := range m.W.Layers {
+		l := &m.W.Layers[li]
+		qDim, kvDim := c.Heads*c.HeadDim, l.attn.KVHeads*c.HeadDim
+		q, k, v, att := ws.Q[:n*qDim], ws.K[:n*kvDim], ws.V[:n*kvDim], ws.Att[:n*qDim]
+
+		// Attention.
+		nn.RMSNormRows(xb, x, l.attnNorm, n, c.NormEps)
+		ws.Lin.MatMul3(&l.Wq, &l.Wk, &l.Wv, xb, n, q, k, v)
+		nn.AddRows(q, l.bq)
+		nn.AddRows(k, l.bk)
+		nn.AddRows(v, l.bv)
+		rope.ApplyRows(&c.Rope, q, n, c.Heads, c.HeadDim)
+		rope.ApplyRows(&c.Rope, k, n, l.attn.KVHeads, c.HeadDim)
+		nn.StoreKV(p, li, k, v)
+		ws.AttendSegments(p, li, &l.attn, q, att)
+		ws.Lin.MatMul(&l.Wo, att, n, xb, &ws.Act)
+		nn.AddRows(xb, l.bo)
+		nn.Scale(xb, c.ResidualScale)
+		kernels.Add(x, x, xb)
+
+		// Feed-forward.
+		nn.RMSNormRows(xb, x, l.ffnNorm, n, c.NormEps)
+		hg, hu := ws.H1[:n*c.FFN], ws.H2[:n*c.FFN]
+		ws.Lin.MatMul2(&l.Gate, &l.Up, xb, n, hg, hu)
+		nn.SwiGLURows(hg, hu, n, c.FFN)
+		ws.Lin.MatMul(&l.Down, hg, n, xb, &ws.Act)
+		nn.Scale(xb, c.ResidualScale)
+		kernels.Add(x, x, xb)
+	}
+	ws.Logits(p, x, m.outNorm, c.NormEps, m.output())
+	if c.LogitScale != 1 {
+		inv := 1 / c.LogitScale // ggml_scale(logits, 1/logit_scale)
+		p.OutRows(c.Vocab, func(l []float32) { nn.Scale(l, inv) })
+	}
+	return nil
+}
