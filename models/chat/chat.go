@@ -33,6 +33,8 @@
 package chat
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -43,15 +45,32 @@ import (
 // not know.
 var ErrUnknownTemplate = errors.New("unknown chat template")
 
-// ErrMessages is wrapped by Apply when the template rejects the
+// ErrMessages is wrapped by Render when the template rejects the
 // conversation (for example roles that do not alternate).
 var ErrMessages = errors.New("conversation not accepted by the chat template")
 
-// Message is one turn of a conversation. Role is "system", "user" or
-// "assistant" (a "jinja" template may accept others).
+// Message is one turn of a conversation. Role is "system", "user",
+// "assistant" or "tool" (a "jinja" template may accept others).
 type Message struct {
 	Role    string
 	Content string
+	// Reasoning is an assistant turn's reasoning (the text a model writes
+	// between <think> and </think>), given to templates that take it as
+	// reasoning_content.
+	Reasoning string
+	// ToolCalls are the calls of an assistant turn.
+	ToolCalls []ToolCall
+	// ToolCallID is, on a "tool" message, the ID of the call it answers.
+	ToolCallID string
+	// Name is, on a "tool" message, the name of the tool that answered.
+	Name string
+}
+
+// ToolCall is a call of a tool (a function) by the model.
+type ToolCall struct {
+	ID        string // the call's ID ("call_..."; Mistral's are 9 letters or digits)
+	Name      string // the function's name
+	Arguments string // a JSON object: the arguments
 }
 
 // Options are the inputs of a template besides the messages.
@@ -67,6 +86,17 @@ type Options struct {
 	// "Today Date"); the zero value means 26 Jul 2024, the templates' own
 	// default, so that prompts do not change from day to day.
 	Date time.Time
+	// Tools is a JSON array of the tools the model may call, in OpenAI's
+	// form: [{"type": "function", "function": {"name": ..., "description":
+	// ..., "parameters": {JSON schema}}}, ...]. Empty: no tools.
+	Tools json.RawMessage
+	// EnableThinking switches the reasoning of templates that have the
+	// switch (Qwen3's and SmolLM3's enable_thinking, Granite's thinking);
+	// nil leaves the template's default.
+	EnableThinking *bool
+	// Limits bound the work of a template the interpreter runs (zero:
+	// defaults).
+	Limits Limits
 }
 
 func (o Options) date() time.Time {
@@ -112,10 +142,20 @@ func Named(name string) (*Template, error) {
 	return nil, fmt.Errorf("chat: %w %q; the names are: %s", ErrUnknownTemplate, name, strings.Join(Names(), ", "))
 }
 
-// Apply formats msgs as the prompt text, special tokens written as text.
+// Apply is Render without a context.
 func (t *Template) Apply(msgs []Message, opt Options) (string, error) {
+	return t.Render(context.Background(), msgs, opt)
+}
+
+// Render formats msgs as the prompt text, special tokens written as text.
+// A template the interpreter runs stops when ctx is done and when it
+// exceeds opt.Limits (an error wrapping ErrBudget).
+func (t *Template) Render(ctx context.Context, msgs []Message, opt Options) (string, error) {
 	if len(msgs) == 0 {
 		return "", fmt.Errorf("chat: no messages: %w", ErrMessages)
+	}
+	if err := ctx.Err(); err != nil {
+		return "", fmt.Errorf("chat: %w", err)
 	}
 	if t.fam != nil {
 		return t.fam.render(msgs, opt)
@@ -123,7 +163,7 @@ func (t *Template) Apply(msgs []Message, opt Options) (string, error) {
 	if t.prog == nil {
 		return "", errors.New("chat: zero Template; use Named or Detect")
 	}
-	return t.renderJinja(msgs, opt)
+	return t.renderJinja(ctx, msgs, opt, nil)
 }
 
 // StopStrings returns the texts that end an assistant turn in this format
@@ -139,25 +179,75 @@ type jinjaCaps struct {
 	typedContent bool // content must be a list of {"type": "text", "text": ...}
 }
 
-// renderJinja runs the template in the interpreter.
-func (t *Template) renderJinja(msgs []Message, opt Options) (string, error) {
+// renderJinja runs the template in the interpreter; shared, when not nil, is
+// a memory and work budget shared with other renders (Detect's probes).
+func (t *Template) renderJinja(ctx context.Context, msgs []Message, opt Options, shared *pool) (string, error) {
 	if t.caps.mergeSystem && len(msgs) > 1 && msgs[0].Role == "system" && msgs[1].Role == "user" {
-		merged := append([]Message{{Role: "user", Content: msgs[0].Content + "\n" + msgs[1].Content}}, msgs[2:]...)
-		msgs = merged
+		first := msgs[1]
+		first.Content = msgs[0].Content + "\n" + msgs[1].Content
+		msgs = append([]Message{first}, msgs[2:]...)
 	}
-	s, err := run(t.prog, msgs, opt, t.caps.typedContent)
+	s, err := run(ctx, t.prog, msgs, opt, t.caps.typedContent, shared)
 	if err != nil {
-		var raised *errRaised
-		if errors.As(err, &raised) {
-			return "", fmt.Errorf("chat: %v: %w", err, ErrMessages)
-		}
-		return "", fmt.Errorf("chat: template: %w", err)
+		return "", templateError(err)
 	}
 	return s, nil
 }
 
-// run renders a parsed template with the standard chat variables.
-func run(prog []node, msgs []Message, opt Options, typed bool) (string, error) {
+// templateError wraps an error of the interpreter.
+func templateError(err error) error {
+	var raised *errRaised
+	switch {
+	case errors.As(err, &raised):
+		return fmt.Errorf("chat: %v: %w", err, ErrMessages)
+	case errors.Is(err, ErrBudget):
+		return fmt.Errorf("chat: %w", err)
+	}
+	return fmt.Errorf("chat: template: %w", err)
+}
+
+// inputSize is the size of a render's inputs, for the budgets' allowances.
+func inputSize(msgs []Message, opt Options) int64 {
+	n := int64(len(opt.BOS) + len(opt.EOS) + len(opt.Tools))
+	for _, m := range msgs {
+		n += int64(len(m.Role) + len(m.Content) + len(m.Reasoning) + len(m.ToolCallID) + len(m.Name))
+		for _, c := range m.ToolCalls {
+			n += int64(len(c.ID) + len(c.Name) + len(c.Arguments))
+		}
+	}
+	return n
+}
+
+// run renders a parsed template with the standard chat variables (those
+// Hugging Face's apply_chat_template passes).
+func run(ctx context.Context, prog []node, msgs []Message, opt Options, typed bool, shared *pool) (string, error) {
+	root, err := chatVars(msgs, opt, typed)
+	if err != nil {
+		return "", err
+	}
+	return runVars(ctx, prog, root, opt, newBudget(opt.Limits, inputSize(msgs, opt), shared))
+}
+
+// runVars renders a parsed template with the variables in root.
+func runVars(ctx context.Context, prog []node, root map[string]any, opt Options, b *budget) (string, error) {
+	var out strings.Builder
+	r := newRenderer(ctx, &out, b, root, opt)
+	err := r.exec(prog)
+	switch err {
+	case errBreak, errContinue:
+		err = fmt.Errorf("%v", err)
+	}
+	return out.String(), err
+}
+
+// chatVars are the template variables of a conversation: messages as
+// dicts with role and content, then, when present, reasoning_content,
+// tool_calls ({id, type: "function", function: {name, arguments}}, the
+// arguments as a mapping when they are a JSON object), tool_call_id and
+// name; tools (and xml_tools, SmolLM3's name for them) or none;
+// documents (none); add_generation_prompt, bos_token, eos_token; and
+// enable_thinking and thinking when Options.EnableThinking is set.
+func chatVars(msgs []Message, opt Options, typed bool) (map[string]any, error) {
 	list := make([]any, len(msgs))
 	for i, m := range msgs {
 		d := newDict()
@@ -170,6 +260,31 @@ func run(prog []node, msgs []Message, opt Options, typed bool) (string, error) {
 		} else {
 			d.set("content", m.Content)
 		}
+		if m.Reasoning != "" {
+			d.set("reasoning_content", m.Reasoning)
+		}
+		if len(m.ToolCalls) > 0 {
+			calls := make([]any, len(m.ToolCalls))
+			for j, c := range m.ToolCalls {
+				fn := newDict()
+				fn.set("name", c.Name)
+				fn.set("arguments", argumentsValue(c.Arguments))
+				tc := newDict()
+				if c.ID != "" {
+					tc.set("id", c.ID)
+				}
+				tc.set("type", "function")
+				tc.set("function", fn)
+				calls[j] = tc
+			}
+			d.set("tool_calls", calls)
+		}
+		if m.ToolCallID != "" {
+			d.set("tool_call_id", m.ToolCallID)
+		}
+		if m.Name != "" {
+			d.set("name", m.Name)
+		}
 		list[i] = d
 	}
 	root := map[string]any{
@@ -177,15 +292,39 @@ func run(prog []node, msgs []Message, opt Options, typed bool) (string, error) {
 		"add_generation_prompt": opt.AddGenerationPrompt,
 		"bos_token":             opt.BOS,
 		"eos_token":             opt.EOS,
+		"tools":                 nil,
+		"documents":             nil,
 	}
-	var out strings.Builder
-	r := &renderer{out: &out, scopes: []map[string]any{root}, root: root, opt: opt}
-	err := r.exec(prog)
-	switch err {
-	case errBreak, errContinue:
-		err = fmt.Errorf("%v", err)
+	if len(opt.Tools) > 0 {
+		v, err := decodeJSON(string(opt.Tools))
+		if err != nil {
+			return nil, fmt.Errorf("tools: %w", err)
+		}
+		tools, ok := fromJSON(v).([]any)
+		if !ok {
+			return nil, errors.New("tools: not a JSON array")
+		}
+		if len(tools) > 0 {
+			root["tools"] = tools
+			root["xml_tools"] = tools
+		}
 	}
-	return out.String(), err
+	if opt.EnableThinking != nil {
+		root["enable_thinking"] = *opt.EnableThinking
+		root["thinking"] = *opt.EnableThinking
+	}
+	return root, nil
+}
+
+// argumentsValue is a tool call's arguments as templates expect them: a
+// mapping when the text is a JSON object, else the text.
+func argumentsValue(s string) any {
+	if v, err := decodeJSON(s); err == nil {
+		if d, ok := fromJSON(v).(*dict); ok {
+			return d
+		}
+	}
+	return s
 }
 
 // strftime formats t with the C-style directives chat templates use.

@@ -1,6 +1,8 @@
 package chat
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -20,9 +22,9 @@ type probe struct {
 	date time.Time
 }
 
-func sys(c string) Message  { return Message{"system", c} }
-func user(c string) Message { return Message{"user", c} }
-func asst(c string) Message { return Message{"assistant", c} }
+func sys(c string) Message  { return Message{Role: "system", Content: c} }
+func user(c string) Message { return Message{Role: "user", Content: c} }
+func asst(c string) Message { return Message{Role: "assistant", Content: c} }
 
 var probes = []probe{
 	{msgs: []Message{user("Hello")}, gen: true},
@@ -38,9 +40,15 @@ var probes = []probe{
 
 // Detect recognises a model's chat template source (see the package
 // documentation). The error for a template it cannot use wraps
-// ErrUnknownTemplate and names the --chat-template choices.
+// ErrUnknownTemplate and names the --chat-template choices. Detect runs the
+// template on a few probe conversations under the default Limits, all of
+// them sharing one memory and work budget: a template that exceeds it is an error
+// that also wraps ErrBudget.
 func Detect(src string) (*Template, error) {
 	unknown := func(why error) error {
+		if errors.Is(why, ErrBudget) {
+			return fmt.Errorf("chat: %w: the model's tokenizer.chat_template cannot be used (%w); %s", ErrUnknownTemplate, why, advice())
+		}
 		return fmt.Errorf("chat: %w: the model's tokenizer.chat_template cannot be used (%v); %s", ErrUnknownTemplate, why, advice())
 	}
 	if strings.TrimSpace(src) == "" {
@@ -50,22 +58,37 @@ func Detect(src string) (*Template, error) {
 	if err != nil {
 		return nil, unknown(err)
 	}
+	d := &detector{prog: prog, pool: newPool(DefaultMemory, DefaultWork)}
 	t := &Template{Name: "jinja", prog: prog}
-	if t.caps, err = probeCaps(prog); err != nil {
+	if t.caps, err = d.probeCaps(); err != nil {
 		return nil, unknown(err)
 	}
 	outs := make([]string, len(probes))
 	errs := make([]error, len(probes))
 	for i, p := range probes {
-		outs[i], errs[i] = t.renderJinja(p.msgs, probeOptions(p))
+		outs[i], errs[i] = t.renderJinja(context.Background(), p.msgs, probeOptions(p), d.pool)
+		if errors.Is(errs[i], ErrBudget) {
+			return nil, unknown(errs[i])
+		}
 	}
 	for _, f := range candidates(outs[0]) {
 		if matches(f, outs, errs) {
 			return &Template{Name: f.name, fam: f, stops: f.stops}, nil
 		}
 	}
-	t.stops = deriveStops(t)
+	t.stops = deriveStops(t, d.pool)
 	return t, nil
+}
+
+// detector runs a template's probes under one shared memory and work
+// budget.
+type detector struct {
+	prog []node
+	pool *pool
+}
+
+func (d *detector) run(msgs []Message, o Options, typed bool) (string, error) {
+	return run(context.Background(), d.prog, msgs, o, typed, d.pool)
 }
 
 func probeOptions(p probe) Options {
@@ -75,13 +98,19 @@ func probeOptions(p probe) Options {
 // probeCaps finds the polyfills a template needs: whether it can render a
 // plain user message (or only one with typed content), and whether it
 // prints a system message (or rejects or drops it).
-func probeCaps(prog []node) (jinjaCaps, error) {
+func (d *detector) probeCaps() (jinjaCaps, error) {
 	var c jinjaCaps
 	const needleU, needleS = "probe-user-text", "probe-system-text"
 	o := Options{BOS: probeBOS, EOS: probeEOS, AddGenerationPrompt: true}
-	out, err := run(prog, []Message{user(needleU)}, o, false)
+	out, err := d.run([]Message{user(needleU)}, o, false)
+	if errors.Is(err, ErrBudget) {
+		return c, err
+	}
 	if err != nil || !strings.Contains(out, needleU) {
-		out2, err2 := run(prog, []Message{user(needleU)}, o, true)
+		out2, err2 := d.run([]Message{user(needleU)}, o, true)
+		if errors.Is(err2, ErrBudget) {
+			return c, err2
+		}
 		if err2 != nil || !strings.Contains(out2, needleU) {
 			if err == nil {
 				err = fmt.Errorf("its output for a user message does not contain the message")
@@ -91,12 +120,19 @@ func probeCaps(prog []node) (jinjaCaps, error) {
 		c.typedContent = true
 	}
 	withSys := []Message{sys(needleS), user(needleU)}
-	out, err = run(prog, withSys, o, c.typedContent)
+	out, err = d.run(withSys, o, c.typedContent)
+	if errors.Is(err, ErrBudget) {
+		return c, err
+	}
 	if err == nil && strings.Contains(out, needleS) {
 		return c, nil
 	}
 	if !c.typedContent { // some templates read system content only as parts
-		if out, err := run(prog, withSys, o, true); err == nil && strings.Contains(out, needleS) && strings.Contains(out, needleU) {
+		out, err := d.run(withSys, o, true)
+		if errors.Is(err, ErrBudget) {
+			return c, err
+		}
+		if err == nil && strings.Contains(out, needleS) && strings.Contains(out, needleU) {
 			c.typedContent = true
 			return c, nil
 		}
@@ -139,9 +175,9 @@ func matches(f *family, outs []string, errs []error) bool {
 // deriveStops finds the end-of-turn text of a template the interpreter runs:
 // what follows an assistant message in a rendered conversation, up to the
 // end of its first special-looking token ("<|...|>", "<...>", "[...]").
-func deriveStops(t *Template) []string {
+func deriveStops(t *Template, shared *pool) []string {
 	const a = "probe-assistant-answer"
-	out, err := t.renderJinja([]Message{user("probe-question"), asst(a), user("probe-next")}, Options{BOS: probeBOS, EOS: probeEOS})
+	out, err := t.renderJinja(context.Background(), []Message{user("probe-question"), asst(a), user("probe-next")}, Options{BOS: probeBOS, EOS: probeEOS}, shared)
 	if err != nil {
 		return nil
 	}
@@ -161,4 +197,19 @@ func deriveStops(t *Template) []string {
 		}
 	}
 	return nil
+}
+
+// interpreted returns the template of src run by the interpreter, whatever
+// family it matches (tests compare the families with it).
+func interpreted(src string) (*Template, error) {
+	prog, err := parseTemplate(src)
+	if err != nil {
+		return nil, err
+	}
+	d := &detector{prog: prog, pool: newPool(DefaultMemory, DefaultWork)}
+	caps, err := d.probeCaps()
+	if err != nil {
+		return nil, err
+	}
+	return &Template{Name: "jinja", prog: prog, caps: caps}, nil
 }
