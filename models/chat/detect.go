@@ -41,8 +41,9 @@ var probes = []probe{
 // Detect recognises a model's chat template source (see the package
 // documentation). The error for a template it cannot use wraps
 // ErrUnknownTemplate and names the --chat-template choices. Detect runs the
-// template on a few probe conversations under the default Limits, all of
-// them sharing one memory and work budget: a template that exceeds it is an error
+// template on a few probe conversations, all of them sharing one memory and
+// work budget (2 MiB and an eighth of the default work): a template that
+// exceeds it is an error
 // that also wraps ErrBudget.
 func Detect(src string) (*Template, error) {
 	unknown := func(why error) error {
@@ -58,7 +59,7 @@ func Detect(src string) (*Template, error) {
 	if err != nil {
 		return nil, unknown(err)
 	}
-	d := &detector{prog: prog, pool: newPool(DefaultMemory, DefaultWork)}
+	d := &detector{prog: prog, pool: newPool(detectMemory, detectWork)}
 	t := &Template{Name: "jinja", prog: prog}
 	if t.caps, err = d.probeCaps(); err != nil {
 		return nil, unknown(err)
@@ -79,6 +80,13 @@ func Detect(src string) (*Template, error) {
 	t.stops = deriveStops(t, d.pool)
 	return t, nil
 }
+
+// Detect's budget for all its probes together: real templates use less
+// than a hundredth of it.
+const (
+	detectMemory = 2 << 20
+	detectWork   = DefaultWork / 8
+)
 
 // detector runs a template's probes under one shared memory and work
 // budget.
@@ -206,7 +214,7 @@ func interpreted(src string) (*Template, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &detector{prog: prog, pool: newPool(DefaultMemory, DefaultWork)}
+	d := &detector{prog: prog, pool: newPool(detectMemory, detectWork)}
 	caps, err := d.probeCaps()
 	if err != nil {
 		return nil, err
