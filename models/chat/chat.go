@@ -112,10 +112,13 @@ type Template struct {
 	// template that matches no family and is run by the interpreter.
 	Name string
 
-	fam   *family
-	prog  []node    // the parsed Jinja source (Detect only)
-	caps  jinjaCaps // what the source supports (Detect only)
-	stops []string
+	fam      *family
+	famTools bool      // fam renders tools, calls and reasoning as prog does (checked by Detect)
+	prog     []node    // the parsed Jinja source (Detect only)
+	caps     jinjaCaps // what the template needs beyond messages
+	format   string    // how the model writes tool calls (see ToolFormat)
+	thinks   bool      // the model writes <think> blocks
+	stops    []string
 }
 
 // Names lists the names Named accepts.
@@ -136,10 +139,20 @@ func advice() string {
 func Named(name string) (*Template, error) {
 	for _, f := range namedFamilies {
 		if f.name == name {
-			return &Template{Name: f.name, fam: f, stops: f.stops}, nil
+			return namedTemplate(f), nil
 		}
 	}
 	return nil, fmt.Errorf("chat: %w %q; the names are: %s", ErrUnknownTemplate, name, strings.Join(Names(), ", "))
+}
+
+// namedTemplate is the template of a family without source.
+func namedTemplate(f *family) *Template {
+	t := &Template{Name: f.name, fam: f, famTools: true, caps: f.caps, format: f.format, stops: f.stops}
+	if t.format == "" {
+		t.caps.noTools, t.format = true, FormatGeneric
+	}
+	t.thinks = f.name == "qwen3" || f.name == "smollm3"
+	return t
 }
 
 // Apply is Render without a context.
@@ -157,14 +170,45 @@ func (t *Template) Render(ctx context.Context, msgs []Message, opt Options) (str
 	if err := ctx.Err(); err != nil {
 		return "", fmt.Errorf("chat: %w", err)
 	}
-	if t.fam != nil {
-		return t.fam.render(msgs, opt)
-	}
-	if t.prog == nil {
+	if t.fam == nil && t.prog == nil {
 		return "", errors.New("chat: zero Template; use Named or Detect")
+	}
+	msgs, err := t.prepare(msgs, opt)
+	if err != nil {
+		return "", err
+	}
+	if t.fam != nil && (t.prog == nil || t.famTools || plain(msgs, opt)) {
+		return t.fam.render(msgs, opt)
 	}
 	return t.renderJinja(ctx, msgs, opt, nil)
 }
+
+// plain reports whether a conversation is only system, user and
+// assistant texts, without tools, reasoning or the thinking switch (what
+// Detect's first probes compare a family with its template on).
+func plain(msgs []Message, o Options) bool {
+	if len(o.Tools) > 0 || o.EnableThinking != nil {
+		return false
+	}
+	for _, m := range msgs {
+		switch m.Role {
+		case "system", "user", "assistant":
+		default:
+			return false
+		}
+		if len(m.ToolCalls) > 0 || m.Reasoning != "" || m.ToolCallID != "" || m.Name != "" || strings.Contains(m.Content, "think>") {
+			return false
+		}
+	}
+	return true
+}
+
+// ToolFormat names how the model writes tool calls, for NewParser:
+// FormatHermes, FormatLlama3, FormatMistral, FormatPhi4, FormatGranite,
+// FormatLFM2, or FormatGeneric for a template that does not take tools
+// (Render then describes the tools and the generic format in the system
+// message).
+func (t *Template) ToolFormat() string { return t.format }
 
 // StopStrings returns the texts that end an assistant turn in this format
 // (such as "<|im_end|>" or "<|eot_id|>"), extra stop strings for
@@ -175,8 +219,11 @@ func (t *Template) StopStrings() []string {
 
 // jinjaCaps are the polyfills a template needs, found by probing it.
 type jinjaCaps struct {
-	mergeSystem  bool // no system role: merge it into the first user message
-	typedContent bool // content must be a list of {"type": "text", "text": ...}
+	mergeSystem    bool // no system role: merge it into the first user message
+	typedContent   bool // content must be a list of {"type": "text", "text": ...}
+	toolsInSystem  bool // the tools go in the system message's "tools" (Phi-4-mini)
+	callsInContent bool // tool_calls are ignored: write the calls into the content, in the model's format
+	noTools        bool // tools are ignored: describe them in the system message (FormatGeneric)
 }
 
 // renderJinja runs the template in the interpreter; shared, when not nil, is
@@ -187,7 +234,7 @@ func (t *Template) renderJinja(ctx context.Context, msgs []Message, opt Options,
 		first.Content = msgs[0].Content + "\n" + msgs[1].Content
 		msgs = append([]Message{first}, msgs[2:]...)
 	}
-	s, err := run(ctx, t.prog, msgs, opt, t.caps.typedContent, shared)
+	s, err := run(ctx, t.prog, msgs, opt, t.caps, shared)
 	if err != nil {
 		return "", templateError(err)
 	}
@@ -220,8 +267,8 @@ func inputSize(msgs []Message, opt Options) int64 {
 
 // run renders a parsed template with the standard chat variables (those
 // Hugging Face's apply_chat_template passes).
-func run(ctx context.Context, prog []node, msgs []Message, opt Options, typed bool, shared *pool) (string, error) {
-	root, err := chatVars(msgs, opt, typed)
+func run(ctx context.Context, prog []node, msgs []Message, opt Options, caps jinjaCaps, shared *pool) (string, error) {
+	root, err := chatVars(msgs, opt, caps)
 	if err != nil {
 		return "", err
 	}
@@ -246,13 +293,25 @@ func runVars(ctx context.Context, prog []node, root map[string]any, opt Options,
 // arguments as a mapping when they are a JSON object), tool_call_id and
 // name; tools (and xml_tools, SmolLM3's name for them) or none;
 // documents (none); add_generation_prompt, bos_token, eos_token; and
-// enable_thinking and thinking when Options.EnableThinking is set.
-func chatVars(msgs []Message, opt Options, typed bool) (map[string]any, error) {
+// enable_thinking and thinking when Options.EnableThinking is set. With
+// caps.toolsInSystem the system message (added when there is none) also
+// has the tools as "tools", a JSON text.
+func chatVars(msgs []Message, opt Options, caps jinjaCaps) (map[string]any, error) {
+	sysTools := ""
+	if caps.toolsInSystem {
+		var err error
+		if sysTools, err = systemTools(opt); err != nil {
+			return nil, err
+		}
+		if sysTools != "" && msgs[0].Role != "system" {
+			msgs = append([]Message{{Role: "system"}}, msgs...)
+		}
+	}
 	list := make([]any, len(msgs))
 	for i, m := range msgs {
 		d := newDict()
 		d.set("role", m.Role)
-		if typed {
+		if caps.typedContent {
 			part := newDict()
 			part.set("type", "text")
 			part.set("text", m.Content)
@@ -284,6 +343,9 @@ func chatVars(msgs []Message, opt Options, typed bool) (map[string]any, error) {
 		}
 		if m.Name != "" {
 			d.set("name", m.Name)
+		}
+		if i == 0 && m.Role == "system" && sysTools != "" {
+			d.set("tools", sysTools)
 		}
 		list[i] = d
 	}

@@ -43,8 +43,7 @@ var probes = []probe{
 // ErrUnknownTemplate and names the --chat-template choices. Detect runs the
 // template on a few probe conversations, all of them sharing one memory and
 // work budget (2 MiB and an eighth of the default work): a template that
-// exceeds it is an error
-// that also wraps ErrBudget.
+// exceeds it is an error that also wraps ErrBudget.
 func Detect(src string) (*Template, error) {
 	unknown := func(why error) error {
 		if errors.Is(why, ErrBudget) {
@@ -60,9 +59,12 @@ func Detect(src string) (*Template, error) {
 		return nil, unknown(err)
 	}
 	d := &detector{prog: prog, pool: newPool(detectMemory, detectWork)}
-	t := &Template{Name: "jinja", prog: prog}
+	t := &Template{Name: "jinja", prog: prog, format: formatOf(src), thinks: strings.Contains(src, "<think>")}
 	if t.caps, err = d.probeCaps(); err != nil {
 		return nil, unknown(err)
+	}
+	if t.caps.noTools {
+		t.format = FormatGeneric
 	}
 	outs := make([]string, len(probes))
 	errs := make([]error, len(probes))
@@ -72,10 +74,30 @@ func Detect(src string) (*Template, error) {
 			return nil, unknown(errs[i])
 		}
 	}
+	// The first family that renders the probes as the template does, and
+	// preferably the tool probes too (variants differ only there).
+	var found *Template
 	for _, f := range candidates(outs[0]) {
-		if matches(f, outs, errs) {
-			return &Template{Name: f.name, fam: f, stops: f.stops}, nil
+		if !matches(f, outs, errs) {
+			continue
 		}
+		ft := *t
+		ft.Name, ft.fam, ft.stops = f.name, f, f.stops
+		if f.format != "" && !t.caps.noTools {
+			ft.format = f.format
+		}
+		if ft.famTools, err = d.matchesTools(&ft); err != nil {
+			return nil, unknown(err)
+		}
+		if ft.famTools {
+			return &ft, nil
+		}
+		if found == nil {
+			found = &ft
+		}
+	}
+	if found != nil {
+		return found, nil
 	}
 	t.stops = deriveStops(t, d.pool)
 	return t, nil
@@ -95,8 +117,8 @@ type detector struct {
 	pool *pool
 }
 
-func (d *detector) run(msgs []Message, o Options, typed bool) (string, error) {
-	return run(context.Background(), d.prog, msgs, o, typed, d.pool)
+func (d *detector) run(msgs []Message, o Options, caps jinjaCaps) (string, error) {
+	return run(context.Background(), d.prog, msgs, o, caps, d.pool)
 }
 
 func probeOptions(p probe) Options {
@@ -104,18 +126,21 @@ func probeOptions(p probe) Options {
 }
 
 // probeCaps finds the polyfills a template needs: whether it can render a
-// plain user message (or only one with typed content), and whether it
-// prints a system message (or rejects or drops it).
+// plain user message (or only one with typed content), whether it prints
+// a system message (or rejects or drops it), whether it prints the tools
+// (given as tools, or in the system message), and whether it prints the
+// tool calls of an assistant message.
 func (d *detector) probeCaps() (jinjaCaps, error) {
 	var c jinjaCaps
 	const needleU, needleS = "probe-user-text", "probe-system-text"
 	o := Options{BOS: probeBOS, EOS: probeEOS, AddGenerationPrompt: true}
-	out, err := d.run([]Message{user(needleU)}, o, false)
+	out, err := d.run([]Message{user(needleU)}, o, c)
 	if errors.Is(err, ErrBudget) {
 		return c, err
 	}
 	if err != nil || !strings.Contains(out, needleU) {
-		out2, err2 := d.run([]Message{user(needleU)}, o, true)
+		c.typedContent = true
+		out2, err2 := d.run([]Message{user(needleU)}, o, c)
 		if errors.Is(err2, ErrBudget) {
 			return c, err2
 		}
@@ -125,28 +150,141 @@ func (d *detector) probeCaps() (jinjaCaps, error) {
 			}
 			return c, fmt.Errorf("rendering a user message: %w", err)
 		}
-		c.typedContent = true
 	}
 	withSys := []Message{sys(needleS), user(needleU)}
-	out, err = d.run(withSys, o, c.typedContent)
+	out, err = d.run(withSys, o, c)
 	if errors.Is(err, ErrBudget) {
 		return c, err
 	}
-	if err == nil && strings.Contains(out, needleS) {
-		return c, nil
-	}
-	if !c.typedContent { // some templates read system content only as parts
-		out, err := d.run(withSys, o, true)
+	switch {
+	case err == nil && strings.Contains(out, needleS):
+	case !c.typedContent: // some templates read system content only as parts
+		typed := c
+		typed.typedContent = true
+		out, err := d.run(withSys, o, typed)
 		if errors.Is(err, ErrBudget) {
 			return c, err
 		}
 		if err == nil && strings.Contains(out, needleS) && strings.Contains(out, needleU) {
-			c.typedContent = true
-			return c, nil
+			c = typed
+		} else {
+			c.mergeSystem = true
+		}
+	default:
+		c.mergeSystem = true
+	}
+	return c, d.probeToolCaps(&c)
+}
+
+// Tool probes: a tool and a call whose names Detect looks for.
+const (
+	probeToolName = "probe_tool_fn"
+	probeCallName = "probe_call_fn"
+	probeTools    = `[{"type": "function", "function": {"name": "` + probeToolName + `", "description": "d", "parameters": {"type": "object", "properties": {"a": {"type": "string"}}}}}]`
+)
+
+func (d *detector) probeToolCaps(c *jinjaCaps) error {
+	o := Options{BOS: probeBOS, EOS: probeEOS, AddGenerationPrompt: true, Tools: []byte(probeTools)}
+	shows := func(msgs []Message, o Options, caps jinjaCaps, needle string) (bool, error) {
+		if caps.mergeSystem && len(msgs) > 1 && msgs[0].Role == "system" {
+			msgs = append([]Message{{Role: "user", Content: msgs[0].Content + "\n" + msgs[1].Content}}, msgs[2:]...)
+		}
+		out, err := d.run(msgs, o, caps)
+		if errors.Is(err, ErrBudget) {
+			return false, err
+		}
+		return err == nil && strings.Contains(out, needle), nil
+	}
+	q := []Message{sys("s"), user("q")}
+	ok, err := shows(q, o, *c, probeToolName)
+	if err != nil || !ok {
+		if err != nil {
+			return err
+		}
+		in := *c
+		in.toolsInSystem = true
+		if ok, err = shows(q, o, in, probeToolName); err != nil {
+			return err
+		}
+		if !ok {
+			c.noTools = true
+			return nil
+		}
+		c.toolsInSystem = true
+	}
+	call := []Message{user("q"), {Role: "assistant", ToolCalls: []ToolCall{{ID: "call00001", Name: probeCallName, Arguments: `{"a": "b"}`}}}}
+	o.AddGenerationPrompt = false
+	if ok, err = shows(call, o, *c, probeCallName); err != nil {
+		return err
+	}
+	c.callsInContent = !ok
+	return nil
+}
+
+// toolProbes are the conversations with tools, calls, results and
+// reasoning on which Detect compares a recognised family with its
+// template; the family renders them too only when every one matches.
+var toolProbes = func() []probe {
+	q := user("What is the weather in Paris?")
+	call := Message{Role: "assistant", Content: "", ToolCalls: []ToolCall{{ID: "call00001", Name: "get_weather", Arguments: `{"city": "Paris", "n": 1.5, "ok": true}`}}}
+	two := Message{Role: "assistant", Content: "Both.", ToolCalls: []ToolCall{{ID: "call00001", Name: "get_weather", Arguments: `{"city": "Paris"}`}, {ID: "call00002", Name: "get_time", Arguments: "{}"}}}
+	result := Message{Role: "tool", Content: `{"temperature": 21}`, ToolCallID: "call00001", Name: "get_weather"}
+	result2 := Message{Role: "tool", Content: "12:00", ToolCallID: "call00002", Name: "get_time"}
+	answer := asst("It is 21 degrees.")
+	think := Message{Role: "assistant", Content: "4", Reasoning: "2 and 2."}
+	tagged := asst("<think>\nSum.\n</think>\n\n4")
+	return []probe{
+		{msgs: []Message{sys("Be brief."), q}, gen: true},
+		{msgs: []Message{q}, gen: true},
+		{msgs: []Message{q, call, result}, gen: true},
+		{msgs: []Message{sys("S"), q, two, result, result2, answer, user("And now?")}, gen: true},
+		{msgs: []Message{q, call, result, answer}, gen: false},
+		{msgs: []Message{user("2+2?"), think, user("3+3?")}, gen: true},
+		{msgs: []Message{user("2+2?"), tagged, user("3+3?")}, gen: true},
+		{msgs: []Message{user("2+2?"), tagged}, gen: false},
+		{msgs: []Message{sys("Reply. /no_think"), user("Hi")}, gen: true},
+	}
+}()
+
+// toolProbeOptions are the options of tool probe i in variant v: tools on
+// the even variants, the thinking switch unset, on and off.
+func toolProbeOptions(p probe, v int) Options {
+	o := probeOptions(p)
+	if v%2 == 0 {
+		o.Tools = []byte(`[{"type": "function", "function": {"name": "get_weather", "description": "Weather (météo)", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}, {"type": "function", "function": {"name": "get_time", "description": "Time", "parameters": {"type": "object", "properties": {}}}}]`)
+	}
+	switch v / 2 {
+	case 1:
+		o.EnableThinking = &thinkingOn
+	case 2:
+		o.EnableThinking = &thinkingOff
+	}
+	return o
+}
+
+var thinkingOn, thinkingOff = true, false
+
+// matchesTools reports whether t's family renders the tool probes as its
+// template does (after the polyfills of t's caps).
+func (d *detector) matchesTools(t *Template) (bool, error) {
+	for _, p := range toolProbes {
+		for v := range 6 {
+			o := toolProbeOptions(p, v)
+			msgs, err := t.prepare(p.msgs, o)
+			if err != nil {
+				return false, nil
+			}
+			want, werr := t.renderJinja(context.Background(), msgs, o, d.pool)
+			if errors.Is(werr, ErrBudget) {
+				return false, werr
+			}
+			got, gerr := t.fam.render(msgs, o)
+			if (werr != nil) != (gerr != nil) || got != want {
+				return false, nil
+			}
 		}
 	}
-	c.mergeSystem = true
-	return c, nil
+	return true, nil
 }
 
 // candidates lists the family variants a template may be; first0 is its
@@ -165,7 +303,9 @@ func candidates(first0 string) []*family {
 		mistral("mistral-v3", false), mistral("mistral-v3-tekken", false), mistral("mistral-v7", false),
 		phi3("phi3", false), phi3("phi3", true),
 		gemma("gemma", "\n\n", true), gemma("gemma", "\n", true), gemma("gemma", "\n", false),
-		zephyr(),
+		zephyr(), qwen3(), smollm3(), phi4mini(), lfm2(), olmo2(),
+		granite(graniteVersions[0], "granite"), granite(graniteVersions[1], "granite"),
+		granite(graniteVersions[2], "granite"), granite(graniteVersions[3], "granite"),
 	)
 }
 
@@ -219,5 +359,9 @@ func interpreted(src string) (*Template, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Template{Name: "jinja", prog: prog, caps: caps}, nil
+	t := &Template{Name: "jinja", prog: prog, caps: caps, format: formatOf(src)}
+	if caps.noTools {
+		t.format = FormatGeneric
+	}
+	return t, nil
 }

@@ -63,7 +63,9 @@ func FuzzRender(f *testing.F) {
 			return
 		}
 		msgs := fuzzMessages(data, flags)
-		opt := Options{BOS: "<s>", EOS: "</s>", AddGenerationPrompt: flags&1 != 0}
+		// Small budgets keep every input fast under the fuzzer's coverage
+		// instrumentation (the budget logic is the same at any size).
+		opt := Options{BOS: "<s>", EOS: "</s>", AddGenerationPrompt: flags&1 != 0, Limits: Limits{Output: 64 << 10, Memory: 1 << 20, Work: 1 << 23}}
 		if flags&0x40 != 0 {
 			opt.Tools = tools
 		}
@@ -73,8 +75,8 @@ func FuzzRender(f *testing.F) {
 		}
 		start := time.Now()
 		if prog, err := parseTemplate(src); err == nil {
-			out, err := run(context.Background(), prog, msgs, opt, flags&0x02 != 0, nil)
-			if err == nil && int64(len(out)) > DefaultOutput+outputPerInput*inputSize(msgs, opt) {
+			out, err := run(context.Background(), prog, msgs, opt, jinjaCaps{typedContent: flags&0x02 != 0}, nil)
+			if err == nil && int64(len(out)) > opt.Limits.Output+outputPerInput*inputSize(msgs, opt) {
 				t.Fatalf("output of %d bytes beyond the budget", len(out))
 			}
 		}

@@ -231,7 +231,7 @@ func TestHostileTemplates(t *testing.T) {
 					rerr = err
 					return
 				}
-				out, rerr = run(context.Background(), prog, hostileMessages(c.msg), Options{BOS: "<s>", EOS: "</s>", AddGenerationPrompt: true}, false, nil)
+				out, rerr = run(context.Background(), prog, hostileMessages(c.msg), Options{BOS: "<s>", EOS: "</s>", AddGenerationPrompt: true}, jinjaCaps{}, nil)
 			})
 			elapsed, cpuUsed := time.Since(start), cpuTime()-cpu
 			if derr != nil && !errors.Is(derr, ErrUnknownTemplate) {

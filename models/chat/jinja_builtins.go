@@ -167,7 +167,7 @@ func (r *renderer) applyFilter(name string, v any, args []any, kw *dict) (any, e
 			if chars, ok := argOr(args, kw, 0, "chars", nil).(string); ok {
 				return strings.Trim(s, chars), nil
 			}
-			return strings.TrimSpace(s), nil
+			return pyStrip(s), nil
 		case "upper":
 			return r.strResult(strings.ToUpper(s), len(s))
 		case "lower":
@@ -1195,11 +1195,11 @@ func stringMethod(s string, name string) *builtin {
 			}
 			switch name {
 			case "strip":
-				return strings.TrimSpace(s), nil
+				return pyStrip(s), nil
 			case "lstrip":
-				return strings.TrimLeftFunc(s, unicode.IsSpace), nil
+				return strings.TrimLeftFunc(s, pyIsSpace), nil
 			}
-			return strings.TrimRightFunc(s, unicode.IsSpace), nil
+			return strings.TrimRightFunc(s, pyIsSpace), nil
 		})
 	case "upper":
 		return m(func(r *renderer, _ []any, _ *dict) (any, error) { return r.strResult(strings.ToUpper(s), 0) })
@@ -1242,7 +1242,7 @@ func stringMethod(s string, name string) *builtin {
 				if err := r.useList(int64(len(s))/2 + 1); err != nil {
 					return nil, err
 				}
-				parts = strings.Fields(s)
+				parts = strings.FieldsFunc(s, pyIsSpace)
 				if limit >= 0 && len(parts) > limit+1 {
 					return nil, errors.New("split without a separator and with maxsplit is not supported")
 				}
@@ -1380,7 +1380,7 @@ func stringMethod(s string, name string) *builtin {
 				case "isalnum":
 					ok = unicode.IsLetter(c) || unicode.IsDigit(c)
 				case "isspace":
-					ok = unicode.IsSpace(c)
+					ok = pyIsSpace(c)
 				case "isupper":
 					ok = !unicode.IsLower(c)
 					cased = cased || unicode.IsUpper(c)
