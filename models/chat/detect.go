@@ -59,7 +59,7 @@ func Detect(src string) (*Template, error) {
 		return nil, unknown(err)
 	}
 	d := &detector{prog: prog, pool: newPool(detectMemory, detectWork)}
-	t := &Template{Name: "jinja", prog: prog, format: formatOf(src), thinks: strings.Contains(src, "<think>")}
+	t := &Template{Name: "jinja", prog: prog, format: formatOf(src), thinks: strings.Contains(src, "think>")}
 	if t.caps, err = d.probeCaps(); err != nil {
 		return nil, unknown(err)
 	}
