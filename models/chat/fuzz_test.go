@@ -2,8 +2,12 @@ package chat
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
+	"math/rand/v2"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -98,4 +102,50 @@ func FuzzRender(f *testing.F) {
 func fuzzing() bool {
 	f := flag.Lookup("test.fuzz")
 	return f != nil && f.Value.String() != ""
+}
+
+// FuzzParser feeds random answers to the output parser whole and in
+// random pieces: the same content, reasoning and calls either way, every
+// call's arguments valid JSON, and the text only ever rearranged (nothing
+// of the content or reasoning that is not in the answer).
+func FuzzParser(f *testing.F) {
+	for _, c := range parseCases {
+		f.Add(c.text, uint8(0), uint64(1))
+	}
+	formats := []string{FormatHermes, FormatLlama3, FormatMistral, FormatPhi4, FormatGranite, FormatLFM2, FormatGeneric}
+	f.Fuzz(func(t *testing.T, text string, flags uint8, seed uint64) {
+		if len(text) > 8<<10 {
+			return
+		}
+		o := ParserOptions{Format: formats[int(flags)%len(formats)], Tools: flags&0x10 == 0, Reasoning: flags&0x20 != 0, InReasoning: flags&0x40 != 0}
+		n := 0
+		o.NewID = func() string { n++; return fmt.Sprint(n) }
+		whole := ParseOutput(o, text)
+		n = 0
+		r := rand.New(rand.NewPCG(seed, seed))
+		p := NewParser(o)
+		var m Message
+		for _, s := range append(chunks(r, text), "") {
+			d := p.Feed(s)
+			if s == "" {
+				d = p.Close()
+			}
+			m.Content += d.Content
+			m.Reasoning += d.Reasoning
+			for _, c := range d.ToolCalls {
+				m.ToolCalls = append(m.ToolCalls, ToolCall{ID: c.ID, Name: c.Name, Arguments: c.Arguments})
+			}
+		}
+		if m.Content != whole.Content || m.Reasoning != whole.Reasoning || !reflect.DeepEqual(m.ToolCalls, whole.ToolCalls) {
+			t.Fatalf("streamed %+v\nwhole    %+v", m, whole)
+		}
+		for _, c := range m.ToolCalls {
+			if !json.Valid([]byte(c.Arguments)) {
+				t.Fatalf("arguments %q are not JSON", c.Arguments)
+			}
+		}
+		if len(m.Content)+len(m.Reasoning) > len(text) {
+			t.Fatalf("content and reasoning of %d bytes from an answer of %d", len(m.Content)+len(m.Reasoning), len(text))
+		}
+	})
 }

@@ -44,8 +44,6 @@ type ToolCallDelta struct {
 	Arguments string // a JSON text of the arguments (compact)
 }
 
-func (d *Delta) empty() bool { return d.Content == "" && d.Reasoning == "" && len(d.ToolCalls) == 0 }
-
 // Parser splits a model's answer, fed as it is generated, into content,
 // reasoning and tool calls. It never gives a piece of a tool call's or a
 // think block's markers as content: text that may begin one is held until
@@ -364,10 +362,14 @@ func (p *Parser) stepCall(d *Delta, final bool) bool {
 				}
 			}
 		} else if p.scan.bad {
-			if p.open == "<|python_tag|>" && !final {
-				return false // a Python call or code: all of the rest of the answer
+			if p.open == "<|python_tag|>" {
+				if !final {
+					return false // a Python call or code: all of the rest of the answer
+				}
+			} else {
+				// Not JSON from here: what came before is the body.
+				body, rest, done = p.buf[:p.scanned], p.buf[p.scanned:], true
 			}
-			final = true // not JSON: give it out as content now
 		}
 	}
 	if !done && !final {

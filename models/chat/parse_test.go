@@ -19,7 +19,7 @@ type parseCase struct {
 	calls             []ToolCall // IDs compared when set
 }
 
-func hermes() ParserOptions  { return ParserOptions{Format: FormatHermes, Tools: true, Reasoning: true} }
+func hermes() ParserOptions         { return ParserOptions{Format: FormatHermes, Tools: true, Reasoning: true} }
 func format(f string) ParserOptions { return ParserOptions{Format: f, Tools: true} }
 
 var weather = ToolCall{Name: "get_weather", Arguments: `{"city":"Paris"}`}
