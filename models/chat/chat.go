@@ -1,35 +1,86 @@
 // Package chat turns a conversation into a model's prompt text with the
-// model's chat template (GGUF's tokenizer.chat_template, a Jinja2 string).
+// model's chat template (GGUF's tokenizer.chat_template, a Jinja2 string),
+// and a model's answer back into content, reasoning and tool calls.
+//
+// # Templates
 //
 // Named returns a built-in format by name (what --chat-template chooses).
 // Detect takes a model's template source and recognises it: it runs the
 // template in a small sandboxed Jinja interpreter on probe conversations
 // and, when the output equals a built-in family's on every probe, returns
-// that family (Template.Name is the family's name); a template that renders
-// but matches no family is kept and run by the interpreter for every Apply
-// (Template.Name is "jinja"). A template the interpreter cannot parse or
-// run is an error wrapping ErrUnknownTemplate that says how to choose a
-// format; there is no silent fallback to another format.
+// that family (Template.Name is the family's name), rendered in Go; a
+// template that renders but matches no family is kept and run by the
+// interpreter for every Render (Template.Name is "jinja"). A template the
+// interpreter cannot parse or run is an error wrapping ErrUnknownTemplate
+// that says how to choose a format; there is no silent fallback to another
+// format.
 //
-// The built-in families (see families.go for the exact formats and the
-// templates they reproduce): chatml (Qwen, SmolLM, Hermes, OpenHermes ...;
-// a detected template keeps its default system prompt and BOS), llama2,
-// llama3, llama3.1 (3.1-3.3, with the knowledge-date system turn), mistral
-// (v0.1/v0.2), mistral-v1, mistral-v3, mistral-v3-tekken, mistral-v7, phi3
-// (Phi-3, Phi-3.5), gemma (Gemma 3's; Gemma 1/2 are recognised too) and
-// zephyr (Zephyr, TinyLlama).
+// The built-in families (see families.go and families_more.go for the
+// exact formats and the templates they reproduce): chatml (Qwen2, Qwen2.5,
+// SmolLM2, Hermes ...; a detected template keeps its default system prompt
+// and BOS), llama2, llama3, llama3.1 (3.1-3.3, with the knowledge-date
+// system turn), mistral (v0.1/v0.2), mistral-v1, mistral-v3,
+// mistral-v3-tekken, mistral-v7, phi3 (Phi-3, Phi-3.5), phi4-mini, gemma
+// (Gemma 3's; Gemma 1/2 are recognised too), zephyr (Zephyr, TinyLlama),
+// qwen3, smollm3, granite (3.3; 3.1 and 3.2 are recognised too), lfm2 and
+// olmo2. testdata/templates holds the real templates the families are
+// checked against, byte for byte, with the Python renderings of
+// testdata/gen_goldens.py.
 //
 // Rendering follows Hugging Face transformers' apply_chat_template
-// (trim_blocks, lstrip_blocks) and, for what transformers leaves to the
-// caller, llama.cpp: a template without a system role gets the system
-// message merged into the first user message with "\n" between. A template
-// that reads message contents only as lists of {"type": "text"} parts gets
-// them in that form.
+// (trim_blocks, lstrip_blocks; tools and documents always passed, none
+// when absent) and, for what transformers leaves to the caller, llama.cpp:
+// a template without a system role gets the system message merged into
+// the first user message with "\n" between. A template that reads message
+// contents only as lists of {"type": "text"} parts gets them in that form.
 //
-// The interpreter is sandboxed: templates cannot reach files, the network
-// or the clock (strftime_now prints Options.Date), and a render is bounded
-// in steps, output size, nesting and collection sizes; a template larger
-// than 1 MiB is refused.
+// # Tools and reasoning
+//
+// Options.Tools (a JSON array of OpenAI function tools) and the messages'
+// ToolCalls, ToolCallID, Name and Reasoning reach the template as
+// transformers passes them: tools (also as xml_tools, SmolLM3's name),
+// and messages with tool_calls ({id, type, function: {name, arguments}},
+// the arguments a mapping), tool_call_id, name and reasoning_content.
+// Options.EnableThinking sets enable_thinking (Qwen3, SmolLM3) and thinking
+// (Granite). Where a model's template needs more, Render fills in what the
+// model was trained on, found by probing the template:
+//   - Phi-4-mini's template takes the tools as the system message's
+//     "tools" text: they are put there (with an empty system message when
+//     there is none);
+//   - templates that drop assistant tool calls (SmolLM3, Granite, LFM2,
+//     Phi-4-mini) get the calls written into the assistant's content in the
+//     model's own format (Template.ToolFormat);
+//   - templates that ignore tools altogether (Gemma, OLMo 2, Llama 3.0,
+//     ...) get FormatGeneric: the tools and the JSON answer form described
+//     in the system message, the calls as that JSON, and tool results as
+//     user messages.
+//
+// The output side: Template.NewParser (or NewParser with ParserOptions, or
+// NewToolCallParser) returns a Parser fed the model's output as it is
+// generated. Each Feed returns a Delta of content, reasoning (a
+// <think>...</think> block at the start of the answer, also when the
+// prompt opened it) and complete tool calls (name, arguments as compact
+// JSON, an ID); text that may begin a tool call's marker or the end of a
+// think block is held until it is known, so no delta ever holds part of a
+// marker. Close ends the answer. ParseOutput parses a whole answer. The
+// formats: FormatHermes, FormatLlama3, FormatMistral, FormatPhi4,
+// FormatGranite, FormatLFM2 and FormatGeneric.
+//
+// # Untrusted templates
+//
+// A model file is untrusted input, and so is its template. The interpreter
+// cannot reach files, the network or the clock (strftime_now prints
+// Options.Date), and every render runs under Options.Limits: a budget of
+// output bytes, of bytes of strings, lists and dicts built, of work (a unit
+// per byte an operator or filter reads or writes, more per evaluated node
+// and loop iteration) and of depth (macro calls, nested values walked by
+// tojson, repr and comparisons, so cyclic values end too), each sized
+// before anything is allocated; Render also stops when its context is
+// done. Exceeding a budget is a *BudgetError wrapping ErrBudget ("template
+// exceeds its budget: ..."), never a panic or an exhausted machine: the
+// default budgets end any template within about a second. A template
+// larger than 1 MiB is refused, and Detect runs all its probes under one
+// small budget.
 package chat
 
 import (

@@ -249,3 +249,36 @@ func TestToolRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+func ExampleTemplate_NewParser() {
+	tm, err := Named("qwen3")
+	if err != nil {
+		panic(err)
+	}
+	opt := Options{AddGenerationPrompt: true, Tools: []byte(`[{"type": "function", "function": {"name": "get_weather",
+		"parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}]`)}
+	msgs := []Message{{Role: "user", Content: "What's the weather in Paris?"}}
+	prompt, err := tm.Render(context.Background(), msgs, opt)
+	if err != nil {
+		panic(err)
+	}
+	// The model's answer, as it is generated.
+	p := tm.NewParser(prompt, opt)
+	for _, piece := range []string{"<think>\nUse the tool.\n</th", "ink>\n\n<tool", "_call>\n{\"name\": \"get_weather\", ", "\"arguments\": {\"city\": \"Paris\"}}\n</tool_call>", ""} {
+		d := p.Feed(piece)
+		if piece == "" {
+			d = p.Close()
+		}
+		fmt.Printf("%q %q", d.Reasoning, d.Content)
+		for _, c := range d.ToolCalls {
+			fmt.Printf(" call %d: %s %s", c.Index, c.Name, c.Arguments)
+		}
+		fmt.Println()
+	}
+	// Output:
+	// "Use the tool." ""
+	// "" ""
+	// "" ""
+	// "" "" call 0: get_weather {"city":"Paris"}
+	// "" ""
+}
