@@ -18,11 +18,11 @@ type Limits struct {
 	Output int64
 	// Memory is the most bytes of strings, lists and dicts a render builds,
 	// counted as they are built (values later dropped still count), beyond
-	// 32 × the inputs' size (default 16 MiB).
+	// 16 × the inputs' size (default 16 MiB).
 	Memory int64
 	// Work is the most units of work of a render, beyond 64 × the inputs'
 	// size: an operator or filter costs a unit per byte it reads or writes,
-	// an evaluated node or a loop iteration a few hundred (default 2^28,
+	// an evaluated node or a loop iteration about a thousand (default 2^28,
 	// about a quarter of a second).
 	Work int64
 	// Depth bounds nested macro calls and the nesting of the values that
@@ -41,7 +41,7 @@ const (
 // Allowances per byte of input.
 const (
 	outputPerInput = 4
-	memoryPerInput = 32
+	memoryPerInput = 16
 	workPerInput   = 64
 )
 
