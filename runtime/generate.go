@@ -104,7 +104,7 @@ func (m *Model) GenerateTokens(ctx context.Context, ids []int, opts GenerateOpti
 // WithChatTemplate) to messages and generates the assistant's answer. The
 // template's end-of-turn strings are added to opts.Stop.
 func (m *Model) Chat(ctx context.Context, messages []chat.Message, opts GenerateOptions) iter.Seq2[Token, error] {
-	ids, stops, err := m.ChatPrompt(messages)
+	ids, stops, err := m.ChatPromptContext(ctx, messages, chat.Options{})
 	if err != nil {
 		return errSeq(err)
 	}
@@ -115,10 +115,16 @@ func (m *Model) Chat(ctx context.Context, messages []chat.Message, opts Generate
 // ChatPrompt returns the tokens of messages formatted with the chat template,
 // ending with the assistant's turn, and the template's stop strings.
 func (m *Model) ChatPrompt(messages []chat.Message) ([]int, []string, error) {
+	return m.ChatPromptContext(context.Background(), messages, chat.Options{})
+}
+
+// ChatPromptContext is ChatPrompt with the template's other inputs (tools,
+// EnableThinking, Limits; the model fills in BOS, EOS, the date and the
+// generation prompt), stopping when ctx is done.
+func (m *Model) ChatPromptContext(ctx context.Context, messages []chat.Message, o chat.Options) ([]int, []string, error) {
 	if m.tmpl == nil {
 		return nil, nil, m.tmplErr
 	}
-	var o chat.Options
 	o.AddGenerationPrompt = true
 	o.Date = time.Now() // for templates that print today's date (Llama 3.x)
 	if id := m.tok.BOS(); id >= 0 {
@@ -127,7 +133,7 @@ func (m *Model) ChatPrompt(messages []chat.Message) ([]int, []string, error) {
 	if id := m.tok.EOS(); id >= 0 {
 		o.EOS = m.tok.Piece(id)
 	}
-	text, err := m.tmpl.Apply(messages, o)
+	text, err := m.tmpl.Render(ctx, messages, o)
 	if err != nil {
 		return nil, nil, fmt.Errorf("runtime: chat template: %w", err)
 	}

@@ -3,6 +3,7 @@ package chat
 import (
 	"fmt"
 	"strings"
+	"unicode"
 )
 
 // family is a built-in prompt format: a Go rendering of a model family's
@@ -10,6 +11,8 @@ import (
 type family struct {
 	name   string
 	stops  []string
+	format string    // how the family's models write tool calls ("" for FormatGeneric)
+	caps   jinjaCaps // what its template needs beyond messages (tools in the system message, calls written into content)
 	render func(msgs []Message, o Options) (string, error)
 }
 
@@ -294,7 +297,11 @@ func alternate(msgs []Message) error {
 }
 
 // pyStrip is Python's str.strip() (Jinja's trim filter).
-func pyStrip(s string) string { return strings.TrimSpace(s) }
+func pyStrip(s string) string { return strings.TrimFunc(s, pyIsSpace) }
+
+// pyIsSpace is Python's str.isspace for one character: Go's unicode.IsSpace
+// and the separators U+001C to U+001F.
+func pyIsSpace(r rune) bool { return unicode.IsSpace(r) || r >= 0x1c && r <= 0x1f }
 
 // namedFamilies are the templates Named knows, by name.
 var namedFamilies = []*family{
@@ -310,4 +317,10 @@ var namedFamilies = []*family{
 	phi3("phi3", false),
 	gemma("gemma", "\n\n", true),
 	zephyr(),
+	qwen3(),
+	smollm3(),
+	phi4mini(),
+	granite(graniteVersions[2], "granite"),
+	lfm2(),
+	olmo2(),
 }

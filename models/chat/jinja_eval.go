@@ -1,19 +1,13 @@
 package chat
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
-)
-
-// Sandbox limits of one render.
-const (
-	maxSteps     = 1_000_000 // evaluated nodes and loop iterations
-	maxOutput    = 8 << 20   // bytes of output
-	maxDepth     = 64        // nested macro calls
-	maxRange     = 100_000   // elements of range() and of repeated lists
-	maxStringLen = 8 << 20   // bytes of any string built by an operator
+	"unicode/utf8"
 )
 
 // errRaised is the error of raise_exception: the template rejected its input.
@@ -27,28 +21,85 @@ var (
 	errContinue = errors.New("continue outside a loop")
 )
 
-// renderer holds the state of one render.
+// renderer holds the state of one render. Everything it builds is charged
+// to its budget before it is built (see Limits).
 type renderer struct {
-	out    *strings.Builder
-	steps  int
-	depth  int
-	scopes []map[string]any
-	root   map[string]any // template-level variables (visible in macros)
-	opt    Options
+	ctx       context.Context
+	out       *strings.Builder
+	capturing int // > 0 while rendering into a string (macro, block set)
+	b         *budget
+	steps     int
+	depth     int // nested macro and caller calls
+	scopes    []map[string]any
+	root      map[string]any // template-level variables (visible in macros)
+	opt       Options
 }
 
-// step counts work and enforces the step budget.
+func newRenderer(ctx context.Context, out *strings.Builder, b *budget, root map[string]any, opt Options) *renderer {
+	return &renderer{ctx: ctx, out: out, b: b, scopes: []map[string]any{root}, root: root, opt: opt}
+}
+
+// step charges an evaluated node or loop iteration, and notices a
+// cancelled context.
 func (r *renderer) step() error {
+	*r.b.work -= stepCost
+	if *r.b.work < 0 {
+		return r.b.over("work")
+	}
 	r.steps++
-	if r.steps > maxSteps {
-		return fmt.Errorf("template exceeds %d evaluation steps", maxSteps)
+	if r.steps&255 == 0 && r.ctx != nil {
+		if err := r.ctx.Err(); err != nil {
+			return fmt.Errorf("rendering stopped: %w", err)
+		}
 	}
 	return nil
 }
 
+// touch charges work units.
+func (r *renderer) touch(work int64) error {
+	*r.b.work -= work
+	if *r.b.work < 0 {
+		return r.b.over("work")
+	}
+	return nil
+}
+
+// use charges mem bytes of values built and work units.
+func (r *renderer) use(mem, work int64) error {
+	*r.b.mem -= mem
+	if *r.b.mem < 0 {
+		return r.b.over("memory")
+	}
+	return r.touch(work)
+}
+
+// scan charges a loop decoding the characters of s.
+func (r *renderer) scan(s string) error { return r.touch(runeCost * int64(len(s))) }
+
+// useStr charges a string of n bytes about to be built.
+func (r *renderer) useStr(n int64) error { return r.use(n, n) }
+
+// useList charges a list of n elements about to be built.
+func (r *renderer) useList(n int64) error {
+	if !fits(n, wordSize, *r.b.mem) {
+		return r.b.over("memory")
+	}
+	return r.use(n*wordSize, n)
+}
+
 func (r *renderer) write(s string) error {
-	if r.out.Len()+len(s) > maxOutput {
-		return fmt.Errorf("template output exceeds %d bytes", maxOutput)
+	if r.capturing > 0 {
+		if err := r.useStr(int64(len(s))); err != nil {
+			return err
+		}
+	} else {
+		r.b.out -= int64(len(s))
+		if r.b.out < 0 {
+			return r.b.over("output")
+		}
+		if err := r.touch(int64(len(s))); err != nil {
+			return err
+		}
 	}
 	r.out.WriteString(s)
 	return nil
@@ -90,7 +141,11 @@ func (r *renderer) execNode(n node) error {
 		if err != nil {
 			return err
 		}
-		return r.write(toStr(v))
+		s, err := r.str(v)
+		if err != nil {
+			return err
+		}
+		return r.write(s)
 	case *ifNode:
 		for i, c := range n.conds {
 			v, err := r.eval(c)
@@ -123,6 +178,11 @@ func (r *renderer) execNode(n node) error {
 			if !ok {
 				return fmt.Errorf("cannot set attribute %s of %s (not a namespace)", n.names[0], n.obj)
 			}
+			if _, ok := ns.d.m[n.names[0]]; !ok {
+				if err := r.use(dictCost, 0); err != nil {
+					return err
+				}
+			}
 			ns.d.set(n.names[0], v)
 			return nil
 		}
@@ -154,14 +214,28 @@ func (r *renderer) execNode(n node) error {
 			return err
 		}
 		body := n.body
+		scopes := slices.Clip(r.scopes) // the caller's body sees the scopes of the call
 		kw.set("caller", &builtin{"caller", func(r *renderer, _ []any, _ *dict) (any, error) {
-			return r.capture(body)
+			if r.depth >= r.b.lim.Depth {
+				return nil, r.b.over("depth")
+			}
+			saved := r.scopes
+			r.scopes = append(scopes, map[string]any{})
+			r.depth++
+			s, err := r.capture(body)
+			r.depth--
+			r.scopes = saved
+			return s, err
 		}})
 		v, err := r.call(fn, args, kw)
 		if err != nil {
 			return err
 		}
-		return r.write(toStr(v))
+		s, err := r.str(v)
+		if err != nil {
+			return err
+		}
+		return r.write(s)
 	case *filterBlockNode:
 		s, err := r.capture(n.body)
 		if err != nil {
@@ -175,7 +249,10 @@ func (r *renderer) execNode(n node) error {
 		if err != nil {
 			return err
 		}
-		return r.write(toStr(v))
+		if s, err = r.str(v); err != nil {
+			return err
+		}
+		return r.write(s)
 	case *breakNode:
 		return errBreak
 	case *continueNode:
@@ -184,16 +261,16 @@ func (r *renderer) execNode(n node) error {
 	return fmt.Errorf("internal: unknown node %T", n)
 }
 
-// capture renders nodes into a string (block set, macro bodies, caller).
+// capture renders nodes into a string (block set, macro bodies, caller),
+// charged to the memory budget.
 func (r *renderer) capture(nodes []node) (string, error) {
 	saved := r.out
 	var b strings.Builder
 	r.out = &b
+	r.capturing++
 	err := r.exec(nodes)
+	r.capturing--
 	r.out = saved
-	if b.Len()+saved.Len() > maxOutput {
-		return "", fmt.Errorf("template output exceeds %d bytes", maxOutput)
-	}
 	return b.String(), err
 }
 
@@ -239,6 +316,9 @@ func (r *renderer) execFor(n *forNode) error {
 				return err
 			}
 			if truth(c) {
+				if err := r.useList(1); err != nil {
+					return err
+				}
 				kept = append(kept, item)
 			}
 		}
@@ -268,23 +348,30 @@ func (r *renderer) execFor(n *forNode) error {
 }
 
 // iterate returns the elements of an iterable value: list items, dict keys,
-// string characters; undefined and none iterate as empty... except none,
-// which is an error in Python.
+// string characters; undefined iterates as empty (none is an error, as in
+// Python).
 func (r *renderer) iterate(v any) ([]any, error) {
 	switch x := v.(type) {
 	case []any:
 		return x, nil
 	case *dict:
+		if err := r.useList(int64(len(x.keys))); err != nil {
+			return nil, err
+		}
 		out := make([]any, len(x.keys))
 		for i, k := range x.keys {
 			out[i] = k
 		}
 		return out, nil
 	case string:
-		if runeLen(x) > maxRange {
-			return nil, fmt.Errorf("cannot iterate over a string of more than %d characters", maxRange)
+		if err := r.scan(x); err != nil {
+			return nil, err
 		}
-		var out []any
+		n := runeLen(x)
+		if err := r.useList(2 * int64(n)); err != nil { // an element and its string header
+			return nil, err
+		}
+		out := make([]any, 0, n)
 		for _, c := range x {
 			out = append(out, string(c))
 		}
@@ -319,7 +406,7 @@ func (r *renderer) eval(e expr) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		return getItem(obj, idx)
+		return r.getItem(obj, idx)
 	case *sliceExpr:
 		return r.evalSlice(e)
 	case *callExpr:
@@ -390,6 +477,9 @@ func (r *renderer) eval(e expr) (any, error) {
 		}
 		return r.eval(e.b)
 	case *listExpr:
+		if err := r.useList(int64(len(e.items))); err != nil {
+			return nil, err
+		}
 		out := make([]any, len(e.items))
 		for i, it := range e.items {
 			v, err := r.eval(it)
@@ -412,7 +502,12 @@ func (r *renderer) eval(e expr) (any, error) {
 			}
 			ks, ok := k.(string)
 			if !ok {
-				ks = toStr(k)
+				if ks, err = r.str(k); err != nil {
+					return nil, err
+				}
+			}
+			if err := r.use(dictCost, 0); err != nil {
+				return nil, err
 			}
 			d.set(ks, v)
 		}
@@ -431,6 +526,9 @@ func (r *renderer) evalArgs(c *callExpr) ([]any, *dict, error) {
 			}
 			items, err := r.iterate(v)
 			if err != nil {
+				return nil, nil, err
+			}
+			if err := r.useList(int64(len(items))); err != nil {
 				return nil, nil, err
 			}
 			args = append(args, items...)
@@ -454,6 +552,9 @@ func (r *renderer) evalArgs(c *callExpr) ([]any, *dict, error) {
 }
 
 func (r *renderer) call(fn any, args []any, kw *dict) (any, error) {
+	if err := r.touch(callCost); err != nil {
+		return nil, err
+	}
 	switch f := fn.(type) {
 	case *builtin:
 		return f.fn(r, args, kw)
@@ -466,8 +567,8 @@ func (r *renderer) call(fn any, args []any, kw *dict) (any, error) {
 }
 
 func (r *renderer) callMacro(m *macroNode, args []any, kw *dict) (any, error) {
-	if r.depth >= maxDepth {
-		return nil, fmt.Errorf("macro calls nested deeper than %d", maxDepth)
+	if r.depth >= r.b.lim.Depth {
+		return nil, r.b.over("depth")
 	}
 	if len(args) > len(m.params) {
 		return nil, fmt.Errorf("macro %s takes %d arguments, got %d", m.name, len(m.params), len(args))
@@ -499,6 +600,24 @@ func (r *renderer) callMacro(m *macroNode, args []any, kw *dict) (any, error) {
 	r.depth--
 	r.scopes = saved
 	return s, err
+}
+
+// sliceCount is the number of indices of a Python slice lo:hi:step whose
+// bounds are already normalised, computed without overflow.
+func sliceCount(lo, hi, step int) int {
+	if step > 0 {
+		if hi <= lo {
+			return 0
+		}
+		return (hi-lo-1)/step + 1
+	}
+	if lo <= hi {
+		return 0
+	}
+	if step == math.MinInt {
+		return 1
+	}
+	return (lo-hi-1)/(-step) + 1
 }
 
 func (r *renderer) evalSlice(e *sliceExpr) (any, error) {
@@ -548,6 +667,9 @@ func (r *renderer) evalSlice(e *sliceExpr) (any, error) {
 	case []any:
 		items = x
 	case string:
+		if err := r.use(4*int64(len(x)), runeCost*int64(len(x))); err != nil {
+			return nil, err
+		}
 		runes, isStr = []rune(x), true
 	case undefined:
 		return nil, fmt.Errorf("cannot slice %s: undefined", x.name)
@@ -580,26 +702,29 @@ func (r *renderer) evalSlice(e *sliceExpr) (any, error) {
 		}
 		return i
 	}
-	var idx []int
+	var start, stop int
 	if step > 0 {
-		for i := norm(lo, hasLo, 0); i < norm(hi, hasHi, n); i += step {
-			idx = append(idx, i)
-		}
+		start, stop = norm(lo, hasLo, 0), norm(hi, hasHi, n)
 	} else {
-		for i := norm(lo, hasLo, n-1); i > norm(hi, hasHi, -1); i += step {
-			idx = append(idx, i)
-		}
+		start, stop = norm(lo, hasLo, n-1), norm(hi, hasHi, -1)
 	}
+	count := sliceCount(start, stop, step)
 	if isStr {
-		out := make([]rune, len(idx))
-		for j, i := range idx {
-			out[j] = runes[i]
+		if err := r.use(4*int64(count), int64(count)); err != nil {
+			return nil, err
+		}
+		out := make([]rune, count)
+		for j := range out {
+			out[j] = runes[start+j*step]
 		}
 		return string(out), nil
 	}
-	out := make([]any, len(idx))
-	for j, i := range idx {
-		out[j] = items[i]
+	if err := r.useList(int64(count)); err != nil {
+		return nil, err
+	}
+	out := make([]any, count)
+	for j := range out {
+		out[j] = items[start+j*step]
 	}
 	return out, nil
 }
@@ -626,12 +751,11 @@ func (r *renderer) evalBin(e *binExpr) (any, error) {
 		return nil, err
 	}
 	switch e.op {
-	case "==":
-		return equal(l, rv), nil
-	case "!=":
-		return !equal(l, rv), nil
+	case "==", "!=":
+		eq, err := r.equal(l, rv, 0)
+		return eq == (e.op == "=="), err
 	case "<", ">", "<=", ">=":
-		c, err := compare(l, rv)
+		c, err := r.compare(l, rv, 0)
 		if err != nil {
 			return nil, err
 		}
@@ -645,17 +769,24 @@ func (r *renderer) evalBin(e *binExpr) (any, error) {
 		}
 		return c >= 0, nil
 	case "in", "not in":
-		in, err := contains(rv, l)
+		in, err := r.contains(rv, l)
 		if err != nil {
 			return nil, err
 		}
 		return in == (e.op == "in"), nil
 	case "~":
-		s := toStr(l) + toStr(rv)
-		if len(s) > maxStringLen {
-			return nil, errors.New("string too long")
+		a, err := r.str(l)
+		if err != nil {
+			return nil, err
 		}
-		return s, nil
+		b, err := r.str(rv)
+		if err != nil {
+			return nil, err
+		}
+		if err := r.useStr(int64(len(a)) + int64(len(b))); err != nil {
+			return nil, err
+		}
+		return a + b, nil
 	}
 	if u, ok := l.(undefined); ok {
 		return nil, fmt.Errorf("%s is undefined", u.name)
@@ -670,8 +801,8 @@ func (r *renderer) evalBin(e *binExpr) (any, error) {
 			if !ok {
 				return nil, fmt.Errorf("cannot add a %s to a string", typeName(rv))
 			}
-			if len(x)+len(y) > maxStringLen {
-				return nil, errors.New("string too long")
+			if err := r.useStr(int64(len(x)) + int64(len(y))); err != nil {
+				return nil, err
 			}
 			return x + y, nil
 		case []any:
@@ -679,10 +810,10 @@ func (r *renderer) evalBin(e *binExpr) (any, error) {
 			if !ok {
 				return nil, fmt.Errorf("cannot add a %s to a list", typeName(rv))
 			}
-			if len(x)+len(y) > maxRange {
-				return nil, errors.New("list too long")
+			if err := r.useList(int64(len(x)) + int64(len(y))); err != nil {
+				return nil, err
 			}
-			return append(append([]any{}, x...), y...), nil
+			return append(append(make([]any, 0, len(x)+len(y)), x...), y...), nil
 		}
 	}
 	if e.op == "*" {
@@ -697,15 +828,21 @@ func (r *renderer) evalBin(e *binExpr) (any, error) {
 		if (isStr || isList) && isInt {
 			n = max(n, 0)
 			if isStr {
-				if len(s)*n > maxStringLen {
-					return nil, errors.New("string too long")
+				if !fits(int64(n), int64(len(s)), *r.b.mem) {
+					return nil, r.b.over("memory")
+				}
+				if err := r.useStr(int64(n) * int64(len(s))); err != nil {
+					return nil, err
 				}
 				return strings.Repeat(s, n), nil
 			}
-			if len(lst)*n > maxRange {
-				return nil, errors.New("list too long")
+			if !fits(int64(n), int64(len(lst)), *r.b.mem/wordSize) {
+				return nil, r.b.over("memory")
 			}
-			var out []any
+			if err := r.useList(int64(n) * int64(len(lst))); err != nil {
+				return nil, err
+			}
+			out := make([]any, 0, n*len(lst))
 			for range n {
 				out = append(out, lst...)
 			}
@@ -718,7 +855,7 @@ func (r *renderer) evalBin(e *binExpr) (any, error) {
 		return nil, fmt.Errorf("unsupported operand types for %s: %s and %s", e.op, typeName(l), typeName(rv))
 	}
 	ints := aInt && bInt
-	ai, bi := int(a), int(b)
+	ai, bi := intOf(l), intOf(rv)
 	switch e.op {
 	case "+":
 		if ints {
@@ -772,19 +909,33 @@ func (r *renderer) evalBin(e *binExpr) (any, error) {
 	return nil, fmt.Errorf("internal: unknown operator %s", e.op)
 }
 
+// intOf is an int or bool's integer value (0 for others).
+func intOf(v any) int {
+	switch x := v.(type) {
+	case int:
+		return x
+	case bool:
+		return btoi(x)
+	}
+	return 0
+}
+
 // contains is Python's "needle in haystack".
-func contains(hay, needle any) (bool, error) {
+func (r *renderer) contains(hay, needle any) (bool, error) {
 	switch h := hay.(type) {
 	case string:
 		n, ok := needle.(string)
 		if !ok {
 			return false, fmt.Errorf("'in <string>' needs a string, not %s", typeName(needle))
 		}
+		if err := r.touch(int64(len(h)) + int64(len(n))); err != nil {
+			return false, err
+		}
 		return strings.Contains(h, n), nil
 	case []any:
 		for _, e := range h {
-			if equal(e, needle) {
-				return true, nil
+			if eq, err := r.equal(e, needle, 0); err != nil || eq {
+				return eq, err
 			}
 		}
 		return false, nil
@@ -878,10 +1029,10 @@ func getAttr(obj any, name string) (any, error) {
 }
 
 // getItem is Jinja's obj[key].
-func getItem(obj, key any) (any, error) {
+func (r *renderer) getItem(obj, key any) (any, error) {
 	switch x := obj.(type) {
 	case undefined:
-		return nil, fmt.Errorf("%s is undefined (reading [%s])", x.name, repr(key))
+		return nil, fmt.Errorf("%s is undefined (reading [%s])", x.name, describeKey(key))
 	case []any:
 		if i, ok := key.(int); ok {
 			if i < 0 {
@@ -894,12 +1045,19 @@ func getItem(obj, key any) (any, error) {
 		}
 	case string:
 		if i, ok := key.(int); ok {
-			rs := []rune(x)
-			if i < 0 {
-				i += len(rs)
+			if err := r.scan(x); err != nil {
+				return nil, err
 			}
-			if i >= 0 && i < len(rs) {
-				return string(rs[i]), nil
+			if i < 0 {
+				i += runeLen(x)
+			}
+			if i >= 0 {
+				for _, c := range x {
+					if i == 0 {
+						return string(c), nil
+					}
+					i--
+				}
 			}
 			return undefined{fmt.Sprintf("item %d", i)}, nil
 		}
@@ -913,5 +1071,22 @@ func getItem(obj, key any) (any, error) {
 	if k, ok := key.(string); ok {
 		return getAttr(obj, k)
 	}
-	return undefined{repr(key)}, nil
+	return undefined{describeKey(key)}, nil
+}
+
+// describeKey names a subscript in messages, briefly.
+func describeKey(key any) string {
+	switch k := key.(type) {
+	case string:
+		if len(k) > 40 {
+			k = k[:40] + "..."
+		}
+		if !utf8.ValidString(k) {
+			k = strings.ToValidUTF8(k, "?")
+		}
+		return pyStrRepr(k)
+	case int:
+		return fmt.Sprint(k)
+	}
+	return "a " + typeName(key)
 }

@@ -3,6 +3,7 @@ package chat
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -99,63 +100,105 @@ func typeName(v any) string {
 	return "function"
 }
 
-// toStr converts a value to text as Jinja prints it (Python's str()).
-func toStr(v any) string {
+// str converts a value to text as Jinja prints it (Python's str()).
+func (r *renderer) str(v any) (string, error) {
 	switch x := v.(type) {
 	case undefined:
-		return ""
+		return "", nil
 	case string:
-		return x
+		return x, nil
 	}
-	return repr(v)
+	return r.repr(v)
 }
 
 // repr is Python's repr() of a value.
-func repr(v any) string {
+func (r *renderer) repr(v any) (string, error) {
 	switch x := v.(type) {
 	case nil:
-		return "None"
+		return "None", nil
 	case undefined:
-		return ""
+		return "", nil
 	case bool:
 		if x {
-			return "True"
+			return "True", nil
 		}
-		return "False"
+		return "False", nil
 	case int:
-		return strconv.Itoa(x)
+		return strconv.Itoa(x), nil
 	case float64:
-		return pyFloat(x)
+		return pyFloat(x), nil
+	}
+	var b strings.Builder
+	err := r.writeRepr(&b, v, 0)
+	return b.String(), err
+}
+
+// emit writes s to b, charging it to the memory budget.
+func (r *renderer) emit(b *strings.Builder, s string) error {
+	if err := r.use(int64(len(s)), int64(len(s))); err != nil {
+		return err
+	}
+	b.WriteString(s)
+	return nil
+}
+
+func (r *renderer) enter(depth int) error {
+	if depth > r.b.lim.Depth {
+		return r.b.over("depth")
+	}
+	return r.touch(nodeCost)
+}
+
+// writeRepr writes Python's repr of v.
+func (r *renderer) writeRepr(b *strings.Builder, v any, depth int) error {
+	if err := r.enter(depth); err != nil {
+		return err
+	}
+	switch x := v.(type) {
 	case string:
-		return pyStrRepr(x)
+		if err := r.scan(x); err != nil {
+			return err
+		}
+		return r.emit(b, pyStrRepr(x))
 	case []any:
-		var b strings.Builder
-		b.WriteByte('[')
+		if err := r.emit(b, "["); err != nil {
+			return err
+		}
 		for i, e := range x {
 			if i > 0 {
-				b.WriteString(", ")
+				if err := r.emit(b, ", "); err != nil {
+					return err
+				}
 			}
-			b.WriteString(repr(e))
+			if err := r.writeRepr(b, e, depth+1); err != nil {
+				return err
+			}
 		}
-		b.WriteByte(']')
-		return b.String()
+		return r.emit(b, "]")
 	case *dict:
-		var b strings.Builder
-		b.WriteByte('{')
-		for i, k := range x.keys {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString(pyStrRepr(k))
-			b.WriteString(": ")
-			b.WriteString(repr(x.m[k]))
+		if err := r.emit(b, "{"); err != nil {
+			return err
 		}
-		b.WriteByte('}')
-		return b.String()
+		for i, k := range x.keys {
+			sep := ""
+			if i > 0 {
+				sep = ", "
+			}
+			if err := r.emit(b, sep+pyStrRepr(k)+": "); err != nil {
+				return err
+			}
+			if err := r.writeRepr(b, x.m[k], depth+1); err != nil {
+				return err
+			}
+		}
+		return r.emit(b, "}")
 	case *namespace:
-		return "<Namespace>"
+		return r.emit(b, "<Namespace>")
+	case nil, undefined, bool, int, float64:
+		s, _ := r.repr(x)
+		return r.emit(b, s)
 	}
-	return fmt.Sprintf("<%s>", typeName(v))
+	return r.emit(b, fmt.Sprintf("<%s>", typeName(v)))
 }
 
 // pyFloat formats a float as Python's repr does.
@@ -186,6 +229,7 @@ func pyStrRepr(s string) string {
 		q = '"'
 	}
 	var b strings.Builder
+	b.Grow(len(s) + 2)
 	b.WriteByte(q)
 	for _, r := range s {
 		switch {
@@ -210,104 +254,135 @@ func pyStrRepr(s string) string {
 
 // jsonFormat are the options of json.dumps that tojson passes on.
 type jsonFormat struct {
-	indent          int
+	indent          string // pretty-printed when pretty: a newline and indent per level
+	pretty          bool
 	itemSep, keySep string
 	sortKeys        bool
 }
 
-// toJSON encodes a value as Python's json.dumps with ensure_ascii=False
+// writeJSON encodes a value as Python's json.dumps with ensure_ascii=False
 // (Hugging Face's tojson filter; the default separators are ", " and ": "
 // without indent, "," and ": " with it).
-func toJSON(b *strings.Builder, v any, f jsonFormat, level int) error {
-	indent, sep := f.indent, f.itemSep
-	nl := func(l int) {
-		if indent > 0 {
-			b.WriteByte('\n')
-			b.WriteString(strings.Repeat(" ", indent*l))
+func (r *renderer) writeJSON(b *strings.Builder, v any, f jsonFormat, level int) error {
+	if err := r.enter(level); err != nil {
+		return err
+	}
+	nl := func(l int) error {
+		if !f.pretty {
+			return nil
 		}
+		if !fits(int64(l), int64(len(f.indent)), *r.b.mem) {
+			return r.b.over("memory")
+		}
+		return r.emit(b, "\n"+strings.Repeat(f.indent, l))
 	}
 	switch x := v.(type) {
 	case nil:
-		b.WriteString("null")
+		return r.emit(b, "null")
 	case bool:
-		b.WriteString(strconv.FormatBool(x))
+		return r.emit(b, strconv.FormatBool(x))
 	case int:
-		b.WriteString(strconv.Itoa(x))
+		return r.emit(b, strconv.Itoa(x))
 	case float64:
 		switch {
 		case math.IsInf(x, 1):
-			b.WriteString("Infinity")
+			return r.emit(b, "Infinity")
 		case math.IsInf(x, -1):
-			b.WriteString("-Infinity")
+			return r.emit(b, "-Infinity")
 		case x != x:
-			b.WriteString("NaN")
-		default:
-			b.WriteString(pyFloat(x))
+			return r.emit(b, "NaN")
 		}
+		return r.emit(b, pyFloat(x))
 	case string:
-		jsonString(b, x)
+		if err := r.scan(x); err != nil {
+			return err
+		}
+		return r.emit(b, jsonString(x))
 	case []any:
 		if len(x) == 0 {
-			b.WriteString("[]")
-			return nil
+			return r.emit(b, "[]")
 		}
-		b.WriteByte('[')
+		if err := r.emit(b, "["); err != nil {
+			return err
+		}
 		for i, e := range x {
 			if i > 0 {
-				b.WriteString(sep)
+				if err := r.emit(b, f.itemSep); err != nil {
+					return err
+				}
 			}
-			nl(level + 1)
-			if err := toJSON(b, e, f, level+1); err != nil {
+			if err := nl(level + 1); err != nil {
+				return err
+			}
+			if err := r.writeJSON(b, e, f, level+1); err != nil {
 				return err
 			}
 		}
-		nl(level)
-		b.WriteByte(']')
+		if err := nl(level); err != nil {
+			return err
+		}
+		return r.emit(b, "]")
 	case *dict:
 		if len(x.keys) == 0 {
-			b.WriteString("{}")
-			return nil
+			return r.emit(b, "{}")
 		}
 		keys := x.keys
 		if f.sortKeys {
+			if err := r.use(int64(len(keys))*wordSize, int64(len(keys))*int64(bitLen(len(keys)))*wordSize); err != nil {
+				return err
+			}
 			keys = append([]string(nil), keys...)
 			sortStrings(keys)
 		}
-		b.WriteByte('{')
+		if err := r.emit(b, "{"); err != nil {
+			return err
+		}
 		for i, k := range keys {
 			if i > 0 {
-				b.WriteString(sep)
+				if err := r.emit(b, f.itemSep); err != nil {
+					return err
+				}
 			}
-			nl(level + 1)
-			jsonString(b, k)
-			b.WriteString(f.keySep)
-			if err := toJSON(b, x.m[k], f, level+1); err != nil {
+			if err := nl(level + 1); err != nil {
+				return err
+			}
+			if err := r.emit(b, jsonString(k)+f.keySep); err != nil {
+				return err
+			}
+			if err := r.writeJSON(b, x.m[k], f, level+1); err != nil {
 				return err
 			}
 		}
-		nl(level)
-		b.WriteByte('}')
+		if err := nl(level); err != nil {
+			return err
+		}
+		return r.emit(b, "}")
 	case *namespace:
-		return toJSON(b, x.d, f, level)
+		return r.writeJSON(b, x.d, f, level)
 	case undefined:
 		return fmt.Errorf("tojson: %s is undefined", x.name)
-	default:
-		return fmt.Errorf("tojson: cannot encode a %s", typeName(v))
 	}
-	return nil
+	return fmt.Errorf("tojson: cannot encode a %s", typeName(v))
+}
+
+// bitLen is the number of bits of n (a log2 for sort costs).
+func bitLen(n int) int {
+	l := 0
+	for ; n > 0; n >>= 1 {
+		l++
+	}
+	return l
 }
 
 func sortStrings(s []string) {
-	for i := 1; i < len(s); i++ {
-		for j := i; j > 0 && s[j] < s[j-1]; j-- {
-			s[j], s[j-1] = s[j-1], s[j]
-		}
-	}
+	slices.Sort(s)
 }
 
-// jsonString writes a JSON string as Python's json module (ensure_ascii
+// jsonString quotes a JSON string as Python's json module (ensure_ascii
 // off) does.
-func jsonString(b *strings.Builder, s string) {
+func jsonString(s string) string {
+	var b strings.Builder
+	b.Grow(len(s) + 2)
 	b.WriteByte('"')
 	for _, r := range s {
 		switch r {
@@ -327,80 +402,67 @@ func jsonString(b *strings.Builder, s string) {
 			b.WriteString(`\f`)
 		default:
 			if r < 0x20 {
-				fmt.Fprintf(b, `\u%04x`, r)
+				fmt.Fprintf(&b, `\u%04x`, r)
 			} else {
 				b.WriteRune(r)
 			}
 		}
 	}
 	b.WriteByte('"')
+	return b.String()
 }
 
 // equal is Python's ==.
-func equal(a, b any) bool {
+func (r *renderer) equal(a, b any, depth int) (bool, error) {
+	if err := r.enter(depth); err != nil {
+		return false, err
+	}
 	switch x := a.(type) {
 	case nil:
-		return b == nil
+		return b == nil, nil
 	case undefined:
 		_, ok := b.(undefined)
-		return ok
-	case bool:
-		switch y := b.(type) {
-		case bool:
-			return x == y
-		case int:
-			return btoi(x) == y
-		case float64:
-			return float64(btoi(x)) == y
-		}
-	case int:
-		switch y := b.(type) {
-		case int:
-			return x == y
-		case float64:
-			return float64(x) == y
-		case bool:
-			return x == btoi(y)
-		}
-	case float64:
-		switch y := b.(type) {
-		case int:
-			return x == float64(y)
-		case float64:
-			return x == y
-		case bool:
-			return x == float64(btoi(y))
-		}
+		return ok, nil
+	case bool, int, float64:
+		fa, _, _ := number(x)
+		fb, _, ok := number(b)
+		return ok && fa == fb, nil
 	case string:
 		y, ok := b.(string)
-		return ok && x == y
+		if ok {
+			if err := r.touch(int64(min(len(x), len(y)))); err != nil {
+				return false, err
+			}
+		}
+		return ok && x == y, nil
 	case []any:
 		y, ok := b.([]any)
 		if !ok || len(x) != len(y) {
-			return false
+			return false, nil
 		}
 		for i := range x {
-			if !equal(x[i], y[i]) {
-				return false
+			if eq, err := r.equal(x[i], y[i], depth+1); err != nil || !eq {
+				return false, err
 			}
 		}
-		return true
+		return true, nil
 	case *dict:
 		y, ok := b.(*dict)
 		if !ok || len(x.keys) != len(y.keys) {
-			return false
+			return false, nil
 		}
 		for _, k := range x.keys {
 			w, ok := y.m[k]
-			if !ok || !equal(x.m[k], w) {
-				return false
+			if !ok {
+				return false, nil
+			}
+			if eq, err := r.equal(x.m[k], w, depth+1); err != nil || !eq {
+				return false, err
 			}
 		}
-		return true
-	default:
-		return a == b
+		return true, nil
 	}
-	return false
+	return a == b, nil
 }
 
 func btoi(b bool) int {
@@ -424,7 +486,15 @@ func number(v any) (f float64, isInt bool, ok bool) {
 }
 
 // compare orders two values (<0, 0, >0) for <, >, sort.
-func compare(a, b any) (int, error) {
+func (r *renderer) compare(a, b any, depth int) (int, error) {
+	if err := r.enter(depth); err != nil {
+		return 0, err
+	}
+	if ia, ok := a.(int); ok {
+		if ib, ok := b.(int); ok {
+			return cmpInt(ia, ib), nil
+		}
+	}
 	if fa, _, ok := number(a); ok {
 		if fb, _, ok := number(b); ok {
 			switch {
@@ -438,20 +508,33 @@ func compare(a, b any) (int, error) {
 	}
 	if sa, ok := a.(string); ok {
 		if sb, ok := b.(string); ok {
+			if err := r.touch(int64(min(len(sa), len(sb)))); err != nil {
+				return 0, err
+			}
 			return strings.Compare(sa, sb), nil
 		}
 	}
 	if la, ok := a.([]any); ok {
 		if lb, ok := b.([]any); ok {
 			for i := 0; i < len(la) && i < len(lb); i++ {
-				if c, err := compare(la[i], lb[i]); err != nil || c != 0 {
+				if c, err := r.compare(la[i], lb[i], depth+1); err != nil || c != 0 {
 					return c, err
 				}
 			}
-			return len(la) - len(lb), nil
+			return cmpInt(len(la), len(lb)), nil
 		}
 	}
 	return 0, fmt.Errorf("cannot compare %s with %s", typeName(a), typeName(b))
+}
+
+func cmpInt(a, b int) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
 }
 
 // runeLen is a string's length in code points (Python's len).

@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -11,7 +12,7 @@ import (
 func decodeJSON(s string) (any, error) {
 	dec := json.NewDecoder(strings.NewReader(s))
 	dec.UseNumber()
-	v, err := decodeValue(dec)
+	v, err := decodeValue(dec, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -21,7 +22,13 @@ func decodeJSON(s string) (any, error) {
 	return v, nil
 }
 
-func decodeValue(dec *json.Decoder) (any, error) {
+// maxJSONDepth bounds the nesting of JSON given to templates.
+const maxJSONDepth = DefaultDepth
+
+func decodeValue(dec *json.Decoder, depth int) (any, error) {
+	if depth > maxJSONDepth {
+		return nil, fmt.Errorf("json: nested deeper than %d", maxJSONDepth)
+	}
 	tok, err := dec.Token()
 	if err != nil {
 		return nil, err
@@ -32,7 +39,7 @@ func decodeValue(dec *json.Decoder) (any, error) {
 		case '[':
 			out := []any{}
 			for dec.More() {
-				v, err := decodeValue(dec)
+				v, err := decodeValue(dec, depth+1)
 				if err != nil {
 					return nil, err
 				}
@@ -47,7 +54,7 @@ func decodeValue(dec *json.Decoder) (any, error) {
 				if err != nil {
 					return nil, err
 				}
-				v, err := decodeValue(dec)
+				v, err := decodeValue(dec, depth+1)
 				if err != nil {
 					return nil, err
 				}
@@ -70,7 +77,8 @@ func decodeValue(dec *json.Decoder) (any, error) {
 }
 
 // renderJSON renders a parsed template with variables given as a JSON
-// object (tests use it to pass tools and other inputs beyond messages).
+// object (tests use it to pass tools and other inputs beyond messages),
+// under the default budgets.
 func renderJSON(prog []node, vars string) (string, error) {
 	v, err := decodeJSON(vars)
 	if err != nil {
@@ -84,10 +92,5 @@ func renderJSON(prog []node, vars string) (string, error) {
 	for _, k := range d.keys {
 		root[k] = d.m[k]
 	}
-	var out strings.Builder
-	r := &renderer{out: &out, scopes: []map[string]any{root}, root: root}
-	if err := r.exec(prog); err != nil {
-		return out.String(), err
-	}
-	return out.String(), nil
+	return runVars(context.Background(), prog, root, Options{}, newBudget(Limits{}, int64(len(vars)), nil))
 }

@@ -8,12 +8,12 @@ import (
 // llamaCppConversation is the conversation of llama.cpp's
 // tests/test-chat-template.cpp.
 var llamaCppConversation = []Message{
-	{"system", "You are a helpful assistant"},
-	{"user", "Hello"},
-	{"assistant", "Hi there"},
-	{"user", "Who are you"},
-	{"assistant", "   I am an assistant   "},
-	{"user", "Another question"},
+	{Role: "system", Content: "You are a helpful assistant"},
+	{Role: "user", Content: "Hello"},
+	{Role: "assistant", Content: "Hi there"},
+	{Role: "user", Content: "Who are you"},
+	{Role: "assistant", Content: "   I am an assistant   "},
+	{Role: "user", Content: "Another question"},
 }
 
 // llamaCppCases are real chat templates and the prompts llama.cpp renders
@@ -258,15 +258,10 @@ func TestLlamaCppTemplates(t *testing.T) {
 			t.Errorf("%s:\n got %q\nwant %q", c.name, got, c.want)
 		}
 		// The interpreter alone (no family) must give the same prompt.
-		prog, err := parseTemplate(c.tmpl)
+		j, err := interpreted(c.tmpl)
 		if err != nil {
 			t.Fatal(err)
 		}
-		caps, err := probeCaps(prog)
-		if err != nil {
-			t.Fatal(err)
-		}
-		j := &Template{Name: "jinja", prog: prog, caps: caps}
 		if got, err := j.Apply(llamaCppConversation, Options{BOS: c.bos, EOS: c.eos, AddGenerationPrompt: true}); err != nil || got != c.want {
 			t.Errorf("%s: interpreter: %q, %v", c.name, got, err)
 		}
@@ -280,7 +275,7 @@ func TestLlamaCppRejects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = tm.Apply([]Message{{"user", "a"}, {"user", "b"}}, Options{})
+	_, err = tm.Apply([]Message{{Role: "user", Content: "a"}, {Role: "user", Content: "b"}}, Options{})
 	if !errors.Is(err, ErrMessages) {
 		t.Fatalf("non-alternating roles: %v", err)
 	}

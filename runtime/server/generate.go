@@ -197,7 +197,7 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request, req *chatReq
 	for i, m := range req.Messages {
 		msgs[i] = chat.Message{Role: m.Role, Content: m.Content}
 	}
-	ids, stops, err := sv.Decoder.ChatPrompt(msgs)
+	ids, stops, err := sv.Decoder.ChatPromptContext(r.Context(), msgs, chat.Options{})
 	if err != nil {
 		return badParam("messages", "the chat template could not format the messages: %v", err)
 	}
