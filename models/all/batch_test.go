@@ -19,6 +19,8 @@ func TestBatchInvariance(t *testing.T) {
 	for _, n := range []string{"llama/tiny-llama-Q8_0", "llama/tiny-llama-Q4_K_M", "qwen2/tiny-qwen2-Q4_K_M"} {
 		paths = append(paths, filepath.Join(testdata, n+".gguf"))
 	}
+	archs, _ := filepath.Glob(filepath.Join(testdata, "arch", "*", "*-F32.gguf"))
+	paths = append(paths, archs...)
 	pool := parallel.New(2)
 	defer pool.Close()
 	ids := []int{1, 403, 407, 261, 378, 432, 383, 286, 261, 376, 298, 315, 421, 395, 317, 426, 338, 401, 396, 267, 337}

@@ -59,6 +59,19 @@ func (t *Tensor) Pack() bool {
 	return true
 }
 
+// RowsView returns rows [r0, r1) of a two-dimensional, unpacked t as a
+// tensor of its own, sharing t's bytes: one part of a fused projection
+// (Phi-3's attn_qkv, its [gate; up]), multiplied and packed like any other
+// matrix.
+func (t *Tensor) RowsView(part string, r0, r1 int) (Tensor, error) {
+	if len(t.Shape) != 2 || t.Packed || r0 < 0 || r1 > t.Rows() || r0 >= r1 {
+		return Tensor{}, fmt.Errorf("nn: %s: rows [%d, %d) of a tensor of shape %v", t.Name, r0, r1, t.Shape)
+	}
+	rb := t.RowBytes()
+	return Tensor{Name: t.Name + "[" + part + "]", Type: t.Type, Shape: []int64{t.Shape[0], int64(r1 - r0)},
+		Data: t.Data[r0*rb : r1*rb : r1*rb]}, nil
+}
+
 // Cols returns the row length (Shape[0]).
 func (t *Tensor) Cols() int { return int(t.Shape[0]) }
 
@@ -261,3 +274,12 @@ func (c *Checker) Add(err error) {
 
 // Err returns every recorded error joined, or nil.
 func (c *Checker) Err() error { return errors.Join(c.errs...) }
+
+// ErrIf returns an error with the formatted message if cond holds, else nil
+// (for Checker.Add).
+func ErrIf(cond bool, format string, args ...any) error {
+	if cond {
+		return fmt.Errorf(format, args...)
+	}
+	return nil
+}

@@ -17,8 +17,9 @@ type Transformer struct {
 	NormEps  float32 // {arch}.attention.layer_norm_rms_epsilon
 	Window   int     // {arch}.attention.sliding_window; 0 = none
 	// Rope: {arch}.rope.dimension_count (default HeadDim), rope.freq_base
-	// (default 10000), rope.scaling.type "linear" with rope.scaling.factor
-	// (FreqScale = 1/factor); NEOX or not is the architecture's to set.
+	// (default 10000), rope.scaling.type (default linear) with
+	// rope.scaling.factor or rope.scale_linear (FreqScale = 1/factor; none
+	// = 1); NEOX or not is the architecture's to set.
 	Rope Rope
 }
 
@@ -43,12 +44,20 @@ func ReadTransformer(h *Hparams, f *gguf.File) Transformer {
 		Base:      h.FloatOr("rope.freq_base", 10000, 1e-3, 1e12),
 		FreqScale: 1,
 	}
-	switch typ := h.String("rope.scaling.type", "none"); typ {
-	case "none", "":
-	case "linear":
-		t.Rope.FreqScale = 1 / h.Float("rope.scaling.factor", 1e-6, 1e6)
+	// As llama.cpp: the type defaults to linear, the factor (or the older
+	// rope.scale_linear) to none; type none ignores the factor.
+	factor := h.FloatOr("rope.scaling.factor", 0, 0, 1e6)
+	if factor == 0 {
+		factor = h.FloatOr("rope.scale_linear", 0, 0, 1e6)
+	}
+	switch typ := h.String("rope.scaling.type", "linear"); typ {
+	case "none":
+	case "linear", "":
+		if factor != 0 {
+			t.Rope.FreqScale = 1 / factor
+		}
 	default:
-		h.Check(false, "%s: %q is not supported (none and linear are)", h.Key("rope.scaling.type"), typ)
+		h.Check(false, "%s: %q is not supported (none and linear are; Phi-3's LongRoPE is read by phi3)", h.Key("rope.scaling.type"), typ)
 	}
 	for i, kv := range t.KVHeads {
 		h.Check(kv == 0 || t.Heads%kv == 0, "%s: layer %d: %d KV heads do not divide %d heads (%s)",
