@@ -14,7 +14,8 @@ func init() {
 	register(&command{name: "synth", summary: "write a random-weight model of a real shape (for benchmarks)", run: runSynth})
 }
 
-// runSynth writes a llama model of a real model's shape with random weights:
+// runSynth writes a model of a real model's shape and architecture with
+// random weights:
 // edgeai synth --shape tinyllama -o tinyllama-F16.gguf [--type F16].
 func runSynth(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("synth", stderr)
@@ -29,12 +30,16 @@ func runSynth(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	seed := fs.Uint64("seed", 1, "random seed of the weights")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: edgeai synth --shape NAME -o FILE.gguf [--type F16]\n\n"+
-			"Writes a llama-family model with random weights and a synthetic SentencePiece vocabulary in the\n"+
+			"Writes a model with random weights and a synthetic SentencePiece vocabulary in the architecture and\n"+
 			"shape of a real model, for speed and memory tests. Any --type of edgeai quantize works\n"+
 			"(F32, F16, Q8_0, Q4_K_M ...). Generated text is gibberish.\n\nShapes:")
 		for _, s := range synth.Shapes() {
-			fmt.Fprintf(stderr, "  %-14s %s: %d layers, dim %d, %d heads (%d KV), FFN %d, vocab %d, %s weights\n",
-				s.Name, s.Title, s.Layers, s.Dim, s.Heads, s.KVHeads, s.FFN, s.Vocab, infoCount(s.Params()))
+			arch := s.Arch
+			if arch == "" {
+				arch = "llama"
+			}
+			fmt.Fprintf(stderr, "  %-14s %s (%s): %d layers, dim %d, %d heads of %d (%d KV), FFN %d, vocab %d, %s weights\n",
+				s.Name, strings.TrimSuffix(s.Title, " shape, random weights"), arch, s.Layers, s.Dim, s.Heads, s.HeadDim(), s.KVHeads, s.FFN, s.Vocab, infoCount(s.Params()))
 		}
 		fmt.Fprintln(stderr, "\nFlags:")
 		fs.PrintDefaults()

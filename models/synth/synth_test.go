@@ -252,3 +252,57 @@ func TestRealShapeSmolLM2(t *testing.T) {
 		}
 	}
 }
+
+// TestArchitectures writes a small model of every architecture synth knows,
+// in Q8_0 and Q4_K_M (as in the real shapes: same features, smaller sizes),
+// and generates with runtime: each loads and runs.
+func TestArchitectures(t *testing.T) {
+	dir := t.TempDir()
+	for _, real := range synth.Shapes() {
+		s := real
+		s.Name, s.Vocab, s.Dim, s.Layers, s.FFN, s.Context = "small-"+real.Name, 600, 256, 4, 512, 256
+		s.Heads, s.KVHeads = 4, 2
+		if s.HeadSize != 0 {
+			s.HeadSize = 64
+		}
+		if s.RopeDims != 0 {
+			s.RopeDims = 48
+		}
+		if s.Window != 0 {
+			s.Window = 8
+		}
+		if len(s.ConvLayers) > 0 {
+			s.ConvLayers = []int{0, 2}
+		}
+		m, err := synth.New(s, 1)
+		if err != nil {
+			t.Fatalf("%s: %v", real.Name, err)
+		}
+		for _, ft := range []quantize.FileType{quantize.Q8_0, quantize.Q4_K_M} {
+			path := filepath.Join(dir, s.Name+"-"+ft.String()+".gguf")
+			if _, err := quantize.WriteFile(context.Background(), m, path, quantize.Options{Type: ft}); err != nil {
+				t.Fatalf("%s %v: %v", real.Name, ft, err)
+			}
+			model, err := runtime.Load(context.Background(), path, runtime.WithThreads(2))
+			if err != nil {
+				t.Fatalf("%s %v: %v", real.Name, ft, err)
+			}
+			if got := model.Info().Architecture; got != real.Arch && !(real.Arch == "" && got == "llama") {
+				t.Errorf("%s: architecture %q", real.Name, got)
+			}
+			n := 0
+			for tok, err := range model.Generate(context.Background(), "hello world", runtime.GenerateOptions{MaxTokens: 6, IgnoreEOS: true}) {
+				if err != nil {
+					t.Fatalf("%s %v: %v", real.Name, ft, err)
+				}
+				if tok.ID >= 0 {
+					n++
+				}
+			}
+			model.Close()
+			if n != 6 {
+				t.Errorf("%s %v: %d tokens", real.Name, ft, n)
+			}
+		}
+	}
+}
