@@ -23,6 +23,7 @@ import (
 	"github.com/edgeai-go/edgeai/models/gguf"
 	"github.com/edgeai-go/edgeai/models/nn"
 	"github.com/edgeai-go/edgeai/models/tokenizer"
+	"github.com/edgeai-go/edgeai/quant"
 )
 
 // ErrContextFull is returned when a prompt or a generation does not fit in the
@@ -40,6 +41,33 @@ type Options struct {
 	ChatTemplate string // a template name (chat.Named) overriding the model's own
 
 	Mmap MmapMode // weights read in place from the mapped file or copied (WithMmap)
+
+	// CacheTypeK and CacheTypeV are the KV cache's types: "f16" (the
+	// default, as llama.cpp's), "f32", "q8_0" or "q4_0" (WithCacheTypes).
+	CacheTypeK, CacheTypeV string
+}
+
+// WithCacheTypes sets the types of the KV cache's keys and values, by
+// llama.cpp's names (--cache-type-k/-v): "f32", "f16" (the default), "q8_0"
+// or "q4_0". F16 halves the memory of F32 with a small change in the logits;
+// Q8_0 halves it again (see docs/performance.md for the measured effect).
+func WithCacheTypes(k, v string) Option {
+	return func(o *Options) { o.CacheTypeK, o.CacheTypeV = k, v }
+}
+
+// ParseCacheType returns the tensor type of a KV cache type name.
+func ParseCacheType(name string) (quant.Type, error) {
+	switch strings.ToLower(name) {
+	case "", "f16":
+		return quant.F16, nil
+	case "f32":
+		return quant.F32, nil
+	case "q8_0":
+		return quant.Q8_0, nil
+	case "q4_0":
+		return quant.Q4_0, nil
+	}
+	return 0, fmt.Errorf("runtime: cache type %q is not one of f32, f16, q8_0, q4_0", name)
 }
 
 // Option sets one of the Options.
@@ -118,6 +146,11 @@ func Load(ctx context.Context, path string, opts ...Option) (*Model, error) {
 	if o.BatchSize == 0 {
 		o.BatchSize = 64
 	}
+	for _, t := range []string{o.CacheTypeK, o.CacheTypeV} {
+		if _, err := ParseCacheType(t); err != nil {
+			return nil, err
+		}
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -142,7 +175,7 @@ func Load(ctx context.Context, path string, opts ...Option) (*Model, error) {
 // the mapped file, a copy of the weights and the state against the address
 // space (a 32-bit platform, or RLIMIT_AS).
 func (m *Model) checkMemory() error {
-	state := m.dec.CacheBytes(m.opts.ContextSize) + nn.WorkspaceBytes(m.dec.Dims(), m.opts.BatchSize, m.opts.ContextSize)
+	state := m.dec.CacheBytes(m.opts.ContextSize, m.cacheOptions()) + nn.WorkspaceBytes(m.dec.Dims(), m.opts.BatchSize, m.opts.ContextSize)
 	weights := m.dec.Weights().Bytes()
 	hint := "lower the context with -c/WithContextSize"
 	if avail, ok := mmap.Available(); ok && state > avail {
@@ -207,6 +240,13 @@ func newModel(f *gguf.File, path string, o Options) (*Model, error) {
 // Info describes the model.
 func (m *Model) Info() Info { return m.info }
 
+// cacheOptions returns the options of every session's cache.
+func (m *Model) cacheOptions() nn.CacheOptions {
+	k, _ := ParseCacheType(m.opts.CacheTypeK) // checked by Load
+	v, _ := ParseCacheType(m.opts.CacheTypeV)
+	return nn.CacheOptions{K: k, V: v, Batch: m.opts.BatchSize}
+}
+
 // Tokenizer returns the model's tokenizer.
 func (m *Model) Tokenizer() *tokenizer.Tokenizer { return m.tok }
 
@@ -263,7 +303,7 @@ func (m *Model) NewSession() (*Session, error) {
 		pool.Close()
 		return nil, fmt.Errorf("runtime: %w", err)
 	}
-	cache, err := m.dec.NewCache(m.opts.ContextSize)
+	cache, err := m.dec.NewCache(m.opts.ContextSize, m.cacheOptions())
 	if err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("runtime: %w", err)

@@ -5,7 +5,7 @@ package runtime
 // A session's other buffers (activations for a batch of prompt tokens, the
 // logits) are small next to it for every real model. Servers use it to bound
 // the memory of their parallel sessions.
-func (m *Model) KVCacheBytes() int64 { return m.dec.CacheBytes(m.opts.ContextSize) }
+func (m *Model) KVCacheBytes() int64 { return m.dec.CacheBytes(m.opts.ContextSize, m.cacheOptions()) }
 
 // Logits returns the logits the session computed last (one per vocabulary
 // entry). While a range over Session.Generate is inside its loop body for a

@@ -81,6 +81,12 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&o.mf.batch, "batch", 64, "prompt tokens per layer pass")
 	fs.BoolVar(&o.mf.mmap, "mmap", false, "read the weights in place from the memory-mapped file (as llama-bench -mmp 1)")
 	fs.BoolVar(&o.mf.noMmap, "no-mmap", false, "copy the weights into huge-page memory, packed where faster (as llama-bench -mmp 0; the default when memory allows)")
+	for _, n := range []string{"ctk", "cache-type-k"} {
+		fs.StringVar(&o.mf.ctk, n, "f16", "KV cache `type` of the keys: f32, f16, q8_0, q4_0 (as llama-bench -ctk)")
+	}
+	for _, n := range []string{"ctv", "cache-type-v"} {
+		fs.StringVar(&o.mf.ctv, n, "f16", "KV cache `type` of the values: f32, f16, q8_0, q4_0 (as llama-bench -ctv)")
+	}
 	fs.Var(&o.prompt, "p", "prompt sizes: one ppN test each (comma-separated; 0 = none)")
 	fs.Var(&o.gen, "n", "generation lengths: one tgN test each (comma-separated; 0 = none)")
 	fs.Var(&o.threads, "t", "thread counts (comma-separated)")

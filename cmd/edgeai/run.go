@@ -29,6 +29,8 @@ type modelFlags struct {
 	batch   int
 	mmap    bool // --mmap: read the weights in place from the mapped file
 	noMmap  bool // --no-mmap: copy them into (huge-page) memory
+	ctk     string
+	ctv     string
 	notes   io.Writer
 }
 
@@ -49,6 +51,13 @@ func (m *modelFlags) add(fs *flag.FlagSet) {
 	fs.IntVar(&m.batch, "ubatch-size", 64, "same as -b")
 	fs.BoolVar(&m.mmap, "mmap", false, "read the weights in place from the memory-mapped file (fastest load, least memory, shared between processes)")
 	fs.BoolVar(&m.noMmap, "no-mmap", false, "copy the weights into huge-page memory (faster decoding; the default when memory allows)")
+	m.ctk, m.ctv = "f16", "f16"
+	for _, n := range []string{"cache-type-k", "ctk"} {
+		fs.StringVar(&m.ctk, n, "f16", "KV cache `type` of the keys: f32, f16, q8_0, q4_0")
+	}
+	for _, n := range []string{"cache-type-v", "ctv"} {
+		fs.StringVar(&m.ctv, n, "f16", "KV cache `type` of the values: f32, f16, q8_0, q4_0")
+	}
 	addCompat(fs, modelCompat)
 }
 
@@ -63,7 +72,13 @@ func (m *modelFlags) load(ctx context.Context, extra ...runtime.Option) (*runtim
 		return nil, 0, fmt.Errorf("%w: --mmap and --no-mmap exclude each other", errUsage)
 	}
 	start := time.Now()
-	opts := []runtime.Option{runtime.WithThreads(m.threads), runtime.WithContextSize(m.ctx), runtime.WithBatchSize(m.batch)}
+	for _, t := range []string{m.ctk, m.ctv} {
+		if _, err := runtime.ParseCacheType(t); err != nil {
+			return nil, 0, fmt.Errorf("%w: %v", errUsage, err)
+		}
+	}
+	opts := []runtime.Option{runtime.WithThreads(m.threads), runtime.WithContextSize(m.ctx), runtime.WithBatchSize(m.batch),
+		runtime.WithCacheTypes(m.ctk, m.ctv)}
 	if m.mmap || m.noMmap {
 		opts = append(opts, runtime.WithMmap(m.mmap))
 	}

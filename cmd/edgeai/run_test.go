@@ -207,7 +207,7 @@ func TestTokenizeAndLogits(t *testing.T) {
 		t.Errorf("tokenize --pieces: %q", out)
 	}
 	f := filepath.Join(t.TempDir(), "l.f32")
-	if _, errs, code := runCLI(t, "", "logits", "-m", storiesModel, "--ids", "1,403,407", "-o", f); code != 0 {
+	if _, errs, code := runCLI(t, "", "logits", "-m", storiesModel, "--ids", "1,403,407", "-o", f, "-ctk", "f32", "-ctv", "f32"); code != 0 {
 		t.Fatalf("logits: %s", errs)
 	}
 	b, err := os.ReadFile(f)

@@ -13,7 +13,9 @@ import (
 
 	"github.com/edgeai-go/edgeai/internal/parallel"
 	"github.com/edgeai-go/edgeai/internal/testutil"
+	"github.com/edgeai-go/edgeai/models/nn"
 	"github.com/edgeai-go/edgeai/models/quantize"
+	"github.com/edgeai-go/edgeai/quant"
 )
 
 // TestArchReferences checks every model of ../shared/testdata/arch (eight
@@ -22,7 +24,7 @@ import (
 // TestReferenceLogits does. The Q8_0 and Q4_K_M files are made here from the
 // F32 file by edgeai's quantizer, which must reproduce llama.cpp's bytes
 // (the sha256 in each .ref.json). The F16-KV-cache references (*.kvf16.*)
-// are the KV cache's tests.
+// run with an F16 KV cache.
 func TestArchReferences(t *testing.T) {
 	root := testutil.Shared(t, "testdata/arch")
 	refs, _ := filepath.Glob(filepath.Join(root, "*", "*.ref.json"))
@@ -36,9 +38,6 @@ func TestArchReferences(t *testing.T) {
 	made := map[string]string{} // quantized file name -> path
 	for _, refPath := range refs {
 		name := strings.TrimSuffix(filepath.Base(refPath), ".ref.json")
-		if strings.Contains(name, ".kv") {
-			continue
-		}
 		dir := filepath.Dir(refPath)
 		t.Run(filepath.Base(dir)+"/"+name, func(t *testing.T) {
 			ref := readRef(t, refPath)
@@ -71,7 +70,11 @@ func TestArchReferences(t *testing.T) {
 			if sum := fileSHA256(t, path); sum != ref.ModelSHA256 {
 				t.Errorf("%s: sha256 %s, llama.cpp's file has %s", filepath.Base(path), sum, ref.ModelSHA256)
 			}
-			checkReference(t, name, path, dir, ref, pool)
+			kvo := nn.CacheOptions{K: quant.F32, V: quant.F32}
+			if strings.HasSuffix(name, ".kvf16") {
+				kvo = nn.CacheOptions{K: quant.F16, V: quant.F16}
+			}
+			checkReferenceKV(t, name, path, dir, ref, pool, kvo)
 		})
 	}
 }

@@ -72,6 +72,11 @@ func TestBatchInvariance(t *testing.T) {
 // forward runs seqs (their caches made here) through dec in passes of
 // batch tokens over caches of ctx positions.
 func forward(t *testing.T, dec nn.Decoder, pool *parallel.Pool, batch, ctx int, seqs ...nn.Seq) []*nn.Cache {
+	return forwardKV(t, dec, pool, batch, ctx, nn.CacheOptions{}, seqs...)
+}
+
+// forwardKV is forward with caches of o's types.
+func forwardKV(t *testing.T, dec nn.Decoder, pool *parallel.Pool, batch, ctx int, o nn.CacheOptions, seqs ...nn.Seq) []*nn.Cache {
 	t.Helper()
 	ws, err := nn.NewWorkspace(dec.Dims(), batch, ctx, pool)
 	if err != nil {
@@ -80,7 +85,8 @@ func forward(t *testing.T, dec nn.Decoder, pool *parallel.Pool, batch, ctx int, 
 	var caches []*nn.Cache
 	for i := range seqs {
 		if seqs[i].Cache == nil {
-			c, err := dec.NewCache(ctx)
+			o.Batch = batch
+			c, err := dec.NewCache(ctx, o)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -48,7 +48,7 @@ func TestPackedWeights(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			cache, err := dec.NewCache(64)
+			cache, err := dec.NewCache(64, nn.CacheOptions{Batch: 8})
 			if err != nil {
 				t.Fatal(err)
 			}

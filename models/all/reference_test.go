@@ -15,6 +15,7 @@ import (
 	_ "github.com/edgeai-go/edgeai/models/all"
 	"github.com/edgeai-go/edgeai/models/gguf"
 	"github.com/edgeai-go/edgeai/models/nn"
+	"github.com/edgeai-go/edgeai/quant"
 )
 
 const testdata = "../../../shared/testdata"
@@ -109,6 +110,12 @@ func readRef(t *testing.T, path string) refJSON {
 // for quantized ones, argmax agreement >= 95%, and the greedy tokens
 // identical for F32, F16 and Q8_0 files.
 func checkReference(t *testing.T, name, path, dir string, ref refJSON, pool *parallel.Pool) {
+	checkReferenceKV(t, name, path, dir, ref, pool, nn.CacheOptions{K: quant.F32, V: quant.F32})
+}
+
+// checkReferenceKV is checkReference with the KV cache of the given types
+// (the F16-KV references: *.kvf16.*).
+func checkReferenceKV(t *testing.T, name, path, dir string, ref refJSON, pool *parallel.Pool, kvo nn.CacheOptions) {
 	f, err := gguf.Open(path)
 	if err != nil {
 		t.Fatal(err)
@@ -118,7 +125,8 @@ func checkReference(t *testing.T, name, path, dir string, ref refJSON, pool *par
 	if err != nil {
 		t.Fatal(err)
 	}
-	exact := strings.HasSuffix(name, "-F32") || strings.HasSuffix(name, "-F16")
+	base := strings.TrimSuffix(name, ".kvf16")
+	exact := strings.HasSuffix(base, "-F32") || strings.HasSuffix(base, "-F16")
 	tol := 5e-3
 	if exact {
 		tol = 1e-4
@@ -128,7 +136,8 @@ func checkReference(t *testing.T, name, path, dir string, ref refJSON, pool *par
 	if err != nil {
 		t.Fatal(err)
 	}
-	cache, err := dec.NewCache(256)
+	kvo.Batch = 8
+	cache, err := dec.NewCache(256, kvo)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,11 +189,55 @@ func checkReference(t *testing.T, name, path, dir string, ref refJSON, pool *par
 		}
 	}
 	t.Logf("greedy: %d/%d tokens differ; worst step nmse %.3g", diff, len(ids), genErr)
-	mustMatch := exact || strings.HasSuffix(name, "-Q8_0")
+	mustMatch := exact || strings.HasSuffix(base, "-Q8_0")
 	if mustMatch && diff > 0 {
 		t.Errorf("greedy continuation differs at %d of %d steps:\n got %v\nwant %v", diff, len(ids), ids, ref.GreedyIDs)
 	}
 	if genWant != nil && genErr > tol {
 		t.Errorf("generation-step logits nmse %.3g > %g", genErr, tol)
+	}
+}
+
+// TestReferenceLogitsKVF16 checks the tiny llama files with an F16 KV cache
+// (llama.cpp's default) against llama.cpp's logits and greedy tokens made
+// with its F16 cache (variants.f16 of each .ref.json), with the tolerances
+// of the F32-cache references.
+func TestReferenceLogitsKVF16(t *testing.T) {
+	refs, _ := filepath.Glob(filepath.Join(testdata, "llama", "*.ref.json"))
+	if len(refs) == 0 {
+		testutil.Shared(t, "testdata/llama")
+		t.Fatal("no *.ref.json in testdata/llama")
+	}
+	pool := parallel.New(2)
+	defer pool.Close()
+	for _, refPath := range refs {
+		name := strings.TrimSuffix(filepath.Base(refPath), ".ref.json") + ".kvf16"
+		t.Run(name, func(t *testing.T) {
+			var ref struct {
+				refJSON
+				Variants struct {
+					F16 struct {
+						LogitsFile string `json:"logits_file"`
+						GenLogits  string `json:"gen_logits_file"`
+						GreedyIDs  []int  `json:"greedy_continuation_ids"`
+					} `json:"f16"`
+				} `json:"variants"`
+			}
+			b, err := os.ReadFile(refPath)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := json.Unmarshal(b, &ref); err != nil {
+				t.Fatal(err)
+			}
+			v := ref.Variants.F16
+			if v.LogitsFile == "" {
+				t.Fatal("no variants.f16 in the reference")
+			}
+			r := ref.refJSON
+			r.LogitsFile, r.GenLogits, r.GreedyIDs = v.LogitsFile, v.GenLogits, v.GreedyIDs
+			dir := filepath.Dir(refPath)
+			checkReferenceKV(t, name, filepath.Join(dir, r.ModelFile), dir, r, pool, nn.CacheOptions{K: quant.F16, V: quant.F16})
+		})
 	}
 }

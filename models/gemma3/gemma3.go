@@ -69,6 +69,7 @@ type Model struct {
 	W       Weights
 	outNorm []float32
 	weights *nn.Weights
+	windows []int // per layer: the window of sliding layers, 0 for global ones
 }
 
 // Load reads the hyperparameters and binds the weights of a gemma3 model.
@@ -140,6 +141,7 @@ func (m *Model) check() error {
 		if c.Sliding[i] {
 			l.attn.Window = c.Window
 		}
+		m.windows = append(m.windows, l.attn.Window)
 		ck.Add(l.attn.Check())
 	}
 	m.outNorm = ck.Floats(&w.OutNorm)
@@ -154,11 +156,16 @@ func (m *Model) Config() *nn.Config { return &m.cfg.Config }
 // and global).
 func (m *Model) Dims() nn.Dims { return m.cfg.Dims(2) }
 
-// NewCache allocates a sequence's KV cache of ctxLen positions.
-func (m *Model) NewCache(ctxLen int) (*nn.Cache, error) { return m.cfg.NewKVCache(ctxLen), nil }
+// NewCache allocates a sequence's KV cache of ctxLen positions: the
+// sliding-window layers keep a ring of their window.
+func (m *Model) NewCache(ctxLen int, o nn.CacheOptions) (*nn.Cache, error) {
+	return m.cfg.NewKVCache(ctxLen, o, m.windows)
+}
 
-// CacheBytes returns the memory of NewCache(ctxLen).
-func (m *Model) CacheBytes(ctxLen int) int64 { return m.cfg.KVCacheBytes(ctxLen) }
+// CacheBytes returns the memory of NewCache(ctxLen, o).
+func (m *Model) CacheBytes(ctxLen int, o nn.CacheOptions) int64 {
+	return m.cfg.KVCacheBytes(ctxLen, o, m.windows)
+}
 
 // Weights returns the model's weight matrices.
 func (m *Model) Weights() *nn.Weights { return m.weights }

@@ -177,8 +177,11 @@ func (m *Model) Dims() nn.Dims {
 
 // NewCache allocates a sequence's cache: a KV cache of ctxLen positions for
 // each attention layer, the last convLen-1 inputs for each convolution.
-func (m *Model) NewCache(ctxLen int) (*nn.Cache, error) {
-	c := m.cfg.NewKVCache(ctxLen)
+func (m *Model) NewCache(ctxLen int, o nn.CacheOptions) (*nn.Cache, error) {
+	c, err := m.cfg.NewKVCache(ctxLen, o, nil)
+	if err != nil {
+		return nil, err
+	}
 	for i, l := range m.W.Layers {
 		if l.conv {
 			c.Conv[i] = make([]float32, (m.cfg.ConvLen-1)*m.cfg.Dim)
@@ -187,9 +190,9 @@ func (m *Model) NewCache(ctxLen int) (*nn.Cache, error) {
 	return c, nil
 }
 
-// CacheBytes returns the memory of NewCache(ctxLen).
-func (m *Model) CacheBytes(ctxLen int) int64 {
-	b := m.cfg.KVCacheBytes(ctxLen)
+// CacheBytes returns the memory of NewCache(ctxLen, o).
+func (m *Model) CacheBytes(ctxLen int, o nn.CacheOptions) int64 {
+	b := m.cfg.KVCacheBytes(ctxLen, o, nil)
 	for _, l := range m.W.Layers {
 		if l.conv {
 			b += 4 * int64((m.cfg.ConvLen-1)*m.cfg.Dim)

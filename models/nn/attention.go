@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/edgeai-go/edgeai/kernels"
+	"github.com/edgeai-go/edgeai/quant"
 )
 
 // Attention is causal grouped-query attention over a KV cache, with the
@@ -37,15 +38,26 @@ type attnJob struct {
 	q, out []float32
 	n, pos int
 	scores []float32      // heads x MaxCtx
+	qconv  []float32      // heads x head size: a query rounded to F16
+	qquant []byte         // heads x Q8_0 row of a head: a query quantized for a Q8_0/Q4_0 K cache
 	run    func(int, int) // Workspace.attnHeads, bound once
 }
 
 // Attend computes the attention of the n queries q (n x Heads·HeadDim) at
-// positions pos..pos+n-1 over kv, whose positions 0..pos+n-1 are filled,
+// positions pos..pos+n-1 over kv, whose positions up to pos+n-1 are filled,
 // into out (n x Heads·ValueDim), the heads split across the pool.
 func (ws *Workspace) Attend(a *Attention, kv *KV, q, out []float32, n, pos int) {
 	j := &ws.attn
 	j.a, j.kv, j.q, j.out, j.n, j.pos = a, kv, q, out, n, pos
+	if need := a.Heads * a.HeadDim; cap(j.qconv) < need {
+		j.qconv = make([]float32, need)
+	}
+	if kv.KType == quant.Q8_0 || kv.KType == quant.Q4_0 {
+		rb, _ := quant.Q8_0.RowBytes(a.HeadDim)
+		if cap(j.qquant) < a.Heads*rb {
+			j.qquant = make([]byte, a.Heads*rb)
+		}
+	}
 	ws.Pool.For(a.Heads, 1, j.run)
 	j.a, j.kv, j.q, j.out = nil, nil, nil, nil
 }
@@ -57,6 +69,8 @@ func (ws *Workspace) attnHeads(lo, hi int) {
 	hd, vd := a.HeadDim, a.ValueDim
 	qDim, oDim := a.Heads*hd, a.Heads*vd
 	group := a.Heads / a.KVHeads
+	qrb, _ := quant.Q8_0.RowBytes(hd)
+	krb, _ := kv.KType.RowBytes(hd) // bytes of one head's keys in a quantized row
 	for h := lo; h < hi; h++ {
 		kvh := h / group
 		scores := j.scores[h*ws.MaxCtx : (h+1)*ws.MaxCtx]
@@ -68,8 +82,28 @@ func (ws *Workspace) attnHeads(lo, hi int) {
 				start = max(0, end-a.Window)
 			}
 			sc := scores[:end-start]
-			for t := start; t < end; t++ {
-				sc[t-start] = kernels.AttnDot(q, kv.K[t*kv.KDim+kvh*hd:t*kv.KDim+(kvh+1)*hd]) * a.Scale
+			r0 := kv.base(start) // the window's first row; its rows follow one another
+			switch kv.KType {
+			case quant.F32:
+				for t := range sc {
+					r := r0 + t
+					sc[t] = kernels.AttnDot(q, kv.kf[r*kv.KDim+kvh*hd:r*kv.KDim+(kvh+1)*hd]) * a.Scale
+				}
+			case quant.F16:
+				qh := j.qconv[h*hd : (h+1)*hd]
+				copy(qh, q)
+				kernels.RoundF16(qh)
+				for t := range sc {
+					r := r0 + t
+					sc[t] = kernels.AttnDotF16(qh, kv.kh[r*kv.KDim+kvh*hd:r*kv.KDim+(kvh+1)*hd]) * a.Scale
+				}
+			default: // Q8_0, Q4_0: the query quantized to Q8_0, ggml's dot products
+				qq := j.qquant[h*qrb : (h+1)*qrb]
+				kernels.QuantizeActivation(quant.Q8_0, q, qq)
+				for t := range sc {
+					row := kv.k[(r0+t)*kv.KRow+kvh*krb : (r0+t)*kv.KRow+(kvh+1)*krb]
+					sc[t] = kernels.VecDot(kv.KType, hd, row, qq) * a.Scale
+				}
 			}
 			if a.Softcap > 0 { // ggml: scale by 1/cap, tanh, scale by cap
 				inv := 1 / a.Softcap
@@ -78,7 +112,16 @@ func (ws *Workspace) attnHeads(lo, hi int) {
 				}
 			}
 			kernels.Softmax(sc)
-			kernels.AttnValues(j.out[i*oDim+h*vd:i*oDim+(h+1)*vd], sc, kv.V[start*kv.VDim+kvh*vd:], kv.VDim)
+			o := j.out[i*oDim+h*vd : i*oDim+(h+1)*vd]
+			switch kv.VType {
+			case quant.F32:
+				kernels.AttnValues(o, sc, kv.vf[r0*kv.VDim+kvh*vd:], kv.VDim)
+			case quant.F16:
+				kernels.RoundF16(sc)
+				kernels.AttnValuesF16(o, sc, kv.vh[r0*kv.VDim+kvh*vd:], kv.VDim)
+			default:
+				kernels.AttnValuesQ(kv.VType, o, sc, kv.v[r0*kv.VRow:], kv.VRow, kvh*vd)
+			}
 		}
 	}
 }

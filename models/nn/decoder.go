@@ -31,9 +31,9 @@ type Decoder interface {
 	// Dims returns the buffer sizes of a forward pass (for NewWorkspace).
 	Dims() Dims
 	// NewCache allocates one sequence's cache of ctxLen positions.
-	NewCache(ctxLen int) (*Cache, error)
-	// CacheBytes returns the memory NewCache(ctxLen) allocates.
-	CacheBytes(ctxLen int) int64
+	NewCache(ctxLen int, o CacheOptions) (*Cache, error)
+	// CacheBytes returns the memory NewCache(ctxLen, o) allocates.
+	CacheBytes(ctxLen int, o CacheOptions) int64
 	// Weights returns the model's weight matrices and where they live.
 	Weights() *Weights
 }

@@ -86,24 +86,42 @@ func (t *Transformer) Dims(ropes int) Dims {
 }
 
 // NewKVCache returns a cache of ctxLen positions with a KV cache for every
-// layer that has KV heads.
-func (t *Transformer) NewKVCache(ctxLen int) *Cache {
+// layer that has KV heads, of o's types; layers with windows[i] > 0 (nil:
+// none) keep a sliding-window ring instead of the whole context.
+func (t *Transformer) NewKVCache(ctxLen int, o CacheOptions, windows []int) (*Cache, error) {
 	c := NewCache(t.Layers, ctxLen)
-	for i, kv := range t.KVHeads {
-		if kv > 0 {
-			c.KV[i] = NewKV(ctxLen, kv*t.HeadDim, kv*t.ValueDim)
+	c.batch = o.Batch
+	for i, kvh := range t.KVHeads {
+		if kvh == 0 {
+			continue
 		}
+		slots, w := o.slots(ctxLen, windowOf(windows, i))
+		kv, err := NewKV(slots, kvh, t.HeadDim, t.ValueDim, o.K, o.V, w)
+		if err != nil {
+			return nil, err
+		}
+		c.KV[i] = kv
 	}
-	return c
+	return c, nil
 }
 
-// KVCacheBytes returns the memory of NewKVCache(ctxLen).
-func (t *Transformer) KVCacheBytes(ctxLen int) int64 {
+// KVCacheBytes returns the memory of NewKVCache(ctxLen, o, windows).
+func (t *Transformer) KVCacheBytes(ctxLen int, o CacheOptions, windows []int) int64 {
 	var b int64
-	for _, kv := range t.KVHeads {
-		b += 4 * int64(ctxLen) * int64(kv*(t.HeadDim+t.ValueDim))
+	for i, kvh := range t.KVHeads {
+		if kvh > 0 {
+			slots, w := o.slots(ctxLen, windowOf(windows, i))
+			b += KVBytes(slots, kvh, t.HeadDim, t.ValueDim, o.K, o.V, w)
+		}
 	}
 	return b
+}
+
+func windowOf(windows []int, i int) int {
+	if i < len(windows) {
+		return windows[i]
+	}
+	return 0
 }
 
 // Attention returns layer i's attention with the default scale.

@@ -142,6 +142,9 @@ func Run(f Forwarder, ws *Workspace, seqs []Seq) error {
 		if err := s.Cache.check(s.Cache.Len(), len(s.Tokens)); err != nil {
 			return err
 		}
+		if s.Cache.rings() && ws.MaxTokens > s.Cache.batch {
+			return fmt.Errorf("nn: passes of %d tokens over a cache whose sliding-window rings take %d", ws.MaxTokens, s.Cache.batch)
+		}
 		if s.Cache.Len()+len(s.Tokens) > ws.MaxCtx {
 			return fmt.Errorf("nn: %w: %d tokens at position %d exceed the workspace's context of %d", ErrContextFull, len(s.Tokens), s.Cache.Len(), ws.MaxCtx)
 		}

@@ -160,10 +160,14 @@ func (m *Model) Config() *nn.Config { return &m.cfg.Config }
 func (m *Model) Dims() nn.Dims { return m.cfg.Dims(1) }
 
 // NewCache allocates a sequence's KV cache of ctxLen positions.
-func (m *Model) NewCache(ctxLen int) (*nn.Cache, error) { return m.cfg.NewKVCache(ctxLen), nil }
+func (m *Model) NewCache(ctxLen int, o nn.CacheOptions) (*nn.Cache, error) {
+	return m.cfg.NewKVCache(ctxLen, o, nil)
+}
 
-// CacheBytes returns the memory of NewCache(ctxLen).
-func (m *Model) CacheBytes(ctxLen int) int64 { return m.cfg.KVCacheBytes(ctxLen) }
+// CacheBytes returns the memory of NewCache(ctxLen, o).
+func (m *Model) CacheBytes(ctxLen int, o nn.CacheOptions) int64 {
+	return m.cfg.KVCacheBytes(ctxLen, o, nil)
+}
 
 // Weights returns the model's weight matrices.
 func (m *Model) Weights() *nn.Weights { return m.weights }
