@@ -547,8 +547,11 @@ func (s *Server) stream(ctx context.Context, w http.ResponseWriter, rc *http.Res
 		return nil
 	}
 	finish, e := s.finish(ctx, r, st, genErr, info)
-	if e == nil && s.audit(r, info, http.StatusOK, "") != nil {
-		e = errAudit()
+	if e == nil {
+		info.finish = finish
+		if s.audit(r, info, http.StatusOK, "") != nil {
+			info.finish, e = "", errAudit()
+		}
 	}
 	if e != nil {
 		info.err = e.Message
