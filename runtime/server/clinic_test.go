@@ -71,7 +71,7 @@ func TestAuditRecords(t *testing.T) {
 	}
 	_, res := ts.postStream(t, "/v1/chat/completions", strings.Replace(body, `"max_tokens":5`, `"max_tokens":6,"stream":true`, 1), true, auth...)
 	ts.post(t, "/v1/completions", `{"model":"stories","prompt":"Once upon","max_tokens":3}`, auth...)
-	ts.post(t, "/v1/chat/completions", body)                         // no key: 401
+	ts.post(t, "/v1/chat/completions", body)                                                                   // no key: 401
 	ts.post(t, "/v1/chat/completions", `{"model":"nope","messages":[{"role":"user","content":"x"}]}`, auth...) // 400
 	ts.get(t, "/health")
 	ts.get(t, "/", auth...)
