@@ -328,6 +328,24 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return err
 }
 
+// Stop shuts down s served by hs on ln, the way edgeai serve does on
+// SIGTERM: ln closes (no new connections); requests in flight go on until
+// ctx ends and are then cancelled; meanwhile requests arriving on
+// connections that were already open (idle keep-alive ones included) get a
+// 503 "shutting_down" with Connection: close. Then hs closes the remaining
+// connections (waiting up to 5 s for the last bytes to go). It returns
+// ctx's error if requests had to be cancelled.
+func (s *Server) Stop(ctx context.Context, hs *http.Server, ln net.Listener) error {
+	ln.Close()
+	err := s.Shutdown(ctx)
+	cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if hs.Shutdown(cctx) != nil {
+		hs.Close()
+	}
+	return err
+}
+
 // Close cancels every request at once and frees the sessions.
 func (s *Server) Close() error {
 	ctx, cancel := context.WithCancel(context.Background())
