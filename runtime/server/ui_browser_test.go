@@ -308,7 +308,7 @@ func TestBrowserChat(t *testing.T) {
 			"[x](JaVaScRiPt:alert(1)) [y](data:text/html,<script>alert(1)</script>) [z](vbscript:x) [w](/relative)",
 			"<script>document.title='r3'</script>",
 			"**<b onmouseover=alert(1)>bold</b>** *<svg onload=alert(1)>*",
-			"` + "```html\\n<iframe src=javascript:alert(1)></iframe>\\n```" + `",
+			"`+"```html\\n<iframe src=javascript:alert(1)></iframe>\\n```"+`",
 			"[ok](https://example.org/a?b=1) and http://example.org/x.",
 			"# <h1>title</h1>\n- <a href=javascript:alert(1)>item</a>\n> <img src=x>",
 			"![img](https://example.org/i.png) &lt;escaped&gt; &amp;",
