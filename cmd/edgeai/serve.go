@@ -57,7 +57,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var embeds stringsFlag
 	fs.Var(&embeds, "embed", "serve this encoder for /v1/embeddings: a GGUF (bert) or ONNX `file`, or ID=FILE (repeatable)")
 	addr := fs.String("addr", serveDefaultAddr, "listen `address` (host:port); beyond loopback an API key is required (or --no-auth)")
-	apiKey := fs.String("api-key", "", "require Authorization: Bearer `KEY` (default $EDGEAI_API_KEY; prefer the variable, flags show in ps)")
+	apiKey := fs.String("api-key", "", "require Authorization: Bearer `KEY` (default $EDGEAI_API_KEY; prefer the variable or --api-key-file, flags show in ps)")
+	apiKeyFile := fs.String("api-key-file", "", "read the API key from this `file` (a systemd credential, for instance)")
 	var hosts, origins stringsFlag
 	fs.Var(&hosts, "allowed-host", "also answer to this Host `name` (repeatable; IP literals and localhost always work; * turns the DNS-rebinding check off)")
 	fs.Var(&origins, "cors-origin", "allow browser calls from this `origin`, e.g. https://app.example (repeatable; * = any); none by default")
@@ -111,6 +112,16 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	logger := slog.New(handler)
 	key := *apiKey
+	if *apiKeyFile != "" {
+		if key != "" {
+			return fmt.Errorf("%w: --api-key and --api-key-file exclude each other", errUsage)
+		}
+		b, err := readSecretFile(*apiKeyFile)
+		if err != nil {
+			return fmt.Errorf("reading the API key: %w", err)
+		}
+		key = b
+	}
 	if key == "" {
 		key = os.Getenv("EDGEAI_API_KEY")
 	}
@@ -308,6 +319,27 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	fmt.Fprintln(stderr, "edgeai serve: stopped")
 	return nil
+}
+
+// readSecretFile reads a small secret from a regular file, without its
+// trailing newline.
+func readSecretFile(path string) (string, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return "", err
+	}
+	if !st.Mode().IsRegular() || st.Size() > 4<<10 {
+		return "", fmt.Errorf("%s is not a regular file of at most 4 KiB", path)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	k := strings.TrimRight(string(b), "\r\n")
+	if k == "" {
+		return "", fmt.Errorf("%s is empty", path)
+	}
+	return k, nil
 }
 
 // parsePins reads --model-sha256 values: HEX for the only model, or

@@ -73,14 +73,16 @@ func TestServeTLSAudit(t *testing.T) {
 	dir := t.TempDir()
 	logPath, cpPath, akey := filepath.Join(dir, "audit.jsonl"), filepath.Join(dir, "audit.cp"), filepath.Join(dir, "audit.key")
 	os.WriteFile(akey, []byte("00112233445566778899aabbccddeeff\n"), 0o600)
-	t.Setenv("EDGEAI_API_KEY", "tls-test-key")
+	keyFile2 := filepath.Join(dir, "api-key")
+	os.WriteFile(keyFile2, []byte("tls-test-key\n"), 0o600) // as systemd's LoadCredential hands it over
+	t.Setenv("EDGEAI_API_KEY", "")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var stderr lockedBuffer
 	done := make(chan error, 1)
 	go func() {
 		done <- runServe(ctx, []string{"-m", "tiny=" + model, "--addr", "127.0.0.1:0", "--chat-template", "chatml", "--temp", "0",
-			"--tls-cert", certFile, "--tls-key", keyFile, "--model-sha256", "tiny=" + sum,
+			"--tls-cert", certFile, "--tls-key", keyFile, "--model-sha256", "tiny=" + sum, "--api-key-file", keyFile2,
 			"--audit-log", logPath, "--audit-key-file", akey, "--audit-checkpoint", cpPath}, io.Discard, &stderr)
 	}()
 	var addr string
@@ -177,6 +179,15 @@ func TestServeSafety(t *testing.T) {
 		if err := runServe(context.Background(), append(args, "--addr", "127.0.0.1:0"), io.Discard, io.Discard); !errors.Is(err, errUsage) {
 			t.Errorf("%q: %v, want a usage error", args, err)
 		}
+	}
+	// --api-key-file: excludes --api-key; an empty file is refused.
+	kf := filepath.Join(t.TempDir(), "key")
+	os.WriteFile(kf, []byte("\n"), 0o600)
+	if err := runServe(context.Background(), []string{"-m", model, "--addr", "127.0.0.1:0", "--api-key-file", kf}, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "empty") {
+		t.Errorf("empty key file: %v", err)
+	}
+	if err := runServe(context.Background(), []string{"-m", model, "--api-key", "a", "--api-key-file", kf}, io.Discard, io.Discard); !errors.Is(err, errUsage) {
+		t.Errorf("--api-key with --api-key-file: %v", err)
 	}
 	for addr, warn := range map[string]bool{"127.0.0.1:8080": false, "[::1]:1": false, "192.168.1.5:8443": true, "0.0.0.0:8080": true} {
 		w := clearTextWarning(addr, false)
