@@ -91,7 +91,7 @@ func chatPromptText(msgs []message) string {
 	}
 	out := make([]m, len(msgs))
 	for i, x := range msgs {
-		out[i] = m{x.Role, x.Content}
+		out[i] = m(x)
 	}
 	b, _ := json.Marshal(out)
 	return string(b)

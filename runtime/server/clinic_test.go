@@ -122,7 +122,7 @@ func TestAuditRecords(t *testing.T) {
 	// With AuditText the text is there.
 	aud2 := &memAuditor{}
 	ts2 := start(t, Config{Audit: aud2, AuditText: true}, m)
-	resp, b = ts2.post(t, "/v1/chat/completions", body)
+	_, b = ts2.post(t, "/v1/chat/completions", body)
 	jsonUnmarshal(t, b, &cc)
 	if r := aud2.all(); len(r) != 1 || r[0].Prompt == nil || *r[0].Prompt != wantPrompt || r[0].Response == nil || *r[0].Response != cc.Choices[0].Message.Content || r[0].KeyID != "" {
 		t.Errorf("text record %+v", r)
