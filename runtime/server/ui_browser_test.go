@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/page"
@@ -278,6 +279,28 @@ func TestBrowserChat(t *testing.T) {
 	}
 	if first.Focus != "prompt" {
 		t.Errorf("focus after the answer: %q, want the prompt", first.Focus)
+	}
+	// Copy puts the answer on the clipboard (read back with the page's
+	// clipboard permission granted).
+	for _, perm := range []string{"clipboard-read", "clipboard-write"} {
+		if _, err := chromedp.CallBrowser(ctx, browser.SetPermission, browser.SetPermissionParams{
+			Permission: &browser.PermissionDescriptor{Name: perm}, Setting: browser.PermissionSettingGranted, Origin: ts.url}); err != nil {
+			t.Fatalf("granting %s: %v", perm, err)
+		}
+	}
+	run("copy", chromedp.Click(chromedp.CSS(`#log .msg.assistant .copy`)))
+	waitClip := time.Now().Add(10 * time.Second)
+	for {
+		clip, err := chromedp.Run(ctx, chromedp.Evaluate[string](`navigator.clipboard.readText()`, chromedp.EvalAwaitPromise))
+		if err == nil && strings.ReplaceAll(clip, "\n", "") == first.Text && strings.Contains(clip, "\n") {
+			break
+		}
+		if time.Now().After(waitClip) {
+			var status string
+			eval("status", `document.getElementById('status').textContent`, &status)
+			t.Fatalf("the clipboard holds %q (%v), want the answer; status %q", clip, err, status)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 	shots := t.ArtifactDir()
 	screenshot := func(name string) {
