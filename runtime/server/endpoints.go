@@ -74,7 +74,6 @@ func writeJSON(w http.ResponseWriter, v any) {
 	}
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
-	h.Set("X-Content-Type-Options", "nosniff")
 	w.Write(append(b, '\n'))
 }
 
@@ -106,10 +105,11 @@ func (s *Server) handleModels(w http.ResponseWriter) {
 	writeJSON(w, l)
 }
 
-func (s *Server) handleModel(w http.ResponseWriter, id string) *apiError {
+func (s *Server) handleModel(w http.ResponseWriter, r *http.Request, info *requestLog, id string) *apiError {
 	if _, e := s.lookup(id); e != nil {
 		return e
 	}
+	s.audit(r, info, http.StatusOK, "")
 	writeJSON(w, s.modelObject(id))
 	return nil
 }
@@ -117,6 +117,10 @@ func (s *Server) handleModel(w http.ResponseWriter, id string) *apiError {
 // handleEmbeddings serves POST /v1/embeddings through the model's Embedder.
 func (s *Server) handleEmbeddings(w http.ResponseWriter, r *http.Request, req *embeddingRequest, info *requestLog) *apiError {
 	info.model = req.Model
+	if s.cfg.Audit != nil {
+		b, _ := json.Marshal(req.Input)
+		info.audit.prompt, info.audit.hasText = string(b), true
+	}
 	sv := s.models[req.Model]
 	if sv == nil || sv.Embedder == nil {
 		loaded := s.ids(true)
@@ -150,12 +154,12 @@ func (s *Server) handleEmbeddings(w http.ResponseWriter, r *http.Request, req *e
 		}
 		if errors.Is(err, runtime.ErrContextFull) {
 			return &apiError{Status: http.StatusBadRequest, Type: typeInvalidRequest, Param: param, Code: "context_length_exceeded",
-				Message: "an input is longer than the model's context: " + err.Error()}
+				Message: "an input is longer than the model's context: " + clientMessage(sv, err)}
 		}
 		if param != "input" {
-			return badParam(param, "%s cannot be embedded: %v", param, err)
+			return badParam(param, "%s cannot be embedded: %s", param, clientMessage(sv, err))
 		}
-		return &apiError{Status: http.StatusInternalServerError, Type: typeServer, Message: "embedding failed: " + err.Error()}
+		return &apiError{Status: http.StatusInternalServerError, Type: typeServer, Message: "embedding failed: " + clientMessage(sv, err)}
 	}
 	if len(vecs) != len(req.Input) {
 		return &apiError{Status: http.StatusInternalServerError, Type: typeServer,
@@ -185,6 +189,9 @@ func (s *Server) handleEmbeddings(w http.ResponseWriter, r *http.Request, req *e
 		out.Usage.TotalTokens = out.Usage.PromptTokens
 	}
 	info.promptTokens = out.Usage.PromptTokens
+	if s.audit(r, info, http.StatusOK, "") != nil {
+		return errAudit()
+	}
 	writeJSON(w, out)
 	return nil
 }

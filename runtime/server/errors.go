@@ -4,8 +4,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"path/filepath"
+	"regexp"
 	"strconv"
+	"strings"
 	"time"
+
+	"github.com/edgeai-go/edgeai/runtime"
 )
 
 // Error types of the OpenAI error body ("type").
@@ -88,4 +93,40 @@ func writeError(w http.ResponseWriter, e *apiError) {
 	w.WriteHeader(e.Status)
 	b, _ := json.Marshal(e.body())
 	w.Write(append(b, '\n'))
+}
+
+// absPath matches what looks like an absolute file path (unix, or Windows
+// with a drive letter) in an error message.
+var absPath = regexp.MustCompile(`(?:[A-Za-z]:\\|/)[^\s"'()<>,;]*[/\\][^\s"'()<>,;]+`)
+
+// clientMessage turns an internal error about sv into a message for the
+// client: the model's file path becomes its ID, any other absolute path
+// "<file>", and the package prefix goes. Clients never learn where the
+// server keeps its files.
+func clientMessage(sv *served, err error) string {
+	msg := err.Error()
+	if sv != nil {
+		var paths []string
+		if sv.Decoder != nil {
+			paths = append(paths, sv.Decoder.Info().Path)
+		}
+		if pe, ok := sv.Embedder.(interface{ Info() runtime.EmbedInfo }); ok {
+			paths = append(paths, pe.Info().Path)
+		}
+		for _, p := range paths {
+			if p == "" {
+				continue
+			}
+			name := fmt.Sprintf("model %q", sv.ID)
+			if abs, err := filepath.Abs(p); err == nil {
+				msg = strings.ReplaceAll(msg, abs, name)
+			}
+			msg = strings.ReplaceAll(msg, p, name)
+		}
+	}
+	msg = absPath.ReplaceAllString(msg, "<file>")
+	for _, prefix := range []string{"runtime: ", "chat: "} {
+		msg = strings.ReplaceAll(msg, prefix, "")
+	}
+	return msg
 }

@@ -193,13 +193,16 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request, req *chatReq
 	if e != nil {
 		return e
 	}
+	if s.cfg.Audit != nil {
+		info.audit.prompt, info.audit.hasText = chatPromptText(req.Messages), true
+	}
 	msgs := make([]chat.Message, len(req.Messages))
 	for i, m := range req.Messages {
 		msgs[i] = chat.Message{Role: m.Role, Content: m.Content}
 	}
 	ids, stops, err := sv.Decoder.ChatPromptContext(r.Context(), msgs, chat.Options{})
 	if err != nil {
-		return badParam("messages", "the chat template could not format the messages: %v", err)
+		return badParam("messages", "the chat template could not format the messages: %s", clientMessage(sv, err))
 	}
 	j := &genJob{sv: sv, g: &req.genRequest, ids: ids, id: newID("chatcmpl-"), chat: true, promptArg: "messages"}
 	j.opts.Stop = append(append([]string(nil), req.Stop...), stops...)
@@ -211,6 +214,9 @@ func (s *Server) handleCompletion(w http.ResponseWriter, r *http.Request, req *c
 	info.model, info.stream = req.Model, req.Stream
 	sv, e := s.decoder(req.Model)
 	if e != nil {
+		if s.cfg.Audit != nil {
+			info.audit.prompt, info.audit.hasText = req.Prompt, !req.IsIDs
+		}
 		return e
 	}
 	ids := req.PromptIDs
@@ -224,10 +230,16 @@ func (s *Server) handleCompletion(w http.ResponseWriter, r *http.Request, req *c
 	} else {
 		var err error
 		if ids, err = sv.Decoder.Tokenize(req.Prompt, true, false); err != nil {
-			return badParam("prompt", "the prompt could not be tokenized: %v", err)
+			return badParam("prompt", "the prompt could not be tokenized: %s", clientMessage(sv, err))
 		}
 		if len(ids) == 0 {
 			return badParam("prompt", "the prompt is empty and the model adds no beginning-of-text token")
+		}
+	}
+	if s.cfg.Audit != nil {
+		info.audit.prompt, info.audit.hasText = req.Prompt, true
+		if req.IsIDs {
+			info.audit.prompt = sv.Decoder.Detokenize(ids)
 		}
 	}
 	j := &genJob{sv: sv, g: &req.genRequest, ids: ids, id: newID("cmpl-"), promptArg: "prompt"}
@@ -320,6 +332,14 @@ func (s *Server) generate(w http.ResponseWriter, r *http.Request, j *genJob, inf
 	j.opts.Sampling = p
 	var stats runtime.Stats
 	j.opts.Stats = &stats
+	if s.cfg.Audit != nil {
+		info.audit.params = map[string]any{
+			"temperature": p.Temperature, "top_k": p.TopK, "top_p": p.TopP, "min_p": p.MinP,
+			"repeat_penalty": p.RepeatPenalty, "presence_penalty": p.PresencePenalty, "frequency_penalty": p.FrequencyPenalty,
+			"seed": p.Seed, "max_tokens": j.opts.MaxTokens, "stop_strings": len(j.opts.Stop), "logprobs": j.g.Logprobs,
+		}
+		info.audit.hasResp = true
+	}
 
 	ctx, cancel := s.requestContext(r)
 	defer cancel()
@@ -330,19 +350,28 @@ func (s *Server) generate(w http.ResponseWriter, r *http.Request, j *genJob, inf
 	if e != nil {
 		return e
 	}
-	defer j.sv.sched.release(sl)
-	var err error
-	if sl.sess == nil {
-		if sl.sess, err = j.sv.Decoder.NewSession(); err != nil {
-			return &apiError{Status: http.StatusInternalServerError, Type: typeServer, Message: "creating a session failed: " + err.Error()}
+	// The sequence goes back to the scheduler as soon as the generation
+	// ends: the audit record and the last bytes of the answer do not hold
+	// it.
+	released := false
+	release := func() {
+		if !released {
+			released = true
+			j.sv.sched.release(sl)
 		}
+	}
+	defer release()
+	sess, err := j.sv.sched.session(sl)
+	if err != nil {
+		return &apiError{Status: http.StatusInternalServerError, Type: typeServer, Message: "creating a session failed: " + clientMessage(j.sv, err)}
 	}
 	// Keep the common prefix of the cache (the model's logits do not depend
 	// on how a sequence was batched, so it is what a fresh session would
 	// compute); Generate then evaluates the rest of the prompt.
-	sl.sess.Truncate(sl.reusable(j.ids))
+	sess.Truncate(sl.reusable(j.ids))
+	timer := s.metrics.timer(j.sv.ID, info.audit.start)
 	if j.g.Stream {
-		return s.stream(ctx, w, rc, r, j, sl.sess, info)
+		return s.stream(ctx, w, rc, r, j, sess, info, timer, release)
 	}
 	var text strings.Builder
 	text.WriteString(j.echo)
@@ -351,25 +380,34 @@ func (s *Server) generate(w http.ResponseWriter, r *http.Request, j *genJob, inf
 	if j.g.Logprobs {
 		lp = &choiceLogprobs{Content: []tokenLogprob{}}
 	}
-	for tok, err := range sl.sess.Generate(ctx, j.ids, j.opts) {
+	for tok, err := range sess.Generate(ctx, j.ids, j.opts) {
 		if err != nil {
 			genErr = err
 			break
 		}
+		timer.token()
 		if lp != nil && tok.ID >= 0 {
-			lp.Content = append(lp.Content, s.logprob(j, sl.sess.Logits(), tok.ID))
+			lp.Content = append(lp.Content, s.logprob(j, sess.Logits(), tok.ID))
 		}
 		text.WriteString(tok.Text)
 		if s.hookToken != nil {
 			s.hookToken(ctx, j, stats.GeneratedTokens)
 		}
 	}
-	info.completionTokens = stats.GeneratedTokens
+	release()
+	info.completionTokens, info.cachedTokens = stats.GeneratedTokens, stats.CachedTokens
+	s.metrics.generated(j.sv.ID, len(j.ids), stats.GeneratedTokens)
+	if info.audit.hasResp {
+		info.audit.response.WriteString(text.String()[len(j.echo):])
+	}
 	finish, e := s.finish(ctx, r, &stats, genErr, info)
 	if e != nil {
 		return e
 	}
 	info.finish = finish
+	if s.audit(r, info, http.StatusOK, "") != nil {
+		return errAudit()
+	}
 	u := usageOf(j, &stats)
 	if j.chat {
 		writeJSON(w, chatCompletion{ID: j.id, Object: "chat.completion", Created: j.created, Model: j.sv.ID,
@@ -394,7 +432,7 @@ func (s *Server) finish(ctx context.Context, r *http.Request, st *runtime.Stats,
 	case ctx.Err() != nil:
 		return "", s.contextError(ctx, r, info, "generating")
 	case genErr != nil && !errors.Is(genErr, runtime.ErrContextFull):
-		return "", &apiError{Status: http.StatusInternalServerError, Type: typeServer, Message: "generation failed: " + genErr.Error()}
+		return "", &apiError{Status: http.StatusInternalServerError, Type: typeServer, Message: "generation failed: " + clientMessage(nil, genErr)}
 	case st.StopReason == runtime.StopLength || st.StopReason == runtime.StopContext || genErr != nil:
 		return "length", nil
 	}
@@ -435,7 +473,7 @@ func (e *sse) raw(b []byte) {
 // a final chunk with the finish_reason, the usage chunk when asked for, and
 // "data: [DONE]". An error after the stream began is sent as an event
 // {"error": {...}} and the stream ends without [DONE].
-func (s *Server) stream(ctx context.Context, w http.ResponseWriter, rc *http.ResponseController, r *http.Request, j *genJob, sess *runtime.Session, info *requestLog) *apiError {
+func (s *Server) stream(ctx context.Context, w http.ResponseWriter, rc *http.ResponseController, r *http.Request, j *genJob, sess *runtime.Session, info *requestLog, timer *tokenTimer, release func()) *apiError {
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-cache")
@@ -480,6 +518,7 @@ func (s *Server) stream(ctx context.Context, w http.ResponseWriter, rc *http.Res
 				genErr = err
 				break
 			}
+			timer.token()
 			if s.hookToken != nil {
 				s.hookToken(ctx, j, j.opts.Stats.GeneratedTokens)
 			}
@@ -489,25 +528,38 @@ func (s *Server) stream(ctx context.Context, w http.ResponseWriter, rc *http.Res
 			if tok.Text == "" {
 				continue
 			}
+			if info.audit.hasResp {
+				info.audit.response.WriteString(tok.Text)
+			}
 			out.send(chunk(&tok.Text, nil))
 			if out.err != nil {
 				break // the client is gone: stop generating
 			}
 		}
 	}
+	release()
 	st := j.opts.Stats
-	info.completionTokens = st.GeneratedTokens
+	info.completionTokens, info.cachedTokens = st.GeneratedTokens, st.CachedTokens
+	s.metrics.generated(j.sv.ID, len(j.ids), st.GeneratedTokens)
 	if out.err != nil {
 		info.clientGone = true
 		info.err = "writing the stream: " + out.err.Error()
 		return nil
 	}
 	finish, e := s.finish(ctx, r, st, genErr, info)
+	if e == nil {
+		info.finish = finish
+		if s.audit(r, info, http.StatusOK, "") != nil {
+			info.finish, e = "", errAudit()
+		}
+	}
 	if e != nil {
+		info.err = e.Message
 		if !info.clientGone {
+			info.errStatus = e.Status
+			s.audit(r, info, e.Status, e.Message)
 			out.send(e.body())
 		}
-		info.err = e.Message
 		return nil
 	}
 	info.finish = finish

@@ -10,25 +10,21 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/edgeai-go/edgeai/internal/testutil"
 	"github.com/edgeai-go/edgeai/runtime"
 )
-
-// storiesPath is the model the repository carries, relative to this
-// package's directory.
-var storiesPath = filepath.Join("..", "..", "models", "testdata", "stories260K.gguf")
 
 // loadStories loads stories260K with the chatml template (the file carries
 // none) and one thread per session (the tests run several sessions at once).
 func loadStories(t testing.TB, opts ...runtime.Option) *runtime.Model {
 	t.Helper()
 	opts = append([]runtime.Option{runtime.WithChatTemplate("chatml"), runtime.WithThreads(1)}, opts...)
-	m, err := runtime.Load(context.Background(), storiesPath, opts...)
+	m, err := runtime.Load(context.Background(), testutil.Stories(t), opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -285,9 +281,9 @@ func parseStream(evs []event, chat bool) (*streamResult, error) {
 }
 
 // postStream posts body and parses the event stream of the answer.
-func (ts *testServer) postStream(t testing.TB, path, body string, chat bool) (*http.Response, *streamResult) {
+func (ts *testServer) postStream(t testing.TB, path, body string, chat bool, hdr ...string) (*http.Response, *streamResult) {
 	t.Helper()
-	resp, b := ts.post(t, path, body)
+	resp, b := ts.post(t, path, body, hdr...)
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("POST %s: status %d: %s", path, resp.StatusCode, b)
 	}

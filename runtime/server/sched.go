@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 
 	"github.com/edgeai-go/edgeai/runtime"
 )
@@ -53,6 +54,8 @@ type scheduler struct {
 	active  int       // slots handed out
 	closed  bool
 	allIdle chan struct{} // closed when active drops to 0 after close
+
+	nsess atomic.Int64 // slots holding a session (KV cache)
 }
 
 func newScheduler(m *runtime.Model, parallel, maxQueue int) *scheduler {
@@ -157,6 +160,22 @@ func (s *scheduler) release(sl *slot) {
 	}
 }
 
+// session returns sl's session, creating it on first use.
+func (s *scheduler) session(sl *slot) (*runtime.Session, error) {
+	if sl.sess == nil {
+		sess, err := s.model.NewSession()
+		if err != nil {
+			return nil, err
+		}
+		sl.sess = sess
+		s.nsess.Add(1)
+	}
+	return sl.sess, nil
+}
+
+// sessions returns the number of sessions (KV caches) allocated.
+func (s *scheduler) sessions() int64 { return s.nsess.Load() }
+
 // queued returns the number of waiting requests and busy slots.
 func (s *scheduler) load() (waiting, busy int) {
 	s.mu.Lock()
@@ -199,6 +218,7 @@ func (s *scheduler) freeSessionsLocked() {
 		if sl.sess != nil {
 			sl.sess.Close()
 			sl.sess = nil
+			s.nsess.Add(-1)
 		}
 	}
 }

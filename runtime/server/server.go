@@ -6,7 +6,9 @@
 //	POST /v1/completions        text completion of a prompt (text or token ids)
 //	POST /v1/embeddings         vectors from an encoder model (an Embedder)
 //	GET  /v1/models             the loaded models; GET /v1/models/{id} one of them
-//	GET  /health                liveness
+//	GET  /health                liveness (no key needed)
+//	GET  /metrics               Prometheus metrics
+//	GET  /                      a web chat (unless Config.DisableUI)
 //
 // A Server is an http.Handler and is safe by default: an API key compared in
 // constant time, a Host-header allowlist against DNS rebinding, no CORS unless
@@ -94,6 +96,15 @@ type Config struct {
 	// status, model, tokens, duration; never prompt or completion text) and
 	// server events. nil = no logging.
 	Logger *slog.Logger
+	// Audit, when set, receives one record per API request before its
+	// response completes (see Auditor).
+	Audit Auditor
+	// AuditText puts the prompt and answer text in the audit records
+	// (otherwise only their SHA-256).
+	AuditText bool
+	// DisableUI turns off the web chat served at / (and its files under
+	// /ui/); those paths then answer 404 like any unknown URL.
+	DisableUI bool
 }
 
 // Model is a model to serve under an ID (the "model" field of requests).
@@ -102,6 +113,9 @@ type Model struct {
 	ID       string
 	Decoder  *runtime.Model
 	Embedder Embedder
+	// SHA256 is the hex SHA-256 of the model file, recorded in audit
+	// records when set.
+	SHA256 string
 }
 
 // Server is an http.Handler serving models with the OpenAI API. Its methods
@@ -110,6 +124,7 @@ type Server struct {
 	cfg      Config
 	sampling sample.Params
 	keyHash  [32]byte // sha256 of APIKey
+	keyID    string   // KeyID(APIKey), for audit records
 	hosts    map[string]bool
 	anyHost  bool
 	origins  map[string]bool
@@ -127,6 +142,9 @@ type Server struct {
 	inflight   int
 	idle       chan struct{} // closed when inflight drops to 0 while draining
 	closeOnce  sync.Once
+	closed     atomic.Bool // the sessions are freed: the models are no longer served
+
+	metrics *metrics
 
 	retryAfter time.Duration
 
@@ -181,6 +199,9 @@ func New(cfg Config, models ...Model) (*Server, error) {
 		return nil, fmt.Errorf("server: default sampling: %w", err)
 	}
 	s.keyHash = sha256.Sum256([]byte(cfg.APIKey))
+	if cfg.APIKey != "" {
+		s.keyID = KeyID(cfg.APIKey)
+	}
 	for _, h := range cfg.AllowedHosts {
 		h = strings.ToLower(strings.TrimSpace(h))
 		if h == "*" {
@@ -223,6 +244,7 @@ func New(cfg Config, models ...Model) (*Server, error) {
 			cfg.Parallel, formatBytes(kvTotal), formatBytes(cfg.KVCacheBytes))
 	}
 	s.base, s.cancelBase = context.WithCancel(context.Background())
+	s.metrics = newMetrics(s)
 	return s, nil
 }
 
@@ -301,7 +323,26 @@ func (s *Server) Shutdown(ctx context.Context) error {
 				}
 			}
 		}
+		s.closed.Store(true)
 	})
+	return err
+}
+
+// Stop shuts down s served by hs on ln, the way edgeai serve does on
+// SIGTERM: ln closes (no new connections); requests in flight go on until
+// ctx ends and are then cancelled; meanwhile requests arriving on
+// connections that were already open (idle keep-alive ones included) get a
+// 503 "shutting_down" with Connection: close. Then hs closes the remaining
+// connections (waiting up to 5 s for the last bytes to go). It returns
+// ctx's error if requests had to be cancelled.
+func (s *Server) Stop(ctx context.Context, hs *http.Server, ln net.Listener) error {
+	ln.Close()
+	err := s.Shutdown(ctx)
+	cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if hs.Shutdown(cctx) != nil {
+		hs.Close()
+	}
 	return err
 }
 
@@ -342,14 +383,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	lw := &logWriter{ResponseWriter: w}
 	info := &requestLog{}
+	info.audit.start = start
+	setSecurityHeaders(w.Header())
 	defer func() {
-		status := lw.status
-		if status == 0 {
-			status = http.StatusOK
-		}
-		if info.clientGone {
-			status = 499 // the client closed the connection before the end of the answer
-		}
+		status := info.status(lw)
+		s.metrics.request(r.URL.Path, status)
+		s.audit(r, info, status, info.err) // if not written before the answer (a client gone mid-stream)
 		attrs := []slog.Attr{
 			slog.String("method", r.Method),
 			slog.String("path", logPath(r.URL.Path)),
@@ -376,9 +415,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		s.log.LogAttrs(context.Background(), level, "request", attrs...)
 	}()
-	if e := s.guard(lw, r); e != nil {
+	fail := func(e *apiError) {
 		info.err = e.Message
+		s.audit(r, info, e.Status, e.Message)
 		writeError(lw, e)
+	}
+	if e := s.guard(lw, r); e != nil {
+		fail(e)
 		return
 	}
 	if r.Method == http.MethodOptions {
@@ -394,9 +437,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !s.enter() {
-		e := &apiError{Status: http.StatusServiceUnavailable, Type: typeUnavailable, Message: "the server is shutting down", RetryAfter: 5 * time.Second}
-		info.err = e.Message
-		writeError(lw, e)
+		// Also for requests on connections kept alive from before the
+		// shutdown: they get this answer, and the connection closes.
+		lw.Header().Set("Connection", "close")
+		fail(&apiError{Status: http.StatusServiceUnavailable, Type: typeUnavailable, Code: "shutting_down", Message: "the server is shutting down", RetryAfter: 5 * time.Second})
 		return
 	}
 	defer s.leave()
@@ -406,6 +450,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			info.err = e.Message
 		}
 		if !lw.wrote {
+			s.audit(r, info, e.Status, info.err)
 			writeError(lw, e)
 		}
 	}
@@ -426,8 +471,27 @@ type requestLog struct {
 	stream                         bool
 	promptTokens, completionTokens int
 	finish                         string
+	cachedTokens                   int
 	err                            string
 	clientGone                     bool
+	errStatus                      int // the status of an error sent after a stream began
+	audit                          auditInfo
+}
+
+// status is the request's status for the logs, the metrics and the audit
+// record.
+func (info *requestLog) status(lw *logWriter) int {
+	status := lw.status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	if info.errStatus != 0 {
+		status = info.errStatus
+	}
+	if info.clientGone {
+		status = 499 // the client closed the connection before the end of the answer
+	}
+	return status
 }
 
 // logWriter records the status of a response. Unwrap lets
@@ -461,7 +525,7 @@ func (s *Server) guard(w http.ResponseWriter, r *http.Request) *apiError {
 		return &apiError{Status: http.StatusForbidden, Type: typePermission, Code: "host_not_allowed",
 			Message: "the Host header names a host this server does not answer to (DNS-rebinding protection); start the server with --allowed-host NAME to allow it"}
 	}
-	if origin := r.Header.Get("Origin"); origin != "" {
+	if origin := r.Header.Get("Origin"); origin != "" && !sameOrigin(r, origin) {
 		if !s.originAllowed(origin) {
 			return &apiError{Status: http.StatusForbidden, Type: typePermission, Code: "origin_not_allowed",
 				Message: "cross-origin requests are not allowed from this origin; start the server with --cors-origin ORIGIN to allow it"}
@@ -478,11 +542,31 @@ func (s *Server) guard(w http.ResponseWriter, r *http.Request) *apiError {
 	} else if r.Method == http.MethodOptions {
 		return methodNotAllowed("GET and POST")
 	}
-	if s.cfg.APIKey != "" && !(r.Method == http.MethodGet && r.URL.Path == "/health") && !s.authorized(r) {
+	if s.cfg.APIKey != "" && !s.public(r) && !s.authorized(r) {
 		return &apiError{Status: http.StatusUnauthorized, Type: typeAuthentication, Code: "invalid_api_key",
 			Message: "missing or incorrect API key; send it as Authorization: Bearer KEY"}
 	}
 	return nil
+}
+
+// public reports whether r may be answered without the API key: GET and
+// HEAD of /health and of the web chat's page and files (static, no data).
+func (s *Server) public(r *http.Request) bool {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return false
+	}
+	return r.URL.Path == "/health" || (!s.cfg.DisableUI && isUIPath(r.URL.Path))
+}
+
+// sameOrigin reports whether an Origin header names this server as the
+// request reached it (scheme and Host): the web chat's own calls. The Host
+// has passed the allowlist, so a rebound domain never gets here.
+func sameOrigin(r *http.Request, origin string) bool {
+	scheme := "http://"
+	if r.TLS != nil {
+		scheme = "https://"
+	}
+	return strings.EqualFold(origin, scheme+r.Host)
 }
 
 // authorized compares the bearer token with the key in constant time (over
@@ -530,17 +614,26 @@ func (s *Server) originAllowed(origin string) bool {
 func (s *Server) route(w http.ResponseWriter, r *http.Request, info *requestLog) *apiError {
 	path := r.URL.Path
 	switch {
+	case path == "/metrics":
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			return methodNotAllowed("GET")
+		}
+		s.metrics.handler.ServeHTTP(w, r)
+		return nil
+	case !s.cfg.DisableUI && isUIPath(path):
+		return s.handleUI(w, r)
 	case path == "/v1/models":
 		if r.Method != http.MethodGet {
 			return methodNotAllowed("GET")
 		}
+		s.audit(r, info, http.StatusOK, "")
 		s.handleModels(w)
 		return nil
 	case strings.HasPrefix(path, "/v1/models/"):
 		if r.Method != http.MethodGet {
 			return methodNotAllowed("GET")
 		}
-		return s.handleModel(w, strings.TrimPrefix(path, "/v1/models/"))
+		return s.handleModel(w, r, info, strings.TrimPrefix(path, "/v1/models/"))
 	case path == "/v1/chat/completions" || path == "/v1/completions" || path == "/v1/embeddings":
 		if r.Method != http.MethodPost {
 			return methodNotAllowed("POST")
