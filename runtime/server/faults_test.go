@@ -350,8 +350,9 @@ func TestKVCacheBound(t *testing.T) {
 	m := loadStories(t)
 	per := m.KVCacheBytes()
 	info := m.Info()
-	// stories260K: 5 layers, 4 KV heads of 8, F32: 5 x ctx x 2 x 32 x 4 bytes.
-	if want := int64(5 * info.ContextSize * 2 * 32 * 4); per != want {
+	// stories260K: 5 layers, 4 KV heads of 8, F16 (the default cache type):
+	// 5 x ctx x 2 x 32 x 2 bytes.
+	if want := int64(5 * info.ContextSize * 2 * 32 * 2); per != want {
 		t.Fatalf("KVCacheBytes %d, want %d", per, want)
 	}
 	if _, err := New(Config{Parallel: 4, KVCacheBytes: 4 * per}, Model{ID: "a", Decoder: m}); err != nil {
