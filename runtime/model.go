@@ -124,6 +124,10 @@ type Model struct {
 	mu     sync.Mutex
 	idle   []*Session // sessions ready for reuse by Generate
 	closed bool
+
+	shaOnce sync.Once // SHA256
+	sha     string
+	shaErr  error
 }
 
 // Load opens a GGUF model file (memory-mapped) and prepares it for
@@ -161,6 +165,12 @@ func Load(ctx context.Context, path string, opts ...Option) (*Model, error) {
 	m, err := newModel(f, path, o)
 	if err == nil {
 		err = m.checkMemory()
+	}
+	if err == nil { // the cache types must suit the model's heads
+		_, err = m.dec.NewCache(1, m.cacheOptions())
+		if err != nil {
+			err = fmt.Errorf("runtime: %w", err)
+		}
 	}
 	if err != nil {
 		f.Close()

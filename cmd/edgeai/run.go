@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -185,6 +186,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	noEcho := fs.Bool("no-echo", false, "do not print the prompt before the continuation")
 	fs.BoolVar(noEcho, "no-display-prompt", false, "same as --no-echo")
 	ignoreEOS := fs.Bool("ignore-eos", false, "keep generating past end-of-text tokens")
+	promptCache := fs.String("prompt-cache", "", "keep the prompt's evaluated state in this `file`: a later run whose prompt starts the same way starts from it (llama.cpp's --prompt-cache)")
 	var stops stringsFlag
 	fs.Var(&stops, "stop", "stop at this `string` (repeatable)")
 	fs.Var(&stops, "r", "same as --stop (llama.cpp's reverse prompt)")
@@ -267,8 +269,21 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	var gen []int
 	var genErr error
+	seq := model.GenerateTokens(ctx, ids, opts)
+	var cached int
+	if *promptCache != "" {
+		sess, err := model.NewSession()
+		if err != nil {
+			return err
+		}
+		defer sess.Close()
+		if cached, err = usePromptCache(ctx, sess, *promptCache, ids); err != nil {
+			return err
+		}
+		seq = sess.Generate(ctx, ids, opts)
+	}
 	if n != 0 {
-		for tok, err := range model.GenerateTokens(ctx, ids, opts) {
+		for tok, err := range seq {
 			if err != nil {
 				genErr = err
 				break
@@ -296,8 +311,12 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		reason += fmt.Sprintf(" (the context of %d tokens is full; raise it with -c)", model.Info().ContextSize)
 	}
 	if genErr == nil || stats.PromptTokens > 0 { // not when the prompt itself failed
-		fmt.Fprintf(stderr, "load %.0f ms | prompt %d tokens, %.1f tok/s | generated %d tokens, %.1f tok/s%s | stop: %s\n",
-			loadTime.Seconds()*1000, stats.PromptTokens, stats.PromptTokensPerSecond(),
+		fromCache := ""
+		if *promptCache != "" {
+			fromCache = fmt.Sprintf(" (%d from the prompt cache)", cached)
+		}
+		fmt.Fprintf(stderr, "load %.0f ms | prompt %d tokens%s, %.1f tok/s | generated %d tokens, %.1f tok/s%s | stop: %s\n",
+			loadTime.Seconds()*1000, stats.PromptTokens, fromCache, stats.PromptTokensPerSecond(),
 			stats.GeneratedTokens, stats.GenerateTokensPerSecond(), seed, reason)
 	}
 	if err := au.record(model, opts, auditEntry{Event: "run", Prompt: model.Detokenize(ids), Err: genErr}); err != nil {
@@ -307,6 +326,40 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return nil // Ctrl-C: stop quietly with what was printed
 	}
 	return genErr
+}
+
+// usePromptCache loads the state saved in path (if the file exists) into
+// sess, keeps what it shares with the prompt ids, evaluates the rest of the
+// prompt but its last token, and saves that state back to path when it
+// changed. It returns how many prompt tokens came from the file. A file of
+// another model or of other options, or a damaged one, is an error: the
+// user removes it or names another.
+func usePromptCache(ctx context.Context, sess *runtime.Session, path string, ids []int) (int, error) {
+	loaded := false
+	if _, err := os.Stat(path); err == nil {
+		if err := sess.LoadStateFile(path); err != nil {
+			return 0, fmt.Errorf("--prompt-cache %s: %w (remove the file to start a new cache)", path, err)
+		}
+		loaded = true
+	}
+	have := sess.Tokens()
+	common := 0
+	for common < len(have) && common < len(ids)-1 && have[common] == ids[common] {
+		common++
+	}
+	sess.Truncate(common)
+	common = len(sess.Tokens())
+	if len(ids)-1 > common {
+		if _, err := sess.Eval(ctx, ids[common:len(ids)-1]); err != nil {
+			return 0, err
+		}
+	}
+	if !loaded || len(ids)-1 != common || len(have) != common {
+		if err := sess.SaveStateFile(path); err != nil {
+			return 0, fmt.Errorf("--prompt-cache %s: %w", path, err)
+		}
+	}
+	return common, nil
 }
 
 // maxPrompt bounds a prompt read from a file or standard input.

@@ -251,3 +251,29 @@ func TestPerplexity(t *testing.T) {
 func fmtSscanf(s string, v *float64) (int, error) {
 	return fmt.Sscanf(strings.TrimPrefix(s, "perplexity: "), "%g", v)
 }
+
+// TestRunPromptCache: the second run with the same prompt starts from the
+// saved state and prints the same text; a damaged cache file is a clear error.
+func TestRunPromptCache(t *testing.T) {
+	pc := filepath.Join(t.TempDir(), "prompt.cache")
+	prompt := "Once upon a time, there was a little girl named Lily. She loved to play"
+	first, errs, code := runCLI(t, "", "run", "-m", storiesModel, "-p", prompt, "-n", "16", "--temp", "0", "--prompt-cache", pc)
+	if code != 0 || !strings.Contains(errs, "(0 from the prompt cache)") {
+		t.Fatalf("first run: exit %d, %q", code, errs)
+	}
+	second, errs, code := runCLI(t, "", "run", "-m", storiesModel, "-p", prompt, "-n", "16", "--temp", "0", "--prompt-cache", pc)
+	if code != 0 || !strings.Contains(errs, "prompt 1 tokens (20 from the prompt cache)") || second != first {
+		t.Fatalf("second run: exit %d, %q, %q vs %q", code, errs, second, first)
+	}
+	plain, _, _ := runCLI(t, "", "run", "-m", storiesModel, "-p", prompt, "-n", "16", "--temp", "0")
+	if plain != first {
+		t.Errorf("with the cache %q, without %q", first, plain)
+	}
+	b, _ := os.ReadFile(pc)
+	b[len(b)/2] ^= 1
+	os.WriteFile(pc, b, 0o600)
+	_, errs, code = runCLI(t, "", "run", "-m", storiesModel, "-p", prompt, "-n", "4", "--prompt-cache", pc)
+	if code == 0 || !strings.Contains(errs, "remove the file") {
+		t.Errorf("damaged cache: exit %d, %q", code, errs)
+	}
+}

@@ -1,8 +1,10 @@
 package nn
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"unsafe"
 
 	"github.com/edgeai-go/edgeai/kernels"
@@ -259,4 +261,90 @@ func (c *Cache) check(pos, n int) error {
 		return fmt.Errorf("nn: %w: %d tokens at position %d exceed the context of %d", ErrContextFull, n, pos, c.capacity)
 	}
 	return nil
+}
+
+// Save writes the cache's state to w: per layer, the filled positions' keys
+// and values in position order (for a ring, those it still holds), or the
+// rolling state; Load reads it back into a cache of the same geometry. The
+// format is raw rows in the cache's own types; the caller writes a header
+// that identifies the model and the geometry (runtime's prompt cache).
+func (c *Cache) Save(w io.Writer) error {
+	for i := range c.KV {
+		if kv := c.KV[i]; kv != nil {
+			lo := kv.first(c.n)
+			for p := lo; p < c.n; p++ {
+				r := kv.base(p)
+				if _, err := w.Write(kv.k[r*kv.KRow : (r+1)*kv.KRow]); err != nil {
+					return err
+				}
+				if _, err := w.Write(kv.v[r*kv.VRow : (r+1)*kv.VRow]); err != nil {
+					return err
+				}
+			}
+		}
+		if s := c.Conv[i]; s != nil {
+			if err := binary.Write(w, binary.LittleEndian, s); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// SavedBytes returns the bytes Save writes for a cache filled to n
+// positions.
+func (c *Cache) SavedBytes(n int) int64 {
+	var b int64
+	for i := range c.KV {
+		if kv := c.KV[i]; kv != nil {
+			b += int64(n-kv.first(n)) * int64(kv.KRow+kv.VRow)
+		}
+		b += 4 * int64(len(c.Conv[i]))
+	}
+	return b
+}
+
+// Load replaces the cache's content by n positions read from r, as Save
+// wrote them for a cache of the same geometry; it reads exactly
+// SavedBytes(n) bytes. On error the cache is left empty.
+func (c *Cache) Load(r io.Reader, n int) error {
+	if n < 0 || n > c.capacity {
+		return fmt.Errorf("nn: a saved cache of %d positions does not fit a context of %d", n, c.capacity)
+	}
+	c.Reset()
+	for i := range c.KV {
+		if kv := c.KV[i]; kv != nil {
+			for p := kv.first(n); p < n; p++ {
+				row := kv.base(p)
+				if _, err := io.ReadFull(r, kv.k[row*kv.KRow:(row+1)*kv.KRow]); err != nil {
+					c.Reset()
+					return err
+				}
+				if _, err := io.ReadFull(r, kv.v[row*kv.VRow:(row+1)*kv.VRow]); err != nil {
+					c.Reset()
+					return err
+				}
+				if kv.Window > 0 { // the ring's second copy
+					copy(kv.k[(row+kv.Slots)*kv.KRow:(row+kv.Slots+1)*kv.KRow], kv.k[row*kv.KRow:(row+1)*kv.KRow])
+					copy(kv.v[(row+kv.Slots)*kv.VRow:(row+kv.Slots+1)*kv.VRow], kv.v[row*kv.VRow:(row+1)*kv.VRow])
+				}
+			}
+		}
+		if s := c.Conv[i]; s != nil {
+			if err := binary.Read(r, binary.LittleEndian, s); err != nil {
+				c.Reset()
+				return err
+			}
+		}
+	}
+	c.n = n
+	return nil
+}
+
+// first returns the first position of n filled ones the cache still holds.
+func (kv *KV) first(n int) int {
+	if kv.Window > 0 {
+		return max(0, n-kv.Slots)
+	}
+	return 0
 }
