@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -382,9 +383,14 @@ func readInput(path string) (*runtime.Tensor, error) {
 }
 
 func readNPYTensor(path string) (*runtime.Tensor, error) {
-	a, err := npy.ReadFile(path)
+	f, err := onnx.OpenRegular(path)
 	if err != nil {
 		return nil, err
+	}
+	defer f.Close()
+	a, err := npy.Read(bufio.NewReader(f))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	typ, ok := npyTypes[a.Descr]
 	if !ok {
