@@ -165,6 +165,7 @@ func (b *builder) body(g *onnx.Graph, s *scope, formal []int) (*graph, error) {
 		}
 		gr.outputs = append(gr.outputs, id)
 	}
+	b.fuseQuant(gr)
 	b.fuse(gr)
 	b.plan(gr, s)
 	return gr, nil
