@@ -102,7 +102,7 @@ func TestConvIntegerRandom(t *testing.T) {
 	cases := []struct{ n, c, h, w, m, k, group, stride, pad, dil int }{
 		{1, 3, 9, 11, 8, 3, 1, 1, 1, 1},
 		{2, 4, 7, 5, 6, 3, 2, 2, 1, 1},
-		{1, 8, 6, 6, 8, 3, 8, 1, 1, 1}, // depthwise
+		{1, 8, 6, 6, 8, 3, 8, 1, 1, 1},   // depthwise
 		{1, 5, 10, 9, 33, 1, 1, 1, 0, 1}, // pointwise
 		{1, 3, 12, 12, 4, 3, 1, 1, 2, 2},
 		{1, 2, 5, 40, 3, 5, 1, 3, 2, 1},
