@@ -34,14 +34,15 @@ import (
 func init() {
 	register(&command{
 		name:    "onnx",
-		summary: "inspect (info) and run (run) ONNX models",
+		summary: "inspect (info), run (run) and quantize (quantize) ONNX models",
 		run:     runONNX,
 	})
 }
 
 const onnxUsage = `usage:
   edgeai onnx info MODEL.onnx
-  edgeai onnx run MODEL.onnx --input NAME=FILE.npy ... --out DIR [--backend ort|go] [--threads N] [--bench N]`
+  edgeai onnx run MODEL.onnx --input NAME=FILE.npy ... --out DIR [--backend ort|go] [--threads N] [--bench N]
+  edgeai onnx quantize MODEL.onnx -o OUT.onnx [--fp16] [--per-tensor] [--ops MatMul,Gemm,Conv]`
 
 func runONNX(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
@@ -52,6 +53,8 @@ func runONNX(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return onnxInfo(ctx, args[1:], stdout, stderr)
 	case "run":
 		return onnxRun(ctx, args[1:], stdout, stderr)
+	case "quantize":
+		return onnxQuantize(ctx, args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprintln(stdout, onnxUsage)
 		return nil
