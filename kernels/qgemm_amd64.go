@@ -28,7 +28,7 @@ func interleave4(dst, r0, r1, r2, r3 []byte, flip byte) {
 	}
 	_, _, _, _ = dst[4*n-1], r1[n-1], r2[n-1], r3[n-1]
 	bulk := 0
-	if hasAVX2 {
+	if hasAVX2 && cur.name != "generic" {
 		bulk = n &^ 15
 		if bulk > 0 {
 			interleave4AVX2(bulk, &dst[0], &r0[0], &r1[0], &r2[0], &r3[0], flip)
@@ -50,3 +50,16 @@ func qtileVNNI512(k4 int, a, b *byte, c *int32)
 //
 //go:noescape
 func interleave4AVX2(n int, dst, r0, r1, r2, r3 *byte, flip byte)
+
+// hasQuantAsm selects the AVX2 DynamicQuantizeLinear steps.
+var hasQuantAsm = hasAVX2
+
+// minMaxF32AVX2 is minMaxF32Generic for len(x) a multiple of 32.
+//
+//go:noescape
+func minMaxF32AVX2(x []float32) (lo, hi float32)
+
+// quantizeU8AVX2 is QuantizeU8 for len(x) a multiple of 16.
+//
+//go:noescape
+func quantizeU8AVX2(dst []uint8, x []float32, scale, zp float32)

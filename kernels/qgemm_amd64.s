@@ -129,3 +129,109 @@ illoop:
 
 ildone:
 	RET
+
+// func minMaxF32AVX2(x []float32) (lo, hi float32)
+//
+// lo, hi = min and max of x (and 0), 32 values an iteration in four
+// pairs of accumulators.
+TEXT ·minMaxF32AVX2(SB), NOSPLIT, $0-32
+	MOVQ x_base+0(FP), SI
+	MOVQ x_len+8(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	SHRQ $5, CX
+	JZ   mmdone
+
+mmloop:
+	VMOVUPS (SI), Y8
+	VMOVUPS 32(SI), Y9
+	VMOVUPS 64(SI), Y10
+	VMOVUPS 96(SI), Y11
+	VMINPS Y8, Y0, Y0
+	VMAXPS Y8, Y4, Y4
+	VMINPS Y9, Y1, Y1
+	VMAXPS Y9, Y5, Y5
+	VMINPS Y10, Y2, Y2
+	VMAXPS Y10, Y6, Y6
+	VMINPS Y11, Y3, Y3
+	VMAXPS Y11, Y7, Y7
+	ADDQ $128, SI
+	DECQ CX
+	JNZ  mmloop
+
+mmdone:
+	VMINPS Y1, Y0, Y0
+	VMINPS Y3, Y2, Y2
+	VMINPS Y2, Y0, Y0
+	VMAXPS Y5, Y4, Y4
+	VMAXPS Y7, Y6, Y6
+	VMAXPS Y6, Y4, Y4
+	VEXTRACTF128 $1, Y0, X1
+	VMINPS X1, X0, X0
+	VPERMILPS $0x4e, X0, X1
+	VMINPS X1, X0, X0
+	VPERMILPS $0xb1, X0, X1
+	VMINPS X1, X0, X0
+	VEXTRACTF128 $1, Y4, X5
+	VMAXPS X5, X4, X4
+	VPERMILPS $0x4e, X4, X5
+	VMAXPS X5, X4, X4
+	VPERMILPS $0xb1, X4, X5
+	VMAXPS X5, X4, X4
+	VMOVSS X0, lo+24(FP)
+	VMOVSS X4, hi+28(FP)
+	VZEROUPPER
+	RET
+
+// func quantizeU8AVX2(dst []uint8, x []float32, scale, zp float32)
+//
+// dst[i] = clamp(roundeven(x[i]/scale) + zp, 0, 255), sixteen values an
+// iteration: VDIVPS, VROUNDPS to nearest even, the zero point, the clamp
+// in float32, then exact conversions and saturating packs.
+TEXT ·quantizeU8AVX2(SB), NOSPLIT, $0-56
+	MOVQ dst_base+0(FP), DI
+	MOVQ x_base+24(FP), SI
+	MOVQ x_len+32(FP), CX
+	VBROADCASTSS scale+48(FP), Y12
+	VBROADCASTSS zp+52(FP), Y13
+	VXORPS Y14, Y14, Y14
+	MOVL $0x437f0000, AX // 255.0
+	MOVD AX, X15
+	VBROADCASTSS X15, Y15
+	SHRQ $4, CX
+	JZ   qudone
+
+quloop:
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y1
+	VDIVPS Y12, Y0, Y0
+	VDIVPS Y12, Y1, Y1
+	VROUNDPS $0, Y0, Y0
+	VROUNDPS $0, Y1, Y1
+	VADDPS Y13, Y0, Y0
+	VADDPS Y13, Y1, Y1
+	VMAXPS Y14, Y0, Y0
+	VMAXPS Y14, Y1, Y1
+	VMINPS Y15, Y0, Y0
+	VMINPS Y15, Y1, Y1
+	VCVTPS2DQ Y0, Y0
+	VCVTPS2DQ Y1, Y1
+	VPACKSSDW Y1, Y0, Y0     // words, lanes interleaved: 0-3 8-11 4-7 12-15
+	VPERMQ $0xd8, Y0, Y0     // words in order
+	VEXTRACTI128 $1, Y0, X1
+	VPACKUSWB X1, X0, X0     // bytes 0-15
+	VMOVDQU X0, (DI)
+	ADDQ $64, SI
+	ADDQ $16, DI
+	DECQ CX
+	JNZ  quloop
+
+qudone:
+	VZEROUPPER
+	RET

@@ -87,13 +87,30 @@ func (k *convInteger) infer(in, out []vinfo) error {
 	if x.rank >= 0 && (x.rank < 3 || x.rank > 4) {
 		return fmt.Errorf("%w: ConvInteger with %d spatial dimensions", ErrUnsupported, x.rank-2)
 	}
+	r := x.rank
+	if r < 0 {
+		r = w.rank
+	}
+	if r < 3 {
+		return nil
+	}
+	out[0].rank = r
+	out[0].shape = make([]int, r)
+	for i := range out[0].shape {
+		out[0].shape[i] = -1
+	}
+	if x.rank == r {
+		out[0].shape[0] = x.shape[0]
+	}
+	if w.rank == r {
+		out[0].shape[1] = w.shape[0]
+	}
 	if x.known() && w.known() && x.rank == w.rank {
 		g, err := k.win.resolve(x.shape[2:], w.shape[2:], false)
 		if err != nil {
 			return err
 		}
-		out[0].rank = x.rank
-		out[0].shape = append([]int{x.shape[0], w.shape[0]}, g.out...)
+		copy(out[0].shape[2:], g.out)
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package exec
 
 import (
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/edgeai-go/edgeai/kernels"
@@ -72,6 +73,12 @@ func (k *qmatmul) infer(in, out []vinfo) error {
 			return err
 		}
 		out[0].rank, out[0].shape = len(s), s
+		return nil
+	}
+	if a.rank >= 2 && b.rank == 2 {
+		// [..., M, N]: the last dimension from B.
+		out[0].rank = a.rank
+		out[0].shape = append(slices.Clone(a.shape[:a.rank-1]), b.shape[1])
 	}
 	return nil
 }
