@@ -5,6 +5,7 @@ package kernels
 // qgemmArch returns the amd64 int8 tile products, least capable first.
 func qgemmArch() []*QGemm {
 	return []*QGemm{
+		{name: "avx2", mr: 4, nr: 8, kind: qgemmKindAVX2, available: hasAVX2},
 		{name: "avx512", mr: 8, nr: 32, kind: qgemmKindVNNI512, available: hasAVX512},
 	}
 }
@@ -13,6 +14,8 @@ func qtileArch(kind, k int, a, b []byte, c []int32) {
 	switch kind {
 	case qgemmKindVNNI512:
 		qtileVNNI512(k/QK, &a[0], &b[0], &c[0])
+	case qgemmKindAVX2:
+		qtileAVX2(k/QK, &a[0], &b[0], &c[0])
 	default:
 		panic("kernels: no int8 tile kernel of kind " + itoa(kind))
 	}
@@ -45,6 +48,12 @@ func interleave4(dst, r0, r1, r2, r3 []byte, flip byte) {
 //
 //go:noescape
 func qtileVNNI512(k4 int, a, b *byte, c *int32)
+
+// qtileAVX2 is the 4×8 tile product with AVX2 only (VPMADDWD on bytes
+// widened to int16: exact).
+//
+//go:noescape
+func qtileAVX2(k4 int, a, b *byte, c *int32)
 
 // interleave4AVX2 is interleave4Generic for n a multiple of 16.
 //

@@ -235,3 +235,75 @@ quloop:
 qudone:
 	VZEROUPPER
 	RET
+
+// func qtileAVX2(k4 int, a, b *byte, c *int32)
+//
+// The 4×8 int8 tile without VNNI, exact: each group of four k values of
+// B (8 columns × 4 bytes) is widened to int16 (VPMOVZXBW, two halves of
+// four columns) and multiplied by the row's four values of A widened and
+// repeated (VPMOVSXBW of a broadcast word) with VPMADDWD, whose sums of
+// two products cannot overflow; the accumulators hold pair sums per
+// column, added up (VPHADDD, VPERMQ) at the end.
+TEXT ·qtileAVX2(SB), NOSPLIT, $0-32
+	MOVQ k4+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DI
+	MOVQ c+24(FP), DX
+	VPXOR Y8, Y8, Y8
+	VPXOR Y9, Y9, Y9
+	VPXOR Y10, Y10, Y10
+	VPXOR Y11, Y11, Y11
+	VPXOR Y12, Y12, Y12
+	VPXOR Y13, Y13, Y13
+	VPXOR Y14, Y14, Y14
+	VPXOR Y15, Y15, Y15
+	TESTQ CX, CX
+	JZ    q2store
+
+q2loop:
+	VPMOVZXBW (DI), Y0
+	VPMOVZXBW 16(DI), Y1
+	VPBROADCASTD 0(SI), X4
+	VPMOVSXBW X4, Y4
+	VPMADDWD Y4, Y0, Y5
+	VPMADDWD Y4, Y1, Y6
+	VPADDD Y5, Y8, Y8
+	VPADDD Y6, Y9, Y9
+	VPBROADCASTD 4(SI), X4
+	VPMOVSXBW X4, Y4
+	VPMADDWD Y4, Y0, Y5
+	VPMADDWD Y4, Y1, Y6
+	VPADDD Y5, Y10, Y10
+	VPADDD Y6, Y11, Y11
+	VPBROADCASTD 8(SI), X4
+	VPMOVSXBW X4, Y4
+	VPMADDWD Y4, Y0, Y5
+	VPMADDWD Y4, Y1, Y6
+	VPADDD Y5, Y12, Y12
+	VPADDD Y6, Y13, Y13
+	VPBROADCASTD 12(SI), X4
+	VPMOVSXBW X4, Y4
+	VPMADDWD Y4, Y0, Y5
+	VPMADDWD Y4, Y1, Y6
+	VPADDD Y5, Y14, Y14
+	VPADDD Y6, Y15, Y15
+	ADDQ $16, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNZ  q2loop
+
+q2store:
+	VPHADDD Y9, Y8, Y8
+	VPERMQ $0xd8, Y8, Y8
+	VMOVDQU Y8, 0(DX)
+	VPHADDD Y11, Y10, Y10
+	VPERMQ $0xd8, Y10, Y10
+	VMOVDQU Y10, 32(DX)
+	VPHADDD Y13, Y12, Y12
+	VPERMQ $0xd8, Y12, Y12
+	VMOVDQU Y12, 64(DX)
+	VPHADDD Y15, Y14, Y14
+	VPERMQ $0xd8, Y14, Y14
+	VMOVDQU Y14, 96(DX)
+	VZEROUPPER
+	RET
