@@ -168,7 +168,7 @@ func gruCases(r *rand.Rand) []opCase {
 			const seq, batch, in, hid = 5, 3, 4, 6
 			cs = append(cs, opCase{
 				name: fmt.Sprintf("gru_%s_lbr%d", dir, lbr), op: "GRU", opset: 14,
-				attrs: []*onnx.Attribute{aS("direction", dir), aI("hidden_size", hid), aI("linear_before_reset", lbr)},
+				attrs:  []*onnx.Attribute{aS("direction", dir), aI("hidden_size", hid), aI("linear_before_reset", lbr)},
 				inputs: []*runtime.Tensor{randF32(r, seq, batch, in), nil, nil, nil, nil, randF32(r, nd, batch, hid)},
 				consts: []*runtime.Tensor{nil, randF32(r, nd, 3*hid, in), randF32(r, nd, 3*hid, hid), randF32(r, nd, 6*hid),
 					func() *runtime.Tensor { t, _ := runtime.NewTensor([]int64{batch}, []int32{5, 3, 4}); return t }()},
