@@ -261,7 +261,13 @@ func TestFloat16Models(t *testing.T) {
 				t.Skip("a long model: set EDGEAI_ONNX_LONG=1")
 			}
 			if s.name == "silero_vad_v4_legacy" {
-				t.Skip("known: the go backend's float16 run of this model gives NaN in its LSTM state (open)")
+				// Its STFT front end multiplies the magnitude by a constant
+				// beyond float16's range (saturated to 65504): rounded to
+				// float16 after the Mul, as the go backend rounds after
+				// every operator, the product overflows to Inf and the
+				// log that follows gives NaN; ONNX Runtime keeps that chain
+				// in float32 between its inserted casts.
+				t.Skip("known: a constant beyond float16's range overflows the go backend's float16 run (NaN); ORT keeps the chain in float32")
 			}
 			m, err := onnx.ReadFile(s.model)
 			if err != nil {
