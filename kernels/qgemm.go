@@ -220,13 +220,24 @@ func (g *QGemm) Tile(k int, a, b []byte, c []int32) {
 	qtileArch(g.kind, k, a, b, c)
 }
 
-// qtileGeneric is the tile product in Go.
+// qtileGeneric is the tile product in Go: per group of four k values, the
+// B panel's bytes are widened once into four int32 rows, which every row
+// of A then meets in a simple loop.
 func qtileGeneric(mr, nr, k int, a, b []byte, c []int32) {
 	c = c[:mr*nr]
 	clear(c)
+	var wbuf [4 * 64]int32
+	if nr > 64 {
+		panic("kernels: qtileGeneric: NR over 64")
+	}
+	b0, b1, b2, b3 := wbuf[0:nr], wbuf[64:64+nr], wbuf[128:128+nr], wbuf[192:192+nr]
 	for q := 0; q < k/QK; q++ {
 		ap := a[q*mr*QK : (q+1)*mr*QK]
 		bp := b[q*nr*QK : (q+1)*nr*QK]
+		for j := range nr {
+			w := bp[j*QK : j*QK+QK : j*QK+QK]
+			b0[j], b1[j], b2[j], b3[j] = int32(w[0]), int32(w[1]), int32(w[2]), int32(w[3])
+		}
 		for i := range mr {
 			a0, a1, a2, a3 := int32(int8(ap[i*QK])), int32(int8(ap[i*QK+1])), int32(int8(ap[i*QK+2])), int32(int8(ap[i*QK+3]))
 			if a0|a1|a2|a3 == 0 {
@@ -234,8 +245,7 @@ func qtileGeneric(mr, nr, k int, a, b []byte, c []int32) {
 			}
 			row := c[i*nr : (i+1)*nr]
 			for j := range row {
-				w := bp[j*QK : j*QK+QK : j*QK+QK]
-				row[j] += a0*int32(w[0]) + a1*int32(w[1]) + a2*int32(w[2]) + a3*int32(w[3])
+				row[j] += a0*b0[j] + a1*b1[j] + a2*b2[j] + a3*b3[j]
 			}
 		}
 	}
