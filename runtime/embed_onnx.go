@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/edgeai-go/edgeai/models/nn"
+	"github.com/edgeai-go/edgeai/models/onnx"
 	"github.com/edgeai-go/edgeai/models/tokenizer"
 )
 
@@ -102,7 +103,7 @@ func onnxTokenizer(path, opt string) (*tokenizer.Tokenizer, string, int, error) 
 			return nil, "", 0, fmt.Errorf("runtime: tokenizer: %w", err)
 		}
 		if !st.IsDir() {
-			data, err := os.ReadFile(opt)
+			data, err := onnx.ReadRegularFile(opt)
 			if err != nil {
 				return nil, "", 0, fmt.Errorf("runtime: tokenizer: %w", err)
 			}
@@ -117,6 +118,9 @@ func onnxTokenizer(path, opt string) (*tokenizer.Tokenizer, string, int, error) 
 			}
 			return t, opt, 0, nil
 		}
+		if err := regularIfPresent(opt, hfTokenizerFiles...); err != nil {
+			return nil, "", 0, fmt.Errorf("runtime: tokenizer: %w", err)
+		}
 		t, info, err := tokenizer.LoadHF(opt)
 		if err != nil {
 			return nil, "", 0, fmt.Errorf("runtime: %w", err)
@@ -125,6 +129,9 @@ func onnxTokenizer(path, opt string) (*tokenizer.Tokenizer, string, int, error) 
 	}
 	dir := filepath.Dir(path)
 	for _, d := range []string{dir, filepath.Dir(dir)} {
+		if err := regularIfPresent(d, hfTokenizerFiles...); err != nil {
+			return nil, "", 0, fmt.Errorf("runtime: tokenizer: %w", err)
+		}
 		t, info, err := tokenizer.LoadHF(d)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
@@ -144,7 +151,7 @@ func sentenceTransformersPooling(path string) (nn.Pooling, error) {
 	dir := filepath.Dir(path)
 	for _, d := range []string{dir, filepath.Dir(dir)} {
 		p := filepath.Join(d, "1_Pooling", "config.json")
-		data, err := os.ReadFile(p)
+		data, err := onnx.ReadRegularFile(p)
 		if err != nil {
 			continue
 		}

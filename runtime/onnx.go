@@ -46,6 +46,13 @@ type ONNXOptions struct {
 	// ORTLibrary is the path of the ONNX Runtime shared library; "" uses
 	// EDGEAI_ORT_LIB and then the usual locations.
 	ORTLibrary string
+	// MaxRunBytes bounds the memory of the tensors one Run of the go
+	// backend holds at once: a run whose inputs call for more (a huge
+	// batch) fails with a clear error before allocating it. 0 is the
+	// default, half the memory available to the process (exec.
+	// DefaultMaxRunBytes); negative means no bound. ONNX Runtime ignores
+	// it (it reports its own allocation failures).
+	MaxRunBytes int64
 }
 
 // TensorInfo describes an input or output of an ONNX model.
@@ -155,9 +162,28 @@ func ONNXBackendAvailable(name string, opts ONNXOptions) error {
 	return b.available(opts)
 }
 
+// hfTokenizerFiles are the files tokenizer.LoadHF may read in a directory.
+var hfTokenizerFiles = []string{"tokenizer.json", "vocab.txt", "tokenizer_config.json"}
+
+// regularIfPresent fails if one of the named files of dir exists and is not
+// a regular file (a FIFO would block the read that follows forever).
+func regularIfPresent(dir string, names ...string) error {
+	for _, n := range names {
+		p := filepath.Join(dir, n)
+		st, err := os.Stat(p)
+		if err != nil {
+			continue // absent (or unreadable): the reader reports it
+		}
+		if !st.Mode().IsRegular() {
+			return fmt.Errorf("%s: %w", p, onnx.ErrNotRegular)
+		}
+	}
+	return nil
+}
+
 // readONNX reads, decodes and checks an ONNX model file.
 func readONNX(path string) (*onnxModel, error) {
-	data, err := os.ReadFile(path)
+	data, err := onnx.ReadRegularFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("runtime: %w", err)
 	}

@@ -5,12 +5,15 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/edgeai-go/edgeai/models/onnx"
+	"github.com/edgeai-go/edgeai/models/onnx/quantize"
 	"github.com/edgeai-go/edgeai/runtime"
 )
 
@@ -63,6 +66,8 @@ func BenchmarkONNXModels(b *testing.B) {
 
 var speedRuns = flag.Int("onnx.speed", 0, "TestONNXSpeedTable: runs per model, backend and thread count (0 skips)")
 
+var speedInt8 = flag.Bool("onnx.speed.int8", false, "TestONNXSpeedTable: also the int8 versions of the models (edgeai onnx quantize)")
+
 // TestONNXSpeedTable measures each real model on both backends side by
 // side: for 1 and 2 threads, the two sessions run in alternating blocks of
 // three runs (so that both see the same load on a shared machine), with a
@@ -81,12 +86,30 @@ func TestONNXSpeedTable(t *testing.T) {
 	needORT(t)
 	seen := map[string]bool{}
 	var rows []string
+	type variant struct {
+		name, path string
+		inputs     map[string]*runtime.Tensor
+	}
+	var vs []variant
 	for _, c := range readGoldenCases(t) {
 		if seen[c.model] {
 			continue
 		}
 		seen[c.model] = true
 		name := strings.TrimSuffix(filepath.Base(c.model), ".onnx")
+		vs = append(vs, variant{name, c.model, c.inputs})
+		if *speedInt8 {
+			if p, ok := quantizedCopy(t, c.model); ok {
+				vs = append(vs, variant{name + " int8", p, c.inputs})
+			}
+		}
+	}
+	for _, v := range vs {
+		c := struct {
+			model  string
+			inputs map[string]*runtime.Tensor
+		}{v.path, v.inputs}
+		name := v.name
 		for _, threads := range []int{1, 2} {
 			var sess [2]*runtime.ONNXSession
 			for i, b := range []string{runtime.ONNXBackendORT, runtime.ONNXBackendGo} {
@@ -135,4 +158,29 @@ func median(v []float64) float64 {
 		return 0
 	}
 	return s[len(s)/2]
+}
+
+// quantizedCopy writes the int8 version of a model (quantize.Dynamic) to
+// a temporary file; false if there is nothing to quantize.
+func quantizedCopy(t *testing.T, path string) (string, bool) {
+	m, err := onnx.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _, err = quantize.Dynamic(m, quantize.Options{})
+	if errors.Is(err, quantize.ErrNothing) {
+		return "", false
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := onnx.Encode(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), filepath.Base(path))
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p, true
 }

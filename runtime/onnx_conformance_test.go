@@ -221,7 +221,9 @@ func writeConformance(path, version string, ortRes, goRes []nodeResult, ortCount
 	for _, k := range names {
 		fmt.Fprintf(&b, "| %s | %d | %d | %d |\n", k, ops[k].tests, ops[k].ortPass, ops[k].goPass)
 	}
-	fmt.Fprintf(&b, "\n## Not passing\n\n| test | backend | status | why |\n|---|---|---|---|\n")
+	fmt.Fprintln(&b)
+	operatorStatus(&b)
+	fmt.Fprintf(&b, "## Not passing\n\n| test | backend | status | why |\n|---|---|---|---|\n")
 	for _, set := range []struct {
 		name string
 		res  []nodeResult

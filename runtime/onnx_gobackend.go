@@ -25,7 +25,7 @@ func goOpen(ctx context.Context, m *onnxModel, opts ONNXOptions) (onnxEngine, er
 	if err := m.model.LoadExternal(); err != nil {
 		return nil, err
 	}
-	e, err := exec.New(m.model, exec.Options{Threads: opts.Threads})
+	e, err := exec.New(m.model, exec.Options{Threads: opts.Threads, MaxRunBytes: opts.MaxRunBytes})
 	if err != nil {
 		return nil, err
 	}

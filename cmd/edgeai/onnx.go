@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -33,14 +34,15 @@ import (
 func init() {
 	register(&command{
 		name:    "onnx",
-		summary: "inspect (info) and run (run) ONNX models",
+		summary: "inspect (info), run (run) and quantize (quantize) ONNX models",
 		run:     runONNX,
 	})
 }
 
 const onnxUsage = `usage:
   edgeai onnx info MODEL.onnx
-  edgeai onnx run MODEL.onnx --input NAME=FILE.npy ... --out DIR [--backend ort|go] [--threads N] [--bench N]`
+  edgeai onnx run MODEL.onnx --input NAME=FILE.npy ... --out DIR [--backend ort|go] [--threads N] [--bench N]
+  edgeai onnx quantize MODEL.onnx -o OUT.onnx [--fp16] [--per-tensor] [--ops MatMul,Gemm,Conv]`
 
 func runONNX(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
@@ -51,6 +53,8 @@ func runONNX(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return onnxInfo(ctx, args[1:], stdout, stderr)
 	case "run":
 		return onnxRun(ctx, args[1:], stdout, stderr)
+	case "quantize":
+		return onnxQuantize(ctx, args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprintln(stdout, onnxUsage)
 		return nil
@@ -382,9 +386,14 @@ func readInput(path string) (*runtime.Tensor, error) {
 }
 
 func readNPYTensor(path string) (*runtime.Tensor, error) {
-	a, err := npy.ReadFile(path)
+	f, err := onnx.OpenRegular(path)
 	if err != nil {
 		return nil, err
+	}
+	defer f.Close()
+	a, err := npy.Read(bufio.NewReader(f))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	typ, ok := npyTypes[a.Descr]
 	if !ok {

@@ -61,6 +61,7 @@ func Decode(data []byte) (*Model, error) {
 	if m.Graph == nil {
 		return nil, fmt.Errorf("%w: no graph", ErrFormat)
 	}
+	m.SortNodes() // a cycle is left for Validate to report
 	return m, nil
 }
 

@@ -15,7 +15,7 @@ import (
 // directory, side file present, offset and length inside it) without reading
 // the side files; call LoadExternal to read them.
 func ReadFile(path string) (*Model, error) {
-	data, err := os.ReadFile(path)
+	data, err := ReadRegularFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("onnx: %w", err)
 	}
@@ -165,7 +165,7 @@ func (r *root) open(t *Tensor) (*os.File, int64, int64, error) {
 	if err != nil {
 		return nil, 0, 0, tensorErr(t, err)
 	}
-	f, err := r.r.Open(p)
+	f, err := r.r.OpenFile(p, os.O_RDONLY|nonBlock, 0)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, 0, 0, tensorErr(t, fmt.Errorf("%w: %w", ErrExternalData, err))
@@ -173,14 +173,14 @@ func (r *root) open(t *Tensor) (*os.File, int64, int64, error) {
 		// os.Root reports escapes (via symlinks too) as errors of its own.
 		return nil, 0, 0, tensorErr(t, fmt.Errorf("%w: location %q: %w", ErrExternalData, e.Location, err))
 	}
+	if err := checkRegular(f, e.Location); err != nil {
+		f.Close()
+		return nil, 0, 0, tensorErr(t, fmt.Errorf("%w: location %w", ErrExternalData, err))
+	}
 	st, err := f.Stat()
 	if err != nil {
 		f.Close()
 		return nil, 0, 0, tensorErr(t, fmt.Errorf("%w: %w", ErrExternalData, err))
-	}
-	if !st.Mode().IsRegular() {
-		f.Close()
-		return nil, 0, 0, tensorErr(t, fmt.Errorf("%w: location %q is not a regular file", ErrExternalData, e.Location))
 	}
 	size := st.Size()
 	want, err := t.Type.ByteSize(t.NumElements())

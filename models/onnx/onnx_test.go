@@ -486,7 +486,8 @@ func TestValidateRejects(t *testing.T) {
 		ok   bool
 	}{
 		{"ok", model(node("x", "t"), node("t", "y")), true},
-		{"out of order", model(node("t", "y"), node("x", "t")), false},
+		{"out of order (Decode sorts it)", model(node("t", "y"), node("x", "t")), true},
+		{"cycle", model(node("u", "t"), node("t", "u"), node("u", "y")), false},
 		{"undefined input", model(node("z", "y")), false},
 		{"defined twice", model(node("x", "y"), node("x", "y")), false},
 		{"output never computed", model(node("x", "t")), false},
@@ -499,6 +500,8 @@ func TestValidateRejects(t *testing.T) {
 		}
 		if err := m.Validate(); (err == nil) != c.ok {
 			t.Errorf("%s: Validate = %v", c.name, err)
+		} else if c.name == "cycle" && !strings.Contains(err.Error(), "cycle") {
+			t.Errorf("%s: %v does not name the cycle", c.name, err)
 		} else if err != nil && !errors.Is(err, ErrFormat) {
 			t.Errorf("%s: %v does not wrap ErrFormat", c.name, err)
 		}

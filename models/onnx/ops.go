@@ -89,7 +89,8 @@ func (m *Model) forEachNode(fn func(*Node)) {
 
 // Validate checks the model's structure, as a backend relies on it:
 //   - every node's domain is imported (or is a model-local function's domain);
-//   - every graph (nested ones too) is in topological order: a node input is
+//   - every graph (nested ones too) is in topological order (Decode sorts
+//     graphs listed out of order; a cycle is an error): a node input is
 //     a graph input, an initializer, an earlier node's output or, in a nested
 //     graph, a value of an enclosing graph;
 //   - every value is defined once, and every graph output is defined.
@@ -192,6 +193,9 @@ func (v *validator) graph(g *Graph, outer *scope) error {
 		}
 		for _, in := range n.Inputs {
 			if in != "" && !s.has(in) {
+				if _, err := topoSort(g.Nodes); err != nil {
+					return where(err) // a cycle, which SortNodes could not order
+				}
 				return where(fmt.Errorf("%w: node %d (%s %q): input %q is not defined before it", ErrFormat, i, n.OpType, n.Name, in))
 			}
 		}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"math/bits"
-	"os"
 
 	"google.golang.org/protobuf/encoding/protowire"
 )
@@ -237,7 +236,7 @@ func DecodeTensor(data []byte) (*Tensor, error) {
 // data, if any, is resolved against the file's directory with the same rules
 // as for models.
 func ReadTensorFile(path string) (*Tensor, error) {
-	data, err := os.ReadFile(path)
+	data, err := ReadRegularFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("onnx: %w", err)
 	}

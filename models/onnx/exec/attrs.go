@@ -3,6 +3,7 @@ package exec
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/edgeai-go/edgeai/models/onnx"
 )
@@ -215,6 +216,17 @@ func register(name string, minIn, maxIn, maxOut int, mk func(nc *nodeCtx) (kerne
 func Supported(opType string) bool {
 	_, ok := registry[opType]
 	return ok
+}
+
+// Operators returns the operators of the default ONNX domain the executor
+// implements, sorted.
+func Operators() []string {
+	out := make([]string, 0, len(registry))
+	for k := range registry {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
 }
 
 // vinfo is what is known about a value at load: its element type

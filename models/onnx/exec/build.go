@@ -165,6 +165,7 @@ func (b *builder) body(g *onnx.Graph, s *scope, formal []int) (*graph, error) {
 		}
 		gr.outputs = append(gr.outputs, id)
 	}
+	b.fuseQuant(gr)
 	b.fuse(gr)
 	b.plan(gr, s)
 	return gr, nil
@@ -313,7 +314,37 @@ func (b *builder) makeKernel(n *onnx.Node, in []vinfo) (kernel, error) {
 	if err := a.check(); err != nil {
 		return nil, err
 	}
+	if which, typ := halfInputs(in); which != nil && needsHalfWrap(n.OpType, k) {
+		// Made again on float32 inputs (constants converted, so that
+		// weights are packed), and wrapped (see half.go).
+		f := toF32Info(in, which)
+		a2 := &attrs{n: n, used: make([]bool, len(n.Attributes))}
+		inner, err := mk.make(&nodeCtx{b: b, n: n, a: a2, in: f, opset: nc.opset})
+		if err != nil {
+			return nil, err
+		}
+		h := &halfKernel{inner: inner, typ: typ, which: which, consts: make([]*Tensor, len(in))}
+		for i := range f {
+			if which[i] && f[i].val != nil {
+				h.consts[i] = f[i].val
+			}
+		}
+		return h, nil
+	}
+	if needsHalfWrap(n.OpType, k) && unknownType(in) {
+		return &halfKernel{inner: k}, nil
+	}
 	return k, nil
+}
+
+// unknownType reports whether the type of a given input is unknown at load.
+func unknownType(in []vinfo) bool {
+	for _, v := range in {
+		if !v.absent && v.typ == onnx.Undefined {
+			return true
+		}
+	}
+	return false
 }
 
 // fold runs a node whose inputs are all constants, at load.

@@ -54,6 +54,14 @@ type Options struct {
 	// included; a model that would create a larger one gets an error
 	// wrapping ErrLimit. 0 means DefaultMaxTensorBytes.
 	MaxTensorBytes int64
+	// MaxRunBytes bounds the memory of the tensors one Run holds at once
+	// (intermediate values, packing buffers and the buffers it keeps for
+	// the next call): an allocation that would take it past the bound
+	// fails, before it is made, with an error wrapping ErrLimit, so inputs
+	// that ask for more memory than there is (a huge batch) get an error
+	// rather than exhausting the process. 0 means DefaultMaxRunBytes();
+	// a negative value means no bound.
+	MaxRunBytes int64
 	// FoldTime bounds the time New spends folding constant subgraphs
 	// (nodes whose inputs are all constants run once, at load). Once it is
 	// spent, the remaining such nodes run with the model instead, under
@@ -88,7 +96,12 @@ type Executor struct {
 	inIDs   []int // value ids of the inputs
 	outIDs  []int // value ids of the outputs
 	limit   int64 // bytes per tensor
-	pool    *parallel.Pool
+	// runLimit bounds the bytes of tensors one run holds (0: none).
+	runLimit int64
+	estMu    sync.Mutex
+	estKey   string // the input shapes of the last estimate
+	estBytes int64
+	pool     *parallel.Pool
 
 	mu     sync.Mutex
 	idle   []*runState
@@ -152,7 +165,11 @@ func New(m *onnx.Model, opts Options) (e *Executor, err error) {
 	if limit <= 0 {
 		limit = DefaultMaxTensorBytes
 	}
-	e = &Executor{limit: limit}
+	runLimit := opts.MaxRunBytes
+	if runLimit == 0 {
+		runLimit = DefaultMaxRunBytes()
+	}
+	e = &Executor{limit: limit, runLimit: max(runLimit, 0)}
 	defer func() {
 		if r := recover(); r != nil {
 			e, err = nil, fmt.Errorf("exec: internal error while preparing the model: %v\n%s", r, debug.Stack())
@@ -246,6 +263,12 @@ func (e *Executor) Run(ctx context.Context, inputs []*Tensor) (outs []*Tensor, e
 			return nil, fmt.Errorf("%w: input %q has %d elements", ErrLimit, io.Name, t.Len())
 		}
 	}
+	if e.runLimit > 0 {
+		if need := e.cachedEstimate(inputs); need > e.runLimit {
+			return nil, fmt.Errorf("%w: the run needs about %d MiB of tensors for these inputs, more than the limit of %d MiB (Options.MaxRunBytes)",
+				ErrLimit, need>>20, e.runLimit>>20)
+		}
+	}
 	st := e.getState()
 	rc := &runCtx{runState: st, e: e, ctx: ctx}
 	ok := false
@@ -336,9 +359,10 @@ func (e *Executor) getState() *runState {
 	}
 	e.mu.Unlock()
 	st := &runState{
-		vals: make([]*Tensor, len(e.values)),
-		ins:  make([][]*Tensor, e.nnodes),
-		outs: make([][]*Tensor, e.nnodes),
+		arena: arena{limit: e.runLimit},
+		vals:  make([]*Tensor, len(e.values)),
+		ins:   make([][]*Tensor, e.nnodes),
+		outs:  make([][]*Tensor, e.nnodes),
 	}
 	copy(st.vals, e.consts)
 	return st
@@ -462,11 +486,14 @@ func (rc *runCtx) alloc(typ onnx.DataType, shape []int) (*Tensor, error) {
 		return nil, err
 	}
 	t := &Tensor{Type: typ, Shape: append(make([]int, 0, len(shape)), shape...)}
-	if rc.fold || typ == onnx.String {
+	if rc.fold {
 		t.Data = zeroSlice(typ, n)
 		return t, nil
 	}
-	t.Data, t.blk = rc.arena.get(typ, n)
+	t.Data, t.blk, err = rc.arena.get(typ, n)
+	if err != nil {
+		return nil, err
+	}
 	return t, nil
 }
 

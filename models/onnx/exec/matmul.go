@@ -2,7 +2,6 @@ package exec
 
 import (
 	"fmt"
-	"math"
 	"slices"
 
 	"github.com/edgeai-go/edgeai/kernels"
@@ -12,8 +11,8 @@ import (
 func init() {
 	register("MatMul", 2, 2, 1, newMatMul)
 	register("Gemm", 2, 3, 1, newGemm)
-	register("MatMulInteger", 2, 4, 1, func(nc *nodeCtx) (kernel, error) { return matMulInteger{}, nil })
-	register("QLinearMatMul", 8, 8, 1, func(nc *nodeCtx) (kernel, error) { return qlinearMatMul{}, nil })
+	register("MatMulInteger", 2, 4, 1, func(nc *nodeCtx) (kernel, error) { return newQMatMul(nc, false) })
+	register("QLinearMatMul", 8, 8, 1, func(nc *nodeCtx) (kernel, error) { return newQMatMul(nc, true) })
 }
 
 // matmul is MatMul with numpy semantics: batch dimensions broadcast, a
@@ -384,186 +383,6 @@ func (k *gemm) run(rc *runCtx, in, out []*Tensor) error {
 		bm = kernels.BMatrix{Data: k.pb.data, Packed: true}
 	}
 	rc.sgemm(k.g, m, n, kk, pa, bm, od, n, acc)
-	return nil
-}
-
-// ---- integer products
-
-type matMulInteger struct{}
-
-func (matMulInteger) infer(in, out []vinfo) error {
-	out[0].typ = onnx.Int32
-	return nil
-}
-
-// zeroPoints reads an optional zero point: a scalar, or one per row/column.
-func zeroPoints(t *Tensor, n int, what string) ([]int32, error) {
-	zp := make([]int32, n)
-	if t == nil {
-		return zp, nil
-	}
-	v, err := intsOf(t)
-	if err != nil {
-		return nil, err
-	}
-	switch len(v) {
-	case 1:
-		for i := range zp {
-			zp[i] = int32(v[0])
-		}
-	case n:
-		for i := range zp {
-			zp[i] = int32(v[i])
-		}
-	default:
-		return nil, fmt.Errorf("%s zero point of %d values for %d", what, len(v), n)
-	}
-	return zp, nil
-}
-
-func int8or8(t *Tensor) ([]int32, error) {
-	switch d := t.Data.(type) {
-	case []uint8:
-		out := make([]int32, len(d))
-		for i, v := range d {
-			out[i] = int32(v)
-		}
-		return out, nil
-	case []int8:
-		out := make([]int32, len(d))
-		for i, v := range d {
-			out[i] = int32(v)
-		}
-		return out, nil
-	}
-	return nil, fmt.Errorf("%w: %v where int8 or uint8 is expected", ErrUnsupported, t.Type)
-}
-
-// intProduct computes (A - azp)·(B - bzp) in int32 for quantized operands,
-// into a new int32 tensor of the output shape (allocated, and so checked
-// against the size limit, before any work). It stops between rows when
-// the call's context ends.
-func intProduct(rc *runCtx, a, b *Tensor, azp, bzp *Tensor) (*Tensor, error) {
-	shape, batch, m, k, n, err := matmulShape(a.Shape, b.Shape)
-	if err != nil {
-		return nil, err
-	}
-	av, err := int8or8(a)
-	if err != nil {
-		return nil, err
-	}
-	bv, err := int8or8(b)
-	if err != nil {
-		return nil, err
-	}
-	za, err := zeroPoints(azp, m, "A")
-	if err != nil {
-		return nil, err
-	}
-	zb, err := zeroPoints(bzp, n, "B")
-	if err != nil {
-		return nil, err
-	}
-	var ab, bb []int
-	if len(a.Shape) >= 2 {
-		ab = a.Shape[:len(a.Shape)-2]
-	}
-	if len(b.Shape) >= 2 {
-		bb = b.Shape[:len(b.Shape)-2]
-	}
-	o, err := rc.alloc(onnx.Int32, shape)
-	if err != nil {
-		return nil, err
-	}
-	aoff := batchOffsets(batch, ab, m*k)
-	boff := batchOffsets(batch, bb, k*n)
-	out := o.Data.([]int32)
-	for bi := range aoff {
-		ao, bo, co := aoff[bi], boff[bi], bi*m*n
-		for i := range m {
-			if rc.stopped() {
-				rc.release(o)
-				return nil, rc.ctx.Err()
-			}
-			for j := range n {
-				var s int32
-				for p := range k {
-					s += (av[ao+i*k+p] - za[i]) * (bv[bo+p*n+j] - zb[j])
-				}
-				out[co+i*n+j] = s
-			}
-		}
-	}
-	return o, nil
-}
-
-func (matMulInteger) run(rc *runCtx, in, out []*Tensor) error {
-	var azp, bzp *Tensor
-	if len(in) > 2 {
-		azp = in[2]
-	}
-	if len(in) > 3 {
-		bzp = in[3]
-	}
-	o, err := intProduct(rc, in[0], in[1], azp, bzp)
-	if err != nil {
-		return err
-	}
-	out[0] = o
-	return nil
-}
-
-type qlinearMatMul struct{}
-
-func (qlinearMatMul) infer(in, out []vinfo) error {
-	out[0].typ = in[7].typ
-	return nil
-}
-
-func scalarF32(t *Tensor, what string) (float32, error) {
-	v, ok := t.Data.([]float32)
-	if !ok || len(v) != 1 {
-		return 0, fmt.Errorf("%s must be one float32, is %v", what, t)
-	}
-	return v[0], nil
-}
-
-func (qlinearMatMul) run(rc *runCtx, in, out []*Tensor) error {
-	a, as, azp, b, bs, bzp, ys, yzp := in[0], in[1], in[2], in[3], in[4], in[5], in[6], in[7]
-	sa, err := scalarF32(as, "a_scale")
-	if err != nil {
-		return err
-	}
-	sb, err := scalarF32(bs, "b_scale")
-	if err != nil {
-		return err
-	}
-	sy, err := scalarF32(ys, "y_scale")
-	if err != nil {
-		return err
-	}
-	zy, err := intsOf(yzp)
-	if err != nil || len(zy) != 1 {
-		return fmt.Errorf("y_zero_point must be one integer")
-	}
-	prod, err := intProduct(rc, a, b, azp, bzp)
-	if err != nil {
-		return err
-	}
-	defer rc.release(prod)
-	v := prod.Data.([]int32)
-	o, err := rc.alloc(yzp.Type, prod.Shape)
-	if err != nil {
-		return err
-	}
-	out[0] = o
-	scale := float64(sa) * float64(sb) / float64(sy)
-	for i, x := range v {
-		q := math.RoundToEven(float64(x)*scale) + float64(zy[0])
-		if err := storeQuant(o, i, q); err != nil {
-			return err
-		}
-	}
 	return nil
 }
 

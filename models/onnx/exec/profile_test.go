@@ -14,6 +14,10 @@ import (
 // node (convolutions by shape), measured in CPU time on one thread:
 //
 //	PROF_MODEL=det go test ./models/onnx/exec -run TestProfileModel -v
+//
+// PROF_FILE=other.onnx profiles another model file (a quantized or
+// float16 version, say) on the golden inputs of the model PROF_MODEL
+// names.
 func TestProfileModel(t *testing.T) {
 	name := os.Getenv("PROF_MODEL")
 	if name == "" {
@@ -23,7 +27,11 @@ func TestProfileModel(t *testing.T) {
 		if !strings.Contains(c.model, name) {
 			continue
 		}
-		e, err := loadModel(c.model, Options{Threads: 1})
+		path := c.model
+		if f := os.Getenv("PROF_FILE"); f != "" {
+			path = f
+		}
+		e, err := loadModel(path, Options{Threads: 1})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -39,6 +47,9 @@ func TestProfileModel(t *testing.T) {
 		e.profile = func(n *node, ins []*Tensor, _ time.Duration) {
 			d := cpuNow() - lastCPU
 			key := n.opType
+			if _, ok := n.k.(*halfKernel); ok {
+				key += " (half)"
+			}
 			if k, ok := n.k.(*conv); ok {
 				w := e.values[n.in[1]].info
 				key = fmt.Sprintf("Conv g=%d w=%v x=%v s=%v", k.group, w.shape, ins[0].Shape, k.win.strides)

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/edgeai-go/edgeai/kernels"
+
 	"github.com/edgeai-go/edgeai/models/onnx"
 )
 
@@ -164,9 +166,18 @@ func (dynQuant) run(rc *runCtx, in, out []*Tensor) error {
 	if !ok {
 		return fmt.Errorf("%w: DynamicQuantizeLinear of %v", ErrUnsupported, in[0].Type)
 	}
+	// The range (always including 0), in chunks on the pool.
+	const chunk = 1 << 14
+	nch := (len(x) + chunk - 1) / chunk
+	los, his := make([]float32, nch), make([]float32, nch)
+	rc.parWork(nch, len(x), func(a, b int) {
+		for c := a; c < b; c++ {
+			los[c], his[c] = kernels.MinMaxF32(x[c*chunk : min((c+1)*chunk, len(x))])
+		}
+	})
 	lo, hi := float32(0), float32(0)
-	for _, v := range x {
-		lo, hi = min(lo, v), max(hi, v)
+	for c := range nch {
+		lo, hi = min(lo, los[c]), max(hi, his[c])
 	}
 	scale := (hi - lo) / 255
 	var zp float32
@@ -179,13 +190,18 @@ func (dynQuant) run(rc *runCtx, in, out []*Tensor) error {
 	}
 	out[0] = o
 	d := o.Data.([]uint8)
-	for i, v := range x {
-		q := float64(zp)
-		if scale != 0 {
-			q = math.RoundToEven(float64(v/scale)) + float64(zp)
+	rc.parWork(nch, 4*len(x), func(a, b int) {
+		lo, hi := a*chunk, min(b*chunk, len(x))
+		if scale == 0 {
+			for i := lo; i < hi; i++ {
+				d[i] = uint8(zp)
+			}
+			return
 		}
-		d[i] = uint8(min(max(q, 0), 255))
-	}
+		// x/scale rounded half to even, plus the zero point, saturated:
+		// as ONNX Runtime computes it, in float32.
+		kernels.QuantizeU8(d[lo:hi], x[lo:hi], scale, zp)
+	})
 	if len(out) > 1 {
 		s, err := rc.alloc(onnx.Float, []int{})
 		if err != nil {

@@ -1,0 +1,309 @@
+//go:build !purego
+
+#include "textflag.h"
+
+// func qtileVNNI512(k4 int, a, b *byte, c *int32)
+//
+// The 8×32 int8 tile: c[i][j] = Σ_p a[i][p]·b[p][j], a signed, b unsigned
+// (see qtileGeneric). Rows i of the tile are Z16+2i (columns 0-15) and
+// Z17+2i (16-31); each group of four k values loads two vectors of B and
+// broadcasts the word of each row of A.
+TEXT ·qtileVNNI512(SB), NOSPLIT, $0-32
+	MOVQ k4+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DI
+	MOVQ c+24(FP), DX
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+	VPXORD Z24, Z24, Z24
+	VPXORD Z25, Z25, Z25
+	VPXORD Z26, Z26, Z26
+	VPXORD Z27, Z27, Z27
+	VPXORD Z28, Z28, Z28
+	VPXORD Z29, Z29, Z29
+	VPXORD Z30, Z30, Z30
+	VPXORD Z31, Z31, Z31
+	TESTQ CX, CX
+	JZ    qstore
+
+qloop:
+	VMOVDQU32 (DI), Z0
+	VMOVDQU32 64(DI), Z1
+	VPBROADCASTD 0(SI), Z2
+	VPDPBUSD Z2, Z0, Z16
+	VPDPBUSD Z2, Z1, Z17
+	VPBROADCASTD 4(SI), Z3
+	VPDPBUSD Z3, Z0, Z18
+	VPDPBUSD Z3, Z1, Z19
+	VPBROADCASTD 8(SI), Z2
+	VPDPBUSD Z2, Z0, Z20
+	VPDPBUSD Z2, Z1, Z21
+	VPBROADCASTD 12(SI), Z3
+	VPDPBUSD Z3, Z0, Z22
+	VPDPBUSD Z3, Z1, Z23
+	VPBROADCASTD 16(SI), Z2
+	VPDPBUSD Z2, Z0, Z24
+	VPDPBUSD Z2, Z1, Z25
+	VPBROADCASTD 20(SI), Z3
+	VPDPBUSD Z3, Z0, Z26
+	VPDPBUSD Z3, Z1, Z27
+	VPBROADCASTD 24(SI), Z2
+	VPDPBUSD Z2, Z0, Z28
+	VPDPBUSD Z2, Z1, Z29
+	VPBROADCASTD 28(SI), Z3
+	VPDPBUSD Z3, Z0, Z30
+	VPDPBUSD Z3, Z1, Z31
+	ADDQ $32, SI
+	ADDQ $128, DI
+	DECQ CX
+	JNZ  qloop
+
+qstore:
+	VMOVDQU32 Z16, 0(DX)
+	VMOVDQU32 Z17, 64(DX)
+	VMOVDQU32 Z18, 128(DX)
+	VMOVDQU32 Z19, 192(DX)
+	VMOVDQU32 Z20, 256(DX)
+	VMOVDQU32 Z21, 320(DX)
+	VMOVDQU32 Z22, 384(DX)
+	VMOVDQU32 Z23, 448(DX)
+	VMOVDQU32 Z24, 512(DX)
+	VMOVDQU32 Z25, 576(DX)
+	VMOVDQU32 Z26, 640(DX)
+	VMOVDQU32 Z27, 704(DX)
+	VMOVDQU32 Z28, 768(DX)
+	VMOVDQU32 Z29, 832(DX)
+	VMOVDQU32 Z30, 896(DX)
+	VMOVDQU32 Z31, 960(DX)
+	VZEROUPPER
+	RET
+
+// func interleave4AVX2(n int, dst, r0, r1, r2, r3 *byte, flip byte)
+//
+// for j < n (a multiple of 16): dst[4j+t] = rt[j] ^ flip. Sixteen columns
+// an iteration: byte unpacks of rows 0,1 and 2,3, then word unpacks of
+// those.
+TEXT ·interleave4AVX2(SB), NOSPLIT, $0-49
+	MOVQ n+0(FP), CX
+	MOVQ dst+8(FP), DI
+	MOVQ r0+16(FP), R8
+	MOVQ r1+24(FP), R9
+	MOVQ r2+32(FP), R10
+	MOVQ r3+40(FP), R11
+	MOVBLZX flip+48(FP), AX
+	MOVD AX, X15
+	VPBROADCASTB X15, X15
+	SHRQ $4, CX
+	JZ   ildone
+
+illoop:
+	VPXOR (R8), X15, X0
+	VPXOR (R9), X15, X1
+	VPXOR (R10), X15, X2
+	VPXOR (R11), X15, X3
+	VPUNPCKLBW X1, X0, X4
+	VPUNPCKHBW X1, X0, X5
+	VPUNPCKLBW X3, X2, X6
+	VPUNPCKHBW X3, X2, X7
+	VPUNPCKLWD X6, X4, X8
+	VPUNPCKHWD X6, X4, X9
+	VPUNPCKLWD X7, X5, X10
+	VPUNPCKHWD X7, X5, X11
+	VMOVDQU X8, (DI)
+	VMOVDQU X9, 16(DI)
+	VMOVDQU X10, 32(DI)
+	VMOVDQU X11, 48(DI)
+	ADDQ $16, R8
+	ADDQ $16, R9
+	ADDQ $16, R10
+	ADDQ $16, R11
+	ADDQ $64, DI
+	DECQ CX
+	JNZ  illoop
+
+ildone:
+	RET
+
+// func minMaxF32AVX2(x []float32) (lo, hi float32)
+//
+// lo, hi = min and max of x (and 0), 32 values an iteration in four
+// pairs of accumulators.
+TEXT ·minMaxF32AVX2(SB), NOSPLIT, $0-32
+	MOVQ x_base+0(FP), SI
+	MOVQ x_len+8(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	SHRQ $5, CX
+	JZ   mmdone
+
+mmloop:
+	VMOVUPS (SI), Y8
+	VMOVUPS 32(SI), Y9
+	VMOVUPS 64(SI), Y10
+	VMOVUPS 96(SI), Y11
+	VMINPS Y8, Y0, Y0
+	VMAXPS Y8, Y4, Y4
+	VMINPS Y9, Y1, Y1
+	VMAXPS Y9, Y5, Y5
+	VMINPS Y10, Y2, Y2
+	VMAXPS Y10, Y6, Y6
+	VMINPS Y11, Y3, Y3
+	VMAXPS Y11, Y7, Y7
+	ADDQ $128, SI
+	DECQ CX
+	JNZ  mmloop
+
+mmdone:
+	VMINPS Y1, Y0, Y0
+	VMINPS Y3, Y2, Y2
+	VMINPS Y2, Y0, Y0
+	VMAXPS Y5, Y4, Y4
+	VMAXPS Y7, Y6, Y6
+	VMAXPS Y6, Y4, Y4
+	VEXTRACTF128 $1, Y0, X1
+	VMINPS X1, X0, X0
+	VPERMILPS $0x4e, X0, X1
+	VMINPS X1, X0, X0
+	VPERMILPS $0xb1, X0, X1
+	VMINPS X1, X0, X0
+	VEXTRACTF128 $1, Y4, X5
+	VMAXPS X5, X4, X4
+	VPERMILPS $0x4e, X4, X5
+	VMAXPS X5, X4, X4
+	VPERMILPS $0xb1, X4, X5
+	VMAXPS X5, X4, X4
+	VMOVSS X0, lo+24(FP)
+	VMOVSS X4, hi+28(FP)
+	VZEROUPPER
+	RET
+
+// func quantizeU8AVX2(dst []uint8, x []float32, scale, zp float32)
+//
+// dst[i] = clamp(roundeven(x[i]/scale) + zp, 0, 255), sixteen values an
+// iteration: VDIVPS, VROUNDPS to nearest even, the zero point, the clamp
+// in float32, then exact conversions and saturating packs.
+TEXT ·quantizeU8AVX2(SB), NOSPLIT, $0-56
+	MOVQ dst_base+0(FP), DI
+	MOVQ x_base+24(FP), SI
+	MOVQ x_len+32(FP), CX
+	VBROADCASTSS scale+48(FP), Y12
+	VBROADCASTSS zp+52(FP), Y13
+	VXORPS Y14, Y14, Y14
+	MOVL $0x437f0000, AX // 255.0
+	MOVD AX, X15
+	VBROADCASTSS X15, Y15
+	SHRQ $4, CX
+	JZ   qudone
+
+quloop:
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y1
+	VDIVPS Y12, Y0, Y0
+	VDIVPS Y12, Y1, Y1
+	VROUNDPS $0, Y0, Y0
+	VROUNDPS $0, Y1, Y1
+	VADDPS Y13, Y0, Y0
+	VADDPS Y13, Y1, Y1
+	VMAXPS Y14, Y0, Y0
+	VMAXPS Y14, Y1, Y1
+	VMINPS Y15, Y0, Y0
+	VMINPS Y15, Y1, Y1
+	VCVTPS2DQ Y0, Y0
+	VCVTPS2DQ Y1, Y1
+	VPACKSSDW Y1, Y0, Y0     // words, lanes interleaved: 0-3 8-11 4-7 12-15
+	VPERMQ $0xd8, Y0, Y0     // words in order
+	VEXTRACTI128 $1, Y0, X1
+	VPACKUSWB X1, X0, X0     // bytes 0-15
+	VMOVDQU X0, (DI)
+	ADDQ $64, SI
+	ADDQ $16, DI
+	DECQ CX
+	JNZ  quloop
+
+qudone:
+	VZEROUPPER
+	RET
+
+// func qtileAVX2(k4 int, a, b *byte, c *int32)
+//
+// The 4×8 int8 tile without VNNI, exact: each group of four k values of
+// B (8 columns × 4 bytes) is widened to int16 (VPMOVZXBW, two halves of
+// four columns) and multiplied by the row's four values of A widened and
+// repeated (VPMOVSXBW of a broadcast word) with VPMADDWD, whose sums of
+// two products cannot overflow; the accumulators hold pair sums per
+// column, added up (VPHADDD, VPERMQ) at the end.
+TEXT ·qtileAVX2(SB), NOSPLIT, $0-32
+	MOVQ k4+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DI
+	MOVQ c+24(FP), DX
+	VPXOR Y8, Y8, Y8
+	VPXOR Y9, Y9, Y9
+	VPXOR Y10, Y10, Y10
+	VPXOR Y11, Y11, Y11
+	VPXOR Y12, Y12, Y12
+	VPXOR Y13, Y13, Y13
+	VPXOR Y14, Y14, Y14
+	VPXOR Y15, Y15, Y15
+	TESTQ CX, CX
+	JZ    q2store
+
+q2loop:
+	VPMOVZXBW (DI), Y0
+	VPMOVZXBW 16(DI), Y1
+	VPBROADCASTD 0(SI), X4
+	VPMOVSXBW X4, Y4
+	VPMADDWD Y4, Y0, Y5
+	VPMADDWD Y4, Y1, Y6
+	VPADDD Y5, Y8, Y8
+	VPADDD Y6, Y9, Y9
+	VPBROADCASTD 4(SI), X4
+	VPMOVSXBW X4, Y4
+	VPMADDWD Y4, Y0, Y5
+	VPMADDWD Y4, Y1, Y6
+	VPADDD Y5, Y10, Y10
+	VPADDD Y6, Y11, Y11
+	VPBROADCASTD 8(SI), X4
+	VPMOVSXBW X4, Y4
+	VPMADDWD Y4, Y0, Y5
+	VPMADDWD Y4, Y1, Y6
+	VPADDD Y5, Y12, Y12
+	VPADDD Y6, Y13, Y13
+	VPBROADCASTD 12(SI), X4
+	VPMOVSXBW X4, Y4
+	VPMADDWD Y4, Y0, Y5
+	VPMADDWD Y4, Y1, Y6
+	VPADDD Y5, Y14, Y14
+	VPADDD Y6, Y15, Y15
+	ADDQ $16, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNZ  q2loop
+
+q2store:
+	VPHADDD Y9, Y8, Y8
+	VPERMQ $0xd8, Y8, Y8
+	VMOVDQU Y8, 0(DX)
+	VPHADDD Y11, Y10, Y10
+	VPERMQ $0xd8, Y10, Y10
+	VMOVDQU Y10, 32(DX)
+	VPHADDD Y13, Y12, Y12
+	VPERMQ $0xd8, Y12, Y12
+	VMOVDQU Y12, 64(DX)
+	VPHADDD Y15, Y14, Y14
+	VPERMQ $0xd8, Y14, Y14
+	VMOVDQU Y14, 96(DX)
+	VZEROUPPER
+	RET
