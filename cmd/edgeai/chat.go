@@ -36,6 +36,7 @@ func runChat(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	maxNew := fs.Int("n", -1, "at most this many new tokens per answer (-1 = until the end of the turn)")
 	fs.IntVar(maxNew, "n-predict", -1, "same as -n")
 	fs.IntVar(maxNew, "max-new", -1, "same as -n")
+	shift := fs.Bool("context-shift", false, "when the conversation no longer fits the context, drop its oldest turns (the system prompt stays) and say so, instead of stopping")
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -87,6 +88,24 @@ func runChat(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if err != nil {
 			return err
 		}
+		if ctxSize := sess.ContextSize(); len(ids)+answerRoom(*maxNew, ctxSize) > ctxSize {
+			if !*shift {
+				fmt.Fprintf(stderr, "[the conversation is %d tokens and the context %d: start a new chat, use a larger -c, or --context-shift]\n", len(ids), ctxSize)
+				return fmt.Errorf("runtime: %w: the conversation is %d tokens, the context holds %d", runtime.ErrContextFull, len(ids), ctxSize)
+			}
+			var dropped, before int
+			for before = len(ids); len(ids)+answerRoom(*maxNew, ctxSize) > ctxSize; dropped++ {
+				var ok bool
+				if msgs, ok = dropOldestTurn(msgs); !ok {
+					return fmt.Errorf("runtime: %w: the last message alone is %d tokens with the system prompt, the context holds %d", runtime.ErrContextFull, len(ids), ctxSize)
+				}
+				if ids, stops, err = model.ChatPrompt(msgs); err != nil {
+					return err
+				}
+			}
+			fmt.Fprintf(stderr, "[context shift: dropped the %d oldest turns (%d tokens); the system prompt and the last %d messages stay]\n",
+				dropped, before-len(ids), len(msgs))
+		}
 		turn, cancel := context.WithCancel(ctx)
 		done := make(chan struct{})
 		go func() {
@@ -131,4 +150,31 @@ func runChat(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		msgs = append(msgs, chat.Message{Role: "assistant", Content: strings.TrimSpace(answer.String())})
 		params.Seed++ // a new draw each turn, still reproducible from --seed
 	}
+}
+
+// answerRoom is the room a turn keeps for its answer when shifting: -n, or a
+// quarter of the context up to 256 tokens.
+func answerRoom(maxNew, ctxSize int) int {
+	if maxNew > 0 {
+		return min(maxNew, ctxSize/2)
+	}
+	return min(256, ctxSize/4)
+}
+
+// dropOldestTurn removes the oldest turn after the leading system messages:
+// a user message and every message up to the next user message. It reports
+// false when only the last user turn is left.
+func dropOldestTurn(msgs []chat.Message) ([]chat.Message, bool) {
+	first := 0
+	for first < len(msgs) && msgs[first].Role == "system" {
+		first++
+	}
+	next := first + 1
+	for next < len(msgs) && msgs[next].Role != "user" {
+		next++
+	}
+	if next >= len(msgs) {
+		return msgs, false
+	}
+	return append(msgs[:first], msgs[next:]...), true
 }

@@ -277,3 +277,32 @@ func TestRunPromptCache(t *testing.T) {
 		t.Errorf("damaged cache: exit %d, %q", code, errs)
 	}
 }
+
+// TestChatContextShift: a 30-turn scripted chat in a context of 128 goes on
+// with --context-shift, reporting each drop (the system prompt stays);
+// without it, it stops with a clear error once the conversation no longer
+// fits.
+func TestChatContextShift(t *testing.T) {
+	var in strings.Builder
+	for i := range 30 {
+		fmt.Fprintf(&in, "Tell me about turn %d and the little dog\n", i)
+	}
+	out, errs, code := runCLI(t, in.String(), "chat", "-m", storiesModel, "--chat-template", "chatml", "--temp", "0", "-n", "12",
+		"-c", "128", "--system", "You tell short stories.", "--context-shift")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	if n := strings.Count(errs, "> "); n != 31 || len(out) < 30*10 { // a prompt per turn, and one at the end of the input
+		t.Errorf("%d prompts and %d bytes of answers, want 30 turns", n, len(out))
+	}
+	drops := strings.Count(errs, "[context shift: dropped")
+	if drops == 0 || !strings.Contains(errs, "the system prompt and the last") {
+		t.Errorf("no drop reported: %q", errs)
+	}
+	_, errs, code = runCLI(t, in.String(), "chat", "-m", storiesModel, "--chat-template", "chatml", "--temp", "0", "-n", "12",
+		"-c", "128", "--system", "You tell short stories.")
+	if code == 0 || !strings.Contains(errs, "--context-shift") || !strings.Contains(errs, "context full") {
+		t.Errorf("without --context-shift: exit %d, %q", code, errs)
+	}
+	t.Logf("%d drops over 30 turns", drops)
+}
