@@ -109,6 +109,9 @@ type Info struct {
 	Layers        int
 	Embedding     int
 	Threads       int
+	CacheTypeK    string // the KV cache's types: f32, f16, q8_0, q4_0
+	CacheTypeV    string
+	CacheBytes    int64 // one session's cache (KV and any rolling state) at ContextSize
 }
 
 // Model is a loaded decoder model. It is safe for concurrent use.
@@ -177,6 +180,9 @@ func Load(ctx context.Context, path string, opts ...Option) (*Model, error) {
 		return nil, err
 	}
 	m.placeWeights()
+	k, v := m.cacheOptions().K, m.cacheOptions().V
+	m.info.CacheTypeK, m.info.CacheTypeV = strings.ToLower(k.String()), strings.ToLower(v.String())
+	m.info.CacheBytes = m.KVCacheBytes()
 	return m, nil
 }
 

@@ -244,6 +244,10 @@ type benchReport struct {
 	Cloud      *cloud.Summary
 	Compare    *cloud.Comparison
 	Assume     *cloud.Assumptions
+	TypeK      string // the KV cache's types
+	TypeV      string
+	KVPerToken float64 // bytes of KV cache per context position (the session's cache / its context)
+	CtxSize    int
 }
 
 // chooseMeter returns the meter the flags ask for (nil for none).
@@ -281,7 +285,8 @@ func (o *benchOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	rep := &benchReport{Model: model, Kernels: kernels.Path(), Mapped: mapped, CPU: sys.CPUBrand, Build: readBuildInfo(), IdleSource: "not measured"}
+	rep := &benchReport{Model: model, Kernels: kernels.Path(), Mapped: mapped, CPU: sys.CPUBrand, Build: readBuildInfo(), IdleSource: "not measured",
+		TypeK: info.CacheTypeK, TypeV: info.CacheTypeV, KVPerToken: float64(info.CacheBytes) / float64(max(info.ContextSize, 1)), CtxSize: info.ContextSize}
 	if rep.Assume, err = cloud.DefaultAssumptions(); err != nil {
 		return err
 	}

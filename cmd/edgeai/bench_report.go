@@ -47,6 +47,7 @@ type benchLine struct {
 	Kernels      string    `json:"kernels"`
 	TTFTMs       float64   `json:"ttft_ms"`
 	PeakRSS      int64     `json:"peak_rss_bytes"`
+	KVPerToken   float64   `json:"kv_bytes_per_token"`
 	Joules       *float64  `json:"joules"`
 	JPerTok      *float64  `json:"joules_per_token"`
 	JPerTokAbove *float64  `json:"joules_per_token_above_idle"`
@@ -98,7 +99,7 @@ func msOf(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 func (rep *benchReport) line(r *bench.Result) benchLine {
 	l := benchLine{BuildCommit: shortCommit(rep.Build.Commit), CPUInfo: rep.CPU, Backends: "CPU", ModelFile: rep.Model.Path,
 		ModelType: rep.Model.Type, ModelSize: rep.Model.Size, ModelParams: rep.Model.Params, NThreads: r.Threads,
-		TypeK: "f32", TypeV: "f32", UseMmap: rep.Mapped, NPrompt: r.NPrompt, NGen: r.NGen, TestTime: r.Time.UTC().Format(time.RFC3339),
+		TypeK: rep.TypeK, TypeV: rep.TypeV, KVPerToken: rep.KVPerToken, UseMmap: rep.Mapped, NPrompt: r.NPrompt, NGen: r.NGen, TestTime: r.Time.UTC().Format(time.RFC3339),
 		AvgNS: int64(r.AvgNS()), StddevNS: int64(r.StddevNS()), AvgTS: r.AvgTS(), StddevTS: r.StddevTS(),
 		Kernels: rep.Kernels, TTFTMs: msOf(r.TTFT), PeakRSS: r.PeakRSS, SamplesTS: r.TokensPerSecond()}
 	for _, d := range r.Samples {
@@ -233,6 +234,8 @@ func writeBenchTable(w io.Writer, rep *benchReport) error {
 		writeRow(r)
 	}
 	fmt.Fprintln(ew)
+	fmt.Fprintf(ew, "KV cache:    %s keys, %s values: %.0f bytes per token (%.1f MiB per session at context %d)\n",
+		rep.TypeK, rep.TypeV, rep.KVPerToken, rep.KVPerToken*float64(rep.CtxSize)/(1<<20), rep.CtxSize)
 	if rep.Meter != nil {
 		fmt.Fprintf(ew, "power meter: %s\n", rep.Meter)
 		fmt.Fprintf(ew, "idle power:  %.3g W, %s\n", rep.IdleWatts, rep.IdleSource)

@@ -13,8 +13,10 @@ import (
 	"strings"
 
 	"github.com/edgeai-go/edgeai/internal/safeopen"
+	"github.com/edgeai-go/edgeai/runtime"
 
 	"github.com/edgeai-go/edgeai/models/gguf"
+	"github.com/edgeai-go/edgeai/models/nn"
 	"github.com/edgeai-go/edgeai/quant"
 )
 
@@ -94,6 +96,16 @@ type infoReport struct {
 	Metadata     []infoKV        `json:"metadata"`
 	Tensors      []infoTensor    `json:"tensors"`
 	TypeCounts   []infoTypeCount `json:"tensor_types"`
+	Memory       *infoMemory     `json:"memory,omitempty"` // decoders: what a session needs
+}
+
+// infoMemory is what a decoder needs to run: its weight matrices and one
+// session's cache at the default context, per KV cache type.
+type infoMemory struct {
+	Context      int              `json:"context"` // the default session context: min(trained, 4096)
+	WeightsBytes int64            `json:"weights_bytes"`
+	Cache        map[string]int64 `json:"cache_bytes"` // one session's cache by KV cache type (f16, q8_0, ...)
+	Error        string           `json:"error,omitempty"`
 }
 
 type infoFileType struct {
@@ -173,6 +185,7 @@ func newInfoReport(path string, f *gguf.File, full bool) *infoReport {
 	for _, c := range counts {
 		rep.TypeCounts = append(rep.TypeCounts, *c)
 	}
+	rep.Memory = decoderMemory(f)
 	sort.Slice(rep.TypeCounts, func(i, j int) bool {
 		a, b := rep.TypeCounts[i], rep.TypeCounts[j]
 		if a.Bytes != b.Bytes {
@@ -241,6 +254,15 @@ func (rep *infoReport) writeText(w io.Writer, f *gguf.File, full bool) error {
 		p("data:          %s of tensors from byte %d\n", infoBytes(rep.TensorBytes), rep.DataOffset)
 	} else {
 		p("data:          no tensors\n")
+	}
+
+	if m := rep.Memory; m != nil {
+		if m.Error != "" {
+			p("memory:        cannot load as a decoder: %s\n", m.Error)
+		} else {
+			p("memory:        weights %s; one session's cache at context %d: %s (f16), %s (q8_0), %s (f32)\n",
+				infoBytes(m.WeightsBytes), m.Context, infoBytes(m.Cache["f16"]), infoBytes(m.Cache["q8_0"]), infoBytes(m.Cache["f32"]))
+		}
 	}
 
 	p("\nmetadata (%d keys):\n", len(f.KV))
@@ -368,4 +390,26 @@ func (e *infoErrWriter) Write(p []byte) (int, error) {
 	n, err := e.w.Write(p)
 	e.err = err
 	return n, err
+}
+
+// decoderMemory binds f's decoder (views into the mapping: cheap) and
+// returns its memory figures, nil for files that are no decoder.
+func decoderMemory(f *gguf.File) *infoMemory {
+	if nn.IsEncoder(f.Arch()) || f.Arch() == "" {
+		return nil
+	}
+	dec, err := nn.LoadDecoder(f)
+	if err != nil {
+		return &infoMemory{Error: err.Error()}
+	}
+	c := dec.Config()
+	ctxSize := min(c.ContextLength, runtime.DefaultContextSize)
+	m := &infoMemory{Context: ctxSize, WeightsBytes: dec.Weights().Bytes(), Cache: map[string]int64{}}
+	for _, t := range []quant.Type{quant.F32, quant.F16, quant.Q8_0} {
+		o := nn.CacheOptions{K: t, V: t, Batch: 64}
+		if _, err := dec.NewCache(1, o); err == nil { // the type suits the heads
+			m.Cache[strings.ToLower(t.String())] = dec.CacheBytes(ctxSize, o)
+		}
+	}
+	return m
 }
