@@ -209,3 +209,52 @@ func TestArm64Extremes(t *testing.T) {
 		}
 	}
 }
+
+// TestArm64PackedGemv calls every arm64 packed kernel directly on one
+// packed group (one to nine block columns, random bytes and the extreme
+// fills of TestArm64Extremes) and compares it bit for bit with the generic
+// packedGroup; the sixteenth output, past the group, must stay untouched.
+func TestArm64PackedGemv(t *testing.T) {
+	r := rand.New(rand.NewPCG(67, 68))
+	for _, im := range armImpls(t) {
+		for _, typ := range []quant.Type{quant.Q4_0, quant.Q8_0, quant.Q5_0} {
+			gemv := im.packGemv[typ]
+			if gemv == nil {
+				continue
+			}
+			for nb := 1; nb <= 9; nb++ {
+				cols := 32 * nb
+				for fill := range 4 {
+					w := randomBlocks(r, typ, packRows*cols)
+					a := randomActivation(r, quant.Q8_0, cols)
+					bs := layouts[typ].bb
+					for i := range w {
+						if i%bs >= 2 && fill > 0 {
+							w[i] = []byte{0, 0xff, 0x88, 0x80}[fill]
+						}
+					}
+					for i := range a {
+						if i%34 >= 2 && fill > 0 {
+							a[i] = []byte{0, 0x80, 0x7f, 0x80}[fill]
+						}
+					}
+					p := make([]byte, len(w))
+					Pack(typ, p, w, packRows, cols)
+					var want [packRows]float32
+					packedGroup(typ, nb, p, a, &want)
+					var got [packRows + 1]float32
+					got[packRows] = 42
+					gemv(nb, &p[0], &a[0], &got[0])
+					for row := range packRows {
+						if math.Float32bits(got[row]) != math.Float32bits(want[row]) {
+							t.Fatalf("%s %v nb=%d fill %d row %d: %g, generic %g", im.name, typ, nb, fill, row, got[row], want[row])
+						}
+					}
+					if got[packRows] != 42 {
+						t.Fatalf("%s %v nb=%d: wrote past the group", im.name, typ, nb)
+					}
+				}
+			}
+		}
+	}
+}

@@ -49,6 +49,8 @@ func archImpls() []*impl {
 	neon.quantize[quant.Q8_0] = quantizeQ8_0NEON
 	neon.quantize[quant.Q8_1] = quantizeQ8_1NEON
 	neon.quantize[quant.Q8_K] = quantizeQ8_KNEON
+	neon.packGemv[quant.Q4_0] = gemvQ4_0x15PNEON
+	neon.packGemv[quant.Q8_0] = gemvQ8_0x15PNEON
 
 	dp := &impl{name: "dotprod", available: hasDotProd, dot: dotF32NEON, axpy: axpyF32NEON, scale: scaleF32NEON}
 	dp.vecDot = neon.vecDot
@@ -69,6 +71,8 @@ func archImpls() []*impl {
 	dp.vecDot[quant.Q3_K] = dotQ3_KSDOT
 	dp.vecDot[quant.Q2_K] = dotQ2_KSDOT
 	dp.vecDot[quant.IQ4_XS] = dotIQ4_XSSDOT
+	dp.packGemv[quant.Q4_0] = gemvQ4_0x15PSDOT
+	dp.packGemv[quant.Q8_0] = gemvQ8_0x15PSDOT
 
 	for _, im := range []*impl{neon, dp} {
 		for _, t := range []quant.Type{quant.Q8_0, quant.Q4_0, quant.Q5_0, quant.Q4_K, quant.Q5_K, quant.Q6_K, quant.F16,
