@@ -27,7 +27,8 @@ var (
 // available if this CPU can run it. Both are bit-identical to the generic
 // implementation for every kernel they provide (tested).
 func archImpls() []*impl {
-	neon := &impl{name: "neon", available: hasASIMD, dot: dotF32NEON, axpy: axpyF32NEON, scale: scaleF32NEON}
+	neon := &impl{name: "neon", available: hasASIMD, dot: dotF32NEON, axpy: axpyF32NEON, scale: scaleF32NEON,
+		attnDot: attnDotNEON, attnValues: attnValuesNEONGo, swiglu: swigluNEONGo, softmaxExp: softmaxExpNEONGo}
 	neon.vecDot[quant.Q8_0] = dotQ8_0NEON
 	neon.vecDot[quant.Q4_0] = dotQ4_0NEON
 	neon.vecDot[quant.Q5_0] = dotQ5_0NEON
@@ -52,7 +53,8 @@ func archImpls() []*impl {
 	neon.packGemv[quant.Q4_0] = gemvQ4_0x15PNEON
 	neon.packGemv[quant.Q8_0] = gemvQ8_0x15PNEON
 
-	dp := &impl{name: "dotprod", available: hasDotProd, dot: dotF32NEON, axpy: axpyF32NEON, scale: scaleF32NEON}
+	dp := &impl{name: "dotprod", available: hasDotProd, dot: dotF32NEON, axpy: axpyF32NEON, scale: scaleF32NEON,
+		attnDot: attnDotNEON, attnValues: attnValuesNEONGo, swiglu: swigluNEONGo, softmaxExp: softmaxExpNEONGo}
 	dp.vecDot = neon.vecDot
 	dp.quantize = neon.quantize
 	dp.tile[quant.Q8_0] = tileQ8_0SDOT
