@@ -9,36 +9,28 @@
 #define PACKQ_HELPERS
 
 // Q4GROUP adds to Vacc the four products fma(float32(isum), d_w·d_a) of
-// the rows 4k..4k+3 of a packed Q4_0 block column at (R1), whose nibble
-// slots k, k+4, k+8, k+12 start at o0..o3: the exact Σ q·a of each slot (Q4SLOT, four lanes), the
-// lanes of the four slots added pairwise (ADDP) so that lane L holds row
-// 4k+L, minus 8·Σa (V8); LAST is Q4FOURTH(o3) for the fourth slot, or
-// Q4NONE where it does not exist (k = 3: there is no slot 15, lane 3 is
-// left unused); the rows' scales are the fp16 lanes 4k..4k+3 of
-// V30 (rows 0-7) and V31 (rows 8-15), converted by CVT, times d_a (V14
-// lane 0).
-#define Q4GROUP(o0, o1, o2, LAST, CVT, acc) \
-	FMOVQ o0(R1), F16 \
-	FMOVQ o1(R1), F17 \
-	FMOVQ o2(R1), F18 \
-	Q4SLOT(16, 9) \
-	Q4SLOT(17, 10) \
-	Q4SLOT(18, 11) \
-	LAST \
+// the rows 4k..4k+3 of a packed Q4_0 block column, whose nibble slots k,
+// k+4, k+8, k+12 are in Vw0..Vw2 and (FOURTH) the fourth: the exact
+// Σ q·a - 8·Σa of each row as Q4SLOT's lanes, the four slots' lanes added
+// pairwise (ADDP) so that lane L holds row 4k+L, then Q4FIX; FOURTH is
+// Q4SLOT(w3, 12), or Q4NONE where slot 15 would be (k = 3: lane 3 is left
+// unused). The rows' scales are the fp16 lanes 4k..4k+3 of V15 (rows 0-7)
+// and V31 (rows 8-15), converted by CVT, times d_a (V14 lane 0).
+#define Q4GROUP(w0, w1, w2, FOURTH, CVT, acc) \
+	Q4SLOT(w0, 9) \
+	Q4SLOT(w1, 10) \
+	Q4SLOT(w2, 11) \
+	FOURTH \
 	ADDP4S(9, 9, 10) \
 	ADDP4S(11, 11, 12) \
 	ADDP4S(9, 9, 11) \
-	SUB4S(9, 9, 8) \
+	Q4FIX \
 	SCVTF4S(9, 9) \
 	CVT \
 	FMULE4S(10, 10, 14, 0) \
 	FMLA4S(acc, 9, 10)
 
-// Q4FOURTH takes the fourth slot of a group, at o(R1), into V12; Q4NONE
-// clears V12.
-#define Q4FOURTH(o) \
-	FMOVQ o(R1), F19 \
-	Q4SLOT(19, 12)
+// Q4NONE clears V12.
 #define Q4NONE VEOR V12.B16, V12.B16, V12.B16
 
 // Q8ROW adds one Q8_0 block product of the next row of a packed block
@@ -94,12 +86,15 @@
 //
 // A packed Q4_0 group (nb block columns of 270 bytes at w) times one Q8_0
 // activation row: out[r] = dotQ4_0 of row r (r < 15), bit for bit. Per
-// block column the exact isum of each row is Σ nibble·a - 8·Σa (8·Σa
-// once per column, V8), and acc = fma(float32(isum), d_w·d_a, acc) for four
-// rows per instruction: rows 4k..4k+3 in V(k).
+// block column the exact isum of each row is Σ nibble·a - 8·Σa (-8·Σa
+// once per column, by DOTQ with bytes -8, into V8: see Q4ASUM), and acc =
+// fma(float32(isum), d_w·d_a, acc) for four rows per instruction: rows
+// 4k..4k+3 in V(k).
 //
-// V0-V3: acc; V4, V5: the activations; V6: 0x0f; V7: 8; V8: 8·Σa; V9-V12:
-// the slots' lanes; V13: nibbles; V14: d_a; V30, V31: the fp16 scales.
+// V0-V3: acc; V4, V5: the activations; V6: 0x0f; V7: -8, then free (the
+// NEON Q4SLOT's products); V8: -8·Σa; V9-V12: the slots' lanes; V13:
+// nibbles; V14: d_a; V15, V31: the fp16 scales; V16-V30: the fifteen
+// nibble slots.
 TEXT FN_GQ4_0(SB), NOSPLIT, $0-32
 	MOVD  nb+0(FP), R0
 	MOVD  w+8(FP), R1
@@ -110,7 +105,6 @@ TEXT FN_GQ4_0(SB), NOSPLIT, $0-32
 	VEOR  V2.B16, V2.B16, V2.B16
 	VEOR  V3.B16, V3.B16, V3.B16
 	VMOVI $15, V6.B16
-	VMOVI $8, V7.B16
 	CBZ   R0, gq4done
 
 gq4loop:
@@ -118,16 +112,23 @@ gq4loop:
 	FMOVS   R4, F14
 	FCVTHS  F14, F14
 	VLD1.P  32(R2), [V4.B16, V5.B16]
+	VMOVI   $248, V7.B16
 	VEOR    V8.B16, V8.B16, V8.B16
 	DOTQ(8, 4, 7)
 	DOTQ(8, 5, 7)
 	VADDV   V8.S4, V8
-	VDUP    V8.S[0], V8.S4
-	VLD1    (R1), [V30.H8, V31.H8]
-	Q4GROUP(30, 94, 158, Q4FOURTH(222), FCVTL4S(10, 30), 0)
-	Q4GROUP(46, 110, 174, Q4FOURTH(238), FCVTL24S(10, 30), 1)
-	Q4GROUP(62, 126, 190, Q4FOURTH(254), FCVTL4S(10, 31), 2)
-	Q4GROUP(78, 142, 206, Q4NONE, FCVTL24S(10, 31), 3)
+	Q4ASUM
+	FMOVQ   (R1), F15
+	FMOVQ   16(R1), F31
+	ADD     $30, R1, R5
+	VLD1.P  64(R5), [V16.B16, V17.B16, V18.B16, V19.B16]
+	VLD1.P  64(R5), [V20.B16, V21.B16, V22.B16, V23.B16]
+	VLD1.P  64(R5), [V24.B16, V25.B16, V26.B16, V27.B16]
+	VLD1    (R5), [V28.B16, V29.B16, V30.B16]
+	Q4GROUP(16, 20, 24, Q4SLOT(28, 12), FCVTL4S(10, 15), 0)
+	Q4GROUP(17, 21, 25, Q4SLOT(29, 12), FCVTL24S(10, 15), 1)
+	Q4GROUP(18, 22, 26, Q4SLOT(30, 12), FCVTL4S(10, 31), 2)
+	Q4GROUP(19, 23, 27, Q4NONE, FCVTL24S(10, 31), 3)
 	ADD     $270, R1
 	SUB     $1, R0
 	CBNZ    R0, gq4loop
