@@ -24,8 +24,8 @@
 //     expf) in AVX-512; all bit-identical to generic.
 //
 // The other kernels of a path are the generic ones. The arm64 paths (neon,
-// dotprod) register in cpu_arm64.go. The environment variable
-// EDGEAI_KERNELS (generic, avx2, avx512, neon, dotprod) forces a path; an
+// dotprod, i8mm) register in cpu_arm64.go. The environment variable
+// EDGEAI_KERNELS (generic, avx2, avx512, neon, dotprod, i8mm) forces a path; an
 // unavailable one falls back to the best available, and Features says so.
 // The build tag purego leaves only the generic path.
 //
@@ -165,7 +165,7 @@ func init() {
 
 // pathNames are the values EDGEAI_KERNELS may take, whether or not this
 // build has them.
-var pathNames = []string{"generic", "avx2", "avx512", "neon", "dotprod"}
+var pathNames = []string{"generic", "avx2", "avx512", "neon", "dotprod", "i8mm"}
 
 // choose returns the implementation named by want (the value of
 // EDGEAI_KERNELS), or the most capable available one when want is empty,

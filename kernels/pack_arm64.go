@@ -24,3 +24,9 @@ func gemvQ8_0x15PSDOT(nb int, w, a *byte, out *float32)
 
 //go:noescape
 func gemvQ8_0x15PNEON(nb int, w, a *byte, out *float32)
+
+// tileQ4_0x15PI8MM multiplies a packed Q4_0 group by n Q8_0 activation
+// rows with SMMLA (a packTileFunc, dotQ4_0 per product; i8mm CPUs).
+//
+//go:noescape
+func tileQ4_0x15PI8MM(nb int, w, a *byte, ab, n int, out *float32, ldo int)
