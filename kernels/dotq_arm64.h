@@ -92,16 +92,30 @@
 	VDUP   V30.S[0], V30.S4 \
 	VDUP   V31.S[0], V31.S4
 
-// KLANES32 adds the quads of Vqa·Vaa and Vqb·Vab (the two halves of a
-// 32-value sub-block) times scale lane i of Vsc to the lanes V22, V23:
-// addLanes32 of dot_k.go.
+// KLANES32 is addLanes32 of dot_k.go for the eight 32-value sub-blocks of
+// a block, taken in order j = 0..7, without clearing a register per
+// sub-block: V24, V25 hold the running sums R_j of the quads of Vqa·Vaa
+// and Vqb·Vab (the two halves of each sub-block) over the sub-blocks so
+// far, and lane i of Vsc holds the difference s_j - s_{j+1} of the scales
+// (s_8 = 0, see KDIFF), so that the lanes V22, V23 get Σ_j R_j·(s_j -
+// s_{j+1}) = Σ_j s_j·quads_j: the same exact int32 sums.
 #define KLANES32(qa, qb, aa, ab, sc, i) \
-	VEOR V24.B16, V24.B16, V24.B16 \
-	VEOR V25.B16, V25.B16, V25.B16 \
 	DOTQ(24, qa, aa) \
 	DOTQ(25, qb, ab) \
 	MLAE4S(22, 24, sc, i) \
 	MLAE4S(23, 25, sc, i)
+
+// KDIFF turns the eight int32 scales in V9 (0-3), V10 (4-7) into the
+// differences s_j - s_{j+1} (s_8 = 0) that KLANES32 takes, and clears its
+// running sums V24, V25 (clobbers Vt, Vz).
+#define KDIFF(t, z) \
+	WORD $(0x6e201c00 | ((z)<<16) | ((z)<<5) | (z)) \
+	EXT16B(t, 9, 10, 4) \
+	SUB4S(9, 9, t) \
+	EXT16B(t, 10, z, 4) \
+	SUB4S(10, 10, t) \
+	VEOR V24.B16, V24.B16, V24.B16 \
+	VEOR V25.B16, V25.B16, V25.B16
 
 // Q4KSUB takes the next 32 bytes of Q4_K nibbles at (R7) and 64 activations
 // at (R6): low nibbles with scale lane i of Vsc, high nibbles with lane i+1.
@@ -117,7 +131,7 @@
 
 // Q5KSUB is Q4KSUB for Q5_K: bit 0 of qh (V7, V8) is the fifth bit of the
 // low nibbles, bit 1 that of the high nibbles; qh is then shifted right
-// by 2 for the next 32 bytes.
+// by 2 for the next 32 bytes. Clobbers V14, V15.
 #define Q5KSUB(sc, i) \
 	VLD1.P 32(R7), [V16.B16, V17.B16] \
 	VLD1.P 64(R6), [V18.B16, V19.B16, V20.B16, V21.B16] \
@@ -125,18 +139,18 @@
 	VAND   V26.B16, V17.B16, V5.B16 \
 	VUSHR  $4, V16.B16, V16.B16 \
 	VUSHR  $4, V17.B16, V17.B16 \
-	VAND   V11.B16, V7.B16, V24.B16 \
-	VAND   V11.B16, V8.B16, V25.B16 \
-	VSHL   $4, V24.B16, V24.B16 \
-	VSHL   $4, V25.B16, V25.B16 \
-	VORR   V24.B16, V4.B16, V4.B16 \
-	VORR   V25.B16, V5.B16, V5.B16 \
-	VAND   V27.B16, V7.B16, V24.B16 \
-	VAND   V27.B16, V8.B16, V25.B16 \
-	VSHL   $3, V24.B16, V24.B16 \
-	VSHL   $3, V25.B16, V25.B16 \
-	VORR   V24.B16, V16.B16, V16.B16 \
-	VORR   V25.B16, V17.B16, V17.B16 \
+	VAND   V11.B16, V7.B16, V14.B16 \
+	VAND   V11.B16, V8.B16, V15.B16 \
+	VSHL   $4, V14.B16, V14.B16 \
+	VSHL   $4, V15.B16, V15.B16 \
+	VORR   V14.B16, V4.B16, V4.B16 \
+	VORR   V15.B16, V5.B16, V5.B16 \
+	VAND   V27.B16, V7.B16, V14.B16 \
+	VAND   V27.B16, V8.B16, V15.B16 \
+	VSHL   $3, V14.B16, V14.B16 \
+	VSHL   $3, V15.B16, V15.B16 \
+	VORR   V14.B16, V16.B16, V16.B16 \
+	VORR   V15.B16, V17.B16, V17.B16 \
 	VUSHR  $2, V7.B16, V7.B16 \
 	VUSHR  $2, V8.B16, V8.B16 \
 	KLANES32(4, 5, 18, 19, sc, i) \
@@ -466,6 +480,7 @@ q4kloop:
 	SCVTF4S(14, 14)
 	FMLA4S(3, 14, 31)
 
+	KDIFF(14, 15)
 	VEOR  V22.B16, V22.B16, V22.B16
 	VEOR  V23.B16, V23.B16, V23.B16
 	ADD   $16, R1, R7
@@ -527,6 +542,7 @@ q5kloop:
 	SCVTFS(14, 14)
 	FMADDS F31, F2, F14, F2
 
+	KDIFF(14, 15)
 	VEOR  V22.B16, V22.B16, V22.B16
 	VEOR  V23.B16, V23.B16, V23.B16
 	ADD   $16, R1, R7
@@ -893,6 +909,7 @@ iq4xsloop:
 	SXTL8H(9, 9)
 	SXTL24S(10, 9)
 	SXTL4S(9, 9)
+	KDIFF(11, 12)
 
 	MOVHU (R1), R3
 	FMOVS R3, F30
