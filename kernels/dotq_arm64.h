@@ -159,15 +159,32 @@
 // QSUB16 adds the 32 values in V14 (values 0-15) and V15 (16-31) times the
 // activations at (R6), advancing R6 by 32, to the int32 lanes V12 (lanes
 // 0-3, scale lane i of Vsc) and V13 (lanes 4-7, scale lane i+1):
-// addLanes16 of dot_k.go.
+// addLanes16 of dot_k.go, for the sixteen 16-value groups of a block in
+// order, as running sums: V18, V19 add up the quads of the groups so far
+// and the scale lanes hold differences (see KDIFF16), as KLANES32 does.
 #define QSUB16(sc, i) \
 	VLD1.P 32(R6), [V16.B16, V17.B16] \
-	VEOR   V18.B16, V18.B16, V18.B16 \
-	VEOR   V19.B16, V19.B16, V19.B16 \
 	DOTQ(18, 14, 16) \
 	DOTQ(19, 15, 17) \
 	MLAE4S(12, 18, sc, i) \
 	MLAE4S(13, 19, sc, (i)+1)
+
+// KDIFF16 turns the sixteen int32 scales in V8-V11 (group g in lane g%4
+// of V(8+g/4)) into the differences s_g - s_{g+2} (s_16 = s_17 = 0): the
+// even groups feed V12 and the odd ones V13, each sequence in order. It
+// clears QSUB16's running sums V18, V19 (clobbers Vt, Vz).
+#define KDIFF16(t, z) \
+	WORD $(0x6e201c00 | ((z)<<16) | ((z)<<5) | (z)) \
+	EXT16B(t, 8, 9, 8) \
+	SUB4S(8, 8, t) \
+	EXT16B(t, 9, 10, 8) \
+	SUB4S(9, 9, t) \
+	EXT16B(t, 10, 11, 8) \
+	SUB4S(10, 10, t) \
+	EXT16B(t, 11, z, 8) \
+	SUB4S(11, 11, t) \
+	VEOR V18.B16, V18.B16, V18.B16 \
+	VEOR V19.B16, V19.B16, V19.B16
 
 // MINTERM loads the fp16 minimum m_w at (R1) and the fp16 s_a at (R2),
 // advancing both by 2, and sets F9 = fma(m_w, s_a, F9) (clobbers R3, R4,
@@ -407,6 +424,7 @@ q6loop:
 	SXTL24S(9, 24)
 	SXTL4S(10, 25)
 	SXTL24S(11, 25)
+	KDIFF16(2, 3)
 	VEOR  V12.B16, V12.B16, V12.B16
 	VEOR  V13.B16, V13.B16, V13.B16
 	ADD   $4, R2, R6
@@ -761,6 +779,7 @@ q3kloop:
 	FMULS F26, F27, F30
 	VDUP  V30.S[0], V30.S4
 
+	KDIFF16(2, 3)
 	VEOR  V12.B16, V12.B16, V12.B16
 	VEOR  V13.B16, V13.B16, V13.B16
 	VLD1  (R1), [V4.B16, V5.B16]
@@ -839,6 +858,7 @@ q2kloop:
 
 	VAND  V21.B16, V8.B16, V8.B16
 	SWIDEN16
+	KDIFF16(2, 3)
 	VEOR  V12.B16, V12.B16, V12.B16
 	VEOR  V13.B16, V13.B16, V13.B16
 	ADD   $16, R1, R7
