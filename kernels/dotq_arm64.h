@@ -53,44 +53,38 @@
 // KSCALES unpacks the scales and mins of the Q4_K/Q5_K block at (R1) into
 // V9 (scales 0-3), V10 (4-7), V12 (mins 0-3), V13 (4-7) as int32, and sets
 // V30 to d_a·d_w and V31 to (-d_a)·dmin_w, broadcast (the Q8_K block is at
-// (R2)). Clobbers R3-R8, R10, R11, F28.
+// (R2)). With the 12 scale bytes b0..b11 (V28): scales 0-3 and mins 0-3
+// are b0..b7 & 0x3f; scales 4-7 and mins 4-7 are the low and high nibbles
+// of b8..b11 (b8..b11 in every word of V14: and, ushr, zip1), or'ed with
+// (b0..b7 & 0xc0) >> 2 (bic, ushr); one zip1 of 32-bit words puts the
+// eight scales in bytes 0-7 and the eight mins in bytes 8-15, widened
+// twice. V26 must hold bytes 0x0f. Clobbers V14, V15, V28, V29.
 #define KSCALES \
-	MOVWU  4(R1), R3 \
-	MOVWU  8(R1), R4 \
-	MOVWU  12(R1), R5 \
-	ANDW   $0x3f3f3f3f, R3, R6 \
-	ANDW   $0x3f3f3f3f, R4, R7 \
-	LSRW   $6, R3, R8 \
-	ANDW   $0x03030303, R8, R8 \
-	ANDW   $0x0f0f0f0f, R5, R10 \
-	ORRW   R8<<4, R10, R8 \
-	LSRW   $6, R4, R10 \
-	ANDW   $0x03030303, R10, R10 \
-	LSRW   $4, R5, R11 \
-	ANDW   $0x0f0f0f0f, R11, R11 \
-	ORRW   R10<<4, R11, R10 \
-	VMOV   R6, V9.S[0] \
-	VMOV   R8, V9.S[1] \
-	VMOV   R7, V12.S[0] \
-	VMOV   R10, V12.S[1] \
+	FMOVQ  4(R1), F28 \
+	VMOVI  $63, V29.B16 \
+	VAND   V29.B16, V28.B16, V9.B16 \
+	VDUP   V28.S[2], V14.S4 \
+	VAND   V26.B16, V14.B16, V15.B16 \
+	VUSHR  $4, V14.B16, V14.B16 \
+	WORD   $(0x4e803800 | (14<<16) | (15<<5) | 15) \
+	WORD   $(0x4e601c00 | (29<<16) | (28<<5) | 14) \
+	VUSHR  $2, V14.B16, V14.B16 \
+	VORR   V14.B16, V15.B16, V15.B16 \
+	WORD   $(0x4e803800 | (15<<16) | (9<<5) | 9) \
+	VUXTL2 V9.B16, V12.H8 \
 	VUXTL  V9.B8, V9.H8 \
 	VUXTL2 V9.H8, V10.S4 \
 	VUXTL  V9.H4, V9.S4 \
-	VUXTL  V12.B8, V12.H8 \
 	VUXTL2 V12.H8, V13.S4 \
 	VUXTL  V12.H4, V12.S4 \
+	FMOVS  (R1), F30 \
+	FCVTL4S(30, 30) \
 	FMOVS  (R2), F28 \
-	MOVHU  (R1), R3 \
-	FMOVS  R3, F30 \
-	FCVTHS F30, F30 \
-	FMULS  F30, F28, F30 \
-	MOVHU  2(R1), R3 \
-	FMOVS  R3, F31 \
-	FCVTHS F31, F31 \
-	FNEGS  F28, F28 \
-	FMULS  F31, F28, F31 \
-	VDUP   V30.S[0], V30.S4 \
-	VDUP   V31.S[0], V31.S4
+	FNEGS  F28, F29 \
+	WORD   $(0x6e0c0400 | (29<<5) | 28) \
+	FMUL4S(30, 30, 28) \
+	VDUP   V30.S[1], V31.S4 \
+	VDUP   V30.S[0], V30.S4
 
 // KLANES32 is addLanes32 of dot_k.go for the eight 32-value sub-blocks of
 // a block, taken in order j = 0..7, without clearing a register per
