@@ -11,11 +11,11 @@
 #ifndef DOTQ_HELPERS
 #define DOTQ_HELPERS
 
-// Q6FIN ors the high bits in V23, V24 (masked to 0x30 here) into the low
-// nibbles in V14, V15 and subtracts 32.
-#define Q6FIN \
-	VAND V21.B16, V23.B16, V23.B16 \
-	VAND V21.B16, V24.B16, V24.B16 \
+// Q6FIN ors the high bits in Vh0, Vh1 (masked to 0x30 here, into V23,
+// V24) into the low nibbles in V14, V15 and subtracts 32.
+#define Q6FIN(h0, h1) \
+	VAND V21.B16, h0, V23.B16 \
+	VAND V21.B16, h1, V24.B16 \
 	VORR V23.B16, V14.B16, V14.B16 \
 	VORR V24.B16, V15.B16, V15.B16 \
 	VSUB V22.B16, V14.B16, V14.B16 \
@@ -29,25 +29,23 @@
 	VAND  V20.B16, V3.B16, V15.B16 \
 	VSHL  $4, V6.B16, V23.B16 \
 	VSHL  $4, V7.B16, V24.B16 \
-	Q6FIN \
+	Q6FIN(V23.B16, V24.B16) \
 	QSUB16(sa, 0) \
 	VAND  V20.B16, V4.B16, V14.B16 \
 	VAND  V20.B16, V5.B16, V15.B16 \
 	VSHL  $2, V6.B16, V23.B16 \
 	VSHL  $2, V7.B16, V24.B16 \
-	Q6FIN \
+	Q6FIN(V23.B16, V24.B16) \
 	QSUB16(sa, 2) \
 	VUSHR $4, V2.B16, V14.B16 \
 	VUSHR $4, V3.B16, V15.B16 \
-	VORR  V6.B16, V6.B16, V23.B16 \
-	VORR  V7.B16, V7.B16, V24.B16 \
-	Q6FIN \
+	Q6FIN(V6.B16, V7.B16) \
 	QSUB16(sb, 0) \
 	VUSHR $4, V4.B16, V14.B16 \
 	VUSHR $4, V5.B16, V15.B16 \
 	VUSHR $2, V6.B16, V23.B16 \
 	VUSHR $2, V7.B16, V24.B16 \
-	Q6FIN \
+	Q6FIN(V23.B16, V24.B16) \
 	QSUB16(sb, 2)
 
 // KSCALES unpacks the scales and mins of the Q4_K/Q5_K block at (R1) into
