@@ -80,10 +80,7 @@ func TestArm64Selection(t *testing.T) {
 
 // armImpls returns the available arm64 implementations.
 func armImpls(t *testing.T) []*impl {
-	var out []*impl
-	for _, im := range testImpls(t)[1:] {
-		out = append(out, im)
-	}
+	out := testImpls(t)[1:]
 	if len(out) == 0 {
 		t.Fatal("no arm64 implementation available")
 	}
