@@ -29,19 +29,27 @@ func implNamed(t *testing.T, name string) *impl {
 
 // TestArm64Selection checks the feature detection and the choice of path:
 // neon everywhere (Go's arm64 baseline), dotprod exactly where cpuid
-// reports ASIMDDP, the best one by default, and EDGEAI_KERNELS values.
-// Under qemu-user, -cpu max has dotprod and -cpu cortex-a72 does not.
+// reports ASIMDDP, i8mm where it also reports I8MM, the best one by
+// default, and EDGEAI_KERNELS values. Under qemu-user, -cpu max has
+// dotprod and i8mm, -cpu cortex-a76 dotprod only and -cpu cortex-a72
+// neither.
 func TestArm64Selection(t *testing.T) {
-	neon, dp := implNamed(t, "neon"), implNamed(t, "dotprod")
+	neon, dp, i8 := implNamed(t, "neon"), implNamed(t, "dotprod"), implNamed(t, "i8mm")
 	if !neon.available {
 		t.Error("neon not available on arm64")
 	}
 	if dp.available != cpuid.CPU.Supports(cpuid.ASIMDDP) {
 		t.Errorf("dotprod available = %v, cpuid ASIMDDP = %v", dp.available, cpuid.CPU.Supports(cpuid.ASIMDDP))
 	}
+	if i8.available != (dp.available && cpuid.CPU.Supports(cpuid.I8MM)) {
+		t.Errorf("i8mm available = %v, cpuid I8MM = %v", i8.available, cpuid.CPU.Supports(cpuid.I8MM))
+	}
 	want := neon
 	if dp.available {
 		want = dp
+	}
+	if i8.available {
+		want = i8
 	}
 	if im, note := choose(""); im != want || note != "" {
 		t.Errorf("choose(\"\") = %s %q, want %s", im.name, note, want.name)
@@ -53,10 +61,14 @@ func TestArm64Selection(t *testing.T) {
 	if dp.available && (im != dp || note != "") || !dp.available && (im != neon || note == "") {
 		t.Errorf("choose(dotprod) = %s %q (dotprod available: %v)", im.name, note, dp.available)
 	}
+	im, note = choose("i8mm")
+	if i8.available && (im != i8 || note != "") || !i8.available && (im != want || note == "") {
+		t.Errorf("choose(i8mm) = %s %q (i8mm available: %v)", im.name, note, i8.available)
+	}
 	if im, note := choose("avx2"); im != want || note == "" {
 		t.Errorf("choose(avx2) = %s %q, want %s with a note", im.name, note, want.name)
 	}
-	for _, im := range []*impl{neon, dp} {
+	for _, im := range []*impl{neon, dp, i8} {
 		for _, typ := range armTypes {
 			if !im.exact[typ] {
 				t.Errorf("%s %v not marked exact", im.name, typ)
@@ -68,10 +80,7 @@ func TestArm64Selection(t *testing.T) {
 
 // armImpls returns the available arm64 implementations.
 func armImpls(t *testing.T) []*impl {
-	var out []*impl
-	for _, im := range testImpls(t)[1:] {
-		out = append(out, im)
-	}
+	out := testImpls(t)[1:]
 	if len(out) == 0 {
 		t.Fatal("no arm64 implementation available")
 	}
@@ -207,5 +216,130 @@ func TestArm64Extremes(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestArm64PackedGemv calls every arm64 packed kernel directly on one
+// packed group (one to nine block columns, random bytes and the extreme
+// fills of TestArm64Extremes) and compares it bit for bit with the generic
+// packedGroup; the sixteenth output, past the group, must stay untouched.
+func TestArm64PackedGemv(t *testing.T) {
+	r := rand.New(rand.NewPCG(67, 68))
+	for _, im := range armImpls(t) {
+		for _, typ := range []quant.Type{quant.Q4_0, quant.Q8_0, quant.Q5_0} {
+			gemv := im.packGemv[typ]
+			if gemv == nil {
+				continue
+			}
+			for nb := 1; nb <= 9; nb++ {
+				cols := 32 * nb
+				for fill := range 4 {
+					w := randomBlocks(r, typ, packRows*cols)
+					a := randomActivation(r, quant.Q8_0, cols)
+					bs := layouts[typ].bb
+					for i := range w {
+						if i%bs >= 2 && fill > 0 {
+							w[i] = []byte{0, 0xff, 0x88, 0x80}[fill]
+						}
+					}
+					for i := range a {
+						if i%34 >= 2 && fill > 0 {
+							a[i] = []byte{0, 0x80, 0x7f, 0x80}[fill]
+						}
+					}
+					p := make([]byte, len(w))
+					Pack(typ, p, w, packRows, cols)
+					var want [packRows]float32
+					packedGroup(typ, nb, p, a, &want)
+					var got [packRows + 1]float32
+					got[packRows] = 42
+					gemv(nb, &p[0], &a[0], &got[0])
+					for row := range packRows {
+						if math.Float32bits(got[row]) != math.Float32bits(want[row]) {
+							t.Fatalf("%s %v nb=%d fill %d row %d: %g, generic %g", im.name, typ, nb, fill, row, got[row], want[row])
+						}
+					}
+					if got[packRows] != 42 {
+						t.Fatalf("%s %v nb=%d: wrote past the group", im.name, typ, nb)
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestArm64PackedTile calls every arm64 packed prompt kernel directly on
+// one packed group, for one to five activation rows (odd counts take the
+// last row twice) with random bytes and extreme fills, and compares each
+// product bit for bit with the generic packedGroup; outputs outside the
+// fifteen rows and the n activation rows must stay untouched.
+func TestArm64PackedTile(t *testing.T) {
+	r := rand.New(rand.NewPCG(69, 70))
+	tested := false
+	for _, im := range armImpls(t) {
+		for _, typ := range []quant.Type{quant.Q4_0, quant.Q8_0, quant.Q5_0} {
+			tile := im.packTile[typ]
+			if tile == nil {
+				continue
+			}
+			tested = true
+			for _, nb := range []int{1, 2, 7} {
+				cols := 32 * nb
+				for n := 1; n <= 5; n++ {
+					for fill := range 4 {
+						w := randomBlocks(r, typ, packRows*cols)
+						ab := mustRowBytes(t, quant.Q8_0, cols)
+						a := make([]byte, n*ab)
+						for j := range n {
+							copy(a[j*ab:], randomActivation(r, quant.Q8_0, cols))
+						}
+						bs := layouts[typ].bb
+						for i := range w {
+							if i%bs >= 2 && fill > 0 {
+								w[i] = []byte{0, 0xff, 0x88, 0x00}[fill]
+							}
+						}
+						for i := range a {
+							if i%34 >= 2 && fill > 0 {
+								a[i] = []byte{0, 0x80, 0x7f, 0x80}[fill]
+							}
+						}
+						p := make([]byte, len(w))
+						Pack(typ, p, w, packRows, cols)
+						ldo := packRows + 3
+						got := make([]float32, (n+1)*ldo)
+						for i := range got {
+							got[i] = 42
+						}
+						for j := range n {
+							clear(got[j*ldo : j*ldo+packRows])
+						}
+						tile(nb, &p[0], &a[0], ab, n, &got[0], ldo)
+						for j := range n {
+							var want [packRows]float32
+							packedGroup(typ, nb, p, a[j*ab:(j+1)*ab], &want)
+							for row := range packRows {
+								if g := got[j*ldo+row]; math.Float32bits(g) != math.Float32bits(want[row]) {
+									t.Fatalf("%s %v nb=%d n=%d fill %d: out[%d][%d] = %g, generic %g", im.name, typ, nb, n, fill, j, row, g, want[row])
+								}
+							}
+							for i := j*ldo + packRows; i < (j+1)*ldo; i++ {
+								if got[i] != 42 {
+									t.Fatalf("%s %v nb=%d n=%d: wrote out[%d] outside the group", im.name, typ, nb, n, i)
+								}
+							}
+						}
+						for i := n * ldo; i < len(got); i++ {
+							if got[i] != 42 {
+								t.Fatalf("%s %v nb=%d n=%d: wrote out[%d] past the activation rows", im.name, typ, nb, n, i)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	if !tested {
+		t.Skip("no packed prompt kernel on this CPU's paths")
 	}
 }

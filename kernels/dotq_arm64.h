@@ -11,11 +11,11 @@
 #ifndef DOTQ_HELPERS
 #define DOTQ_HELPERS
 
-// Q6FIN ors the high bits in V23, V24 (masked to 0x30 here) into the low
-// nibbles in V14, V15 and subtracts 32.
-#define Q6FIN \
-	VAND V21.B16, V23.B16, V23.B16 \
-	VAND V21.B16, V24.B16, V24.B16 \
+// Q6FIN ors the high bits in Vh0, Vh1 (masked to 0x30 here, into V23,
+// V24) into the low nibbles in V14, V15 and subtracts 32.
+#define Q6FIN(h0, h1) \
+	VAND V21.B16, h0, V23.B16 \
+	VAND V21.B16, h1, V24.B16 \
 	VORR V23.B16, V14.B16, V14.B16 \
 	VORR V24.B16, V15.B16, V15.B16 \
 	VSUB V22.B16, V14.B16, V14.B16 \
@@ -29,79 +29,85 @@
 	VAND  V20.B16, V3.B16, V15.B16 \
 	VSHL  $4, V6.B16, V23.B16 \
 	VSHL  $4, V7.B16, V24.B16 \
-	Q6FIN \
+	Q6FIN(V23.B16, V24.B16) \
 	QSUB16(sa, 0) \
 	VAND  V20.B16, V4.B16, V14.B16 \
 	VAND  V20.B16, V5.B16, V15.B16 \
 	VSHL  $2, V6.B16, V23.B16 \
 	VSHL  $2, V7.B16, V24.B16 \
-	Q6FIN \
+	Q6FIN(V23.B16, V24.B16) \
 	QSUB16(sa, 2) \
 	VUSHR $4, V2.B16, V14.B16 \
 	VUSHR $4, V3.B16, V15.B16 \
-	VORR  V6.B16, V6.B16, V23.B16 \
-	VORR  V7.B16, V7.B16, V24.B16 \
-	Q6FIN \
+	Q6FIN(V6.B16, V7.B16) \
 	QSUB16(sb, 0) \
 	VUSHR $4, V4.B16, V14.B16 \
 	VUSHR $4, V5.B16, V15.B16 \
 	VUSHR $2, V6.B16, V23.B16 \
 	VUSHR $2, V7.B16, V24.B16 \
-	Q6FIN \
+	Q6FIN(V23.B16, V24.B16) \
 	QSUB16(sb, 2)
 
 // KSCALES unpacks the scales and mins of the Q4_K/Q5_K block at (R1) into
 // V9 (scales 0-3), V10 (4-7), V12 (mins 0-3), V13 (4-7) as int32, and sets
 // V30 to d_a·d_w and V31 to (-d_a)·dmin_w, broadcast (the Q8_K block is at
-// (R2)). Clobbers R3-R8, R10, R11, F28.
+// (R2)). With the 12 scale bytes b0..b11 (V28): scales 0-3 and mins 0-3
+// are b0..b7 & 0x3f; scales 4-7 and mins 4-7 are the low and high nibbles
+// of b8..b11 (b8..b11 in every word of V14: and, ushr, zip1), or'ed with
+// (b0..b7 & 0xc0) >> 2 (bic, ushr); one zip1 of 32-bit words puts the
+// eight scales in bytes 0-7 and the eight mins in bytes 8-15, widened
+// twice. V26 must hold bytes 0x0f. Clobbers V14, V15, V28, V29.
 #define KSCALES \
-	MOVWU  4(R1), R3 \
-	MOVWU  8(R1), R4 \
-	MOVWU  12(R1), R5 \
-	ANDW   $0x3f3f3f3f, R3, R6 \
-	ANDW   $0x3f3f3f3f, R4, R7 \
-	LSRW   $6, R3, R8 \
-	ANDW   $0x03030303, R8, R8 \
-	ANDW   $0x0f0f0f0f, R5, R10 \
-	ORRW   R8<<4, R10, R8 \
-	LSRW   $6, R4, R10 \
-	ANDW   $0x03030303, R10, R10 \
-	LSRW   $4, R5, R11 \
-	ANDW   $0x0f0f0f0f, R11, R11 \
-	ORRW   R10<<4, R11, R10 \
-	VMOV   R6, V9.S[0] \
-	VMOV   R8, V9.S[1] \
-	VMOV   R7, V12.S[0] \
-	VMOV   R10, V12.S[1] \
+	FMOVQ  4(R1), F28 \
+	VMOVI  $63, V29.B16 \
+	VAND   V29.B16, V28.B16, V9.B16 \
+	VDUP   V28.S[2], V14.S4 \
+	VAND   V26.B16, V14.B16, V15.B16 \
+	VUSHR  $4, V14.B16, V14.B16 \
+	WORD   $(0x4e803800 | (14<<16) | (15<<5) | 15) \
+	WORD   $(0x4e601c00 | (29<<16) | (28<<5) | 14) \
+	VUSHR  $2, V14.B16, V14.B16 \
+	VORR   V14.B16, V15.B16, V15.B16 \
+	WORD   $(0x4e803800 | (15<<16) | (9<<5) | 9) \
+	VUXTL2 V9.B16, V12.H8 \
 	VUXTL  V9.B8, V9.H8 \
 	VUXTL2 V9.H8, V10.S4 \
 	VUXTL  V9.H4, V9.S4 \
-	VUXTL  V12.B8, V12.H8 \
 	VUXTL2 V12.H8, V13.S4 \
 	VUXTL  V12.H4, V12.S4 \
+	FMOVS  (R1), F30 \
+	FCVTL4S(30, 30) \
 	FMOVS  (R2), F28 \
-	MOVHU  (R1), R3 \
-	FMOVS  R3, F30 \
-	FCVTHS F30, F30 \
-	FMULS  F30, F28, F30 \
-	MOVHU  2(R1), R3 \
-	FMOVS  R3, F31 \
-	FCVTHS F31, F31 \
-	FNEGS  F28, F28 \
-	FMULS  F31, F28, F31 \
-	VDUP   V30.S[0], V30.S4 \
-	VDUP   V31.S[0], V31.S4
+	FNEGS  F28, F29 \
+	WORD   $(0x6e0c0400 | (29<<5) | 28) \
+	FMUL4S(30, 30, 28) \
+	VDUP   V30.S[1], V31.S4 \
+	VDUP   V30.S[0], V30.S4
 
-// KLANES32 adds the quads of Vqa·Vaa and Vqb·Vab (the two halves of a
-// 32-value sub-block) times scale lane i of Vsc to the lanes V22, V23:
-// addLanes32 of dot_k.go.
+// KLANES32 is addLanes32 of dot_k.go for the eight 32-value sub-blocks of
+// a block, taken in order j = 0..7, without clearing a register per
+// sub-block: V24, V25 hold the running sums R_j of the quads of Vqa·Vaa
+// and Vqb·Vab (the two halves of each sub-block) over the sub-blocks so
+// far, and lane i of Vsc holds the difference s_j - s_{j+1} of the scales
+// (s_8 = 0, see KDIFF), so that the lanes V22, V23 get Σ_j R_j·(s_j -
+// s_{j+1}) = Σ_j s_j·quads_j: the same exact int32 sums.
 #define KLANES32(qa, qb, aa, ab, sc, i) \
-	VEOR V24.B16, V24.B16, V24.B16 \
-	VEOR V25.B16, V25.B16, V25.B16 \
 	DOTQ(24, qa, aa) \
 	DOTQ(25, qb, ab) \
 	MLAE4S(22, 24, sc, i) \
 	MLAE4S(23, 25, sc, i)
+
+// KDIFF turns the eight int32 scales in V9 (0-3), V10 (4-7) into the
+// differences s_j - s_{j+1} (s_8 = 0) that KLANES32 takes, and clears its
+// running sums V24, V25 (clobbers Vt, Vz).
+#define KDIFF(t, z) \
+	WORD $(0x6e201c00 | ((z)<<16) | ((z)<<5) | (z)) \
+	EXT16B(t, 9, 10, 4) \
+	SUB4S(9, 9, t) \
+	EXT16B(t, 10, z, 4) \
+	SUB4S(10, 10, t) \
+	VEOR V24.B16, V24.B16, V24.B16 \
+	VEOR V25.B16, V25.B16, V25.B16
 
 // Q4KSUB takes the next 32 bytes of Q4_K nibbles at (R7) and 64 activations
 // at (R6): low nibbles with scale lane i of Vsc, high nibbles with lane i+1.
@@ -117,7 +123,7 @@
 
 // Q5KSUB is Q4KSUB for Q5_K: bit 0 of qh (V7, V8) is the fifth bit of the
 // low nibbles, bit 1 that of the high nibbles; qh is then shifted right
-// by 2 for the next 32 bytes.
+// by 2 for the next 32 bytes. Clobbers V14, V15.
 #define Q5KSUB(sc, i) \
 	VLD1.P 32(R7), [V16.B16, V17.B16] \
 	VLD1.P 64(R6), [V18.B16, V19.B16, V20.B16, V21.B16] \
@@ -125,18 +131,18 @@
 	VAND   V26.B16, V17.B16, V5.B16 \
 	VUSHR  $4, V16.B16, V16.B16 \
 	VUSHR  $4, V17.B16, V17.B16 \
-	VAND   V11.B16, V7.B16, V24.B16 \
-	VAND   V11.B16, V8.B16, V25.B16 \
-	VSHL   $4, V24.B16, V24.B16 \
-	VSHL   $4, V25.B16, V25.B16 \
-	VORR   V24.B16, V4.B16, V4.B16 \
-	VORR   V25.B16, V5.B16, V5.B16 \
-	VAND   V27.B16, V7.B16, V24.B16 \
-	VAND   V27.B16, V8.B16, V25.B16 \
-	VSHL   $3, V24.B16, V24.B16 \
-	VSHL   $3, V25.B16, V25.B16 \
-	VORR   V24.B16, V16.B16, V16.B16 \
-	VORR   V25.B16, V17.B16, V17.B16 \
+	VAND   V11.B16, V7.B16, V14.B16 \
+	VAND   V11.B16, V8.B16, V15.B16 \
+	VSHL   $4, V14.B16, V14.B16 \
+	VSHL   $4, V15.B16, V15.B16 \
+	VORR   V14.B16, V4.B16, V4.B16 \
+	VORR   V15.B16, V5.B16, V5.B16 \
+	VAND   V27.B16, V7.B16, V14.B16 \
+	VAND   V27.B16, V8.B16, V15.B16 \
+	VSHL   $3, V14.B16, V14.B16 \
+	VSHL   $3, V15.B16, V15.B16 \
+	VORR   V14.B16, V16.B16, V16.B16 \
+	VORR   V15.B16, V17.B16, V17.B16 \
 	VUSHR  $2, V7.B16, V7.B16 \
 	VUSHR  $2, V8.B16, V8.B16 \
 	KLANES32(4, 5, 18, 19, sc, i) \
@@ -145,15 +151,32 @@
 // QSUB16 adds the 32 values in V14 (values 0-15) and V15 (16-31) times the
 // activations at (R6), advancing R6 by 32, to the int32 lanes V12 (lanes
 // 0-3, scale lane i of Vsc) and V13 (lanes 4-7, scale lane i+1):
-// addLanes16 of dot_k.go.
+// addLanes16 of dot_k.go, for the sixteen 16-value groups of a block in
+// order, as running sums: V18, V19 add up the quads of the groups so far
+// and the scale lanes hold differences (see KDIFF16), as KLANES32 does.
 #define QSUB16(sc, i) \
 	VLD1.P 32(R6), [V16.B16, V17.B16] \
-	VEOR   V18.B16, V18.B16, V18.B16 \
-	VEOR   V19.B16, V19.B16, V19.B16 \
 	DOTQ(18, 14, 16) \
 	DOTQ(19, 15, 17) \
 	MLAE4S(12, 18, sc, i) \
 	MLAE4S(13, 19, sc, (i)+1)
+
+// KDIFF16 turns the sixteen int32 scales in V8-V11 (group g in lane g%4
+// of V(8+g/4)) into the differences s_g - s_{g+2} (s_16 = s_17 = 0): the
+// even groups feed V12 and the odd ones V13, each sequence in order. It
+// clears QSUB16's running sums V18, V19 (clobbers Vt, Vz).
+#define KDIFF16(t, z) \
+	WORD $(0x6e201c00 | ((z)<<16) | ((z)<<5) | (z)) \
+	EXT16B(t, 8, 9, 8) \
+	SUB4S(8, 8, t) \
+	EXT16B(t, 9, 10, 8) \
+	SUB4S(9, 9, t) \
+	EXT16B(t, 10, 11, 8) \
+	SUB4S(10, 10, t) \
+	EXT16B(t, 11, z, 8) \
+	SUB4S(11, 11, t) \
+	VEOR V18.B16, V18.B16, V18.B16 \
+	VEOR V19.B16, V19.B16, V19.B16
 
 // MINTERM loads the fp16 minimum m_w at (R1) and the fp16 s_a at (R2),
 // advancing both by 2, and sets F9 = fma(m_w, s_a, F9) (clobbers R3, R4,
@@ -393,6 +416,7 @@ q6loop:
 	SXTL24S(9, 24)
 	SXTL4S(10, 25)
 	SXTL24S(11, 25)
+	KDIFF16(2, 3)
 	VEOR  V12.B16, V12.B16, V12.B16
 	VEOR  V13.B16, V13.B16, V13.B16
 	ADD   $4, R2, R6
@@ -466,6 +490,7 @@ q4kloop:
 	SCVTF4S(14, 14)
 	FMLA4S(3, 14, 31)
 
+	KDIFF(14, 15)
 	VEOR  V22.B16, V22.B16, V22.B16
 	VEOR  V23.B16, V23.B16, V23.B16
 	ADD   $16, R1, R7
@@ -527,6 +552,7 @@ q5kloop:
 	SCVTFS(14, 14)
 	FMADDS F31, F2, F14, F2
 
+	KDIFF(14, 15)
 	VEOR  V22.B16, V22.B16, V22.B16
 	VEOR  V23.B16, V23.B16, V23.B16
 	ADD   $16, R1, R7
@@ -745,6 +771,7 @@ q3kloop:
 	FMULS F26, F27, F30
 	VDUP  V30.S[0], V30.S4
 
+	KDIFF16(2, 3)
 	VEOR  V12.B16, V12.B16, V12.B16
 	VEOR  V13.B16, V13.B16, V13.B16
 	VLD1  (R1), [V4.B16, V5.B16]
@@ -823,6 +850,7 @@ q2kloop:
 
 	VAND  V21.B16, V8.B16, V8.B16
 	SWIDEN16
+	KDIFF16(2, 3)
 	VEOR  V12.B16, V12.B16, V12.B16
 	VEOR  V13.B16, V13.B16, V13.B16
 	ADD   $16, R1, R7
@@ -893,6 +921,7 @@ iq4xsloop:
 	SXTL8H(9, 9)
 	SXTL24S(10, 9)
 	SXTL4S(9, 9)
+	KDIFF(11, 12)
 
 	MOVHU (R1), R3
 	FMOVS R3, F30

@@ -23,9 +23,23 @@
 //     AttnDot, AttnValues, SwiGLU and Softmax's exponentials (ggml's vector
 //     expf) in AVX-512; all bit-identical to generic.
 //
-// The other kernels of a path are the generic ones. The arm64 paths (neon,
-// dotprod) register in cpu_arm64.go. The environment variable
-// EDGEAI_KERNELS (generic, avx2, avx512, neon, dotprod) forces a path; an
+// On arm64 (cpu_arm64.go):
+//
+//   - neon (Advanced SIMD, every arm64 CPU): dot products for Q8_0, Q4_0,
+//     Q5_0, Q4_1, Q5_1, IQ4_NL, IQ4_XS, Q2_K-Q6_K, F16 and BF16 (SDOT
+//     emulated with widening multiplies), 4-row MatMul tiles for Q8_0,
+//     Q4_0, Q5_0 and IQ4_NL, kernels for Q4_0 and Q8_0 weights in the
+//     packed layout, the activation quantizers, the float32 vector
+//     routines, AttnDot, AttnValues, SwiGLU and Softmax's exponentials.
+//   - dotprod (ARMv8.2 SDOT): the same with SDOT.
+//   - i8mm (ARMv8.6 SMMLA): dotprod plus an SMMLA prompt kernel for packed
+//     Q4_0.
+//
+// All are bit-identical to generic (tested under qemu-user as a
+// Cortex-A72, a Cortex-A76 and qemu's max CPU).
+//
+// The other kernels of a path are the generic ones. The environment variable
+// EDGEAI_KERNELS (generic, avx2, avx512, neon, dotprod, i8mm) forces a path; an
 // unavailable one falls back to the best available, and Features says so.
 // The build tag purego leaves only the generic path.
 //
@@ -165,7 +179,7 @@ func init() {
 
 // pathNames are the values EDGEAI_KERNELS may take, whether or not this
 // build has them.
-var pathNames = []string{"generic", "avx2", "avx512", "neon", "dotprod"}
+var pathNames = []string{"generic", "avx2", "avx512", "neon", "dotprod", "i8mm"}
 
 // choose returns the implementation named by want (the value of
 // EDGEAI_KERNELS), or the most capable available one when want is empty,

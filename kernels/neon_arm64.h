@@ -71,3 +71,10 @@
 #define SMULL24S(d, n, m) WORD $(0x4e60c000 | ((m)<<16) | ((n)<<5) | (d))   // smull2 vd.4s, vn.8h, vm.8h
 #define SHLL4S(d, n) WORD $(0x2e613800 | ((n)<<5) | (d))                   // shll   vd.4s, vn.4h, #16
 #define SHLL24S(d, n) WORD $(0x6e613800 | ((n)<<5) | (d))                  // shll2  vd.4s, vn.8h, #16
+
+// Used by the packed kernels.
+#define FMULE4S(d, n, m, i) WORD $(0x4f809000 | (((i)&1)<<21) | ((m)<<16) | (((i)>>1)<<11) | ((n)<<5) | (d)) // fmul vd.4s, vn.4s, vm.s[i]
+#define SUB4S(d, n, m) WORD $(0x6ea08400 | ((m)<<16) | ((n)<<5) | (d))      // sub    vd.4s, vn.4s, vm.4s
+#define SMLAL(d, n, m) WORD $(0x0e208000 | ((m)<<16) | ((n)<<5) | (d))      // smlal  vd.8h, vn.8b, vm.8b
+#define SMLAL2(d, n, m) WORD $(0x4e208000 | ((m)<<16) | ((n)<<5) | (d))     // smlal2 vd.8h, vn.16b, vm.16b
+#define SMMLA(d, n, m) WORD $(0x4e80a400 | ((m)<<16) | ((n)<<5) | (d))      // smmla  vd.4s, vn.16b, vm.16b (i8mm)
