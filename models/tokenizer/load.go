@@ -206,6 +206,9 @@ func fromMetadata(md metadata) (*Tokenizer, error) {
 
 	if t.kind == kindBPE {
 		merges, ok := md.Strings(keyMerges)
+		if !ok && t.pre.mergesOptional && !md.Has(keyMerges) {
+			ok = true // llama.cpp loads Kimi-K2 without merges
+		}
 		if !ok {
 			return nil, fmt.Errorf("%w: %s %s (required by %s %q)", ErrVocab, keyMerges, missingOr(md, keyMerges, "an array of strings"), keyModel, model)
 		}
