@@ -146,7 +146,7 @@ func TestLoadErrors(t *testing.T) {
 	}{
 		{"no model", func(m mapMeta) { delete(m, keyModel) }, keyModel},
 		{"unknown model", func(m mapMeta) { m[keyModel] = "rwkv" }, keyModel},
-		{"unknown pre", func(m mapMeta) { m[keyPre] = "tekken" }, keyPre},
+		{"unknown pre", func(m mapMeta) { m[keyPre] = "chameleon" }, keyPre},
 		{"no tokens", func(m mapMeta) { delete(m, keyTokens) }, keyTokens},
 		{"empty tokens", func(m mapMeta) { m[keyTokens] = []string{} }, keyTokens},
 		{"no merges", func(m mapMeta) { delete(m, keyMerges) }, keyMerges},
