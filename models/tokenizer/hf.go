@@ -442,5 +442,7 @@ func (m hfMeta) Int(key string) (int64, bool) { v, ok := m[key].(int64); return 
 
 func (m hfMeta) Bool(key string) (bool, bool) { v, ok := m[key].(bool); return v, ok }
 
+func (m hfMeta) Bytes(key string) ([]byte, bool) { v, ok := m[key].([]byte); return v, ok }
+
 // Pad returns the padding token ([PAD]), or -1.
 func (t *Tokenizer) Pad() int { return t.pad }
