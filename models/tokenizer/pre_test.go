@@ -244,3 +244,38 @@ func TestCompileRegexErrors(t *testing.T) {
 		}
 	}
 }
+
+// testdataVocab opens ../shared/testdata/tokenizer/ggml-vocab-<name>.gguf.
+func testdataVocab(t testing.TB, name string) *gguf.File {
+	t.Helper()
+	f, err := gguf.Open(testutil.Shared(t, "testdata/tokenizer/ggml-vocab-"+name+".gguf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
+}
+
+// ggufWithKeys writes a copy of src with the given bool keys added (or
+// replaced) and reads it back.
+func ggufWithKeys(t testing.TB, src *gguf.File, keys map[string]bool) *gguf.File {
+	t.Helper()
+	var kv []gguf.KV
+	for _, e := range src.KV {
+		if _, ok := keys[e.Key]; !ok {
+			kv = append(kv, e)
+		}
+	}
+	for k, v := range keys {
+		kv = append(kv, gguf.KV{Key: k, Value: gguf.NewBool(v)})
+	}
+	var buf bytes.Buffer
+	if err := gguf.Write(&buf, kv, nil, 0); err != nil {
+		t.Fatal(err)
+	}
+	f, err := gguf.NewReader(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
