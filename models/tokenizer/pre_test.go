@@ -279,3 +279,40 @@ func ggufWithKeys(t testing.TB, src *gguf.File, keys map[string]bool) *gguf.File
 	}
 	return f
 }
+
+// familyVocab is the vocabulary kind and tokenizer.ggml.pre value the GGUF
+// files of a model family carry, with where that comes from.
+var familyVocab = []struct {
+	family, model, pre, source string
+}{
+	{"Llama 3.x", "gpt2", "llama-bpe", "llama.cpp convert_hf_to_gguf_update.py (Meta-Llama-3-8B)"},
+	{"Qwen2.5, Qwen3, Qwen3-Embedding", "gpt2", "qwen2", "convert_hf_to_gguf_update.py (Qwen1.5 tokenizer; Qwen3-Embedding-0.6B hash)"},
+	{"Qwen3.5", "gpt2", "qwen35", "convert_hf_to_gguf_update.py (Qwen3.5-9B-Instruct); no llama.cpp ids checked"},
+	{"SmolLM, SmolLM2", "gpt2", "smollm", "convert_hf_to_gguf_update.py (SmolLM-135M); SmolLM2-360M dump in llama.cpp issue 18482"},
+	{"SmolLM3", "gpt2", "llama-bpe", "its 128,256-token Llama 3 vocabulary (expected; no file dump seen)"},
+	{"LFM2", "gpt2", "lfm2", "convert_hf_to_gguf_update.py (LiquidAI/LFM2-Tokenizer)"},
+	{"Phi-4-mini", "gpt2", "gpt-4o", "its o200k vocabulary, listed as Xenova/gpt-4o in convert_hf_to_gguf_update.py"},
+	{"Granite 3.x / 4.0", "gpt2", "refact", "granite-4.0-1b-speech dump in llama.cpp PR 22101 (the 49k Granite vocabulary)"},
+	{"OLMo 1.7", "gpt2", "olmo", "convert_hf_to_gguf_update.py (OLMo-1.7-7B-hf)"},
+	{"OLMo 2", "gpt2", "dbrx", "its dolma2 (cl100k) vocabulary, DBRX's (expected; no file dump seen)"},
+	{"Mistral Nemo / Small", "gpt2", "tekken", "convert_hf_to_gguf_update.py (Mistral-Nemo-Base-2407)"},
+	{"DeepSeek-V3 / R1", "gpt2", "deepseek-v3", "convert_hf_to_gguf_update.py (DeepSeek-V3)"},
+	{"DeepSeek-R1-Distill-Qwen", "gpt2", "deepseek-r1-qwen", "convert_hf_to_gguf_update.py"},
+	{"GLM-4 / 4.5", "gpt2", "glm4", "convert_hf_to_gguf_update.py; GLM-4.5 dump in ollama issue 12403"},
+	{"Kimi-K2", "gpt2", "kimi-k2", "convert_hf_to_gguf_update.py"},
+	{"Hunyuan-A13B", "gpt2", "hunyuan", "convert_hf_to_gguf_update.py"},
+	{"Hunyuan dense", "gpt2", "hunyuan-dense", "convert_hf_to_gguf_update.py"},
+	{"Gemma 2 / 3, EmbeddingGemma, Phi-3.5", "llama", "", "SentencePiece BPE: no pre-tokenizer"},
+	{"bge-m3, multilingual-e5, bge-reranker-v2-m3 (XLM-R)", "t5", "default", "llama.cpp's _xlmroberta_set_vocab (Unigram ignores the pre value)"},
+	{"BERT, bge-small, nomic-embed v1, jina-v2-en", "bert", "", "WordPiece: no pre-tokenizer"},
+}
+
+// TestFamilyPreValues: every family's vocabulary kind and pre value loads.
+func TestFamilyPreValues(t *testing.T) {
+	for _, f := range familyVocab {
+		md := mapMeta{keyModel: f.model, keyPre: f.pre, keyTokens: []string{"<unk>", "</s>", "<pad>", "a", "b"}, keyMerges: []string{"a b"}}
+		if _, err := fromMetadata(md); err != nil {
+			t.Errorf("%s (%s %q, %s): %v", f.family, f.model, f.pre, f.source, err)
+		}
+	}
+}
