@@ -59,7 +59,7 @@ func (r *kvReader) int32s(key string) ([]int32, bool) {
 }
 
 // id reads a token id; a negative integer (some converters write -1 for
-// "none") counts as absent.
+// "none") is not an id (readID then clears the default).
 func (r *kvReader) id(key string) (uint64, bool) {
 	if v, ok := r.md.Uint(key); ok {
 		return v, true
@@ -245,6 +245,8 @@ func fromMetadata(md metadata) (*Tokenizer, error) {
 	readID := func(key string, dst *int) {
 		if v, ok := kv.id(key); ok && v < uint64(n) {
 			*dst = int(v)
+		} else if v, ok := md.Int(key); ok && v < 0 {
+			*dst = -1 // "none", as converters that write -1 mean it
 		}
 	}
 	eot, eom := -1, -1

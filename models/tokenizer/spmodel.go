@@ -366,10 +366,14 @@ func (m *spModel) metadata(fairseq bool) (hfMeta, error) {
 				md[key] = int64(-1)
 			}
 		}
+		if m.unkID < 0 || int(m.unkID) >= n {
+			return nil, fmt.Errorf("%w: sentencepiece model: unk_id %d is out of range", ErrVocab, m.unkID)
+		}
 		id(keyUNK, m.unkID)
 		id(keyBOS, m.bosID)
 		id(keyEOS, m.eosID)
 		id(keyPAD, m.padID)
+		md[keyAddEOS] = m.eosID >= 0 && int(m.eosID) < n // T5: </s> after the text
 	}
 	md[keyTokens], md[keyScores], md[keyTokenType] = tokens, scores, types
 	md[keyAddSpacePrefix] = m.addDummyPrefix
