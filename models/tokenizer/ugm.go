@@ -4,7 +4,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
-	"sort"
+	"slices"
+	"strings"
 )
 
 // SentencePiece Unigram ("t5" vocabularies: T5, XLM-R and the embedders and
@@ -46,13 +47,28 @@ func buildTrie(keys []string, ids []int32) byteTrie {
 	for i := range order {
 		order[i] = i
 	}
-	sort.Slice(order, func(a, b int) bool { return keys[order[a]] < keys[order[b]] })
-	t := byteTrie{label: []byte{0}, first: []int32{0}, count: []uint16{0}, id: []int32{-1}}
+	slices.SortFunc(order, func(a, b int) int { return strings.Compare(keys[a], keys[b]) })
+	// In sorted order each key adds one node per byte past the prefix it
+	// shares with the key before it: size the arrays exactly.
+	nodes, prev := 1, ""
+	for _, i := range order {
+		k := keys[i]
+		l := 0
+		for l < len(k) && l < len(prev) && k[l] == prev[l] {
+			l++
+		}
+		nodes += len(k) - l
+		prev = k
+	}
+	t := byteTrie{label: make([]byte, 1, nodes), first: make([]int32, 1, nodes), count: make([]uint16, 1, nodes), id: make([]int32, 1, nodes)}
+	t.id[0] = -1
+	// Depth first with an explicit stack (a key may be megabytes long): each
+	// node's children are allocated together when the node is visited.
 	type span struct{ node, lo, hi, depth int }
-	queue := []span{{0, 0, len(order), 0}}
-	for len(queue) > 0 {
-		s := queue[0]
-		queue = queue[1:]
+	stack := []span{{0, 0, len(order), 0}}
+	for len(stack) > 0 {
+		s := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
 		lo := s.lo
 		if lo < s.hi && len(keys[order[lo]]) == s.depth {
 			t.id[s.node] = ids[order[lo]] // sorted: the key that ends here comes first
@@ -71,7 +87,7 @@ func buildTrie(keys []string, ids []int32) byteTrie {
 			t.count = append(t.count, 0)
 			t.id = append(t.id, -1)
 			t.count[s.node]++
-			queue = append(queue, span{child, i, j, s.depth + 1})
+			stack = append(stack, span{child, i, j, s.depth + 1})
 			i = j
 		}
 	}

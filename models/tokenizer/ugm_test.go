@@ -585,3 +585,64 @@ func TestTrie(t *testing.T) {
 		t.Error("empty trie")
 	}
 }
+
+// BenchmarkUGMEncode encodes 100 KB of mixed text with test_model.model.
+func BenchmarkUGMEncode(b *testing.B) {
+	data, err := os.ReadFile(spmTestModel)
+	if err != nil {
+		b.Fatal(err)
+	}
+	tok, err := FromSentencePiece(data, true)
+	if err != nil {
+		b.Fatal(err)
+	}
+	text := longInputs()["mixed"]
+	b.SetBytes(int64(len(text)))
+	n := 0
+	for b.Loop() {
+		ids, _ := tok.Encode(text, EncodeOptions{})
+		n += len(ids)
+	}
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "tok/s")
+}
+
+// BenchmarkUGMLoad builds a Unigram vocabulary of XLM-R's size (250,002
+// pieces) with test_model.model's charsmap.
+func BenchmarkUGMLoad(b *testing.B) {
+	data, err := os.ReadFile(spmTestModel)
+	if err != nil {
+		b.Fatal(err)
+	}
+	m, err := parseSentencePiece(data)
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(1, 1))
+	const n = 250002
+	tokens := []string{"<s>", "<pad>", "</s>", "<unk>"}
+	seen := map[string]bool{}
+	for len(tokens) < n {
+		var sb strings.Builder
+		sb.WriteString("▁")
+		for k := 1 + r.IntN(8); k > 0; k-- {
+			sb.WriteRune(rune('a' + r.IntN(26) + 0x400*r.IntN(2)))
+		}
+		if s := sb.String(); !seen[s] {
+			seen[s] = true
+			tokens = append(tokens, s)
+		}
+	}
+	scores := make([]float32, n)
+	types := make([]int32, n)
+	for i := range types {
+		types[i], scores[i] = typeNormal, -float32(i)/1000
+	}
+	types[0], types[1], types[2], types[3] = typeControl, typeControl, typeControl, typeUnknown
+	md := hfMeta{keyModel: "t5", keyTokens: tokens, keyScores: scores, keyTokenType: types, keyUNK: uint64(3),
+		keyAddSpacePrefix: true, keyRemoveExtraWS: true, keyCharsmap: m.charsmap}
+	for b.Loop() {
+		if _, err := fromMetadata(md); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
