@@ -258,6 +258,11 @@ func (u *ugmModel) normalize(text string, addSpacePrefix bool, dst []byte) []byt
 	prepended, inWord := false, false
 	for i := 0; i < len(text); {
 		var piece string
+		// A whole user-defined token is copied as is. (llama.cpp's walk of
+		// its trie stops at any depth, whole token or not, and so copies a
+		// mere prefix of one unnormalised, possibly cutting a character in
+		// two; edgeai does not follow it there. Whole tokens never get
+		// here: the special-token partition cut them out before.)
 		if n := u.userDefined.longest(text[i:]); n > 0 {
 			piece = text[i : i+n]
 			i += n
