@@ -103,20 +103,11 @@ func onnxTokenizer(path, opt string) (*tokenizer.Tokenizer, string, int, error) 
 			return nil, "", 0, fmt.Errorf("runtime: tokenizer: %w", err)
 		}
 		if !st.IsDir() {
-			data, err := onnx.ReadRegularFile(opt)
+			t, info, err := tokenizer.LoadHFFile(opt)
 			if err != nil {
-				return nil, "", 0, fmt.Errorf("runtime: tokenizer: %w", err)
+				return nil, "", 0, fmt.Errorf("runtime: %w", err)
 			}
-			var t *tokenizer.Tokenizer
-			if strings.HasSuffix(opt, ".json") {
-				t, err = tokenizer.FromTokenizerJSON(data)
-			} else {
-				t, err = tokenizer.FromVocabTxt(data)
-			}
-			if err != nil {
-				return nil, "", 0, fmt.Errorf("runtime: %s: %w", opt, err)
-			}
-			return t, opt, 0, nil
+			return t, opt, info.MaxLength, nil
 		}
 		if err := regularIfPresent(opt, hfTokenizerFiles...); err != nil {
 			return nil, "", 0, fmt.Errorf("runtime: tokenizer: %w", err)
@@ -141,7 +132,7 @@ func onnxTokenizer(path, opt string) (*tokenizer.Tokenizer, string, int, error) 
 		}
 		return t, info.Path, info.MaxLength, nil
 	}
-	return nil, "", 0, fmt.Errorf("runtime: %s: no tokenizer.json or vocab.txt beside the model or in its parent directory (set one with WithTokenizer)", path)
+	return nil, "", 0, fmt.Errorf("runtime: %s: no tokenizer.json, sentencepiece.bpe.model, spiece.model or vocab.txt beside the model or in its parent directory (set one with WithTokenizer)", path)
 }
 
 // sentenceTransformersPooling reads the pooling of a sentence-transformers

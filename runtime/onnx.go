@@ -163,7 +163,7 @@ func ONNXBackendAvailable(name string, opts ONNXOptions) error {
 }
 
 // hfTokenizerFiles are the files tokenizer.LoadHF may read in a directory.
-var hfTokenizerFiles = []string{"tokenizer.json", "vocab.txt", "tokenizer_config.json"}
+var hfTokenizerFiles = []string{"tokenizer.json", "sentencepiece.bpe.model", "spiece.model", "vocab.txt", "tokenizer_config.json"}
 
 // regularIfPresent fails if one of the named files of dir exists and is not
 // a regular file (a FIFO would block the read that follows forever).

@@ -18,11 +18,11 @@ func (t *Tokenizer) renderPiece(id int) string {
 		return s
 	}
 	switch t.kind {
-	case kindSPM, kindWPM:
+	case kindSPM, kindWPM, kindUGM:
 		if a&attrNormal != 0 {
 			return strings.ReplaceAll(s, "▁", " ")
 		}
-		if a&attrByte != 0 && t.kind == kindSPM {
+		if a&attrByte != 0 && t.kind != kindWPM {
 			if len(s) == 6 && strings.HasPrefix(s, "<0x") && s[5] == '>' {
 				if v, err := strconv.ParseUint(s[3:5], 16, 8); err == nil {
 					return string([]byte{byte(v)})

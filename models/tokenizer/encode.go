@@ -56,6 +56,26 @@ func (t *Tokenizer) Encode(text string, opt EncodeOptions) ([]int, error) {
 			}
 			out = append(out, t.eos)
 		}
+	case kindUGM:
+		if opt.AddSpecial && t.addBOS {
+			if t.bos < 0 {
+				return nil, fmt.Errorf("tokenizer: vocabulary asks for BOS but has none")
+			}
+			out = append(out, t.bos)
+		}
+		for _, f := range frags {
+			if f.tok >= 0 {
+				out = append(out, int(f.tok))
+				continue
+			}
+			out = t.encodeUGM(text[f.off:f.off+f.n], out)
+		}
+		if opt.AddSpecial && t.addEOS {
+			if t.eos < 0 {
+				return nil, fmt.Errorf("tokenizer: vocabulary asks for EOS but has none")
+			}
+			out = append(out, t.eos)
+		}
 	case kindWPM:
 		if opt.AddSpecial {
 			if t.bos < 0 {

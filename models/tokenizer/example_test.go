@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"log"
+	"os"
 
 	"github.com/edgeai-go/edgeai/models/gguf"
 	"github.com/edgeai-go/edgeai/models/tokenizer"
@@ -80,4 +81,31 @@ func ExampleStreamDecoder() {
 	// " world"
 	// "!"
 	// ""
+}
+
+// ExampleFromSentencePiece loads a SentencePiece Unigram model file, as
+// found beside an XLM-R ONNX export (sentencepiece.bpe.model, with fairseq
+// ids: <s> 0, <pad> 1, </s> 2, <unk> 3).
+func ExampleFromSentencePiece() {
+	data, err := os.ReadFile("testdata/spm/test_model.model")
+	if err != nil {
+		log.Fatal(err)
+	}
+	tok, err := tokenizer.FromSentencePiece(data, true)
+	if err != nil {
+		log.Fatal(err)
+	}
+	ids, _ := tok.Encode("  Hello   world  ", tokenizer.EncodeOptions{AddSpecial: true})
+	for _, id := range ids {
+		fmt.Printf("%d %q\n", id, tok.Piece(id))
+	}
+	fmt.Printf("%q\n", tok.Decode(ids))
+	// Output:
+	// 0 "<s>"
+	// 152 "▁He"
+	// 89 "ll"
+	// 22 "o"
+	// 888 "▁world"
+	// 2 "</s>"
+	// "Hello world"
 }

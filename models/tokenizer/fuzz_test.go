@@ -87,11 +87,19 @@ func hasAllBytes(tok *Tokenizer, s string) bool {
 }
 
 // FuzzEncode checks that no input makes Encode, Decode or the stream decoder
-// fail or panic, and that every id is in range.
+// fail or panic, and that every id is in range, for every vocabulary kind:
+// the six reference vocabularies, the GPT-2 vocabulary under each
+// pre-tokenizer family, Unigram (T5 and XLM-R layouts) and cased WordPiece.
 func FuzzEncode(f *testing.F) {
 	fuzzSeeds(f)
 	f.Fuzz(func(t *testing.T, s string) {
-		for name, tok := range vocabs(t) {
+		all := allNewVocabs(t)
+		if _, err := os.Stat(shared); err == nil {
+			for name, tok := range vocabs(t) {
+				all[name] = tok
+			}
+		}
+		for name, tok := range all {
 			for _, opt := range []EncodeOptions{{}, {AddSpecial: true, ParseSpecial: true}} {
 				ids, err := tok.Encode(s, opt)
 				if err != nil {
@@ -159,10 +167,23 @@ func TestLongInputs(t *testing.T) {
 	var slowest time.Duration
 	var slowName string
 	defer func() { t.Logf("slowest: %s in %v", slowName, slowest) }()
+	all := map[string]*Tokenizer{}
+	for _, name := range vocabNames {
+		all[name] = v[name]
+	}
+	// The pre-tokenizer families and Unigram on the inputs that stress
+	// their matchers.
+	stress := map[string]bool{"spaces": true, "random": true}
+	for name, tok := range allNewVocabs(t) {
+		all[name] = tok
+	}
 	for in, text := range longInputs() {
-		for _, name := range vocabNames {
+		for name, tok := range all {
+			if _, ref := v[name]; !ref && !stress[in] {
+				continue
+			}
 			start := time.Now()
-			ids, err := v[name].Encode(text, EncodeOptions{AddSpecial: true, ParseSpecial: true})
+			ids, err := tok.Encode(text, EncodeOptions{AddSpecial: true, ParseSpecial: true})
 			el := time.Since(start)
 			if err != nil {
 				t.Fatal(err)

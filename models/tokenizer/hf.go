@@ -5,19 +5,27 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/edgeai-go/edgeai/internal/safeopen"
 )
 
-// Hugging Face WordPiece vocabularies (the tokenizer of an ONNX BERT export:
-// a tokenizer.json, or a bare vocab.txt) become the same Tokenizer FromGGUF
-// builds, spelled the way llama.cpp's converter spells them in a GGUF: a
-// continuation piece "##ing" becomes "ing", any other piece "the" becomes
-// "▁the", special tokens ([CLS], [SEP], ...) stay as they are and are
-// control tokens. Encoding is then llama.cpp's WordPiece: lower-casing,
-// accent stripping, punctuation and CJK splitting, longest match first.
+// Hugging Face tokenizer files (the tokenizer of an ONNX export) become the
+// same Tokenizer FromGGUF builds from the GGUF llama.cpp's converter would
+// write for the model:
+//
+//   - WordPiece (tokenizer.json, or a bare vocab.txt): a continuation piece
+//     "##ing" becomes "ing", any other piece "the" becomes "▁the", special
+//     tokens ([CLS], [SEP], ...) stay as they are and are control tokens;
+//     BertNormalizer's lowercase and strip_accents (tokenizer_config.json's
+//     do_lower_case and strip_accents beside a vocab.txt) choose cased or
+//     uncased encoding.
+//   - Unigram (tokenizer.json, sentencepiece.bpe.model, spiece.model): the
+//     pieces and scores, the precompiled charsmap, the Metaspace prefix
+//     space, special tokens from the post-processor; encoded as llama.cpp's
+//     UGM tokenizer does.
 
 // maxHFVocab bounds the vocabulary size read from a Hugging Face file.
 const maxHFVocab = 1 << 22
@@ -27,7 +35,8 @@ const maxHFFile = 256 << 20
 
 // HFInfo describes the Hugging Face tokenizer files LoadHF read.
 type HFInfo struct {
-	// Path is the file the vocabulary came from (tokenizer.json or vocab.txt).
+	// Path is the file the vocabulary came from (tokenizer.json,
+	// sentencepiece.bpe.model, spiece.model or vocab.txt).
 	Path string
 	// MaxLength is the longest input the tokenizer is configured for:
 	// tokenizer.json's truncation.max_length, else tokenizer_config.json's
@@ -38,47 +47,64 @@ type HFInfo struct {
 // hfSpecials are the BERT special tokens a bare vocab.txt is assumed to use.
 var hfSpecials = []string{"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"}
 
-// LoadHF builds the tokenizer stored in the directory dir: tokenizer.json if
-// it is there, else vocab.txt (with tokenizer_config.json, if present, for
-// do_lower_case and model_max_length). The error wraps fs.ErrNotExist when
-// dir holds neither file.
+// hfFiles are the vocabulary files LoadHF looks for, in order.
+var hfFiles = []string{"tokenizer.json", "sentencepiece.bpe.model", "spiece.model", "vocab.txt"}
+
+// LoadHF builds the tokenizer stored in the directory dir: the first of
+// tokenizer.json, sentencepiece.bpe.model (XLM-R's, with fairseq ids),
+// spiece.model (T5's) and vocab.txt that is there, with
+// tokenizer_config.json, if present, for model_max_length and a vocab.txt's
+// do_lower_case and strip_accents. The error wraps fs.ErrNotExist when dir
+// holds none of them.
 func LoadHF(dir string) (*Tokenizer, HFInfo, error) {
+	for _, name := range hfFiles {
+		path := filepath.Join(dir, name)
+		if _, err := os.Stat(path); err == nil {
+			return LoadHFFile(path)
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return nil, HFInfo{}, fmt.Errorf("tokenizer: %w", err)
+		}
+	}
+	return nil, HFInfo{}, fmt.Errorf("tokenizer: no %s in %s: %w", strings.Join(hfFiles, ", "), dir, fs.ErrNotExist)
+}
+
+// LoadHFFile builds the tokenizer of one Hugging Face file, chosen by its
+// name: *.json is a tokenizer.json, sentencepiece.bpe.model a sentencepiece
+// model with fairseq ids (XLM-R), any other *.model one with its own ids,
+// anything else a vocab.txt. tokenizer_config.json beside it is read as by
+// LoadHF.
+func LoadHFFile(path string) (*Tokenizer, HFInfo, error) {
 	var info HFInfo
-	cfg, err := readHFConfig(filepath.Join(dir, "tokenizer_config.json"))
+	cfg, err := readHFConfig(filepath.Join(filepath.Dir(path), "tokenizer_config.json"))
 	if err != nil {
 		return nil, info, err
 	}
 	if cfg.ModelMaxLength > 0 && cfg.ModelMaxLength < 1<<24 {
 		info.MaxLength = int(cfg.ModelMaxLength)
 	}
-	path := filepath.Join(dir, "tokenizer.json")
 	data, err := readSmall(path)
-	if err == nil {
-		t, maxLen, err := fromTokenizerJSON(data)
-		if err != nil {
-			return nil, info, fmt.Errorf("%s: %w", path, err)
-		}
-		info.Path = path
+	if err != nil {
+		return nil, info, err
+	}
+	var t *Tokenizer
+	base := filepath.Base(path)
+	switch {
+	case strings.HasSuffix(base, ".json"):
+		var maxLen int
+		t, maxLen, err = fromTokenizerJSON(data)
 		if maxLen > 0 {
 			info.MaxLength = maxLen
 		}
-		return t, info, nil
-	}
-	if !errors.Is(err, fs.ErrNotExist) {
-		return nil, info, err
-	}
-	path = filepath.Join(dir, "vocab.txt")
-	data, err = readSmall(path)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, info, fmt.Errorf("tokenizer: no tokenizer.json or vocab.txt in %s: %w", dir, fs.ErrNotExist)
+	case strings.HasSuffix(base, ".model"):
+		t, err = FromSentencePiece(data, base == "sentencepiece.bpe.model")
+	default:
+		lower := cfg.DoLowerCase == nil || *cfg.DoLowerCase
+		strip := lower
+		if cfg.StripAccents != nil {
+			strip = *cfg.StripAccents
 		}
-		return nil, info, err
+		t, err = fromVocabTxt(data, lower, strip)
 	}
-	if cfg.DoLowerCase != nil && !*cfg.DoLowerCase {
-		return nil, info, fmt.Errorf("%w: %s: do_lower_case is false: cased WordPiece vocabularies are not supported (edgeai's WordPiece lower-cases, as llama.cpp's)", ErrVocab, filepath.Join(dir, "tokenizer_config.json"))
-	}
-	t, err := FromVocabTxt(data)
 	if err != nil {
 		return nil, info, fmt.Errorf("%s: %w", path, err)
 	}
@@ -89,6 +115,7 @@ func LoadHF(dir string) (*Tokenizer, HFInfo, error) {
 // hfConfig is the part of tokenizer_config.json LoadHF reads.
 type hfConfig struct {
 	DoLowerCase    *bool   `json:"do_lower_case"`
+	StripAccents   *bool   `json:"strip_accents"`    // BertTokenizer: nil follows do_lower_case
 	ModelMaxLength float64 `json:"model_max_length"` // often 1e30 for "none"
 }
 
@@ -131,8 +158,11 @@ func readSmall(path string) ([]byte, error) {
 // FromVocabTxt builds a WordPiece tokenizer from the text of a BERT
 // vocab.txt: one token per line, the line number is the id, "##" marks a
 // continuation. [PAD], [UNK], [CLS], [SEP] and [MASK] are the special tokens;
-// the vocabulary is taken to be uncased.
-func FromVocabTxt(data []byte) (*Tokenizer, error) {
+// the vocabulary is taken to be uncased (LoadHF reads tokenizer_config.json
+// for cased ones).
+func FromVocabTxt(data []byte) (*Tokenizer, error) { return fromVocabTxt(data, true, true) }
+
+func fromVocabTxt(data []byte, lowercase, stripAccents bool) (*Tokenizer, error) {
 	text := strings.TrimSuffix(strings.ReplaceAll(string(data), "\r\n", "\n"), "\n")
 	if text == "" {
 		return nil, fmt.Errorf("%w: vocab.txt is empty", ErrVocab)
@@ -141,7 +171,7 @@ func FromVocabTxt(data []byte) (*Tokenizer, error) {
 		return nil, fmt.Errorf("%w: vocab.txt has %d lines, more than %d", ErrVocab, n, maxHFVocab)
 	}
 	lines := strings.Split(text, "\n")
-	v := hfVocab{tokens: lines, types: make([]int32, len(lines))}
+	v := hfVocab{tokens: lines, types: make([]int32, len(lines)), lowercase: lowercase, stripAccents: stripAccents}
 	for i := range v.types {
 		v.types[i] = typeNormal
 	}
@@ -176,46 +206,73 @@ type hfTokenizerJSON struct {
 		ID      int    `json:"id"`
 		Content string `json:"content"`
 		Special bool   `json:"special"`
+		LStrip  bool   `json:"lstrip"`
+		RStrip  bool   `json:"rstrip"`
 	} `json:"added_tokens"`
-	Normalizer *struct {
-		Type               string `json:"type"`
-		Lowercase          *bool  `json:"lowercase"`
-		StripAccents       *bool  `json:"strip_accents"`
-		HandleChineseChars *bool  `json:"handle_chinese_chars"`
-	} `json:"normalizer"`
-	PreTokenizer *struct {
-		Type string `json:"type"`
-	} `json:"pre_tokenizer"`
-	PostProcessor *struct {
-		Type string `json:"type"`
-		// BertProcessing: ["[CLS]", 101].
-		CLS []json.RawMessage `json:"cls"`
-		SEP []json.RawMessage `json:"sep"`
-		// TemplateProcessing.
-		Single []struct {
-			SpecialToken *struct {
-				ID string `json:"id"`
-			} `json:"SpecialToken"`
-			Sequence *struct {
-				ID string `json:"id"`
-			} `json:"Sequence"`
-		} `json:"single"`
-		SpecialTokens map[string]struct {
-			IDs []int `json:"ids"`
-		} `json:"special_tokens"`
-	} `json:"post_processor"`
-	Model struct {
-		Type                    string         `json:"type"`
-		UnkToken                string         `json:"unk_token"`
-		ContinuingSubwordPrefix *string        `json:"continuing_subword_prefix"`
-		Vocab                   map[string]int `json:"vocab"`
+	Normalizer    *hfNormalizer    `json:"normalizer"`
+	PreTokenizer  *hfPreTokenizer  `json:"pre_tokenizer"`
+	PostProcessor *hfPostProcessor `json:"post_processor"`
+	Model         struct {
+		Type                    string          `json:"type"`
+		UnkToken                string          `json:"unk_token"`                 // WordPiece
+		ContinuingSubwordPrefix *string         `json:"continuing_subword_prefix"` // WordPiece
+		UnkID                   *int            `json:"unk_id"`                    // Unigram
+		Vocab                   json.RawMessage `json:"vocab"`                     // WordPiece: {"piece": id}; Unigram: [["piece", score]]
 	} `json:"model"`
 }
 
-// FromTokenizerJSON builds a WordPiece tokenizer from a Hugging Face
-// tokenizer.json (model type WordPiece with the "##" prefix, BertNormalizer
-// lower-casing, BertPreTokenizer, a [CLS] … [SEP] post-processor). Other
-// tokenizers (BPE, Unigram, cased WordPiece) are reported, not approximated.
+// hfNormalizer is a normalizer of tokenizer.json (fields of every type
+// FromTokenizerJSON knows).
+type hfNormalizer struct {
+	Type               string         `json:"type"`
+	Lowercase          *bool          `json:"lowercase"`            // BertNormalizer
+	StripAccents       *bool          `json:"strip_accents"`        // BertNormalizer
+	HandleChineseChars *bool          `json:"handle_chinese_chars"` // BertNormalizer
+	Normalizers        []hfNormalizer `json:"normalizers"`          // Sequence
+	Charsmap           *string        `json:"precompiled_charsmap"` // Precompiled, base64
+	Pattern            *hfPattern     `json:"pattern"`              // Replace
+	Content            *string        `json:"content"`              // Replace
+}
+
+type hfPattern struct {
+	String *string `json:"String"`
+	Regex  *string `json:"Regex"`
+}
+
+// hfPreTokenizer is a pre_tokenizer of tokenizer.json.
+type hfPreTokenizer struct {
+	Type           string           `json:"type"`
+	PreTokenizers  []hfPreTokenizer `json:"pretokenizers"`    // Sequence
+	Replacement    *string          `json:"replacement"`      // Metaspace
+	AddPrefixSpace *bool            `json:"add_prefix_space"` // Metaspace (older files)
+	PrependScheme  *string          `json:"prepend_scheme"`   // Metaspace: always, first, never
+}
+
+// hfPostProcessor is a post_processor of tokenizer.json.
+type hfPostProcessor struct {
+	Type string `json:"type"`
+	// BertProcessing, RobertaProcessing: ["[CLS]", 101].
+	CLS []json.RawMessage `json:"cls"`
+	SEP []json.RawMessage `json:"sep"`
+	// TemplateProcessing.
+	Single []struct {
+		SpecialToken *struct {
+			ID string `json:"id"`
+		} `json:"SpecialToken"`
+		Sequence *struct {
+			ID string `json:"id"`
+		} `json:"Sequence"`
+	} `json:"single"`
+	SpecialTokens map[string]struct {
+		IDs []int `json:"ids"`
+	} `json:"special_tokens"`
+}
+
+// FromTokenizerJSON builds a tokenizer from a Hugging Face tokenizer.json:
+// a WordPiece model (the "##" prefix, BertNormalizer, BertPreTokenizer, a
+// [CLS] … [SEP] post-processor) or a Unigram model (Precompiled charsmap,
+// Metaspace). Other tokenizers (BPE, ...) and options edgeai does not
+// implement are reported, not approximated.
 func FromTokenizerJSON(data []byte) (*Tokenizer, error) {
 	t, _, err := fromTokenizerJSON(data)
 	return t, err
@@ -226,75 +283,93 @@ func fromTokenizerJSON(data []byte) (*Tokenizer, int, error) {
 	if err := json.Unmarshal(data, &j); err != nil {
 		return nil, 0, fmt.Errorf("%w: tokenizer.json: %v", ErrVocab, err)
 	}
+	var t *Tokenizer
+	var err error
+	switch j.Model.Type {
+	case "WordPiece":
+		t, err = fromWordPieceJSON(&j)
+	case "Unigram":
+		t, err = fromUnigramJSON(&j)
+	default:
+		err = fmt.Errorf("%w: tokenizer.json: model type %q is not supported (edgeai reads WordPiece and Unigram tokenizer.json files; use the model's GGUF for other vocabularies)", ErrVocab, j.Model.Type)
+	}
+	if err != nil {
+		return nil, 0, err
+	}
+	for _, a := range j.AddedTokens {
+		if a.ID >= 0 && a.ID < len(t.attrs) && t.tokens[a.ID] == a.Content {
+			if a.LStrip {
+				t.attrs[a.ID] |= attrLStrip
+			}
+			if a.RStrip {
+				t.attrs[a.ID] |= attrRStrip
+			}
+		}
+	}
+	maxLen := 0
+	if j.Truncation != nil && j.Truncation.MaxLength > 0 {
+		maxLen = j.Truncation.MaxLength
+	}
+	return t, maxLen, nil
+}
+
+// fromWordPieceJSON reads a WordPiece tokenizer.json.
+func fromWordPieceJSON(j *hfTokenizerJSON) (*Tokenizer, error) {
 	m := &j.Model
-	if m.Type != "WordPiece" {
-		return nil, 0, fmt.Errorf("%w: tokenizer.json: model type %q is not supported (edgeai reads WordPiece tokenizer.json files; use the model's GGUF for other vocabularies)", ErrVocab, m.Type)
-	}
 	if p := m.ContinuingSubwordPrefix; p != nil && *p != "##" {
-		return nil, 0, fmt.Errorf("%w: tokenizer.json: continuing_subword_prefix %q is not supported (want \"##\")", ErrVocab, *p)
+		return nil, fmt.Errorf("%w: tokenizer.json: continuing_subword_prefix %q is not supported (want \"##\")", ErrVocab, *p)
 	}
-	if nz := j.Normalizer; nz == nil || nz.Type != "BertNormalizer" {
+	nz := j.Normalizer
+	if nz == nil || nz.Type != "BertNormalizer" {
 		got := "none"
 		if nz != nil {
 			got = nz.Type
 		}
-		return nil, 0, fmt.Errorf("%w: tokenizer.json: normalizer %s is not supported (want BertNormalizer)", ErrVocab, got)
-	} else {
-		switch {
-		case nz.Lowercase != nil && !*nz.Lowercase:
-			return nil, 0, fmt.Errorf("%w: tokenizer.json: a cased vocabulary (lowercase false) is not supported (edgeai's WordPiece lower-cases, as llama.cpp's)", ErrVocab)
-		case nz.StripAccents != nil && !*nz.StripAccents:
-			return nil, 0, fmt.Errorf("%w: tokenizer.json: strip_accents false is not supported (edgeai's WordPiece strips accents, as llama.cpp's)", ErrVocab)
-		case nz.HandleChineseChars != nil && !*nz.HandleChineseChars:
-			return nil, 0, fmt.Errorf("%w: tokenizer.json: handle_chinese_chars false is not supported", ErrVocab)
-		}
+		return nil, fmt.Errorf("%w: tokenizer.json: normalizer %s is not supported (want BertNormalizer)", ErrVocab, got)
+	}
+	if nz.HandleChineseChars != nil && !*nz.HandleChineseChars {
+		return nil, fmt.Errorf("%w: tokenizer.json: handle_chinese_chars false is not supported", ErrVocab)
+	}
+	lower := nz.Lowercase == nil || *nz.Lowercase
+	strip := lower // strip_accents null follows lowercase, as in BERT
+	if nz.StripAccents != nil {
+		strip = *nz.StripAccents
 	}
 	if pt := j.PreTokenizer; pt != nil && pt.Type != "BertPreTokenizer" {
-		return nil, 0, fmt.Errorf("%w: tokenizer.json: pre_tokenizer %s is not supported (want BertPreTokenizer)", ErrVocab, pt.Type)
+		return nil, fmt.Errorf("%w: tokenizer.json: pre_tokenizer %s is not supported (want BertPreTokenizer)", ErrVocab, pt.Type)
+	}
+	var vocab map[string]int
+	if err := json.Unmarshal(m.Vocab, &vocab); err != nil {
+		return nil, fmt.Errorf("%w: tokenizer.json: WordPiece vocab: %v", ErrVocab, err)
 	}
 
 	n := 0
-	for _, id := range m.Vocab {
+	for _, id := range vocab {
 		n = max(n, id+1)
 	}
 	for _, a := range j.AddedTokens {
 		n = max(n, a.ID+1)
 	}
 	if n == 0 {
-		return nil, 0, fmt.Errorf("%w: tokenizer.json: empty vocabulary", ErrVocab)
+		return nil, fmt.Errorf("%w: tokenizer.json: empty vocabulary", ErrVocab)
 	}
 	if n > maxHFVocab {
-		return nil, 0, fmt.Errorf("%w: tokenizer.json: token id %d is out of range", ErrVocab, n-1)
+		return nil, fmt.Errorf("%w: tokenizer.json: token id %d is out of range", ErrVocab, n-1)
 	}
-	v := hfVocab{tokens: make([]string, n), types: make([]int32, n), unk: -1, cls: -1, sep: -1, pad: -1}
+	v := hfVocab{tokens: make([]string, n), types: make([]int32, n), unk: -1, cls: -1, sep: -1, pad: -1, lowercase: lower, stripAccents: strip}
 	seen := make([]bool, n)
-	for s, id := range m.Vocab {
+	for s, id := range vocab {
 		if id < 0 {
-			return nil, 0, fmt.Errorf("%w: tokenizer.json: token %q has id %d", ErrVocab, s, id)
+			return nil, fmt.Errorf("%w: tokenizer.json: token %q has id %d", ErrVocab, s, id)
 		}
 		if seen[id] {
-			return nil, 0, fmt.Errorf("%w: tokenizer.json: id %d is given to %q and %q", ErrVocab, id, v.tokens[id], s)
+			return nil, fmt.Errorf("%w: tokenizer.json: id %d is given to %q and %q", ErrVocab, id, v.tokens[id], s)
 		}
 		seen[id] = true
 		v.tokens[id], v.types[id] = s, typeNormal
 	}
-	for _, a := range j.AddedTokens {
-		if a.ID < 0 {
-			return nil, 0, fmt.Errorf("%w: tokenizer.json: added token %q has id %d", ErrVocab, a.Content, a.ID)
-		}
-		if seen[a.ID] && v.tokens[a.ID] != a.Content {
-			return nil, 0, fmt.Errorf("%w: tokenizer.json: added token %q has the id %d of %q", ErrVocab, a.Content, a.ID, v.tokens[a.ID])
-		}
-		seen[a.ID] = true
-		v.tokens[a.ID], v.types[a.ID] = a.Content, typeUserDefined
-		if a.Special {
-			v.types[a.ID] = typeControl
-		}
-	}
-	for i, ok := range seen {
-		if !ok { // a hole in the ids: a placeholder nothing matches
-			v.tokens[i], v.types[i] = fmt.Sprintf("[edgeai:unused%d]", i), typeUnused
-		}
+	if err := addedTokens(j, v.tokens, v.types, seen); err != nil {
+		return nil, err
 	}
 	ids := make(map[string]int, n)
 	for i, s := range v.tokens {
@@ -304,19 +379,39 @@ func fromTokenizerJSON(data []byte) (*Tokenizer, int, error) {
 	}
 	if m.UnkToken != "" {
 		if v.unk = lookup(ids, m.UnkToken); v.unk < 0 {
-			return nil, 0, fmt.Errorf("%w: tokenizer.json: unk_token %q is not in the vocabulary", ErrVocab, m.UnkToken)
+			return nil, fmt.Errorf("%w: tokenizer.json: unk_token %q is not in the vocabulary", ErrVocab, m.UnkToken)
 		}
 	}
 	v.pad = lookup(ids, "[PAD]")
-	if err := v.postProcessor(&j, ids); err != nil {
-		return nil, 0, err
+	if err := v.postProcessor(j, ids); err != nil {
+		return nil, err
 	}
-	t, err := v.build()
-	maxLen := 0
-	if j.Truncation != nil && j.Truncation.MaxLength > 0 {
-		maxLen = j.Truncation.MaxLength
+	return v.build()
+}
+
+// addedTokens writes tokenizer.json's added tokens into tokens and types
+// (special ones are control tokens, the others user-defined) and fills the
+// ids nothing names with placeholders nothing matches.
+func addedTokens(j *hfTokenizerJSON, tokens []string, types []int32, seen []bool) error {
+	for _, a := range j.AddedTokens {
+		if a.ID < 0 || a.ID >= len(tokens) {
+			return fmt.Errorf("%w: tokenizer.json: added token %q has id %d", ErrVocab, a.Content, a.ID)
+		}
+		if seen[a.ID] && tokens[a.ID] != a.Content {
+			return fmt.Errorf("%w: tokenizer.json: added token %q has the id %d of %q", ErrVocab, a.Content, a.ID, tokens[a.ID])
+		}
+		seen[a.ID] = true
+		tokens[a.ID], types[a.ID] = a.Content, typeUserDefined
+		if a.Special {
+			types[a.ID] = typeControl
+		}
 	}
-	return t, maxLen, err
+	for i, ok := range seen {
+		if !ok { // a hole in the ids: a placeholder nothing matches
+			tokens[i], types[i] = fmt.Sprintf("[edgeai:unused%d]", i), typeUnused
+		}
+	}
+	return nil
 }
 
 // postProcessor finds the [CLS] and [SEP] ids the post-processor adds around
@@ -376,9 +471,10 @@ func processorID(pair []json.RawMessage, name string) (int, error) {
 
 // hfVocab is a Hugging Face WordPiece vocabulary on its way to a Tokenizer.
 type hfVocab struct {
-	tokens             []string // HF spelling ("##ing", "the", "[CLS]")
-	types              []int32  // GGUF token types
-	unk, cls, sep, pad int      // -1 when absent
+	tokens                  []string // HF spelling ("##ing", "the", "[CLS]")
+	types                   []int32  // GGUF token types
+	unk, cls, sep, pad      int      // -1 when absent
+	lowercase, stripAccents bool     // BertNormalizer options
 }
 
 // build converts the vocabulary to llama.cpp's spelling and makes the
@@ -399,11 +495,13 @@ func (v *hfVocab) build() (*Tokenizer, error) {
 		}
 	}
 	md := hfMeta{
-		keyModel:     "bert",
-		keyTokens:    tokens,
-		keyTokenType: v.types,
-		keyCLS:       uint64(v.cls),
-		keySEP:       uint64(v.sep),
+		keyModel:        "bert",
+		keyTokens:       tokens,
+		keyTokenType:    v.types,
+		keyCLS:          uint64(v.cls),
+		keySEP:          uint64(v.sep),
+		keyLowercase:    v.lowercase,
+		keyStripAccents: v.stripAccents,
 	}
 	if v.unk >= 0 {
 		md[keyUNK] = uint64(v.unk)
@@ -441,6 +539,8 @@ func (m hfMeta) Uint(key string) (uint64, bool) { v, ok := m[key].(uint64); retu
 func (m hfMeta) Int(key string) (int64, bool) { v, ok := m[key].(int64); return v, ok }
 
 func (m hfMeta) Bool(key string) (bool, bool) { v, ok := m[key].(bool); return v, ok }
+
+func (m hfMeta) Bytes(key string) ([]byte, bool) { v, ok := m[key].([]byte); return v, ok }
 
 // Pad returns the padding token ([PAD]), or -1.
 func (t *Tokenizer) Pad() int { return t.pad }

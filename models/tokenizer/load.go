@@ -59,7 +59,7 @@ func (r *kvReader) int32s(key string) ([]int32, bool) {
 }
 
 // id reads a token id; a negative integer (some converters write -1 for
-// "none") counts as absent.
+// "none") is not an id (readID then clears the default).
 func (r *kvReader) id(key string) (uint64, bool) {
 	if v, ok := r.md.Uint(key); ok {
 		return v, true
@@ -111,8 +111,12 @@ func fromMetadata(md metadata) (*Tokenizer, error) {
 		t.addBOS = true
 		t.cleanSpaces = true
 		t.stripFirstSpace = true
+	case "t5":
+		t.kind = kindUGM
+		eos, unk, pad = 1, 2, 0
+		t.addEOS = true
 	default:
-		return nil, fmt.Errorf("%w: %s %q is not supported (want llama, gpt2 or bert)", ErrVocab, keyModel, model)
+		return nil, fmt.Errorf("%w: %s %q is not supported (want llama, gpt2, bert or t5)", ErrVocab, keyModel, model)
 	}
 
 	pre, _ := kv.str(keyPre)
@@ -136,9 +140,19 @@ func fromMetadata(md metadata) (*Tokenizer, error) {
 	if v, ok := kv.boolean(keyAddSpacePrefix); ok {
 		// llama.cpp prepends the space only for SentencePiece but strips
 		// the first one when detokenizing any kind of vocabulary.
-		t.addSpacePrefix = v && t.kind == kindSPM
+		t.addSpacePrefix = v && (t.kind == kindSPM || t.kind == kindUGM)
 		t.stripFirstSpace = v
 	}
+	// WordPiece normalisation (llama.cpp reads these BertNormalizer options
+	// since 2026; files without them are uncased).
+	t.lowercase, t.stripAccents = true, true
+	if v, ok := kv.boolean(keyLowercase); ok {
+		t.lowercase, t.stripAccents = v, v
+	}
+	if v, ok := kv.boolean(keyStripAccents); ok {
+		t.stripAccents = v
+	}
+	mergeSpaces, _ := kv.boolean(keyRemoveExtraWS)
 
 	tokens, ok := md.Strings(keyTokens)
 	if !ok {
@@ -157,7 +171,7 @@ func fromMetadata(md metadata) (*Tokenizer, error) {
 			return nil, fmt.Errorf("%w: %s has %d entries, %s has %d", ErrVocab, keyScores, len(s), keyTokens, n)
 		}
 		scores = s
-	} else if t.kind == kindSPM {
+	} else if t.kind == kindSPM || t.kind == kindUGM {
 		scores = make([]float32, n) // llama.cpp: score 0 when absent
 	}
 	var types []int32
@@ -206,6 +220,9 @@ func fromMetadata(md metadata) (*Tokenizer, error) {
 
 	if t.kind == kindBPE {
 		merges, ok := md.Strings(keyMerges)
+		if !ok && t.pre.mergesOptional && !md.Has(keyMerges) {
+			ok = true // llama.cpp loads Kimi-K2 without merges
+		}
 		if !ok {
 			return nil, fmt.Errorf("%w: %s %s (required by %s %q)", ErrVocab, keyMerges, missingOr(md, keyMerges, "an array of strings"), keyModel, model)
 		}
@@ -228,6 +245,8 @@ func fromMetadata(md metadata) (*Tokenizer, error) {
 	readID := func(key string, dst *int) {
 		if v, ok := kv.id(key); ok && v < uint64(n) {
 			*dst = int(v)
+		} else if v, ok := md.Int(key); ok && v < 0 {
+			*dst = -1 // "none", as converters that write -1 mean it
 		}
 	}
 	eot, eom := -1, -1
@@ -327,9 +346,15 @@ func fromMetadata(md metadata) (*Tokenizer, error) {
 	// Per-model token attributes llama.cpp sets by name.
 	name, _ := kv.str(keyName)
 	name = strings.ToLower(name)
+	arch, _ := kv.str(keyArch)
 	switch {
-	case strings.Contains(pre, "jina-v2-de") || strings.Contains(pre, "jina-v2-es") || strings.Contains(pre, "jina-v2-code"):
+	case strings.Contains(pre, "jina-v2-de") || strings.Contains(pre, "jina-v2-es") || strings.Contains(pre, "jina-v2-code") ||
+		strings.Contains(arch, "nomic-bert-moe") || strings.Contains(arch, "jina-bert-v3"):
 		if i, ok := t.ids["<mask>"]; ok {
+			t.attrs[i] |= attrLStrip
+		}
+	case strings.Contains(name, "modern-bert"):
+		if i, ok := t.ids["[MASK]"]; ok {
 			t.attrs[i] |= attrLStrip
 		}
 	case strings.Contains(name, "phi-3") || strings.Contains(name, "phi3"):
@@ -349,6 +374,24 @@ func fromMetadata(md metadata) (*Tokenizer, error) {
 		return nil, kv.err
 	}
 	t.trie = buildSpecialTrie(t.tokens, t.specials)
+
+	if t.kind == kindUGM {
+		var cm *charsmap
+		if md.Has(keyCharsmap) {
+			b, ok := md.Bytes(keyCharsmap)
+			if !ok {
+				return nil, fmt.Errorf("%w: %s is not an array of uint8 or int8", ErrVocab, keyCharsmap)
+			}
+			var err error
+			if cm, err = parseCharsmap(b); err != nil {
+				return nil, fmt.Errorf("%w: %s: %v", ErrVocab, keyCharsmap, err)
+			}
+		}
+		if t.unk < 0 {
+			return nil, fmt.Errorf("%w: a Unigram vocabulary needs an unknown token (%s)", ErrVocab, keyUNK)
+		}
+		t.ugm = newUGM(t, cm, mergeSpaces)
+	}
 
 	// Byte fallback table (SentencePiece): "<0xNN>", else the byte itself.
 	for b := range t.byteTok {

@@ -1,6 +1,9 @@
 package tokenizer
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // A preTokenizer splits text (as code points) into the pieces BPE merges
 // within. llama.cpp describes each one as a list of regular expressions
@@ -19,6 +22,7 @@ type preTokenizer struct {
 	ignoreMerges   bool // a pre-token that is a vocabulary entry is one token
 	addBOS         bool // the vocabulary adds BOS by default
 	noBOS          bool // no BOS token by default
+	mergesOptional bool // tokenizer.ggml.merges may be absent (Kimi-K2)
 }
 
 // A stage splits one piece c (with flags f[i] = cptFlags(c[i])), appending
@@ -50,13 +54,51 @@ func (p *preTokenizer) split(cpts []rune, lens *[]int) {
 	*lens = cur
 }
 
+// The expressions llama.cpp splits with, as it writes them (its
+// case-insensitive groups spelled out as [sS] and so on).
+const (
+	exprQwen2 = `(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`
+	// Qwen3.5: marks join letters.
+	exprQwen35     = `(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?[\p{L}\p{M}]+|\p{N}| ?[^\s\p{L}\p{M}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`
+	exprSeedCoder  = `(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1}| ?[^\s\p{L}\p{N}\r\n]+|\s*[\r\n]+|\s+(?!\S)|\s+`
+	exprBailingMoE = `'(?:[sSdDmMtT]|[lL][lL]|[vV][eE]|[rR][eE])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]|\s+(?!\S)|\s+`
+	// Llama 3's expression (llama.cpp's own scanner, stageLlama3, is used
+	// for it; the expression is kept to test the scanner against).
+	exprLlama3 = `(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`
+	// GPT-2's expression (likewise run by stageGPT2).
+	exprGPT2 = `'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)`
+	// Tekken (Mistral): a word is upper-case letters then lower-case ones, or
+	// the reverse; the look-aheads make \p{L} minus [a-z] and minus [A-Z].
+	exprTekken = `[^\r\n\p{L}\p{N}]?((?=[\p{L}])([^a-z]))*((?=[\p{L}])([^A-Z]))+|[^\r\n\p{L}\p{N}]?((?=[\p{L}])([^a-z]))+((?=[\p{L}])([^A-Z]))*|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+`
+	// GPT-4o (o200k): Tekken's words with contractions, digits in threes.
+	exprGPT4o   = `[^\r\n\p{L}\p{N}]?((?=[\p{L}])([^a-z]))*((?=[\p{L}])([^A-Z]))+(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])?|[^\r\n\p{L}\p{N}]?((?=[\p{L}])([^a-z]))+((?=[\p{L}])([^A-Z]))*(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])?|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+`
+	exprDigits3 = `\p{N}{1,3}`
+	// DeepSeek-V3: CJK ideographs, hiragana and katakana runs (U+4E00..U+9FA5,
+	// U+3040..U+309F, U+30A0..U+30FF).
+	exprDeepseek3CJK = "[\u4e00-\u9fa5\u3040-\u309f\u30a0-\u30ff]+"
+	// DeepSeek-V3 and AFMoE: ASCII punctuation glued to the ASCII word after
+	// it, words with marks, punctuation and symbol runs.
+	exprDeepseek3Words = "[!\"#$%&'()*+,\\-./:;<=>?@\\[\\\\\\]^_`{|}~][A-Za-z]+|[^\r\n\\p{L}\\p{P}\\p{S}]?[\\p{L}\\p{M}]+| ?[\\p{P}\\p{S}]+[\r\n]*|\\s*[\r\n]+|\\s+(?!\\S)|\\s+"
+	// AFMoE (Arcee Trinity): runs of CJK, kana, Thai, Lao, Khmer, Myanmar and
+	// Hangul. (The third range starts at U+F900 in llama.cpp's source: a
+	// compatibility ideograph, which NFC-normalising copies turn into U+8C48.)
+	exprAFMoECJK = "[\u4e00-\u9fff\u3400-\u4dbf\uf900-\ufaff\u3040-\u309f\u30a0-\u30ff\uff65-\uff9f\u2f00-\u2fdf\u0e40-\u0e7f\u0e80-\u0eff\u1780-\u17ff\u1000-\u109f\uaa60-\uaa7f\ua9e0-\ua9ff\uac00-\ud7af\u1100-\u11ff]+"
+)
+
 // Pre-tokenizer definitions by tokenizer.ggml.pre, as llama.cpp maps them.
 var (
 	preGPT2 = []stage{stageGPT2}
 	// (?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+
-	preLlama3 = []stage{stageLlama3(3)}
-	// The same with \p{N} instead of \p{N}{1,3}.
-	preQwen2        = []stage{stageLlama3(1)}
+	preLlama3       = []stage{stageLlama3}
+	preQwen2        = []stage{regexStage(exprQwen2)}
+	preQwen35       = []stage{regexStage(exprQwen35)}
+	preSeedCoder    = []stage{regexStage(exprSeedCoder)}
+	preBailingMoE   = []stage{regexStage(exprBailingMoE)}
+	preTekken       = []stage{regexStage(exprTekken)}
+	preGPT4o        = []stage{regexStage(exprGPT4o)}
+	preDeepseek3    = []stage{regexStage(exprDigits3), regexStage(exprDeepseek3CJK), regexStage(exprDeepseek3Words)}
+	preAFMoE        = []stage{stageAFMoEDigits, regexStage(exprAFMoECJK), regexStage(exprDeepseek3Words)}
+	preKimiK2       = []stage{stageKimiK2}
 	preDeepseekLLM  = []stage{matchStage(matchCRLF), matchStage(wsOptRun(isDeepseekLetter)), matchStage(wsOptRun(isDeepseekPunct)), stageTrailingWS, matchStage(classRun(isDeepseekCJK)), matchStage(flagRun(flagNumber))}
 	preDeepseekCode = []stage{matchStage(matchCRLF), matchStage(wsOptRun(hasFlag(flagLetter))), matchStage(wsOptRun(hasFlag(flagPunctuation))), matchStage(classRun(isDeepseekCJK)), matchStage(flagOne(flagNumber))}
 	preFalcon       = []stage{matchStage(classRun(isPunctOr("$+<=>^~|`"))), stageGPT2, matchStage(matchThreeDigits)}
@@ -67,34 +109,55 @@ var (
 )
 
 // lookupPre returns the pre-tokenizer for tokenizer.ggml.pre (llama.cpp's
-// names; "" means llama.cpp's default, as for old files).
+// names; "" means llama.cpp's default, as for old files). A name llama.cpp
+// knows but edgeai does not implement is an error naming it, never another
+// pre-tokenizer.
 func lookupPre(name string) (*preTokenizer, error) {
 	p := &preTokenizer{name: name}
 	switch name {
 	case "", "default":
 		p.stages = preDefault
-	case "llama3", "llama-v3", "llama-bpe", "falcon3":
+	case "llama3", "llama-v3", "llama-bpe", "falcon3", "falcon-h1", "pixtral", "midm-2.0", "lfm2", "jina-v5-nano":
 		p.stages, p.ignoreMerges, p.addBOS = preLlama3, true, true
 	case "dbrx", "smaug-bpe":
 		p.stages = preLlama3
-	case "chatglm-bpe":
+	case "glm4", "chatglm-bpe":
 		p.stages, p.noBOS = preLlama3, true
 	case "deepseek-llm":
 		p.stages, p.cleanSpacesOff = preDeepseekLLM, true
 	case "deepseek-coder":
 		p.stages, p.cleanSpacesOff = preDeepseekCode, true
+	case "deepseek-v3", "hunyuan-dense", "joyai-llm", "hy_v4":
+		p.stages, p.cleanSpacesOff = preDeepseek3, true
 	case "falcon":
 		p.stages = preFalcon
-	case "mpt", "gpt-2", "phi-2", "jina-es", "jina-de", "gigachat", "jina-v1-en", "jina-v2-es", "jina-v2-de", "jina-v2-code", "roberta-bpe", "olmo", "jais":
+	case "mpt", "gpt-2", "phi-2", "jina-es", "jina-de", "gigachat", "jina-v1-en", "jina-v2-es", "jina-v2-de", "jina-v2-code",
+		"roberta-bpe", "olmo", "jais", "exaone4", "a.x-4.0", "mellum", "modern-bert":
 		p.stages = preGPT2
-	case "starcoder", "refact", "codeshell", "exaone", "minerva-7b":
+	case "trillion", "granite-docling":
+		p.stages, p.cleanSpacesOff = preGPT2, true
+	case "starcoder", "refact", "codeshell", "exaone", "minerva-7b", "mellum2":
 		p.stages = preStarcoder
 	case "command-r", "smollm":
 		p.stages, p.cleanSpacesOff = preStarcoder, true
-	case "qwen2", "deepseek-r1-qwen":
+	case "qwen2", "deepseek-r1-qwen", "kormo", "f2llmv2", "hunyuan", "solar-open", "grok-2":
 		p.stages, p.cleanSpacesOff = preQwen2, true
 	case "stablelm2", "megrez":
 		p.stages = preQwen2
+	case "qwen35":
+		p.stages, p.cleanSpacesOff = preQwen35, true
+	case "seed-coder":
+		p.stages, p.cleanSpacesOff = preSeedCoder, true
+	case "bailingmoe", "bailingmoe2", "llada-moe":
+		p.stages, p.cleanSpacesOff = preBailingMoE, true
+	case "tekken":
+		p.stages, p.cleanSpacesOff, p.ignoreMerges, p.addBOS = preTekken, true, true, true
+	case "gpt-4o", "llama4", "kanana2", "talkie", "minimax-m2":
+		p.stages, p.cleanSpacesOff = preGPT4o, true
+	case "kimi-k2":
+		p.stages, p.cleanSpacesOff, p.mergesOptional = preKimiK2, true, true
+	case "afmoe":
+		p.stages, p.cleanSpacesOff = preAFMoE, true
 	case "poro-chat":
 		p.stages, p.cleanSpacesOff = prePoro, true
 	case "bloom", "gpt3-finnish":
@@ -102,10 +165,15 @@ func lookupPre(name string) (*preTokenizer, error) {
 	case "viking":
 		p.stages, p.cleanSpacesOff = preViking, true
 	default:
-		return nil, fmt.Errorf("%w: %s %q is not supported", ErrVocab, keyPre, name)
+		return nil, fmt.Errorf("%w: %s %q is not supported (edgeai implements %s)", ErrVocab, keyPre, name, strings.Join(supportedPre, ", "))
 	}
 	return p, nil
 }
+
+// supportedPre lists the tokenizer.ggml.pre families lookupPre knows, for
+// the error message.
+var supportedPre = []string{"llama-bpe", "qwen2", "qwen35", "smollm", "lfm2", "gpt-4o", "tekken", "deepseek-v3", "deepseek-llm", "deepseek-coder",
+	"kimi-k2", "afmoe", "seed-coder", "bailingmoe", "hunyuan", "dbrx", "glm4", "refact", "starcoder", "falcon", "gpt-2", "olmo", "granite-docling", "exaone4", "poro-chat", "viking", "and their aliases"}
 
 // stageGPT2 is llama.cpp's scanner for GPT-2's expression
 // 's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
@@ -199,109 +267,269 @@ func isOther(f uint16) bool {
 	return f != 0 && f&(flagWhitespace|flagLetter|flagNumber) == 0
 }
 
-// stageLlama3 is llama.cpp's scanner for Llama 3's expression with
-// \p{N}{1,maxDigits}:
+// stageLlama3 is llama.cpp's scanner for Llama 3's expression (exprLlama3):
 // (?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+
-// With maxDigits 1 it is Qwen2's expression, which llama.cpp runs through
-// std::regex; both agree on every input.
-func stageLlama3(maxDigits int) stage {
-	return func(c []rune, f []uint16, out []int) []int {
-		n := len(c)
-		fl := func(i int) uint16 {
-			if i < n {
-				return f[i]
-			}
-			return 0
+func stageLlama3(c []rune, f []uint16, out []int) []int {
+	n := len(c)
+	fl := func(i int) uint16 {
+		if i < n {
+			return f[i]
 		}
-		start := 0
-		emit := func(end int) {
-			if end > start {
-				out = append(out, end-start)
-			}
-			start = end
+		return 0
+	}
+	start := 0
+	emit := func(end int) {
+		if end > start {
+			out = append(out, end-start)
 		}
-		for pos := 0; pos < n; {
-			r := c[pos]
-			fr := f[pos]
-			if r == '\'' && pos+1 < n { // contractions, ASCII case-insensitive
-				r1 := lowerASCII(c[pos+1])
-				if r1 == 's' || r1 == 't' || r1 == 'm' || r1 == 'd' {
-					pos += 2
-					emit(pos)
-					continue
-				}
-				if pos+2 < n {
-					r2 := lowerASCII(c[pos+2])
-					if (r1 == 'r' && r2 == 'e') || (r1 == 'v' && r2 == 'e') || (r1 == 'l' && r2 == 'l') {
-						pos += 3
-						emit(pos)
-						continue
-					}
-				}
+		start = end
+	}
+	for pos := 0; pos < n; {
+		r := c[pos]
+		fr := f[pos]
+		if r == '\'' && pos+1 < n { // contractions, ASCII case-insensitive
+			r1 := lowerASCII(c[pos+1])
+			if r1 == 's' || r1 == 't' || r1 == 'm' || r1 == 'd' {
+				pos += 2
+				emit(pos)
+				continue
 			}
-			// '[^\r\n\p{L}\p{N}]?\p{L}+'
-			if r != '\r' && r != '\n' && fr&flagNumber == 0 {
-				if fr&flagLetter != 0 || fl(pos+1)&flagLetter != 0 {
-					pos++
-					for fl(pos)&flagLetter != 0 {
-						pos++
-					}
+			if pos+2 < n {
+				r2 := lowerASCII(c[pos+2])
+				if (r1 == 'r' && r2 == 'e') || (r1 == 'v' && r2 == 'e') || (r1 == 'l' && r2 == 'l') {
+					pos += 3
 					emit(pos)
 					continue
 				}
 			}
-			// '\p{N}{1,maxDigits}'
-			if fr&flagNumber != 0 {
-				ini := pos
-				for fl(pos)&flagNumber != 0 {
+		}
+		// '[^\r\n\p{L}\p{N}]?\p{L}+'
+		if r != '\r' && r != '\n' && fr&flagNumber == 0 {
+			if fr&flagLetter != 0 || fl(pos+1)&flagLetter != 0 {
+				pos++
+				for fl(pos)&flagLetter != 0 {
 					pos++
-					if pos-ini >= maxDigits {
-						emit(pos)
-						ini = pos
-					}
 				}
 				emit(pos)
 				continue
 			}
-			// ' ?[^\s\p{L}\p{N}]+[\r\n]*'
-			f2 := fr
+		}
+		// '\p{N}{1,3}'
+		if fr&flagNumber != 0 {
+			ini := pos
+			for fl(pos)&flagNumber != 0 {
+				pos++
+				if pos-ini >= 3 {
+					emit(pos)
+					ini = pos
+				}
+			}
+			emit(pos)
+			continue
+		}
+		// ' ?[^\s\p{L}\p{N}]+[\r\n]*'
+		f2 := fr
+		if r == ' ' {
+			f2 = fl(pos + 1)
+		}
+		if f2&(flagWhitespace|flagLetter|flagNumber) == 0 {
 			if r == ' ' {
-				f2 = fl(pos + 1)
+				pos++
 			}
-			if f2&(flagWhitespace|flagLetter|flagNumber) == 0 {
-				if r == ' ' {
-					pos++
-				}
-				for isOther(fl(pos)) {
-					pos++
-				}
-				for pos < n && (c[pos] == '\r' || c[pos] == '\n') {
-					pos++
-				}
-				emit(pos)
-				continue
+			for isOther(fl(pos)) {
+				pos++
 			}
-			k, lastNL := 0, -1
-			for fl(pos+k)&flagWhitespace != 0 {
-				if c[pos+k] == '\r' || c[pos+k] == '\n' {
-					lastNL = pos + k + 1
-				}
-				k++
-			}
-			switch {
-			case lastNL >= 0: // '\s*[\r\n]+'
-				pos = lastNL
-			case k > 1 && pos+k < n: // '\s+(?!\S)'
-				pos += k - 1
-			case k > 0: // '\s+'
-				pos += k
-			default:
+			for pos < n && (c[pos] == '\r' || c[pos] == '\n') {
 				pos++
 			}
 			emit(pos)
+			continue
 		}
-		return out
+		k, lastNL := 0, -1
+		for fl(pos+k)&flagWhitespace != 0 {
+			if c[pos+k] == '\r' || c[pos+k] == '\n' {
+				lastNL = pos + k + 1
+			}
+			k++
+		}
+		switch {
+		case lastNL >= 0: // '\s*[\r\n]+'
+			pos = lastNL
+		case k > 1 && pos+k < n: // '\s+(?!\S)'
+			pos += k - 1
+		case k > 0: // '\s+'
+			pos += k
+		default:
+			pos++
+		}
+		emit(pos)
 	}
+	return out
+}
+
+// isHan is llama.cpp's unicode_cpt_is_han: the CJK Unified Ideographs
+// blocks A to F and the compatibility ideographs.
+func isHan(r rune) bool {
+	return (r >= 0x4E00 && r <= 0x9FFF) ||
+		(r >= 0x3400 && r <= 0x4DBF) ||
+		(r >= 0x20000 && r <= 0x2A6DF) ||
+		(r >= 0x2A700 && r <= 0x2B73F) ||
+		(r >= 0x2B740 && r <= 0x2B81F) ||
+		(r >= 0x2B820 && r <= 0x2CEAF) ||
+		(r >= 0x2CEB0 && r <= 0x2EBEF) ||
+		(r >= 0xF900 && r <= 0xFAFF) ||
+		(r >= 0x2F800 && r <= 0x2FA1F)
+}
+
+// stageKimiK2 is llama.cpp's scanner for Kimi-K2 (its own code, which is
+// not quite Kimi's expression: a word takes upper- and lower-case letters
+// alike, so camel case is not split):
+//
+//	\p{Han}+
+//	[^\r\n\p{L}\p{N}]?(letters but Han)+ followed by an optional 's 't 're 've 'm 'll 'd
+//	\p{N}{1,3}
+//	 ?[^\s\p{L}\p{N}]+[\r\n]*
+//	\s*[\r\n]+ | \s+(?!\S) | \s+
+func stageKimiK2(c []rune, f []uint16, out []int) []int {
+	n := len(c)
+	fl := func(i int) uint16 {
+		if i < n {
+			return f[i]
+		}
+		return 0
+	}
+	han := func(i int) bool { return i < n && isHan(c[i]) }
+	word := func(i int) bool { return fl(i)&flagLetter != 0 && !han(i) }
+	start := 0
+	emit := func(end int) {
+		if end > start {
+			out = append(out, end-start)
+		}
+		start = end
+	}
+	for pos := 0; pos < n; {
+		r, fr := c[pos], f[pos]
+		if han(pos) {
+			for han(pos) {
+				pos++
+			}
+			emit(pos)
+			continue
+		}
+		lead := r != '\r' && r != '\n' && fr&(flagLetter|flagNumber) == 0
+		if word(pos) || (lead && word(pos+1)) {
+			if lead {
+				pos++
+			}
+			for word(pos) {
+				pos++
+			}
+			if pos+1 < n && c[pos] == '\'' { // optional contraction
+				r1 := lowerASCII(c[pos+1])
+				switch {
+				case r1 == 's' || r1 == 't' || r1 == 'm' || r1 == 'd':
+					pos += 2
+				case pos+2 < n:
+					r2 := lowerASCII(c[pos+2])
+					if (r1 == 'r' && r2 == 'e') || (r1 == 'v' && r2 == 'e') || (r1 == 'l' && r2 == 'l') {
+						pos += 3
+					}
+				}
+			}
+			emit(pos)
+			continue
+		}
+		if fr&flagNumber != 0 { // \p{N}{1,3}
+			ini := pos
+			for fl(pos)&flagNumber != 0 {
+				pos++
+				if pos-ini >= 3 {
+					emit(pos)
+					ini = pos
+				}
+			}
+			emit(pos)
+			continue
+		}
+		f2 := fr
+		if r == ' ' {
+			f2 = fl(pos + 1)
+		}
+		if isOther(f2) { // ' ?[^\s\p{L}\p{N}]+[\r\n]*'
+			if r == ' ' {
+				pos++
+			}
+			for isOther(fl(pos)) {
+				pos++
+			}
+			for pos < n && (c[pos] == '\r' || c[pos] == '\n') {
+				pos++
+			}
+			emit(pos)
+			continue
+		}
+		pos = whitespaceRun(c, f, pos)
+		emit(pos)
+	}
+	return out
+}
+
+// whitespaceRun ends the match at c[pos] of \s*[\r\n]+|\s+(?!\S)|\s+, or
+// takes one code point if none of them matches.
+func whitespaceRun(c []rune, f []uint16, pos int) int {
+	n := len(c)
+	k, lastNL := 0, -1
+	for pos+k < n && f[pos+k]&flagWhitespace != 0 {
+		if c[pos+k] == '\r' || c[pos+k] == '\n' {
+			lastNL = pos + k + 1
+		}
+		k++
+	}
+	switch {
+	case lastNL >= 0: // '\s*[\r\n]+'
+		return lastNL
+	case k > 1 && pos+k < n: // '\s+(?!\S)'
+		return pos + k - 1
+	case k > 0: // '\s+'
+		return pos + k
+	}
+	return pos + 1
+}
+
+// stageAFMoEDigits is llama.cpp's scanner for AFMoE's digits: each run of
+// \p{N} is cut into groups of three counted from its end (a first group of
+// one or two, then threes); the text before a run stays with the first
+// group, and the text after the last run is one piece.
+func stageAFMoEDigits(c []rune, f []uint16, out []int) []int {
+	n := len(c)
+	start := 0
+	emit := func(end int) {
+		if end > start {
+			out = append(out, end-start)
+		}
+		start = end
+	}
+	for pos := 0; pos < n; {
+		if f[pos]&flagNumber == 0 {
+			pos++
+			continue
+		}
+		run := pos
+		for pos < n && f[pos]&flagNumber != 0 {
+			pos++
+		}
+		cur := run
+		if rem := (pos - run) % 3; rem > 0 {
+			cur += rem
+			emit(cur)
+		}
+		for cur < pos {
+			cur += 3
+			emit(cur)
+		}
+	}
+	emit(n)
+	return out
 }
 
 func lowerASCII(r rune) rune {

@@ -1,14 +1,18 @@
 // Package tokenizer turns text into token ids and back with the vocabulary
 // stored in a GGUF file, matching llama.cpp token for token.
 //
-// Three vocabulary kinds are supported, chosen by tokenizer.ggml.model:
+// Four vocabulary kinds are supported, chosen by tokenizer.ggml.model:
 //
 //   - "llama": SentencePiece BPE (scores, byte fallback through <0xNN>
 //     tokens, the "▁" space escape and the leading-space rule).
 //   - "gpt2": byte-level BPE (tokenizer.ggml.merges, the GPT-2 byte-to-unicode
 //     mapping and the pre-tokenizer named by tokenizer.ggml.pre).
-//   - "bert": WordPiece (lower-casing, accent stripping, punctuation and CJK
-//     splitting, longest-match-first sub-words, [CLS]/[SEP]).
+//   - "bert": WordPiece (lower-casing and accent stripping unless the
+//     vocabulary is cased, punctuation and CJK splitting,
+//     longest-match-first sub-words, [CLS]/[SEP]).
+//   - "t5": SentencePiece Unigram (the precompiled normalisation charsmap,
+//     "▁" spaces, Viterbi segmentation over the piece scores; T5, XLM-R and
+//     the multilingual embedders and rerankers built on it).
 //
 // Special tokens (control, user-defined and unknown tokens, from
 // tokenizer.ggml.token_type) are split out of the input before the
@@ -55,7 +59,12 @@ const (
 	keyAddBOS         = "tokenizer.ggml.add_bos_token"
 	keyAddEOS         = "tokenizer.ggml.add_eos_token"
 	keyAddSpacePrefix = "tokenizer.ggml.add_space_prefix"
+	keyRemoveExtraWS  = "tokenizer.ggml.remove_extra_whitespaces" // Unigram: collapse runs of spaces
+	keyCharsmap       = "tokenizer.ggml.precompiled_charsmap"     // Unigram: array of uint8 or int8
+	keyLowercase      = "tokenizer.ggml.normalizer.lowercase"     // WordPiece: BertNormalizer lowercase (default true)
+	keyStripAccents   = "tokenizer.ggml.normalizer.strip_accents" // WordPiece: BertNormalizer strip_accents (default: lowercase)
 	keyName           = "general.name"
+	keyArch           = "general.architecture"
 )
 
 // kind is the tokenization algorithm.
@@ -65,6 +74,7 @@ const (
 	kindSPM kind = iota // "llama": SentencePiece
 	kindBPE             // "gpt2": byte-level BPE
 	kindWPM             // "bert": WordPiece
+	kindUGM             // "t5": SentencePiece Unigram
 )
 
 // attr is a token's attribute bit set (llama.cpp's llama_token_attr).
@@ -99,6 +109,7 @@ type Tokenizer struct {
 	model string // tokenizer.ggml.model
 	kind  kind
 	pre   *preTokenizer // gpt2 only
+	ugm   *ugmModel     // t5 only
 
 	tokens []string  // id -> vocabulary text
 	scores []float32 // id -> score (SentencePiece merge priority)
@@ -114,7 +125,9 @@ type Tokenizer struct {
 	eog                               []bool
 
 	addBOS, addEOS  bool
-	addSpacePrefix  bool // SentencePiece: prepend " " to text that starts the input or follows a special token
+	addSpacePrefix  bool // SentencePiece (BPE and Unigram): a space before the text of each fragment
+	lowercase       bool // WordPiece: lower-case (BertNormalizer lowercase)
+	stripAccents    bool // WordPiece: strip accents (BertNormalizer strip_accents)
 	cleanSpaces     bool // Decode applies llama.cpp's clean_up_tokenization_spaces passes
 	ignoreMerges    bool // gpt2: a pre-token that is a whole vocabulary entry is emitted as is
 	stripFirstSpace bool // Decode drops the phantom space of the first word
@@ -149,6 +162,7 @@ type metadata interface {
 	Uint(key string) (uint64, bool)
 	Int(key string) (int64, bool)
 	Bool(key string) (bool, bool)
+	Bytes(key string) ([]byte, bool) // an array of uint8 or int8
 }
 
 // ggufMeta adapts *gguf.File to metadata.
@@ -157,6 +171,25 @@ type ggufMeta struct{ *gguf.File }
 func (m ggufMeta) Has(key string) bool {
 	_, ok := m.Lookup(key)
 	return ok
+}
+
+func (m ggufMeta) Bytes(key string) ([]byte, bool) {
+	v, ok := m.Lookup(key)
+	if !ok {
+		return nil, false
+	}
+	if elem, ok := v.Elem(); !ok || (elem != gguf.TypeUint8 && elem != gguf.TypeInt8) {
+		return nil, false
+	}
+	vals, ok := v.Int32s()
+	if !ok {
+		return nil, false
+	}
+	b := make([]byte, len(vals))
+	for i, x := range vals {
+		b[i] = byte(x)
+	}
+	return b, true
 }
 
 // FromGGUF builds the tokenizer described by f's tokenizer.* keys. Errors
@@ -168,7 +201,7 @@ func FromGGUF(f *gguf.File) (*Tokenizer, error) {
 	return fromMetadata(ggufMeta{f})
 }
 
-// Model returns tokenizer.ggml.model: "llama", "gpt2" or "bert".
+// Model returns tokenizer.ggml.model: "llama", "gpt2", "bert" or "t5".
 func (t *Tokenizer) Model() string { return t.model }
 
 // VocabSize returns the number of tokens in the vocabulary.

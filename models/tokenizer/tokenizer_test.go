@@ -20,6 +20,7 @@ func (m mapMeta) Float32s(k string) ([]float32, bool) { v, ok := m[k].([]float32
 func (m mapMeta) Int32s(k string) ([]int32, bool)     { v, ok := m[k].([]int32); return v, ok }
 func (m mapMeta) Uint(k string) (uint64, bool)        { v, ok := m[k].(uint64); return v, ok }
 func (m mapMeta) Bool(k string) (bool, bool)          { v, ok := m[k].(bool); return v, ok }
+func (m mapMeta) Bytes(k string) ([]byte, bool)       { v, ok := m[k].([]byte); return v, ok }
 func (m mapMeta) Int(k string) (int64, bool) {
 	switch v := m[k].(type) {
 	case int64:
@@ -146,7 +147,7 @@ func TestLoadErrors(t *testing.T) {
 	}{
 		{"no model", func(m mapMeta) { delete(m, keyModel) }, keyModel},
 		{"unknown model", func(m mapMeta) { m[keyModel] = "rwkv" }, keyModel},
-		{"unknown pre", func(m mapMeta) { m[keyPre] = "tekken" }, keyPre},
+		{"unknown pre", func(m mapMeta) { m[keyPre] = "chameleon" }, keyPre},
 		{"no tokens", func(m mapMeta) { delete(m, keyTokens) }, keyTokens},
 		{"empty tokens", func(m mapMeta) { m[keyTokens] = []string{} }, keyTokens},
 		{"no merges", func(m mapMeta) { delete(m, keyMerges) }, keyMerges},

@@ -3,12 +3,13 @@ package tokenizer
 import "unicode"
 
 // wpmWords splits text into WordPiece words as llama.cpp's
-// llm_tokenizer_wpm preprocess does: each code point is replaced by the first
-// code point of its canonical decomposition (which strips accents from
-// precomposed letters) and lower-cased; whitespace separates words; NUL,
-// U+FFFD and control/format characters are dropped; punctuation, ASCII
+// llm_tokenizer_wpm preprocess does. With stripAccents each code point is
+// replaced by the first code point of its canonical decomposition (which
+// strips accents from precomposed letters) and combining marks (\p{M}) are
+// dropped; with lowercase it is lower-cased. Whitespace separates words;
+// NUL, U+FFFD and control/format characters are dropped; punctuation, ASCII
 // symbols and CJK ideographs are words of their own.
-func wpmWords(text string) []string {
+func wpmWords(text string, lowercase, stripAccents bool) []string {
 	var words []string
 	var cur []byte
 	flush := func() {
@@ -20,7 +21,9 @@ func wpmWords(text string) []string {
 	for i := 0; i < len(text); {
 		r, n := decodeLenient(text, i)
 		i += n
-		r = nfdFirstOf(r)
+		if stripAccents {
+			r = nfdFirstOf(r)
+		}
 		f := cptFlags(r)
 		if f&flagWhitespace != 0 {
 			flush()
@@ -29,7 +32,13 @@ func wpmWords(text string) []string {
 		if r == 0 || r == unicode.ReplacementChar || f&flagControl != 0 {
 			continue
 		}
-		lr := unicode.ToLower(r)
+		if stripAccents && f&flagMark != 0 {
+			continue
+		}
+		lr := r
+		if lowercase {
+			lr = unicode.ToLower(r)
+		}
 		if f&flagPunctuation != 0 || (r < 0x7F && f&flagSymbol != 0) || isChineseChar(r) {
 			flush()
 			words = append(words, string(appendCpt(nil, lr)))
@@ -60,7 +69,7 @@ func isChineseChar(r rune) bool {
 // taking the longest vocabulary entry at each position; a word with a
 // position no entry matches becomes a single UNK.
 func (t *Tokenizer) encodeWPM(text string, out []int) []int {
-	for _, w := range wpmWords(text) {
+	for _, w := range wpmWords(text, t.lowercase, t.stripAccents) {
 		word := "▁" + w
 		start := len(out)
 		for i := 0; i < len(word); {
