@@ -75,11 +75,12 @@ func TestServeCommand(t *testing.T) {
 	t.Setenv("EDGEAI_API_KEY", "test-key")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	bert := serveBert(t) // skips here, in the test's goroutine, when ../shared is absent
 	var stderr lockedBuffer
 	done := make(chan error, 1)
 	go func() {
 		done <- runServe(ctx, []string{"-m", "tiny=" + serveModel, "-m", serveModel, "--addr", "127.0.0.1:0", "--chat-template", "chatml",
-			"--parallel", "2", "--temp", "0", "--log-format", "json", "--embed", "bert=" + serveBert(t)}, io.Discard, &stderr)
+			"--parallel", "2", "--temp", "0", "--log-format", "json", "--embed", "bert=" + bert}, io.Discard, &stderr)
 	}()
 	url := waitListening(t, stderr.String, done)
 	if strings.Contains(stderr.String(), "WARNING") {
