@@ -1,8 +1,10 @@
 package grammar
 
 import (
+	"fmt"
 	"slices"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -127,8 +129,14 @@ func classChar(r rune) string {
 	case '\t':
 		return `\t`
 	}
-	if r < 0x20 || r == 0x7F {
+	switch {
+	case r < 0x20 || r == 0x7F:
 		return `\x` + hex2(int(r))
+	case r > 0x7F && !unicode.IsGraphic(r):
+		if r > 0xFFFF {
+			return fmt.Sprintf(`\U%08X`, r)
+		}
+		return fmt.Sprintf(`\u%04X`, r)
 	}
 	return string(r)
 }
@@ -137,9 +145,6 @@ func hex2(v int) string {
 	const digits = "0123456789ABCDEF"
 	return string([]byte{digits[v>>4&15], digits[v&15]})
 }
-
-// utf8Bounds are the code point ranges of 1-, 2-, 3- and 4-byte encodings.
-var utf8Bounds = [4]cpRange{{0, 0x7F}, {0x80, 0x7FF}, {0x800, 0xFFFF}, {0x10000, utf8.MaxRune}}
 
 // leadRange returns the code points whose encoding starts with byte b, and
 // the number of continuation bytes that follow; ok is false for bytes that

@@ -146,6 +146,8 @@ type Sampler struct {
 	saved  []float32 // (len(seen)) the caller's logits of those ids, restored on return
 
 	hw [numBuckets]float64 // top-p histogram: probability mass per bucket
+
+	masked []float32 // (vocab) SampleMasked's logits: disallowed tokens at -Inf
 }
 
 // New returns a Sampler for a vocabulary of vocab tokens.
@@ -222,6 +224,66 @@ func (s *Sampler) Sample(logits []float32, history []int) int {
 		return argmax(logits)
 	}
 	return s.draw(logits)
+}
+
+// SampleMasked is Sample restricted to the tokens whose bit is set in
+// allowed (bit id%64 of allowed[id/64]), as constrained sampling (a grammar)
+// needs: the mask is applied before the chain, after the penalties, so
+// top-k, top-p, min-p and temperature only see allowed tokens and greedy
+// decoding picks the best allowed one. An allowed token whose logit is -Inf
+// or NaN still beats every disallowed one (it is drawn only when no allowed
+// token has a finite logit). It returns -1 if no token is allowed, if allowed
+// is shorter than the vocabulary needs, or if len(logits) is not the
+// vocabulary size. Like Sample it draws exactly one random number per
+// non-greedy call and leaves logits as it found them.
+func (s *Sampler) SampleMasked(logits []float32, history []int, allowed []uint64) int {
+	if len(logits) != s.vocab || len(allowed) < (s.vocab+63)/64 {
+		return -1
+	}
+	if s.penalties {
+		s.penalize(logits, history)
+		defer s.restore(logits)
+	}
+	if s.masked == nil {
+		s.masked = make([]float32, s.vocab)
+	}
+	m := s.masked
+	allowedAny := false
+	lowest := float32(-math.MaxFloat32)
+	negInf := float32(math.Inf(-1))
+	for w := range (s.vocab + 63) / 64 {
+		base := w * 64
+		n := min(64, s.vocab-base)
+		bits := allowed[w]
+		if n < 64 {
+			bits &= 1<<n - 1 // bits past the vocabulary do not count
+		}
+		if bits == 0 {
+			for i := range n {
+				m[base+i] = negInf
+			}
+			continue
+		}
+		allowedAny = true
+		for i := range n {
+			if bits>>i&1 == 0 {
+				m[base+i] = negInf
+				continue
+			}
+			v := logits[base+i]
+			if !(v >= lowest) { // -Inf or NaN
+				v = lowest
+			}
+			m[base+i] = v
+		}
+	}
+	if !allowedAny {
+		return -1
+	}
+	if s.p.Temperature == 0 {
+		return argmax(m)
+	}
+	return s.draw(m)
 }
 
 // TrySample is Sample with an error wrapping ErrLogits for logits of the
