@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 )
 
@@ -20,11 +21,13 @@ const MaxStates = 1 << 20
 type nodeKind uint8
 
 const (
-	nByte  nodeKind = iota // reads one byte: edges [a, b) of program.edges
-	nSplit                 // goes on to every one of eps [a, b) without reading
-	nCall                  // runs rule a, then goes on at node b
-	nEnd                   // the end of a rule: returns to the caller
-	nToken                 // reads one whole token: program.toks[a]; then node b
+	nByte     nodeKind = iota // reads one byte: edges [a, b) of program.edges
+	nSplit                    // goes on to every one of eps [a, b) without reading
+	nCall                     // runs rule a, then goes on at node b
+	nEnd                      // the end of a rule: returns to the caller
+	nToken                    // reads one whole token: program.toks[a]; then node b
+	nCount                    // counted loop of repetition a: its body again, or the end of its rule
+	nCountInc                 // end of one iteration of repetition a: back to its nCount, count+1
 )
 
 // node is one state of a rule's automaton.
@@ -49,6 +52,21 @@ type tokRef struct {
 	neg  bool
 }
 
+// counted is a repetition x{min,max} with a large count, run as a hidden
+// rule whose frame counts the iterations instead of one automaton state per
+// iteration (so the positions far from both bounds look alike to the mask
+// cache, and the automaton stays small).
+type counted struct {
+	min, max int32 // max < 0: no limit
+	loop     int32 // the nCount node (the hidden rule's start)
+	body     int32 // the start of x, which ends at an nCountInc
+	minBody  int32 // fewest bytes of one iteration
+}
+
+// countFrom is the smallest count that is run by a counter rather than
+// expanded (repetitions up to it become copies of the item).
+const countFrom = shortLen
+
 // program is a grammar compiled to one automaton per rule over bytes: the
 // grammar's character classes become the UTF-8 byte sequences of their code
 // points, so tokens that end inside a character need no special case.
@@ -61,6 +79,8 @@ type program struct {
 	names []string // rule -> name
 	root  int32    // the root rule
 	dist  []int32  // node -> fewest bytes (tokens for token nodes) to its rule's end; inf if it cannot end
+	reps  []counted
+	repOf []int32 // node -> its counted repetition (nodes of the body, nCount, nCountInc), or -1
 }
 
 // inf is the distance of states that can never complete.
@@ -100,9 +120,10 @@ func ParseGBNF(src string) (*Grammar, error) {
 
 // compiler turns parsed rules into a program.
 type compiler struct {
-	p       *program
-	classes map[string]int32 // (ranges, next) -> compiled class
-	tails   map[string]int32 // per class: (continuation bytes, tail ranges) -> node
+	p        *program
+	nullable func(rule int) bool
+	classes  map[string]int32 // (ranges, next) -> compiled class
+	tails    map[string]int32 // per class: (continuation bytes, tail ranges) -> node
 }
 
 func compile(ps *parsed, root int) (*program, error) {
@@ -113,10 +134,15 @@ func compile(ps *parsed, root int) (*program, error) {
 			return nil, fmt.Errorf("%w: rule %q: more than %d states after expanding repetitions", ErrGrammar, ps.names[i], MaxStates)
 		}
 	}
-	c := &compiler{p: &program{names: ps.names, root: int32(root)}, classes: map[string]int32{}}
-	for _, d := range ps.defs {
+	c := &compiler{p: &program{names: slices.Clone(ps.names), root: int32(root)}, classes: map[string]int32{}}
+	c.nullable = ruleNullability(ps)
+	c.p.start = make([]int32, len(ps.defs))
+	for i, d := range ps.defs {
 		end := c.add(node{kind: nEnd})
-		c.p.start = append(c.p.start, c.expr(d, end))
+		c.p.start[i] = c.expr(d, end)
+	}
+	for len(c.p.repOf) < len(c.p.nodes) {
+		c.p.repOf = append(c.p.repOf, -1)
 	}
 	if len(c.p.nodes) > MaxStates {
 		return nil, fmt.Errorf("%w: more than %d states", ErrGrammar, MaxStates)
@@ -129,6 +155,22 @@ func compile(ps *parsed, root int) (*program, error) {
 		return nil, fmt.Errorf("%w: rule root can never end (every alternative recurses forever)", ErrGrammar)
 	}
 	return c.p, nil
+}
+
+// ruleNullability returns which rules can match the empty string (a fixed
+// point over the parsed rules).
+func ruleNullability(ps *parsed) func(int) bool {
+	null := make([]bool, len(ps.defs))
+	for changed := true; changed; {
+		changed = false
+		for i, d := range ps.defs {
+			if !null[i] && nullable(d, func(r int) bool { return null[r] }) {
+				null[i] = true
+				changed = true
+			}
+		}
+	}
+	return func(r int) bool { return null[r] }
 }
 
 // estimate bounds the number of states e compiles to, saturating above
@@ -157,6 +199,9 @@ func estimate(e *expr) int64 {
 			copies++
 		} else {
 			copies = int64(e.max)
+		}
+		if countable(e) {
+			return estimate(e.subs[0]) + 4
 		}
 		s := estimate(e.subs[0]) + 1
 		if copies > 0 && s > limit/copies {
@@ -212,6 +257,9 @@ func (c *compiler) expr(e *expr, next int32) int32 {
 		return c.split(targets...)
 	case eRepeat:
 		sub := e.subs[0]
+		if countable(e) && !nullable(sub, c.nullable) {
+			return c.counted(e, next)
+		}
 		cur := next
 		if e.max < 0 {
 			// loop: body back to the loop, or on to next
@@ -232,6 +280,67 @@ func (c *compiler) expr(e *expr, next int32) int32 {
 		return cur
 	}
 	panic("grammar: unknown expression kind")
+}
+
+// countable reports whether repetition e is large enough to be run by a
+// counter.
+func countable(e *expr) bool {
+	return e.max > countFrom || e.max < 0 && e.min > countFrom
+}
+
+// nullable reports whether e can match the empty string; ruleNullable
+// answers for rule references (conservatively true while unknown).
+func nullable(e *expr, ruleNullable func(int) bool) bool {
+	switch e.kind {
+	case eLit:
+		return e.lit == ""
+	case eClass, eToken:
+		return false
+	case eRef:
+		return ruleNullable(e.rule)
+	case eSeq:
+		for _, s := range e.subs {
+			if !nullable(s, ruleNullable) {
+				return false
+			}
+		}
+		return true
+	case eAlt:
+		for _, s := range e.subs {
+			if nullable(s, ruleNullable) {
+				return true
+			}
+		}
+		return false
+	case eRepeat:
+		return e.min == 0 || nullable(e.subs[0], ruleNullable)
+	}
+	return true
+}
+
+// counted compiles repetition e as a call of a hidden rule that counts its
+// iterations.
+func (c *compiler) counted(e *expr, next int32) int32 {
+	ri := int32(len(c.p.reps))
+	c.p.reps = append(c.p.reps, counted{}) // reserved: the body may add repetitions
+	loop := c.add(node{kind: nCount, a: ri})
+	first := int32(len(c.p.nodes))
+	inc := c.add(node{kind: nCountInc, a: ri, b: loop})
+	body := c.expr(e.subs[0], inc)
+	c.p.reps[ri] = counted{min: int32(e.min), max: int32(e.max), loop: loop, body: body}
+	for len(c.p.repOf) < len(c.p.nodes) {
+		c.p.repOf = append(c.p.repOf, -1)
+	}
+	c.p.repOf[loop] = ri
+	for n := first; n < int32(len(c.p.nodes)); n++ {
+		if c.p.repOf[n] < 0 {
+			c.p.repOf[n] = ri
+		}
+	}
+	rule := int32(len(c.p.start))
+	c.p.start = append(c.p.start, loop)
+	c.p.names = append(c.p.names, fmt.Sprintf("%s{%d,%d}", "repetition", e.min, e.max))
+	return c.add(node{kind: nCall, a: rule, b: next})
 }
 
 // class compiles a set of code points to the byte automaton of their UTF-8
@@ -326,6 +435,10 @@ func (p *program) computeDist() {
 	for r, s := range p.start {
 		ruleAt[s] = append(ruleAt[s], int32(r))
 	}
+	bodyOf := make(map[int32][]int32) // body start -> counted repetitions
+	for i, r := range p.reps {
+		bodyOf[r.body] = append(bodyOf[r.body], int32(i))
+	}
 	h := &distHeap{}
 	for i, nd := range p.nodes {
 		u := int32(i)
@@ -343,9 +456,14 @@ func (p *program) computeDist() {
 		case nCall:
 			byNext[nd.b] = append(byNext[nd.b], u)
 			byRule[nd.a] = append(byRule[nd.a], u)
-		case nEnd:
+		case nEnd, nCountInc:
 			dist[u] = 0
 			heap.Push(h, distItem{0, u})
+		case nCount:
+			if p.reps[nd.a].min == 0 {
+				dist[u] = 0
+				heap.Push(h, distItem{0, u})
+			}
 		}
 	}
 	final := make([]bool, n)
@@ -377,8 +495,16 @@ func (p *program) computeDist() {
 				}
 			}
 		}
+		for _, ri := range bodyOf[v] {
+			if m := int64(p.reps[ri].min); m > 0 {
+				relax(p.reps[ri].loop, int32(min(m*int64(dist[v]), inf)))
+			}
+		}
 	}
 	p.dist = dist
+	for i := range p.reps {
+		p.reps[i].minBody = dist[p.reps[i].body]
+	}
 }
 
 type distItem struct{ d, node int32 }
@@ -429,6 +555,10 @@ func (p *program) checkLeftRecursion() error {
 				if p.dist[p.start[nd.a]] == 0 { // the callee can be empty
 					push(nd.b)
 				}
+			case nCount:
+				push(p.reps[nd.a].body)
+			case nCountInc:
+				push(nd.b)
 			}
 		}
 	}

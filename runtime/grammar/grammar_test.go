@@ -62,6 +62,13 @@ func TestGBNFMatch(t *testing.T) {
 		{src: `root ::= "a" root | "b"`, pass: []string{"b", "aaab", strings.Repeat("a", 5000) + "b"}},
 		// ambiguity: both alternatives alive
 		{src: `root ::= "ab" "c" | "a" [b-z] "d"`, pass: []string{"abc", "abd", "acd"}, prefixBad: []string{"acc"}},
+		// counted repetitions (above countFrom: run by a counter)
+		{src: `root ::= "ab"{17,20}`, pass: []string{strings.Repeat("ab", 17), strings.Repeat("ab", 20)}, prefixOK: []string{strings.Repeat("ab", 16), "a"}, prefixBad: []string{strings.Repeat("ab", 21), "b"}},
+		{src: `root ::= [a-c]{0,30} "x"`, pass: []string{"x", strings.Repeat("c", 30) + "x"}, prefixBad: []string{strings.Repeat("c", 31)}},
+		{src: `root ::= ("a" | "bc"){18,} "!"`, pass: []string{strings.Repeat("bc", 18) + "!", strings.Repeat("a", 100) + "!"}, prefixOK: []string{strings.Repeat("a", 17)}, prefixBad: []string{strings.Repeat("a", 17) + "!"}},
+		{src: `root ::= ("x"{17}){17}`, pass: []string{strings.Repeat("x", 289)}, prefixOK: []string{strings.Repeat("x", 288)}, prefixBad: []string{strings.Repeat("x", 290)}},
+		{src: `root ::= ("x"{20} | "y"){0,25}`, pass: []string{"", "y", strings.Repeat("x", 20) + "y", strings.Repeat(strings.Repeat("x", 20), 25)}, prefixBad: []string{strings.Repeat(strings.Repeat("x", 20), 25) + "y", strings.Repeat("x", 19) + "y"}},
+		{src: "root ::= item{17,18}\nitem ::= \"<\" item? \">\"", pass: []string{strings.Repeat("<>", 17), strings.Repeat("<<>>", 18)}, prefixBad: []string{strings.Repeat("<>", 19)}},
 		// UTF-8 across ranges of different lengths
 		{src: `root ::= [\u0070-\u0800\U00010000-\U00010001]`, pass: []string{"p", "߿", "ࠀ", "\U00010000", "\U00010001"}, prefixBad: []string{"o", "ࠁ", "\U00010002"}},
 	}
@@ -123,7 +130,7 @@ func TestGBNFErrors(t *testing.T) {
 		{"root ::= a\na ::= b? c\nb ::= \"x\"\nc ::= a \"y\"", "left recursion"},
 		{`root ::= "a" root`, "can never end"},
 		{`root ::= "x"{10001}`, "above the limit"},
-		{`root ::= ("x"{5000}){5000}`, "states"},
+		{`root ::= (((((("ab"){16}){16}){16}){16}){16})`, "states"},
 		{`root ::= "x"{3,2}`, "below the minimum"},
 		{`root ::= * "a"`, "no item before it"},
 		{`root ::= "\q"`, "unknown escape"},

@@ -152,6 +152,10 @@ func TestMatcherAgainstReference(t *testing.T) {
 				continue
 			}
 			m, err := NewMatcher(g, nil, Options{})
+			if errors.Is(err, ErrLimit) {
+				limited++
+				continue
+			}
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -226,6 +230,14 @@ func genGrammar(rng *rand.Rand) string {
 				s += fmt.Sprintf("{%d,%d}", a, a+rng.IntN(3))
 			case 4:
 				s += fmt.Sprintf("{%d}", rng.IntN(3))
+			case 5:
+				// counted by the matcher (above countFrom)
+				a := rng.IntN(countFrom + 3)
+				if rng.IntN(2) == 0 {
+					s += fmt.Sprintf("{%d,}", countFrom+1+rng.IntN(3))
+				} else {
+					s += fmt.Sprintf("{%d,%d}", a, max(a, countFrom+1)+rng.IntN(3))
+				}
 			}
 			items = append(items, s)
 		}
@@ -250,7 +262,10 @@ func genGrammar(rng *rand.Rand) string {
 func genString(rng *rand.Rand, g *Grammar) string {
 	pieces := []string{"a", "b", "c", "é", "ê", "😀", "😁", "x", "\x00", "\xc3", "\xa9", "\xf0\x9f", "\x98\x80"}
 	var b []byte
-	m, _ := NewMatcher(g, nil, Options{})
+	m, err := NewMatcher(g, nil, Options{})
+	if err != nil {
+		return ""
+	}
 	for range rng.IntN(8) {
 		// prefer pieces the grammar accepts
 		for range 6 {

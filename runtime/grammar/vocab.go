@@ -20,11 +20,22 @@ type Vocab struct {
 	anyTok  []uint64 // bit set: tokens a negated token element (!<x>) may match
 	strip   bool     // the tokenizer drops the first space after BOS
 	tok     *tokenizer.Tokenizer
-	nodes   []trieNode // preorder; nodes[0] is the root (the empty prefix)
-	ids     []int32    // tokens by trie node: nodes[i].tok0 .. +tokN
-	space   int32      // index of the root's child for ' ', or -1
-	maxLen  int        // longest token text in the trie
-	skipped int        // tokens longer than maxTokenBytes, never allowed
+	all     trie // every token with text
+	long    trie // the tokens longer than shortLen bytes
+	skipped int  // tokens longer than maxTokenBytes, never allowed
+}
+
+// shortLen splits the vocabulary for the mask cache: the tokens of at most
+// shortLen bytes (nearly all) are masked once per kind of grammar position
+// and cached; the few longer ones are checked at every position.
+const shortLen = 16
+
+// trie is a byte trie of token texts.
+type trie struct {
+	nodes  []trieNode // preorder; nodes[0] is the root (the empty prefix)
+	ids    []int32    // tokens by trie node: nodes[i].tok0 .. +tokN
+	space  int32      // index of the root's child for ' ', or -1
+	maxLen int        // longest token text
 }
 
 // trieNode is one byte of the trie, laid out in preorder so that a subtree
@@ -67,7 +78,7 @@ func NewVocab(t *tokenizer.Tokenizer) *Vocab {
 func newVocab(texts []string, eog, control []int, strip bool) *Vocab {
 	n := len(texts)
 	w := (n + 63) / 64
-	v := &Vocab{size: n, text: texts, eog: make([]uint64, w), anyTok: make([]uint64, w), strip: strip, space: -1}
+	v := &Vocab{size: n, text: texts, eog: make([]uint64, w), anyTok: make([]uint64, w), strip: strip}
 	for _, id := range eog {
 		setBit(v.eog, id)
 	}
@@ -95,16 +106,22 @@ func newVocab(texts []string, eog, control []int, strip bool) *Vocab {
 		}
 		return int(a - b)
 	})
-	// Sorted texts visit the trie in preorder: each text adds the nodes of
-	// its bytes after its common prefix with the previous text.
-	v.nodes = append(v.nodes, trieNode{})
-	v.ids = make([]int32, 0, len(order))
+	v.all = buildTrie(texts, order)
+	v.long = buildTrie(texts, slices.DeleteFunc(slices.Clone(order), func(id int32) bool { return len(texts[id]) <= shortLen }))
+	return v
+}
+
+// buildTrie lays out the texts of the tokens in order (sorted by text) as a
+// preorder trie: each text adds the nodes of its bytes after its common
+// prefix with the previous one.
+func buildTrie(texts []string, order []int32) trie {
+	t := trie{nodes: []trieNode{{}}, ids: make([]int32, 0, len(order)), space: -1}
 	path := []int32{0} // path[d]: node index at depth d
 	prev := ""
 	closeTo := func(d int) { // pop the path down to depth d, sizing the subtrees
 		for len(path) > d+1 {
 			i := path[len(path)-1]
-			v.nodes[i].size = int32(len(v.nodes)) - i
+			t.nodes[i].size = int32(len(t.nodes)) - i
 			path = path[:len(path)-1]
 		}
 	}
@@ -116,26 +133,26 @@ func newVocab(texts []string, eog, control []int, strip bool) *Vocab {
 		}
 		closeTo(c)
 		for d := c; d < len(s); d++ {
-			path = append(path, int32(len(v.nodes)))
-			v.nodes = append(v.nodes, trieNode{b: s[d], depth: uint16(d + 1)})
+			path = append(path, int32(len(t.nodes)))
+			t.nodes = append(t.nodes, trieNode{b: s[d], depth: uint16(d + 1)})
 		}
-		last := &v.nodes[path[len(path)-1]]
+		last := &t.nodes[path[len(path)-1]]
 		if last.tokN == 0 {
-			last.tok0 = int32(len(v.ids))
+			last.tok0 = int32(len(t.ids))
 		}
 		last.tokN++
-		v.ids = append(v.ids, id)
-		v.maxLen = max(v.maxLen, len(s))
+		t.ids = append(t.ids, id)
+		t.maxLen = max(t.maxLen, len(s))
 		prev = s
 	}
 	closeTo(0)
-	v.nodes[0].size = int32(len(v.nodes))
-	for i := int32(1); i < int32(len(v.nodes)); i += v.nodes[i].size {
-		if v.nodes[i].b == ' ' {
-			v.space = i
+	t.nodes[0].size = int32(len(t.nodes))
+	for i := int32(1); i < int32(len(t.nodes)); i += t.nodes[i].size {
+		if t.nodes[i].b == ' ' {
+			t.space = i
 		}
 	}
-	return v
+	return t
 }
 
 func setBit(s []uint64, i int) { s[i/64] |= 1 << (i % 64) }
@@ -151,7 +168,7 @@ func (v *Vocab) Words() int { return (v.size + 63) / 64 }
 
 // TrieNodes returns the number of nodes of the vocabulary's byte trie (the
 // distinct non-empty prefixes of the token texts): the most a mask walks.
-func (v *Vocab) TrieNodes() int { return len(v.nodes) - 1 }
+func (v *Vocab) TrieNodes() int { return len(v.all.nodes) - 1 }
 
 // resolve returns the token id of a token element.
 func (v *Vocab) resolve(r tokRef) (int, error) {

@@ -399,7 +399,7 @@ func (s *Sampler) draw(logits []float32) int {
 			for _, c := range s.cand[:n] {
 				sum += exp64(float64(c.logit) - mx)
 			}
-			n = s.cutTopP(n, mx, sum)
+			n, _ = s.cutTopP(n, mx, sum)
 		} else {
 			n = s.topPAll(logits, mx)
 			explicit = true
@@ -509,7 +509,9 @@ func (s *Sampler) topPAll(logits []float32, mx float64) int {
 			}
 			return -1 // no two candidates are equal: ids differ
 		})
-		if c := s.cutTopP(n, mx, sum); c < n || last == numBuckets-1 {
+		// The gathered tokens are the best ones, in the order a sort of
+		// all would put them: if their mass reaches top-p, the cut is final.
+		if c, reached := s.cutTopP(n, mx, sum); reached || last == numBuckets-1 {
 			return c
 		}
 		last = numBuckets - 1 // the margin was not enough: take everything
@@ -517,14 +519,15 @@ func (s *Sampler) topPAll(logits []float32, mx float64) int {
 }
 
 // cutTopP returns how many of the n sorted candidates top-p keeps, given the
-// maximum logit mx and the sum of exp(logit-mx) over all candidates.
-func (s *Sampler) cutTopP(n int, mx, sum float64) int {
+// maximum logit mx and the sum of exp(logit-mx) over all candidates, and
+// whether their mass reached top-p (if not, all n are kept).
+func (s *Sampler) cutTopP(n int, mx, sum float64) (int, bool) {
 	var cum float64
 	for i, c := range s.cand[:n] {
 		cum += exp64(float64(c.logit)-mx) / sum
 		if cum >= s.topP {
-			return i + 1
+			return i + 1, true
 		}
 	}
-	return n
+	return n, false
 }
