@@ -37,7 +37,7 @@ type expr struct {
 type parsed struct {
 	names []string       // rule number -> name
 	defs  []*expr        // rule number -> definition; nil while undefined
-	line  []int          // rule number -> line of its definition (or first use)
+	at    []int          // rule number -> byte offset of its definition (or first use)
 	index map[string]int // name -> rule number
 }
 
@@ -87,7 +87,7 @@ func (e *SyntaxError) Unwrap() error { return ErrGrammar }
 type bailout struct{ err *SyntaxError }
 
 func (ps *parser) fail(at int, format string, args ...any) {
-	line := 1 + strings.Count(ps.src[:at], "\n")
+	line := lineOf(ps.src, at)
 	col := at - strings.LastIndexByte(ps.src[:at], '\n')
 	panic(bailout{&SyntaxError{Line: line, Col: col, Msg: fmt.Sprintf(format, args...)}})
 }
@@ -131,11 +131,15 @@ func parse(src string) (p *parsed, err error) {
 	}
 	for i, d := range ps.p.defs {
 		if d == nil {
-			return nil, fmt.Errorf("%w: line %d: rule %q is used but never defined", ErrGrammar, ps.p.line[i], ps.p.names[i])
+			return nil, fmt.Errorf("%w: line %d: rule %q is used but never defined", ErrGrammar, lineOf(src, ps.p.at[i]), ps.p.names[i])
 		}
 	}
 	return ps.p, nil
 }
+
+// lineOf returns the 1-based line of byte offset at (computed only for
+// errors: counting on every rule would make parsing quadratic).
+func lineOf(src string, at int) int { return 1 + strings.Count(src[:at], "\n") }
 
 func (ps *parser) peek() byte {
 	if ps.pos < len(ps.src) {
@@ -193,7 +197,7 @@ func (ps *parser) ruleNum(name string, at int) int {
 	ps.p.index[name] = i
 	ps.p.names = append(ps.p.names, name)
 	ps.p.defs = append(ps.p.defs, nil)
-	ps.p.line = append(ps.p.line, 1+strings.Count(ps.src[:at], "\n"))
+	ps.p.at = append(ps.p.at, at)
 	return i
 }
 
@@ -210,7 +214,7 @@ func (ps *parser) rule() {
 	if ps.p.defs[n] != nil {
 		ps.fail(start, "rule %q is defined twice", name)
 	}
-	ps.p.line[n] = 1 + strings.Count(ps.src[:start], "\n")
+	ps.p.at[n] = start
 	ps.p.defs[n] = &expr{kind: eSeq} // placeholder: a use inside its own body is not "undefined"
 	ps.p.defs[n] = ps.alternatives(false)
 	switch ps.peek() {
@@ -277,7 +281,7 @@ func (ps *parser) sequence(nested bool) *expr {
 			ps.space(true)
 			item = ps.alternatives(true)
 			if ps.peek() != ')' {
-				ps.fail(ps.pos, "expecting ) to close the group at line %d", 1+strings.Count(ps.src[:start], "\n"))
+				ps.fail(ps.pos, "expecting ) to close the group at line %d", lineOf(ps.src, start))
 			}
 			ps.pos++
 			ps.depth--
