@@ -147,3 +147,17 @@ func TestHostileSchemas(t *testing.T) {
 		t.Errorf("huge enum: %v", err)
 	}
 }
+
+// Property names that sanitize to nothing or to a primitive's name do not
+// clash with the grammar's own rules.
+func TestSchemaRuleNames(t *testing.T) {
+	for _, s := range []string{
+		`{"type":"object","properties":{"":{"type":"string","maxLength":3},"root":{"type":"integer","maximum":5},"ws":{"enum":[1,2]},"json-string":{"type":"string","minLength":1}},"required":["","root","ws","json-string"]}`,
+		`{"type":"object","properties":{"日本":{"type":"string","maxLength":2},"!!":{"type":"string","maxLength":2}},"required":["日本","!!"]}`,
+	} {
+		checkSchema(t, []byte(s), 10)
+		if _, err := FromJSONSchema([]byte(s)); err != nil {
+			t.Errorf("%s: %v", s, err)
+		}
+	}
+}

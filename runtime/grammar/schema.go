@@ -95,7 +95,9 @@ func SchemaGBNF(schema []byte) (string, error) {
 	if c.err != nil {
 		return "", c.err
 	}
-	c.define("root", body)
+	if body != "root" { // the top rule may have taken the name already
+		c.define("root", body)
+	}
 	return c.source(), nil
 }
 
@@ -182,6 +184,7 @@ type converter struct {
 	unsupported []Keyword
 	err         error
 	merges      int
+	rootTaken   bool
 }
 
 type gbnfRule struct{ name, body string }
@@ -190,7 +193,7 @@ func (c *converter) reserve() {
 	for _, p := range primitives {
 		c.used[p.name] = true
 	}
-	c.used["root"] = true
+	c.used["root"] = true // for the top rule alone (see fresh)
 }
 
 func (c *converter) fail(path, format string, args ...any) string {
@@ -223,8 +226,13 @@ func (c *converter) prim(name string) string {
 	return name
 }
 
-// fresh returns an unused rule name derived from hint.
+// fresh returns an unused rule name derived from hint; the hint "root"
+// (the top schema's) gets the name root once.
 func (c *converter) fresh(hint string) string {
+	if hint == "root" && !c.rootTaken {
+		c.rootTaken = true
+		return "root"
+	}
 	var b strings.Builder
 	for _, r := range hint {
 		if r < 128 && isWordChar(byte(r)) {

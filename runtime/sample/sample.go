@@ -18,6 +18,10 @@
 // order. Each non-greedy call of Sample draws exactly one random number, so
 // the n-th token always uses the n-th draw.
 //
+// SampleMasked restricts a draw to the tokens of a mask (constrained
+// sampling: runtime/grammar computes the mask); the mask applies before the
+// chain, so every stage sees only allowed tokens.
+//
 // After its first call a Sampler does not allocate: its buffers are sized
 // for the vocabulary by New.
 package sample
