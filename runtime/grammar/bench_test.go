@@ -123,11 +123,11 @@ func greedyTokens(t testing.TB, v *Vocab, text string) []int {
 
 // benchDocs are realistic outputs of structured generation.
 var benchDocs = []struct {
-	name, schema, doc string
+	Name, Schema, Doc string
 }{
 	{
-		name: "person-schema",
-		schema: `{"type":"object","properties":{
+		Name: "person-schema",
+		Schema: `{"type":"object","properties":{
 			"name":{"type":"string"},"email":{"type":"string","maxLength":80},
 			"age":{"type":"integer","minimum":0,"maximum":150},
 			"address":{"type":"object","properties":{"street":{"type":"string"},"city":{"type":"string"},"zip":{"type":"string","pattern":"^[0-9]{5}$"}},"required":["street","city","zip"]},
@@ -135,17 +135,17 @@ var benchDocs = []struct {
 			"joined":{"type":"string","format":"date"},
 			"bio":{"type":"string"}},
 			"required":["name","email","age","address","tags","joined","bio"],"additionalProperties":false}`,
-		doc: `{"name": "Amélie Dupont", "email": "amelie.dupont@example.org", "age": 34, "address": {"street": "12 rue des Écoles", "city": "Paris", "zip": "75005"}, "tags": ["clinic", "offline", "日本語"], "joined": "2021-03-14", "bio": "Amélie runs a small clinic in the 5th arrondissement. She keeps patient notes offline on a Raspberry Pi and wants forms that always parse: \"no cloud, no surprises\". Café au lait, 3 × a day."}`,
+		Doc: `{"name": "Amélie Dupont", "email": "amelie.dupont@example.org", "age": 34, "address": {"street": "12 rue des Écoles", "city": "Paris", "zip": "75005"}, "tags": ["clinic", "offline", "日本語"], "joined": "2021-03-14", "bio": "Amélie runs a small clinic in the 5th arrondissement. She keeps patient notes offline on a Raspberry Pi and wants forms that always parse: \"no cloud, no surprises\". Café au lait, 3 × a day."}`,
 	},
 	{
-		name:   "tool-call",
-		schema: `{"type":"object","properties":{"name":{"enum":["get_weather","search","send_email"]},"arguments":{"type":"object","properties":{"location":{"type":"string"},"unit":{"enum":["celsius","fahrenheit"]},"days":{"type":"integer","minimum":1,"maximum":14}},"required":["location"]}},"required":["name","arguments"]}`,
-		doc:    `{"name": "get_weather", "arguments": {"location": "Paris, France", "unit": "celsius", "days": 3}}`,
+		Name:   "tool-call",
+		Schema: `{"type":"object","properties":{"name":{"enum":["get_weather","search","send_email"]},"arguments":{"type":"object","properties":{"location":{"type":"string"},"unit":{"enum":["celsius","fahrenheit"]},"days":{"type":"integer","minimum":1,"maximum":14}},"required":["location"]}},"required":["name","arguments"]}`,
+		Doc:    `{"name": "get_weather", "arguments": {"location": "Paris, France", "unit": "celsius", "days": 3}}`,
 	},
 	{
-		name:   "json-object",
-		schema: `{"type":"object"}`,
-		doc:    `{"items": [{"id": 1, "title": "Buy milk", "done": false, "tags": ["home", "urgent"]}, {"id": 2, "title": "Call the clinic about the 10:30 appointment", "done": true, "tags": []}], "count": 2, "owner": {"name": "Jörg", "score": -12.5e3, "note": null}}`,
+		Name:   "json-object",
+		Schema: `{"type":"object"}`,
+		Doc:    `{"items": [{"id": 1, "title": "Buy milk", "done": false, "tags": ["home", "urgent"]}, {"id": 2, "title": "Call the clinic about the 10:30 appointment", "done": true, "tags": []}], "count": 2, "owner": {"name": "Jörg", "score": -12.5e3, "note": null}}`,
 	},
 }
 
@@ -157,13 +157,13 @@ var benchDocs = []struct {
 func BenchmarkMask(b *testing.B) {
 	for _, vn := range []string{"llama-32k", "gpt2-50k", "synth-152k"} {
 		for _, d := range benchDocs {
-			b.Run(vn+"/"+d.name, func(b *testing.B) {
+			b.Run(vn+"/"+d.Name, func(b *testing.B) {
 				v := benchVocab(b, vn)
-				g, err := FromJSONSchema([]byte(d.schema))
+				g, err := FromJSONSchema([]byte(d.Schema))
 				if err != nil {
 					b.Fatal(err)
 				}
-				ids := greedyTokens(b, v, d.doc)
+				ids := greedyTokens(b, v, d.Doc)
 				mask := make([]uint64, v.Words())
 				var worst time.Duration
 				var per []time.Duration
@@ -212,7 +212,7 @@ func TestBenchDocsValid(t *testing.T) {
 	for _, vn := range []string{"llama-32k", "gpt2-50k"} {
 		v := benchVocab(t, vn)
 		for _, d := range benchDocs {
-			g, err := FromJSONSchema([]byte(d.schema))
+			g, err := FromJSONSchema([]byte(d.Schema))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -221,19 +221,19 @@ func TestBenchDocsValid(t *testing.T) {
 				t.Fatal(err)
 			}
 			mask := make([]uint64, v.Words())
-			for i, id := range greedyTokens(t, v, d.doc) {
+			for i, id := range greedyTokens(t, v, d.Doc) {
 				if err := m.Mask(mask); err != nil {
 					t.Fatal(err)
 				}
 				if !hasBit(mask, id) {
-					t.Fatalf("%s %s: token %d (%d %q) not in the mask", vn, d.name, i, id, v.text[id])
+					t.Fatalf("%s %s: token %d (%d %q) not in the mask", vn, d.Name, i, id, v.text[id])
 				}
 				if err := m.Accept(id); err != nil {
-					t.Fatalf("%s %s: %v", vn, d.name, err)
+					t.Fatalf("%s %s: %v", vn, d.Name, err)
 				}
 			}
 			if !m.Done() {
-				t.Errorf("%s %s: not done at the end of the document", vn, d.name)
+				t.Errorf("%s %s: not done at the end of the document", vn, d.Name)
 			}
 		}
 	}

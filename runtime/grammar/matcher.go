@@ -35,9 +35,9 @@ const (
 	// maxFrames and maxStates bound the matcher's tables; past them it
 	// keeps only the current position and starts over.
 	maxFrames = 1 << 21
-	maxStates = 1 << 15
+	maxStates = 1 << 14
 	// maskCacheBytes bounds the memory of cached masks.
-	maskCacheBytes = 64 << 20
+	maskCacheBytes = 16 << 20
 )
 
 // frame is one level of a parse stack: a state of a rule's automaton, the
