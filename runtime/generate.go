@@ -212,7 +212,7 @@ func (s *Session) generate(ctx context.Context, prompt []int, opts GenerateOptio
 		if err != nil {
 			return fmt.Errorf("runtime: %w", err)
 		}
-		mask = make([]uint64, (s.m.dec.Config().Vocab+63)/64)
+		mask = make([]uint64, max((s.m.dec.Config().Vocab+63)/64, s.m.GrammarVocab().Words()))
 		defer func() { st.GrammarComplete = gm.Complete() }()
 	}
 	// Reuse the longest common prefix, keeping at least one token to evaluate

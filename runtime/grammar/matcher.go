@@ -702,6 +702,7 @@ func (m *Matcher) short(s int32) *shortMask {
 			m.states[i].short = nil
 		}
 		clear(m.shorts)
+		clear(m.locals)
 		m.maskMem = 0
 	}
 	var sm *shortMask

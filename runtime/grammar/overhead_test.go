@@ -1,3 +1,5 @@
+//go:build grammarbench
+
 package grammar_test
 
 import (
@@ -23,7 +25,10 @@ var (
 // document. It reports both per token and their ratio, in wall time and in
 // CPU time (the machine may be loaded: both slow down alike).
 //
-//	go test -run '^$' -bench Overhead ./runtime/grammar -args -overhead-model tinyllama-Q4_0.gguf -overhead-vocab llama-32k
+// It is behind the build tag grammarbench so that the package's test binary
+// (and its fuzzers) do not link the whole runtime:
+//
+//	go test -tags grammarbench -run '^$' -bench Overhead ./runtime/grammar -args -overhead-model tinyllama-Q4_0.gguf -overhead-vocab llama-32k
 func BenchmarkOverhead(b *testing.B) {
 	if *overheadModel == "" {
 		b.Skip("needs -overhead-model FILE.gguf (a real-shape synthetic model: edgeai synth)")
