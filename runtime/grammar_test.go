@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"math/rand/v2"
@@ -286,5 +287,104 @@ func randSchema(rng *rand.Rand, depth int) obj {
 		return s
 	default:
 		return randObject(rng, depth)
+	}
+}
+
+// After a prompt that is BOS alone, SentencePiece drops the first space of
+// the text: the grammar must see the text the caller gets.
+func TestGrammarAfterBOS(t *testing.T) {
+	m, err := runtime.Load(context.Background(), testutil.Stories(t), runtime.WithThreads(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	bos := m.Tokenizer().BOS()
+	for _, src := range []string{`root ::= [a-z]+ " " [a-z]+ "."`, `root ::= " "? [a-z]+`, `root ::= [A-Z] [a-z ]{3,30} "."`} {
+		g, err := grammar.ParseGBNF(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for seed := range uint64(20) {
+			p := sample.DefaultParams()
+			p.Seed = seed
+			var st runtime.Stats
+			var streamed strings.Builder
+			for tok, err := range m.GenerateTokens(context.Background(), []int{bos}, runtime.GenerateOptions{Grammar: g, Sampling: p, MaxTokens: 40, FinishGrammar: true, Stats: &st}) {
+				if err != nil {
+					t.Fatalf("%s seed %d: %v", src, seed, err)
+				}
+				streamed.WriteString(tok.Text)
+			}
+			mt, _ := grammar.NewMatcher(g, nil, grammar.Options{})
+			if err := mt.AcceptString(st.Text); err != nil || !mt.Complete() || !st.GrammarComplete || st.Text != streamed.String() {
+				t.Fatalf("%s seed %d: text %q (streamed %q) does not match: %v", src, seed, st.Text, streamed.String(), err)
+			}
+		}
+	}
+	// the stream never starts with a space there: a grammar that needs one
+	// is a clear error
+	g, _ := grammar.ParseGBNF(`root ::= " " [a-z]+`)
+	var gerr error
+	for _, err := range m.GenerateTokens(context.Background(), []int{bos}, runtime.GenerateOptions{Grammar: g, MaxTokens: 5}) {
+		gerr = err
+	}
+	if !errors.Is(gerr, grammar.ErrNoToken) {
+		t.Errorf("leading space after BOS: %v, want ErrNoToken", gerr)
+	}
+}
+
+// End-of-generation tokens end the text only where it is complete; a
+// grammar that cannot be completed by the vocabulary is an error, not a
+// hang.
+func TestGrammarEOS(t *testing.T) {
+	m, err := runtime.Load(context.Background(), testutil.Stories(t), runtime.WithThreads(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	// "a"+ can go on forever: the model must choose EOS, which it may only
+	// do after at least one "a"
+	g, _ := grammar.ParseGBNF(`root ::= "a"+`)
+	for seed := range uint64(10) {
+		p := sample.DefaultParams()
+		p.Seed, p.Temperature = seed, 2
+		var st runtime.Stats
+		for _, err := range m.Generate(context.Background(), "Once", runtime.GenerateOptions{Grammar: g, Sampling: p, MaxTokens: 30, Stats: &st}) {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if strings.Trim(st.Text, "a") != "" || st.Text == "" || (st.StopReason == runtime.StopEOS) != st.GrammarComplete && st.StopReason != runtime.StopLength {
+			t.Fatalf("seed %d: %q stop %s complete %v", seed, st.Text, st.StopReason, st.GrammarComplete)
+		}
+	}
+	// IgnoreEOS: EOS is never drawn, the limit ends the text
+	var st runtime.Stats
+	for _, err := range m.Generate(context.Background(), "Once", runtime.GenerateOptions{Grammar: g, MaxTokens: 12, IgnoreEOS: true, Stats: &st}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st.StopReason != runtime.StopLength || st.GeneratedTokens != 12 || strings.Trim(st.Text, "a") != "" {
+		t.Errorf("IgnoreEOS: %q stop %s after %d tokens", st.Text, st.StopReason, st.GeneratedTokens)
+	}
+	// a character no token spells: a clear error
+	g, _ = grammar.ParseGBNF(`root ::= "a" [\U0001F600-\U0001F64F]`)
+	var gerr error
+	for _, err := range m.Generate(context.Background(), "Once", runtime.GenerateOptions{Grammar: g, MaxTokens: 10}) {
+		gerr = err
+	}
+	if gerr != nil {
+		t.Logf("emoji with stories' byte fallback: %v", gerr)
+	}
+	g, _ = grammar.ParseGBNF(`root ::= "a" <[1]>`) // BOS as a token element: allowed, then complete
+	st = runtime.Stats{}
+	for _, err := range m.Generate(context.Background(), "Once", runtime.GenerateOptions{Grammar: g, MaxTokens: 10, Stats: &st}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st.Text != "a" || !st.GrammarComplete || st.GeneratedTokens != 2 {
+		t.Errorf("token element: %q complete %v tokens %d stop %s", st.Text, st.GrammarComplete, st.GeneratedTokens, st.StopReason)
 	}
 }
