@@ -388,3 +388,38 @@ func TestGrammarEOS(t *testing.T) {
 		t.Errorf("token element: %q complete %v tokens %d stop %s", st.Text, st.GrammarComplete, st.GeneratedTokens, st.StopReason)
 	}
 }
+
+// A Grammar and the model's grammar vocabulary are shared by concurrent
+// generations (go test -race).
+func TestGrammarConcurrent(t *testing.T) {
+	m, err := runtime.Load(context.Background(), testutil.Stories(t), runtime.WithThreads(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	g := grammar.JSONObject()
+	errs := make(chan error, 4)
+	for i := range 4 {
+		go func() {
+			p := sample.DefaultParams()
+			p.Seed = uint64(i)
+			var st runtime.Stats
+			for _, err := range m.Generate(context.Background(), "Once", runtime.GenerateOptions{Grammar: g, Sampling: p, MaxTokens: 60, FinishGrammar: true, Stats: &st}) {
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+			if !json.Valid([]byte(st.Text)) {
+				errs <- fmt.Errorf("seed %d: %q is not JSON", i, st.Text)
+				return
+			}
+			errs <- nil
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}
