@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/edgeai-go/edgeai/models/chat"
+	"github.com/edgeai-go/edgeai/runtime/grammar"
 	"github.com/edgeai-go/edgeai/runtime/sample"
 )
 
@@ -27,6 +28,26 @@ type GenerateOptions struct {
 	Stop []string
 	// IgnoreEOS keeps generating past end-of-generation tokens.
 	IgnoreEOS bool
+	// Grammar, when not nil, constrains the generated text to the strings
+	// of a grammar (runtime/grammar: GBNF, a JSON Schema, any JSON object):
+	// every token is sampled among those that can continue a valid text
+	// (the mask is applied before the sampling chain), end-of-generation
+	// tokens only where the text is complete, and the generation stops as
+	// at an end-of-generation token (StopEOS) once the grammar is complete
+	// and nothing can follow. If MaxTokens, a stop string or a full context
+	// ends it first, the text is incomplete: StopReason says why and
+	// Stats.GrammarComplete is false. With IgnoreEOS the grammar ends only
+	// when nothing can follow.
+	Grammar *grammar.Grammar
+	// FinishGrammar, with Grammar and MaxTokens, keeps the text completable
+	// within MaxTokens: near the limit only tokens after which the grammar
+	// can still be completed in the tokens left are allowed, so the last
+	// tokens close the text (a string value may be cut short, an optional
+	// part left out). It relies on the vocabulary spelling every byte (a
+	// byte-fallback or byte-level vocabulary, as llama and GPT-2 style
+	// models have). The stop reason is then "length" or "eos" with
+	// Stats.GrammarComplete true.
+	FinishGrammar bool
 	// Stats, when not nil, is filled in when the generation ends.
 	Stats *Stats
 }
@@ -55,6 +76,7 @@ type Stats struct {
 	GenerateDuration time.Duration // time from the first sampled token to the end
 	StopReason       string        // one of the Stop* constants
 	Text             string        // the whole generated text
+	GrammarComplete  bool          // with GenerateOptions.Grammar: Text is a complete string of the grammar
 }
 
 // PromptTokensPerSecond returns the prompt processing speed.
@@ -179,6 +201,20 @@ func (s *Session) generate(ctx context.Context, prompt []int, opts GenerateOptio
 	if err != nil {
 		return fmt.Errorf("runtime: %w", err)
 	}
+	var gm *grammar.Matcher
+	var mask []uint64
+	if opts.Grammar != nil {
+		// The text stream drops the first space after a prompt that ends in
+		// BOS (SentencePiece): the grammar must see the text as streamed.
+		tok := s.m.tok
+		strip := tok.BOS() >= 0 && prompt[len(prompt)-1] == tok.BOS() && tok.StripsFirstSpace()
+		gm, err = grammar.NewMatcher(opts.Grammar, s.m.GrammarVocab(), grammar.Options{StripFirstSpace: strip, NoEOG: opts.IgnoreEOS})
+		if err != nil {
+			return fmt.Errorf("runtime: %w", err)
+		}
+		mask = make([]uint64, max((s.m.dec.Config().Vocab+63)/64, s.m.GrammarVocab().Words()))
+		defer func() { st.GrammarComplete = gm.Complete() }()
+	}
 	// Reuse the longest common prefix, keeping at least one token to evaluate
 	// so there are logits to sample from.
 	common := 0
@@ -207,12 +243,23 @@ func (s *Session) generate(ctx context.Context, prompt []int, opts GenerateOptio
 	}
 	stop := stopFilter{stops: opts.Stop}
 	var text strings.Builder
+	if gm != nil && gm.Done() { // a grammar of the empty string alone
+		st.StopReason = StopEOS
+		return nil
+	}
 	for {
 		if err := ctx.Err(); err != nil {
 			st.StopReason = StopCancelled
 			return err
 		}
-		id := smp.Sample(logits, s.tokens)
+		var id int
+		if gm != nil {
+			if id, err = sampleGrammar(smp, gm, mask, logits, s.tokens, opts, st.GeneratedTokens); err != nil {
+				return err
+			}
+		} else {
+			id = smp.Sample(logits, s.tokens)
+		}
 		if !opts.IgnoreEOS && s.m.tok.IsEOG(id) {
 			st.StopReason = StopEOS
 			if rest := stop.flush(dec.Flush()); rest != "" {
@@ -226,7 +273,9 @@ func (s *Session) generate(ctx context.Context, prompt []int, opts GenerateOptio
 		}
 		st.GeneratedTokens++
 		out, hit := stop.push(dec.Push(id))
-		last := hit || (opts.MaxTokens > 0 && st.GeneratedTokens >= opts.MaxTokens)
+		full := opts.MaxTokens > 0 && st.GeneratedTokens >= opts.MaxTokens
+		done := gm != nil && gm.Done()
+		last := hit || full || done
 		if last && !hit {
 			out += stop.flush(dec.Flush())
 		}
@@ -239,6 +288,9 @@ func (s *Session) generate(ctx context.Context, prompt []int, opts GenerateOptio
 		switch {
 		case hit:
 			st.StopReason = StopString
+			return nil
+		case done:
+			st.StopReason = StopEOS
 			return nil
 		case last:
 			st.StopReason = StopLength
@@ -260,6 +312,28 @@ func (s *Session) generate(ctx context.Context, prompt []int, opts GenerateOptio
 			return err
 		}
 	}
+}
+
+// sampleGrammar samples a token the grammar allows and moves the matcher
+// past it; generated is the number of tokens generated so far.
+func sampleGrammar(smp *sample.Sampler, gm *grammar.Matcher, mask []uint64, logits []float32, history []int, opts GenerateOptions, generated int) (int, error) {
+	var err error
+	if opts.FinishGrammar && opts.MaxTokens > 0 {
+		err = gm.MaskWithin(mask, opts.MaxTokens-generated)
+	} else {
+		err = gm.Mask(mask)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("runtime: %w", err)
+	}
+	id := smp.SampleMasked(logits, history, mask)
+	if id < 0 {
+		return 0, fmt.Errorf("runtime: %w", grammar.ErrNoToken)
+	}
+	if err := gm.Accept(id); err != nil {
+		return 0, fmt.Errorf("runtime: %w", err)
+	}
+	return id, nil
 }
 
 // stopFilter holds back generated text that might be the start of a stop

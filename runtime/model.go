@@ -24,6 +24,7 @@ import (
 	"github.com/edgeai-go/edgeai/models/nn"
 	"github.com/edgeai-go/edgeai/models/tokenizer"
 	"github.com/edgeai-go/edgeai/quant"
+	"github.com/edgeai-go/edgeai/runtime/grammar"
 )
 
 // ErrContextFull is returned when a prompt or a generation does not fit in the
@@ -131,6 +132,9 @@ type Model struct {
 	shaOnce sync.Once // SHA256
 	sha     string
 	shaErr  error
+
+	grammarOnce  sync.Once
+	grammarVocab *grammar.Vocab // GrammarVocab: the vocabulary's byte trie for constrained sampling
 }
 
 // Load opens a GGUF model file (memory-mapped) and prepares it for

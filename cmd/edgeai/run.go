@@ -191,8 +191,12 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.Var(&stops, "stop", "stop at this `string` (repeatable)")
 	fs.Var(&stops, "r", "same as --stop (llama.cpp's reverse prompt)")
 	fs.Var(&stops, "reverse-prompt", "same as --stop")
+	gf := addGrammarFlags(fs)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
+		return err
+	}
+	if err := gf.load(); err != nil {
 		return err
 	}
 	if len(pos) > 0 {
@@ -261,7 +265,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	params, randomSeed := sf.params()
-	opts := runtime.GenerateOptions{Sampling: params, Stop: stops, IgnoreEOS: *ignoreEOS, MaxTokens: max(n, 0)}
+	opts := runtime.GenerateOptions{Sampling: params, Stop: stops, IgnoreEOS: *ignoreEOS, MaxTokens: max(n, 0), Grammar: gf.grammar}
 	var stats runtime.Stats
 	opts.Stats = &stats
 	if !*noEcho {
@@ -318,6 +322,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		fmt.Fprintf(stderr, "load %.0f ms | prompt %d tokens%s, %.1f tok/s | generated %d tokens, %.1f tok/s%s | stop: %s\n",
 			loadTime.Seconds()*1000, stats.PromptTokens, fromCache, stats.PromptTokensPerSecond(),
 			stats.GeneratedTokens, stats.GenerateTokensPerSecond(), seed, reason)
+		gf.report(stderr, &stats)
 	}
 	if err := au.record(model, opts, auditEntry{Event: "run", Prompt: model.Detokenize(ids), Err: genErr}); err != nil {
 		return err

@@ -18,6 +18,10 @@
 // order. Each non-greedy call of Sample draws exactly one random number, so
 // the n-th token always uses the n-th draw.
 //
+// SampleMasked restricts a draw to the tokens of a mask (constrained
+// sampling: runtime/grammar computes the mask); the mask applies before the
+// chain, so every stage sees only allowed tokens.
+//
 // After its first call a Sampler does not allocate: its buffers are sized
 // for the vocabulary by New.
 package sample
@@ -146,6 +150,8 @@ type Sampler struct {
 	saved  []float32 // (len(seen)) the caller's logits of those ids, restored on return
 
 	hw [numBuckets]float64 // top-p histogram: probability mass per bucket
+
+	masked []float32 // (vocab) SampleMasked's logits: disallowed tokens at -Inf
 }
 
 // New returns a Sampler for a vocabulary of vocab tokens.
@@ -222,6 +228,66 @@ func (s *Sampler) Sample(logits []float32, history []int) int {
 		return argmax(logits)
 	}
 	return s.draw(logits)
+}
+
+// SampleMasked is Sample restricted to the tokens whose bit is set in
+// allowed (bit id%64 of allowed[id/64]), as constrained sampling (a grammar)
+// needs: the mask is applied before the chain, after the penalties, so
+// top-k, top-p, min-p and temperature only see allowed tokens and greedy
+// decoding picks the best allowed one. An allowed token whose logit is -Inf
+// or NaN still beats every disallowed one (it is drawn only when no allowed
+// token has a finite logit). It returns -1 if no token is allowed, if allowed
+// is shorter than the vocabulary needs, or if len(logits) is not the
+// vocabulary size. Like Sample it draws exactly one random number per
+// non-greedy call and leaves logits as it found them.
+func (s *Sampler) SampleMasked(logits []float32, history []int, allowed []uint64) int {
+	if len(logits) != s.vocab || len(allowed) < (s.vocab+63)/64 {
+		return -1
+	}
+	if s.penalties {
+		s.penalize(logits, history)
+		defer s.restore(logits)
+	}
+	if s.masked == nil {
+		s.masked = make([]float32, s.vocab)
+	}
+	m := s.masked
+	allowedAny := false
+	lowest := float32(-math.MaxFloat32)
+	negInf := float32(math.Inf(-1))
+	for w := range (s.vocab + 63) / 64 {
+		base := w * 64
+		n := min(64, s.vocab-base)
+		bits := allowed[w]
+		if n < 64 {
+			bits &= 1<<n - 1 // bits past the vocabulary do not count
+		}
+		if bits == 0 {
+			for i := range n {
+				m[base+i] = negInf
+			}
+			continue
+		}
+		allowedAny = true
+		for i := range n {
+			if bits>>i&1 == 0 {
+				m[base+i] = negInf
+				continue
+			}
+			v := logits[base+i]
+			if !(v >= lowest) { // -Inf or NaN
+				v = lowest
+			}
+			m[base+i] = v
+		}
+	}
+	if !allowedAny {
+		return -1
+	}
+	if s.p.Temperature == 0 {
+		return argmax(m)
+	}
+	return s.draw(m)
 }
 
 // TrySample is Sample with an error wrapping ErrLogits for logits of the
@@ -337,7 +403,7 @@ func (s *Sampler) draw(logits []float32) int {
 			for _, c := range s.cand[:n] {
 				sum += exp64(float64(c.logit) - mx)
 			}
-			n = s.cutTopP(n, mx, sum)
+			n, _ = s.cutTopP(n, mx, sum)
 		} else {
 			n = s.topPAll(logits, mx)
 			explicit = true
@@ -447,7 +513,9 @@ func (s *Sampler) topPAll(logits []float32, mx float64) int {
 			}
 			return -1 // no two candidates are equal: ids differ
 		})
-		if c := s.cutTopP(n, mx, sum); c < n || last == numBuckets-1 {
+		// The gathered tokens are the best ones, in the order a sort of
+		// all would put them: if their mass reaches top-p, the cut is final.
+		if c, reached := s.cutTopP(n, mx, sum); reached || last == numBuckets-1 {
 			return c
 		}
 		last = numBuckets - 1 // the margin was not enough: take everything
@@ -455,14 +523,15 @@ func (s *Sampler) topPAll(logits []float32, mx float64) int {
 }
 
 // cutTopP returns how many of the n sorted candidates top-p keeps, given the
-// maximum logit mx and the sum of exp(logit-mx) over all candidates.
-func (s *Sampler) cutTopP(n int, mx, sum float64) int {
+// maximum logit mx and the sum of exp(logit-mx) over all candidates, and
+// whether their mass reached top-p (if not, all n are kept).
+func (s *Sampler) cutTopP(n int, mx, sum float64) (int, bool) {
 	var cum float64
 	for i, c := range s.cand[:n] {
 		cum += exp64(float64(c.logit)-mx) / sum
 		if cum >= s.topP {
-			return i + 1
+			return i + 1, true
 		}
 	}
-	return n
+	return n, false
 }
