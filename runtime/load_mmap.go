@@ -1,6 +1,9 @@
 package runtime
 
 import (
+	"context"
+	"fmt"
+
 	"github.com/edgeai-go/edgeai/internal/mmap"
 )
 
@@ -53,8 +56,9 @@ func (m MmapMode) String() string {
 // multiply that layout faster, and Close returns that memory. MmapDefault
 // copies when the weights take at most half the memory the system has
 // available, and maps otherwise; if the copy cannot be made the weights stay
-// mapped.
-func (m *Model) placeWeights() {
+// mapped. A copy stops with ctx's error when ctx is done (SIGINT while
+// loading).
+func (m *Model) placeWeights(ctx context.Context) error {
 	w := m.dec.Weights()
 	if m.opts.Mmap == MmapDefault {
 		m.opts.Mmap = MmapOff
@@ -62,9 +66,16 @@ func (m *Model) placeWeights() {
 			m.opts.Mmap = MmapOn
 		}
 	}
-	if m.opts.Mmap == MmapOff && !w.Copy(m.info.Path) {
-		m.opts.Mmap = MmapOn
+	if m.opts.Mmap == MmapOff {
+		copied, err := w.Copy(ctx, m.info.Path)
+		if err != nil {
+			return fmt.Errorf("runtime: loading %s: %w", m.info.Path, err)
+		}
+		if !copied {
+			m.opts.Mmap = MmapOn
+		}
 	}
+	return nil
 }
 
 // WeightsMapped reports whether the model's weight matrices are read in

@@ -2,6 +2,7 @@ package runtime_test
 
 import (
 	"context"
+	"errors"
 	"math"
 	"testing"
 
@@ -100,5 +101,40 @@ func TestPackedLoad(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// cancelAfter is a context that is done from its n-th Err call on: it
+// cancels a load in the middle of copying the weights, as SIGINT does.
+type cancelAfter struct {
+	context.Context
+	n int
+}
+
+func (c *cancelAfter) Err() error {
+	if c.n--; c.n < 0 {
+		return context.Canceled
+	}
+	return nil
+}
+
+// TestLoadCancelledWhileCopying interrupts the copy of the weights at each
+// tensor in turn: Load returns the context's error, never a model.
+func TestLoadCancelledWhileCopying(t *testing.T) {
+	path := testutil.Stories(t)
+	for n := 1; n < 12; n++ {
+		m, err := runtime.Load(&cancelAfter{context.Background(), n}, path, runtime.WithMmap(false))
+		if err == nil {
+			m.Close()
+			continue // the copy finished before the n-th check
+		}
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("cancelled after %d checks: %v, want context.Canceled", n, err)
+		}
+	}
+	m, err := runtime.Load(&cancelAfter{context.Background(), 3}, path, runtime.WithMmap(false))
+	if err == nil {
+		m.Close()
+		t.Fatal("a load cancelled at its third check succeeded")
 	}
 }

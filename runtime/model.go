@@ -183,7 +183,11 @@ func Load(ctx context.Context, path string, opts ...Option) (*Model, error) {
 		f.Close()
 		return nil, err
 	}
-	m.placeWeights()
+	if err := m.placeWeights(ctx); err != nil {
+		m.dec.Weights().Close()
+		f.Close()
+		return nil, err
+	}
 	k, v := m.cacheOptions().K, m.cacheOptions().V
 	m.info.CacheTypeK, m.info.CacheTypeV = strings.ToLower(k.String()), strings.ToLower(v.String())
 	m.info.CacheBytes = m.KVCacheBytes()

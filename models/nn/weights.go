@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"context"
 	"os"
 
 	"github.com/edgeai-go/edgeai/internal/mmap"
@@ -65,9 +66,11 @@ func (w *Weights) Copied() bool { return w.arena != nil }
 // pread from path (the model file) where possible, which spares faulting in
 // the mapping page by page, and packed while read, a few groups at a time.
 // It reports false, leaving everything mapped, if the memory cannot be had.
-func (w *Weights) Copy(path string) bool {
+// It stops between tensors when ctx is done and returns ctx's error; the
+// weights are then half copied and must be closed, not run.
+func (w *Weights) Copy(ctx context.Context, path string) (bool, error) {
 	if w.arena != nil {
-		return true
+		return true, nil
 	}
 	total := 0
 	for _, t := range w.mats {
@@ -75,8 +78,9 @@ func (w *Weights) Copy(path string) bool {
 	}
 	arena, err := mmap.Anon(total)
 	if err != nil {
-		return false
+		return false, nil
 	}
+	w.arena = arena
 	file, _ := os.Open(path) // nil: copy through the mapping
 	if file != nil {
 		defer file.Close()
@@ -85,6 +89,9 @@ func (w *Weights) Copy(path string) bool {
 	off := 0
 	var scratch []byte // a few packed groups read from the file
 	for _, t := range w.mats {
+		if err := ctx.Err(); err != nil {
+			return true, err
+		}
 		n := len(t.Data)
 		dst := buf[off : off+n : off+n]
 		off += (n + 63) &^ 63
@@ -109,8 +116,7 @@ func (w *Weights) Copy(path string) bool {
 		mmap.DontNeed(t.Data)
 		t.Data = dst
 	}
-	w.arena = arena
-	return true
+	return true, nil
 }
 
 // Close returns the memory of a copy made by Copy. The model must not run
