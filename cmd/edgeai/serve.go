@@ -62,7 +62,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var hosts, origins stringsFlag
 	fs.Var(&hosts, "allowed-host", "also answer to this Host `name` (repeatable; IP literals and localhost always work; * turns the DNS-rebinding check off)")
 	fs.Var(&origins, "cors-origin", "allow browser calls from this `origin`, e.g. https://app.example (repeatable; * = any); none by default")
-	parallel := fs.Int("parallel", serveDefaultParallel, "sequences each model runs at once, each with its own KV cache")
+	parallel := fs.Int("parallel", serveDefaultParallel, "sequences each model runs at once, each with its own KV cache, decoded together (continuous batching)")
 	maxQueue := fs.Int("max-queue", server.DefaultMaxQueue, "requests that may wait per model beyond --parallel; more get 429 (0 = no waiting)")
 	maxTokens := fs.Int("max-tokens", 0, "most tokens one request may generate (0 = the context size)")
 	maxBody := fs.String("max-body", serveDefaultBody, "largest request body (`size`: 512KiB, 4MiB, ...)")
@@ -161,8 +161,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	hashAll := au.path != "" || len(pinned) > 0
 	if !flagSet(fs, "threads") && !flagSet(fs, "t") {
-		// The sequences share the cores.
-		mf.threads = max(1, goruntime.NumCPU() / *parallel)
+		// The sequences are decoded together, in one forward pass per
+		// step on all the cores.
+		mf.threads = goruntime.NumCPU()
 	}
 
 	var extra []runtime.Option

@@ -330,8 +330,8 @@ func (s *Server) generate(w http.ResponseWriter, r *http.Request, j *genJob, inf
 		return e
 	}
 	j.opts.Sampling = p
-	var stats runtime.Stats
-	j.opts.Stats = &stats
+	j.opts.Stats = new(runtime.Stats)
+
 	if s.cfg.Audit != nil {
 		info.audit.params = map[string]any{
 			"temperature": p.Temperature, "top_k": p.TopK, "top_p": p.TopP, "min_p": p.MinP,
@@ -346,61 +346,33 @@ func (s *Server) generate(w http.ResponseWriter, r *http.Request, j *genJob, inf
 	rc := http.NewResponseController(w)
 	rc.SetWriteDeadline(time.Now().Add(s.cfg.RequestTimeout + 10*time.Second)) // not every ResponseWriter has deadlines
 
-	sl, e := s.acquire(ctx, r, j.sv.sched, j.sv.ID, j.ids, info)
+	box, e := s.submit(ctx, r, j, info)
 	if e != nil {
 		return e
 	}
-	// The sequence goes back to the scheduler as soon as the generation
-	// ends: the audit record and the last bytes of the answer do not hold
-	// it.
-	released := false
-	release := func() {
-		if !released {
-			released = true
-			j.sv.sched.release(sl)
-		}
-	}
-	defer release()
-	sess, err := j.sv.sched.session(sl)
-	if err != nil {
-		return &apiError{Status: http.StatusInternalServerError, Type: typeServer, Message: "creating a session failed: " + clientMessage(j.sv, err)}
-	}
-	// Keep the common prefix of the cache (the model's logits do not depend
-	// on how a sequence was batched, so it is what a fresh session would
-	// compute); Generate then evaluates the rest of the prompt.
-	sess.Truncate(sl.reusable(j.ids))
-	timer := s.metrics.timer(j.sv.ID, info.audit.start)
 	if j.g.Stream {
-		return s.stream(ctx, w, rc, r, j, sess, info, timer, release)
+		return s.stream(ctx, w, rc, r, j, box, info)
 	}
 	var text strings.Builder
 	text.WriteString(j.echo)
-	var genErr error
 	var lp *choiceLogprobs
 	if j.g.Logprobs {
 		lp = &choiceLogprobs{Content: []tokenLogprob{}}
 	}
-	for tok, err := range sess.Generate(ctx, j.ids, j.opts) {
-		if err != nil {
-			genErr = err
-			break
+	genErr := s.consume(ctx, j, box, func(it item) bool {
+		if lp != nil && it.lp != nil {
+			lp.Content = append(lp.Content, *it.lp)
 		}
-		timer.token()
-		if lp != nil && tok.ID >= 0 {
-			lp.Content = append(lp.Content, s.logprob(j, sess.Logits(), tok.ID))
-		}
-		text.WriteString(tok.Text)
-		if s.hookToken != nil {
-			s.hookToken(ctx, j, stats.GeneratedTokens)
-		}
-	}
-	release()
+		text.WriteString(it.tok.Text)
+		return true
+	})
+	stats := j.opts.Stats
 	info.completionTokens, info.cachedTokens = stats.GeneratedTokens, stats.CachedTokens
 	s.metrics.generated(j.sv.ID, len(j.ids), stats.GeneratedTokens)
 	if info.audit.hasResp {
 		info.audit.response.WriteString(text.String()[len(j.echo):])
 	}
-	finish, e := s.finish(ctx, r, &stats, genErr, info)
+	finish, e := s.finish(ctx, r, stats, genErr, info)
 	if e != nil {
 		return e
 	}
@@ -408,7 +380,7 @@ func (s *Server) generate(w http.ResponseWriter, r *http.Request, j *genJob, inf
 	if s.audit(r, info, http.StatusOK, "") != nil {
 		return errAudit()
 	}
-	u := usageOf(j, &stats)
+	u := usageOf(j, stats)
 	if j.chat {
 		writeJSON(w, chatCompletion{ID: j.id, Object: "chat.completion", Created: j.created, Model: j.sv.ID,
 			Choices: []chatChoice{{Message: chatMessage{Role: "assistant", Content: text.String()}, Logprobs: lp, FinishReason: finish}},
@@ -418,6 +390,86 @@ func (s *Server) generate(w http.ResponseWriter, r *http.Request, j *genJob, inf
 			SystemFingerprint: systemFingerprint, Choices: []textChoice{{Text: text.String(), FinishReason: &finish}}, Usage: u})
 	}
 	return nil
+}
+
+// submit waits for one of the model's sequences and hands the job to the
+// model's engine, which decodes it together with the other sequences in
+// use. The sequence goes back to the scheduler as soon as the generation
+// ends: the audit record and the last bytes of the answer do not hold it.
+func (s *Server) submit(ctx context.Context, r *http.Request, j *genJob, info *requestLog) (*mailbox, *apiError) {
+	sched := j.sv.sched
+	sl, e := s.acquire(ctx, r, sched, j.sv.ID, j.ids, info)
+	if e != nil {
+		return nil, e
+	}
+	seq, err := sched.sequence(sl)
+	if err != nil {
+		sched.release(sl)
+		return nil, &apiError{Status: http.StatusInternalServerError, Type: typeServer, Message: "creating a sequence failed: " + clientMessage(j.sv, err)}
+	}
+	eng := j.sv.engine
+	var box *mailbox
+	release := func() { sched.release(sl) }
+	if s.hookToken != nil {
+		// Tests pause generations in the hook, on the reader's side: keep
+		// the engine in step with the reader (one token ahead at most),
+		// and hold the sequence until the reader is done, as a generation
+		// paused in its own loop would.
+		box = newMailbox(1, eng.signal)
+		box.release, release = release, nil
+	} else {
+		box = newMailbox(0, eng.signal)
+	}
+	timer := s.metrics.timer(j.sv.ID, info.audit.start)
+	t := &task{ctx: ctx, seq: seq, prompt: j.ids, opts: j.opts, out: box,
+		onToken: func(it *item) {
+			timer.token()
+			if j.g.Logprobs && it.tok.ID >= 0 {
+				lp := s.logprob(j, seq.Logits(), it.tok.ID)
+				it.lp = &lp
+			}
+		},
+		ended: release,
+	}
+	if err := eng.submit(t); err != nil {
+		sched.release(sl)
+		return nil, &apiError{Status: http.StatusServiceUnavailable, Type: typeUnavailable, Code: "shutting_down", Message: "the server is shutting down", RetryAfter: 5 * time.Second}
+	}
+	return box, nil
+}
+
+// consume reads a generation's tokens as the engine makes them, calling f
+// for each; f returning false (the client is gone) stops the generation.
+// It returns when the generation has ended, with its error; the job's
+// Stats are then final.
+func (s *Server) consume(ctx context.Context, j *genJob, box *mailbox, f func(item) bool) error {
+	if box.release != nil {
+		defer box.release()
+	}
+	var buf []item
+	n := 0
+	for {
+		items, done, err := box.next(buf)
+		for _, it := range items {
+			if ctx.Err() != nil {
+				break // the request has ended: the engine stops the generation at its next step
+			}
+			if it.tok.ID >= 0 {
+				n++
+			}
+			if s.hookToken != nil {
+				s.hookToken(ctx, j, n)
+			}
+			if !f(it) {
+				box.abandon()
+				return box.wait()
+			}
+		}
+		if done {
+			return err
+		}
+		buf = items
+	}
 }
 
 func usageOf(j *genJob, st *runtime.Stats) usage {
@@ -473,7 +525,7 @@ func (e *sse) raw(b []byte) {
 // a final chunk with the finish_reason, the usage chunk when asked for, and
 // "data: [DONE]". An error after the stream began is sent as an event
 // {"error": {...}} and the stream ends without [DONE].
-func (s *Server) stream(ctx context.Context, w http.ResponseWriter, rc *http.ResponseController, r *http.Request, j *genJob, sess *runtime.Session, info *requestLog, timer *tokenTimer, release func()) *apiError {
+func (s *Server) stream(ctx context.Context, w http.ResponseWriter, rc *http.ResponseController, r *http.Request, j *genJob, box *mailbox, info *requestLog) *apiError {
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-cache")
@@ -511,33 +563,22 @@ func (s *Server) stream(ctx context.Context, w http.ResponseWriter, rc *http.Res
 	} else if j.echo != "" {
 		out.send(chunk(&j.echo, nil))
 	}
-	var genErr error
-	if out.err == nil {
-		for tok, err := range sess.Generate(ctx, j.ids, j.opts) {
-			if err != nil {
-				genErr = err
-				break
-			}
-			timer.token()
-			if s.hookToken != nil {
-				s.hookToken(ctx, j, j.opts.Stats.GeneratedTokens)
-			}
-			if j.g.Logprobs && tok.ID >= 0 {
-				pending = append(pending, s.logprob(j, sess.Logits(), tok.ID))
-			}
-			if tok.Text == "" {
-				continue
-			}
-			if info.audit.hasResp {
-				info.audit.response.WriteString(tok.Text)
-			}
-			out.send(chunk(&tok.Text, nil))
-			if out.err != nil {
-				break // the client is gone: stop generating
-			}
+	genErr := s.consume(ctx, j, box, func(it item) bool {
+		if out.err != nil {
+			return false // the client is gone: stop generating
 		}
-	}
-	release()
+		if it.lp != nil {
+			pending = append(pending, *it.lp)
+		}
+		if it.tok.Text == "" {
+			return true
+		}
+		if info.audit.hasResp {
+			info.audit.response.WriteString(it.tok.Text)
+		}
+		out.send(chunk(&it.tok.Text, nil))
+		return out.err == nil
+	})
 	st := j.opts.Stats
 	info.completionTokens, info.cachedTokens = st.GeneratedTokens, st.CachedTokens
 	s.metrics.generated(j.sv.ID, len(j.ids), st.GeneratedTokens)

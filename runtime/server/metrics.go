@@ -158,7 +158,7 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descSeqs, prometheus.GaugeValue, float64(s.cfg.Parallel), id)
 		if sv.Decoder != nil {
 			per := float64(sv.Decoder.KVCacheBytes())
-			ch <- prometheus.MustNewConstMetric(descKV, prometheus.GaugeValue, per*float64(sv.sched.sessions()), id)
+			ch <- prometheus.MustNewConstMetric(descKV, prometheus.GaugeValue, per*float64(sv.sched.sequences()), id)
 			ch <- prometheus.MustNewConstMetric(descKVMax, prometheus.GaugeValue, per*float64(s.cfg.Parallel), id)
 			ch <- prometheus.MustNewConstMetric(descModel, prometheus.GaugeValue, loaded, id, "decoder")
 		}

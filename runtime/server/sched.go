@@ -15,23 +15,23 @@ var errQueueFull = errors.New("server: queue full")
 // errClosed is returned by acquire after the scheduler is closed.
 var errClosed = errors.New("server: shutting down")
 
-// slot is one of a model's parallel sequences. Its session (KV cache) is
+// slot is one of a model's parallel sequences. Its sequence (KV cache) is
 // created on first use and kept, so a later request sharing a prefix with
 // the last one (the same system prompt, the next turn of a chat) reuses it.
 type slot struct {
-	sess *runtime.Session
+	seq *runtime.Sequence
 }
 
 // reusable returns how much of the slot's cached context a prompt may
 // reuse: the common prefix, leaving at least one prompt token to evaluate.
-// The answer is bit for bit the one a fresh session gives, because the
+// The answer is bit for bit the one a fresh sequence gives, because the
 // models' results do not depend on how a sequence was batched
 // (models/all TestBatchInvariance).
 func (sl *slot) reusable(prompt []int) int {
-	if sl.sess == nil {
+	if sl.seq == nil || len(prompt) == 0 {
 		return 0
 	}
-	return max(0, min(commonPrefix(sl.sess.Tokens(), prompt), len(prompt)-1))
+	return sl.seq.Reusable(prompt)
 }
 
 // waiter is a request in the queue.
@@ -55,7 +55,7 @@ type scheduler struct {
 	closed  bool
 	allIdle chan struct{} // closed when active drops to 0 after close
 
-	nsess atomic.Int64 // slots holding a session (KV cache)
+	nsess atomic.Int64 // slots holding a sequence (KV cache)
 }
 
 func newScheduler(m *runtime.Model, parallel, maxQueue int) *scheduler {
@@ -160,21 +160,21 @@ func (s *scheduler) release(sl *slot) {
 	}
 }
 
-// session returns sl's session, creating it on first use.
-func (s *scheduler) session(sl *slot) (*runtime.Session, error) {
-	if sl.sess == nil {
-		sess, err := s.model.NewSession()
+// sequence returns sl's sequence, creating it on first use.
+func (s *scheduler) sequence(sl *slot) (*runtime.Sequence, error) {
+	if sl.seq == nil {
+		seq, err := s.model.NewSequence()
 		if err != nil {
 			return nil, err
 		}
-		sl.sess = sess
+		sl.seq = seq
 		s.nsess.Add(1)
 	}
-	return sl.sess, nil
+	return sl.seq, nil
 }
 
-// sessions returns the number of sessions (KV caches) allocated.
-func (s *scheduler) sessions() int64 { return s.nsess.Load() }
+// sequences returns the number of sequences (KV caches) allocated.
+func (s *scheduler) sequences() int64 { return s.nsess.Load() }
 
 // queued returns the number of waiting requests and busy slots.
 func (s *scheduler) load() (waiting, busy int) {
@@ -184,7 +184,7 @@ func (s *scheduler) load() (waiting, busy int) {
 }
 
 // close rejects new and queued requests and returns a channel closed when no
-// slot is in use any more; then it frees the sessions.
+// slot is in use any more; then it frees the sequences.
 func (s *scheduler) close() <-chan struct{} {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -197,7 +197,7 @@ func (s *scheduler) close() <-chan struct{} {
 		s.queue = nil
 	}
 	if s.active == 0 {
-		s.freeSessionsLocked()
+		s.freeLocked()
 		close(done)
 		return done
 	}
@@ -206,18 +206,19 @@ func (s *scheduler) close() <-chan struct{} {
 	go func() {
 		<-idle
 		s.mu.Lock()
-		s.freeSessionsLocked()
+		s.freeLocked()
 		s.mu.Unlock()
 		close(done)
 	}()
 	return done
 }
 
-func (s *scheduler) freeSessionsLocked() {
+// freeLocked drops the sequences' caches (the memory goes back to the
+// garbage collector).
+func (s *scheduler) freeLocked() {
 	for _, sl := range s.free {
-		if sl.sess != nil {
-			sl.sess.Close()
-			sl.sess = nil
+		if sl.seq != nil {
+			sl.seq = nil
 			s.nsess.Add(-1)
 		}
 	}

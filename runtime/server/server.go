@@ -19,9 +19,11 @@
 // ignored or truncated.
 //
 // Each decoder model runs Config.Parallel sequences at once, each with its own
-// runtime.Session (KV cache) over the shared weights; further requests wait in
-// a first-come-first-served queue of bounded length (429 with Retry-After when
-// it is full).
+// KV cache (a runtime.Sequence) over the shared weights, decoded together
+// (continuous batching: one forward pass per step for all of them, a
+// runtime.Batch); further requests wait in a first-come-first-served queue
+// of bounded length (429 with Retry-After when it is full) and join the
+// batch between steps.
 package server
 
 import (
@@ -157,6 +159,7 @@ type Server struct {
 type served struct {
 	Model
 	sched      *scheduler // decoder sequences
+	engine     *engine    // decodes the sequences in use together
 	embedSched *scheduler // embedder calls (slots without sessions)
 	ctxSize    int
 }
@@ -230,6 +233,7 @@ func New(cfg Config, models ...Model) (*Server, error) {
 		sv := &served{Model: m}
 		if m.Decoder != nil {
 			sv.sched = newScheduler(m.Decoder, cfg.Parallel, cfg.MaxQueue)
+			sv.engine = newEngine(m.Decoder)
 			sv.ctxSize = m.Decoder.Info().ContextSize
 			kvTotal += int64(cfg.Parallel) * m.Decoder.KVCacheBytes()
 		}
@@ -321,6 +325,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 				if sc != nil {
 					<-sc.close()
 				}
+			}
+			if sv.engine != nil {
+				sv.engine.close()
 			}
 		}
 		s.closed.Store(true)
