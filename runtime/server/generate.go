@@ -330,6 +330,7 @@ func (s *Server) generate(w http.ResponseWriter, r *http.Request, j *genJob, inf
 		return e
 	}
 	j.opts.Sampling = p
+	j.opts.IgnoreEOS = j.g.IgnoreEOS
 	j.opts.Stats = new(runtime.Stats)
 
 	if s.cfg.Audit != nil {

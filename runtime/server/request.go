@@ -43,6 +43,7 @@ type genRequest struct {
 	TopK             *int     // extension (llama.cpp, vLLM)
 	MinP             *float64 // extension
 	RepeatPenalty    *float64 // extension
+	IgnoreEOS        bool     // extension (llama.cpp, vLLM): generate past end-of-text tokens
 	PresencePenalty  *float64
 	FrequencyPenalty *float64
 	Seed             *int64
@@ -285,6 +286,7 @@ func decodeGen(f *fields, g *genRequest, maxTokensName ...string) {
 	g.PresencePenalty = f.float("presence_penalty", -2, 2)
 	g.FrequencyPenalty = f.float("frequency_penalty", -2, 2)
 	g.Seed = f.integer("seed", math.MinInt64, math.MaxInt64)
+	g.IgnoreEOS = f.boolean("ignore_eos")
 	g.Stop = decodeStop(f)
 	// n and best_of: 1 is the only value; anything else is left for rest().
 	for _, name := range []string{"n", "best_of"} {
