@@ -10,6 +10,7 @@ import (
 	"github.com/edgeai-go/edgeai/internal/parallel"
 	"github.com/edgeai-go/edgeai/models/nn"
 	"github.com/edgeai-go/edgeai/models/tokenizer"
+	"github.com/edgeai-go/edgeai/runtime/grammar"
 	"github.com/edgeai-go/edgeai/runtime/sample"
 )
 
@@ -166,6 +167,8 @@ type generation struct {
 	st     *Stats
 	ev     BatchEvents
 	smp    *sample.Sampler
+	gm     *grammar.Matcher // with opts.Grammar
+	mask   []uint64
 	dec    *tokenizer.StreamDecoder
 	stop   stopFilter
 	text   strings.Builder
@@ -209,6 +212,17 @@ func (b *Batch) Start(ctx context.Context, q *Sequence, prompt []int, opts Gener
 	if err != nil {
 		return fmt.Errorf("runtime: %w", err)
 	}
+	var gm *grammar.Matcher
+	if opts.Grammar != nil {
+		// As in Session.generate: the text stream drops the first space
+		// after a prompt that ends in BOS (SentencePiece).
+		tok := b.m.tok
+		strip := tok.BOS() >= 0 && prompt[len(prompt)-1] == tok.BOS() && tok.StripsFirstSpace()
+		gm, err = grammar.NewMatcher(opts.Grammar, b.m.GrammarVocab(), grammar.Options{StripFirstSpace: strip, NoEOG: opts.IgnoreEOS})
+		if err != nil {
+			return fmt.Errorf("runtime: %w", err)
+		}
+	}
 	st := opts.Stats
 	if st == nil {
 		st = new(Stats)
@@ -217,7 +231,10 @@ func (b *Batch) Start(ctx context.Context, q *Sequence, prompt []int, opts Gener
 	q.Truncate(q.Reusable(prompt))
 	common := len(q.tokens) // less when a rolling state could not be rewound
 	st.CachedTokens = common
-	g := &generation{q: q, ctx: ctx, opts: opts, st: st, ev: ev, smp: smp, prompt: prompt[common:], start: time.Now()}
+	g := &generation{q: q, ctx: ctx, opts: opts, st: st, ev: ev, smp: smp, gm: gm, prompt: prompt[common:], start: time.Now()}
+	if gm != nil {
+		g.mask = make([]uint64, max((vocab+63)/64, b.m.GrammarVocab().Words()))
+	}
 	g.dec = b.m.tok.NewStreamDecoder()
 	if bos := b.m.tok.BOS(); bos >= 0 && prompt[len(prompt)-1] == bos {
 		g.dec.Push(bos) // text right after BOS starts a sequence: no leading space
@@ -285,6 +302,11 @@ func (b *Batch) Step() int {
 			g.st.PromptDuration = time.Since(g.start)
 			g.start = time.Now()
 			g.decode = true
+			if g.gm != nil && g.gm.Done() { // a grammar of the empty string alone
+				g.st.StopReason = StopEOS
+				g.finish(nil)
+				continue
+			}
 		}
 		g.sample()
 	}
@@ -316,7 +338,17 @@ func (b *Batch) drop() {
 func (g *generation) sample() {
 	st, opts, q := g.st, &g.opts, g.q
 	tok := q.m.tok
-	id := g.smp.Sample(q.logits, q.tokens)
+	var id int
+	if g.gm != nil {
+		var err error
+		if id, err = sampleGrammar(g.smp, g.gm, g.mask, q.logits, q.tokens, *opts, st.GeneratedTokens); err != nil {
+			st.Text = g.text.String()
+			g.finish(err)
+			return
+		}
+	} else {
+		id = g.smp.Sample(q.logits, q.tokens)
+	}
 	if !opts.IgnoreEOS && tok.IsEOG(id) {
 		st.StopReason = StopEOS
 		if rest := g.stop.flush(g.dec.Flush()); rest != "" {
@@ -331,7 +363,8 @@ func (g *generation) sample() {
 	}
 	st.GeneratedTokens++
 	out, hit := g.stop.push(g.dec.Push(id))
-	last := hit || (opts.MaxTokens > 0 && st.GeneratedTokens >= opts.MaxTokens)
+	done := g.gm != nil && g.gm.Done()
+	last := hit || done || (opts.MaxTokens > 0 && st.GeneratedTokens >= opts.MaxTokens)
 	if last && !hit {
 		out += g.stop.flush(g.dec.Flush())
 	}
@@ -345,6 +378,10 @@ func (g *generation) sample() {
 	switch {
 	case hit:
 		st.StopReason = StopString
+		g.finish(nil)
+		return
+	case done:
+		st.StopReason = StopEOS
 		g.finish(nil)
 		return
 	case last:
@@ -372,6 +409,9 @@ func (g *generation) finish(err error) {
 		return
 	}
 	g.ended = true
+	if g.gm != nil {
+		g.st.GrammarComplete = g.gm.Complete()
+	}
 	if g.decode {
 		g.st.GenerateDuration = time.Since(g.start)
 	} else if err != nil && g.st.StopReason == "" && g.ctx.Err() != nil {

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/edgeai-go/edgeai/runtime"
+	"github.com/edgeai-go/edgeai/runtime/grammar"
 	"github.com/edgeai-go/edgeai/runtime/sample"
 )
 
@@ -34,8 +35,18 @@ func (r run) String() string {
 func same(a, b run) bool {
 	return slices.Equal(a.ids, b.ids) && a.text == b.text && a.stats.StopReason == b.stats.StopReason &&
 		a.stats.GeneratedTokens == b.stats.GeneratedTokens && a.stats.Text == b.stats.Text &&
+		a.stats.GrammarComplete == b.stats.GrammarComplete &&
 		a.stats.PromptTokens+a.stats.CachedTokens == b.stats.PromptTokens+b.stats.CachedTokens && errors.Is(a.err, b.err) == errors.Is(b.err, a.err)
 }
+
+// schemaGrammar is a small JSON Schema's grammar for the constrained cases.
+var schemaGrammar = func() *grammar.Grammar {
+	g, err := grammar.FromJSONSchema([]byte(`{"type":"object","properties":{"name":{"type":"string","maxLength":8},"age":{"type":"integer"}},"required":["name","age"],"additionalProperties":false}`))
+	if err != nil {
+		panic(err)
+	}
+	return g
+}()
 
 func batchCases() []batchCase {
 	sampled := func(seed uint64) sample.Params {
@@ -53,6 +64,9 @@ func batchCases() []batchCase {
 		{prompt: long, opts: runtime.GenerateOptions{MaxTokens: 12}, join: 5},
 		{prompt: "Tom had a", opts: runtime.GenerateOptions{Sampling: sampled(3)}, join: 9}, // to the end of text or context
 		{prompt: "A", opts: runtime.GenerateOptions{MaxTokens: 1}, join: 1},
+		// Constrained generations (each Start gets its own matcher).
+		{prompt: "Once upon a time", opts: runtime.GenerateOptions{MaxTokens: 40, Grammar: grammar.JSONObject(), Sampling: sampled(5)}, join: 2},
+		{prompt: "The cat", opts: runtime.GenerateOptions{MaxTokens: 24, Grammar: schemaGrammar, FinishGrammar: true, Sampling: sampled(11)}, join: 4},
 	}
 }
 
