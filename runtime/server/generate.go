@@ -331,6 +331,10 @@ func (s *Server) generate(w http.ResponseWriter, r *http.Request, j *genJob, inf
 	}
 	j.opts.Sampling = p
 	j.opts.IgnoreEOS = j.g.IgnoreEOS
+	if j.g.Grammar != nil {
+		// The answer always parses: near max_tokens the grammar closes it.
+		j.opts.Grammar, j.opts.FinishGrammar = j.g.Grammar, true
+	}
 	j.opts.Stats = new(runtime.Stats)
 
 	if s.cfg.Audit != nil {

@@ -92,7 +92,7 @@ let tt = '';
 for await (const ch of await client.completions.create({ model: 'stories', prompt: 'Once upon a time', max_tokens: 10, temperature: 0, stream: true })) tt += ch.choices[0]?.text ?? '';
 out.completionStream = tt;
 out.errors = [];
-for (const bad of [{ n: 2 }, { tools: [{ type: 'function', function: { name: 'f', parameters: {} } }] }, { response_format: { type: 'json_object' } }, { model: 'gpt-4o' }]) {
+for (const bad of [{ n: 2 }, { logit_bias: { '50': -100 } }, { response_format: { type: 'json_schema', json_schema: { name: 'x', schema: { type: 'string', format: 'email' } } } }, { model: 'gpt-4o' }]) {
   try { await client.chat.completions.create({ model: 'stories', messages: [{ role: 'user', content: 'x' }], ...bad }); out.errors.push({ none: true }); }
   catch (e) { out.errors.push({ status: e.status, cls: e.constructor.name, param: e.param ?? null, code: e.code ?? null }); }
 }
@@ -183,7 +183,7 @@ func TestOfficialNodeClient(t *testing.T) {
 	wantErr := []struct {
 		status     int
 		cls, param string
-	}{{400, "BadRequestError", "n"}, {400, "BadRequestError", "tools"}, {400, "BadRequestError", "response_format"}, {404, "NotFoundError", "model"}}
+	}{{400, "BadRequestError", "n"}, {400, "BadRequestError", "logit_bias"}, {400, "BadRequestError", "response_format.json_schema.schema"}, {404, "NotFoundError", "model"}}
 	for i, w := range wantErr {
 		if i >= len(r.Errors) {
 			t.Fatalf("errors %+v", r.Errors)

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/edgeai-go/edgeai/runtime/grammar"
 )
 
 // Bounds on request values (OpenAI's where it has one).
@@ -48,8 +50,10 @@ type genRequest struct {
 	FrequencyPenalty *float64
 	Seed             *int64
 	Stop             []string
-	Logprobs         bool // chat: return the sampled tokens' log probabilities
-	TopLogprobs      int  // chat: and this many most likely alternatives per token
+	Grammar          *grammar.Grammar // response_format json_object/json_schema or grammar: the output's language
+	Format           string           // "json_object", "json_schema", "grammar" or ""
+	Logprobs         bool             // chat: return the sampled tokens' log probabilities
+	TopLogprobs      int              // chat: and this many most likely alternatives per token
 }
 
 // chatRequest is a validated POST /v1/chat/completions body.
@@ -220,7 +224,6 @@ var unsupportedParams = map[string]string{
 	"parallel_tool_calls": "tool calling is not implemented",
 	"functions":           "function calling is not implemented",
 	"function_call":       "function calling is not implemented",
-	"response_format":     "structured output (JSON mode, JSON schema) needs grammars, which are not implemented; only {\"type\": \"text\"} is accepted",
 	"logit_bias":          "per-token logit bias is not implemented",
 	"logprobs":            "log probabilities are returned by /v1/chat/completions only",
 	"top_logprobs":        "log probabilities are returned by /v1/chat/completions only",
@@ -288,6 +291,7 @@ func decodeGen(f *fields, g *genRequest, maxTokensName ...string) {
 	g.Seed = f.integer("seed", math.MinInt64, math.MaxInt64)
 	g.IgnoreEOS = f.boolean("ignore_eos")
 	g.Stop = decodeStop(f)
+	decodeResponseFormat(f, g)
 	// n and best_of: 1 is the only value; anything else is left for rest().
 	for _, name := range []string{"n", "best_of"} {
 		if v := f.m[name]; v != nil {
@@ -305,7 +309,6 @@ func decodeGen(f *fields, g *genRequest, maxTokensName ...string) {
 		"tools":               {"[]"},
 		"tool_choice":         {`"none"`},
 		"functions":           {"[]"},
-		"response_format":     {`{"type":"text"}`},
 		"modalities":          {`["text"]`},
 		"service_tier":        {`"auto"`, `"default"`},
 		"parallel_tool_calls": {},
