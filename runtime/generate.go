@@ -144,8 +144,14 @@ func (m *Model) ChatPrompt(messages []chat.Message) ([]int, []string, error) {
 // EnableThinking, Limits; the model fills in BOS, EOS, the date and the
 // generation prompt), stopping when ctx is done.
 func (m *Model) ChatPromptContext(ctx context.Context, messages []chat.Message, o chat.Options) ([]int, []string, error) {
+	ids, stops, _, err := m.chatPrompt(ctx, messages, o)
+	return ids, stops, err
+}
+
+// chatPrompt is ChatPromptContext that also returns the prompt's text.
+func (m *Model) chatPrompt(ctx context.Context, messages []chat.Message, o chat.Options) ([]int, []string, string, error) {
 	if m.tmpl == nil {
-		return nil, nil, m.tmplErr
+		return nil, nil, "", m.tmplErr
 	}
 	o.AddGenerationPrompt = true
 	o.Date = time.Now() // for templates that print today's date (Llama 3.x)
@@ -157,13 +163,13 @@ func (m *Model) ChatPromptContext(ctx context.Context, messages []chat.Message, 
 	}
 	text, err := m.tmpl.Render(ctx, messages, o)
 	if err != nil {
-		return nil, nil, fmt.Errorf("runtime: chat template: %w", err)
+		return nil, nil, "", fmt.Errorf("runtime: chat template: %w", err)
 	}
 	ids, err := m.Tokenize(text, false, true)
 	if err != nil {
-		return nil, nil, fmt.Errorf("runtime: tokenize: %w", err)
+		return nil, nil, "", fmt.Errorf("runtime: tokenize: %w", err)
 	}
-	return ids, m.tmpl.StopStrings(), nil
+	return ids, m.tmpl.StopStrings(), text, nil
 }
 
 func errSeq(err error) iter.Seq2[Token, error] {

@@ -85,13 +85,24 @@ func shouldAudit(r *http.Request, status int) bool {
 
 // chatPromptText is the audited form of a chat request's messages.
 func chatPromptText(msgs []message) string {
+	type call struct {
+		ID        string `json:"id,omitempty"`
+		Name      string `json:"name"`
+		Arguments string `json:"arguments"`
+	}
 	type m struct {
-		Role    string `json:"role"`
-		Content string `json:"content"`
+		Role       string `json:"role"`
+		Content    string `json:"content"`
+		Reasoning  string `json:"reasoning_content,omitempty"`
+		ToolCalls  []call `json:"tool_calls,omitempty"`
+		ToolCallID string `json:"tool_call_id,omitempty"`
 	}
 	out := make([]m, len(msgs))
 	for i, x := range msgs {
-		out[i] = m(x)
+		out[i] = m{Role: x.Role, Content: x.Content, Reasoning: x.Reasoning, ToolCallID: x.ToolCallID}
+		for _, c := range x.ToolCalls {
+			out[i].ToolCalls = append(out[i].ToolCalls, call(c))
+		}
 	}
 	b, _ := json.Marshal(out)
 	return string(b)

@@ -37,9 +37,30 @@ type (
 		CachedTokens int `json:"cached_tokens"`
 	}
 	chatMessage struct {
-		Role    string  `json:"role"`
-		Content string  `json:"content"`
-		Refusal *string `json:"refusal"`
+		Role      string     `json:"role"`
+		Content   string     `json:"content"` // null in the JSON when empty beside tool calls
+		Reasoning string     `json:"reasoning_content,omitempty"`
+		ToolCalls []toolCall `json:"tool_calls,omitempty"`
+		Refusal   *string    `json:"refusal"`
+	}
+	toolCall struct {
+		Index    *int         `json:"index,omitempty"` // stream deltas only
+		ID       string       `json:"id,omitempty"`
+		Type     string       `json:"type,omitempty"`
+		Function toolFunction `json:"function"`
+	}
+	toolFunction struct {
+		Name      string `json:"name,omitempty"`
+		Arguments string `json:"arguments"`
+	}
+	// shiftInfo says what context_shift dropped to fit the context.
+	shiftInfo struct {
+		DroppedMessages    int `json:"dropped_messages"`
+		DroppedTokens      int `json:"dropped_tokens"`
+		PromptTokensBefore int `json:"prompt_tokens_before"`
+		PromptTokens       int `json:"prompt_tokens"`
+		ContextLength      int `json:"context_length"`
+		ReservedForAnswer  int `json:"reserved_for_answer"`
 	}
 	chatChoice struct {
 		Index        int             `json:"index"`
@@ -71,10 +92,13 @@ type (
 		Choices           []chatChoice `json:"choices"`
 		Usage             usage        `json:"usage"`
 		SystemFingerprint string       `json:"system_fingerprint"`
+		ContextShift      *shiftInfo   `json:"context_shift,omitempty"` // extension
 	}
 	chatDelta struct {
-		Role    string  `json:"role,omitempty"`
-		Content *string `json:"content,omitempty"`
+		Role      string     `json:"role,omitempty"`
+		Content   *string    `json:"content,omitempty"`
+		Reasoning *string    `json:"reasoning_content,omitempty"`
+		ToolCalls []toolCall `json:"tool_calls,omitempty"`
 	}
 	chatChunkChoice struct {
 		Index        int             `json:"index"`
@@ -89,7 +113,8 @@ type (
 		Model             string            `json:"model"`
 		SystemFingerprint string            `json:"system_fingerprint"`
 		Choices           []chatChunkChoice `json:"choices"`
-		Usage             any               `json:"usage,omitempty"` // null on every chunk but the last with include_usage
+		Usage             any               `json:"usage,omitempty"`         // null on every chunk but the last with include_usage
+		ContextShift      *shiftInfo        `json:"context_shift,omitempty"` // extension, on the first chunk
 	}
 	textChoice struct {
 		Text         string    `json:"text"`
@@ -182,8 +207,23 @@ type genJob struct {
 	id        string
 	created   int64
 	chat      bool
-	echo      string // text completions with echo: the prompt's text
-	promptArg string // "messages" or "prompt", for errors
+	echo      string       // text completions with echo: the prompt's text
+	promptArg string       // "messages" or "prompt", for errors
+	parser    *chat.Parser // chat: splits the answer into content, reasoning and tool calls
+	shift     *shiftInfo   // chat with context_shift: what was dropped
+}
+
+// MarshalJSON writes content null when the message is only tool calls
+// (OpenAI's form).
+func (m chatMessage) MarshalJSON() ([]byte, error) {
+	type plain chatMessage
+	if m.Content == "" && len(m.ToolCalls) > 0 {
+		return json.Marshal(struct {
+			plain
+			Content *string `json:"content"`
+		}{plain: plain(m)})
+	}
+	return json.Marshal(plain(m))
 }
 
 // handleChat serves POST /v1/chat/completions.
@@ -196,16 +236,37 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request, req *chatReq
 	if s.cfg.Audit != nil {
 		info.audit.prompt, info.audit.hasText = chatPromptText(req.Messages), true
 	}
-	msgs := make([]chat.Message, len(req.Messages))
-	for i, m := range req.Messages {
-		msgs[i] = chat.Message{Role: m.Role, Content: m.Content}
+	o := chat.Options{}
+	if req.Tools.offered() {
+		o.Tools = req.Tools.Raw
 	}
-	ids, stops, err := sv.Decoder.ChatPromptContext(r.Context(), msgs, chat.Options{})
+	switch req.ReasoningEffort {
+	case "none", "minimal":
+		o.EnableThinking = new(false)
+	case "low", "medium", "high":
+		o.EnableThinking = new(true)
+	}
+	msgs := chatMessages(req.Messages)
+	turn, err := sv.Decoder.ChatTurn(r.Context(), msgs, o)
 	if err != nil {
 		return badParam("messages", "the chat template could not format the messages: %s", clientMessage(sv, err))
 	}
-	j := &genJob{sv: sv, g: &req.genRequest, ids: ids, id: newID("chatcmpl-"), chat: true, promptArg: "messages"}
-	j.opts.Stop = append(append([]string(nil), req.Stop...), stops...)
+	var shift *shiftInfo
+	if req.ContextShift {
+		var e *apiError
+		if turn, shift, e = s.shiftContext(r, sv, req, msgs, o, turn); e != nil {
+			return e
+		}
+	}
+	j := &genJob{sv: sv, g: &req.genRequest, ids: turn.IDs, id: newID("chatcmpl-"), chat: true, promptArg: "messages", parser: turn.Parser, shift: shift}
+	j.opts.Stop = append(append([]string(nil), req.Stop...), turn.Stops...)
+	if req.Tools.forcing() {
+		g, e := req.Tools.callGrammar(turn.ToolFormat)
+		if e != nil {
+			return e
+		}
+		req.Grammar = g
+	}
 	return s.generate(w, r, j, info, s.maxTokens(sv))
 }
 
@@ -387,9 +448,23 @@ func (s *Server) generate(w http.ResponseWriter, r *http.Request, j *genJob, inf
 	}
 	u := usageOf(j, stats)
 	if j.chat {
+		msg := chatMessage{Role: "assistant", Content: text.String()}
+		if j.parser != nil {
+			msg.Content = ""
+			for _, d := range []chat.Delta{j.parser.Feed(text.String()), j.parser.Close()} {
+				msg.Content += d.Content
+				msg.Reasoning += d.Reasoning
+				for _, c := range d.ToolCalls {
+					msg.ToolCalls = append(msg.ToolCalls, toolCall{ID: c.ID, Type: "function", Function: toolFunction{Name: c.Name, Arguments: c.Arguments}})
+				}
+			}
+			if len(msg.ToolCalls) > 0 && finish == "stop" {
+				finish = "tool_calls"
+			}
+		}
 		writeJSON(w, chatCompletion{ID: j.id, Object: "chat.completion", Created: j.created, Model: j.sv.ID,
-			Choices: []chatChoice{{Message: chatMessage{Role: "assistant", Content: text.String()}, Logprobs: lp, FinishReason: finish}},
-			Usage:   u, SystemFingerprint: systemFingerprint})
+			Choices: []chatChoice{{Message: msg, Logprobs: lp, FinishReason: finish}},
+			Usage:   u, SystemFingerprint: systemFingerprint, ContextShift: j.shift})
 	} else {
 		writeJSON(w, textCompletion{ID: j.id, Object: "text_completion", Created: j.created, Model: j.sv.ID,
 			SystemFingerprint: systemFingerprint, Choices: []textChoice{{Text: text.String(), FinishReason: &finish}}, Usage: u})
@@ -560,10 +635,30 @@ func (s *Server) stream(ctx context.Context, w http.ResponseWriter, rc *http.Res
 		return textCompletion{ID: j.id, Object: "text_completion", Created: j.created, Model: j.sv.ID,
 			SystemFingerprint: systemFingerprint, Choices: []textChoice{{Text: t, FinishReason: finish}}, Usage: u}
 	}
+	calls := 0
+	// delta sends what a piece of the answer adds: reasoning, content and
+	// whole tool calls, each in its own chunk.
+	delta := func(d chat.Delta) {
+		if d.Reasoning != "" {
+			c := chunk(nil, nil).(chatChunk)
+			c.Choices[0].Delta.Reasoning = &d.Reasoning
+			out.send(c)
+		}
+		if d.Content != "" {
+			out.send(chunk(&d.Content, nil))
+		}
+		for _, tc := range d.ToolCalls {
+			c := chunk(nil, nil).(chatChunk)
+			c.Choices[0].Delta.ToolCalls = []toolCall{{Index: &tc.Index, ID: tc.ID, Type: "function", Function: toolFunction{Name: tc.Name, Arguments: tc.Arguments}}}
+			out.send(c)
+			calls++
+		}
+	}
 	if j.chat {
 		empty := ""
 		c := chunk(&empty, nil).(chatChunk)
 		c.Choices[0].Delta.Role = "assistant"
+		c.ContextShift = j.shift
 		out.send(c)
 	} else if j.echo != "" {
 		out.send(chunk(&j.echo, nil))
@@ -581,9 +676,16 @@ func (s *Server) stream(ctx context.Context, w http.ResponseWriter, rc *http.Res
 		if info.audit.hasResp {
 			info.audit.response.WriteString(it.tok.Text)
 		}
-		out.send(chunk(&it.tok.Text, nil))
+		if j.parser != nil {
+			delta(j.parser.Feed(it.tok.Text))
+		} else {
+			out.send(chunk(&it.tok.Text, nil))
+		}
 		return out.err == nil
 	})
+	if j.parser != nil && out.err == nil {
+		delta(j.parser.Close())
+	}
 	st := j.opts.Stats
 	info.completionTokens, info.cachedTokens = st.GeneratedTokens, st.CachedTokens
 	s.metrics.generated(j.sv.ID, len(j.ids), st.GeneratedTokens)
@@ -607,6 +709,9 @@ func (s *Server) stream(ctx context.Context, w http.ResponseWriter, rc *http.Res
 			out.send(e.body())
 		}
 		return nil
+	}
+	if calls > 0 && finish == "stop" {
+		finish = "tool_calls"
 	}
 	info.finish = finish
 	out.send(chunk(nil, &finish))

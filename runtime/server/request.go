@@ -11,6 +11,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/edgeai-go/edgeai/models/chat"
 	"github.com/edgeai-go/edgeai/runtime/grammar"
 )
 
@@ -27,8 +28,12 @@ const (
 // message is one chat message after validation (role normalised: "developer"
 // becomes "system").
 type message struct {
-	Role    string
-	Content string
+	Role       string
+	Content    string
+	Reasoning  string          // assistant: reasoning_content
+	ToolCalls  []chat.ToolCall // assistant: tool_calls
+	ToolCallID string          // tool: tool_call_id
+	Name       string          // tool: the function's name
 }
 
 // genRequest holds what chat and text completions share: the model, the
@@ -59,7 +64,10 @@ type genRequest struct {
 // chatRequest is a validated POST /v1/chat/completions body.
 type chatRequest struct {
 	genRequest
-	Messages []message
+	Messages        []message
+	Tools           toolSpec
+	ReasoningEffort string // "" when not given
+	ContextShift    bool   // drop whole old turns when the conversation does not fit
 }
 
 // maxTopLogprobs bounds top_logprobs (OpenAI's bound).
@@ -219,9 +227,9 @@ func quoteKey(k string) string {
 // honour; a request that sets one (to anything but its neutral value) fails
 // with a 400 naming it.
 var unsupportedParams = map[string]string{
-	"tools":               "tool calling is not implemented",
-	"tool_choice":         "tool calling is not implemented",
-	"parallel_tool_calls": "tool calling is not implemented",
+	"tools":               "tools are accepted by /v1/chat/completions only",
+	"tool_choice":         "tools are accepted by /v1/chat/completions only",
+	"parallel_tool_calls": "tools are accepted by /v1/chat/completions only",
 	"functions":           "function calling is not implemented",
 	"function_call":       "function calling is not implemented",
 	"logit_bias":          "per-token logit bias is not implemented",
@@ -231,7 +239,7 @@ var unsupportedParams = map[string]string{
 	"modalities":          "only text output is implemented",
 	"prediction":          "predicted outputs are not implemented",
 	"web_search_options":  "web search is not available",
-	"reasoning_effort":    "reasoning models are not supported",
+	"reasoning_effort":    "reasoning_effort is accepted by /v1/chat/completions only",
 	"suffix":              "insertion (suffix) is not implemented",
 	"best_of":             "best_of > 1 is not implemented",
 	"n":                   "only n = 1 is implemented",
@@ -387,7 +395,22 @@ func decodeChat(body []byte) (*chatRequest, *apiError) {
 	if f.err != nil {
 		return nil, f.err
 	}
+	decodeTools(f, &r.Tools)
+	if f.take("reasoning_effort", &r.ReasoningEffort, "a string") {
+		switch r.ReasoningEffort {
+		case "none", "minimal", "low", "medium", "high":
+		default:
+			return nil, badParam("reasoning_effort", "reasoning_effort must be none, minimal, low, medium or high, got %q", quoteKey(r.ReasoningEffort))
+		}
+	}
+	r.ContextShift = f.boolean("context_shift")
+	if f.err != nil {
+		return nil, f.err
+	}
 	decodeGen(f, &r.genRequest, "max_tokens", "max_completion_tokens")
+	if r.Grammar != nil && r.Tools.forcing() {
+		return nil, badParam("tool_choice", "tool_choice %s and a JSON response_format or grammar cannot be combined", r.Tools.Choice)
+	}
 	if f.err != nil {
 		return nil, f.err
 	}
@@ -432,13 +455,13 @@ func decodeMessage(v json.RawMessage, where string) (message, *apiError) {
 		return m, f.err
 	}
 	switch m.Role {
-	case "system", "user", "assistant":
+	case "system", "user", "assistant", "tool":
 	case "developer":
 		m.Role = "system"
-	case "tool", "function":
-		return m, unsupported(where+".role", "tool and function messages need tool calling, which is not implemented")
+	case "function":
+		return m, unsupported(where+".role", "function messages (the deprecated functions API) are not implemented; use tools and role tool")
 	default:
-		return m, badParam(where+".role", "invalid role %q; supported roles are system, developer, user and assistant", quoteKey(m.Role))
+		return m, badParam(where+".role", "invalid role %q; supported roles are system, developer, user, assistant and tool", quoteKey(m.Role))
 	}
 	if c := f.raw("content"); c != nil {
 		text, e := decodeContent(c, where+".content")
@@ -449,8 +472,36 @@ func decodeMessage(v json.RawMessage, where string) (message, *apiError) {
 	} else if m.Role != "assistant" {
 		return m, badParam(where+".content", "%s.content is required for role %s", where, m.Role)
 	}
-	var name string
-	f.take("name", &name, "a string") // participant names are not part of the templates
+	f.take("name", &m.Name, "a string") // participant names are not part of the templates; a tool's name is
+	if m.Role == "tool" {
+		f.take("tool_call_id", &m.ToolCallID, "a string")
+	}
+	if m.Role == "assistant" {
+		f.take("reasoning_content", &m.Reasoning, "a string")
+		if c := f.raw("tool_calls"); c != nil && f.err == nil {
+			var calls []struct {
+				ID       string `json:"id"`
+				Type     string `json:"type"`
+				Function struct {
+					Name      string `json:"name"`
+					Arguments string `json:"arguments"`
+				} `json:"function"`
+			}
+			if json.Unmarshal(c, &calls) != nil {
+				return m, badParam(where+".tool_calls", "%s.tool_calls must be an array of {\"id\", \"type\": \"function\", \"function\": {\"name\", \"arguments\"}}", where)
+			}
+			for i, tc := range calls {
+				if tc.Function.Name == "" || (tc.Type != "" && tc.Type != "function") {
+					return m, badParam(fmt.Sprintf("%s.tool_calls[%d]", where, i), "%s.tool_calls[%d] must be a function call with a name", where, i)
+				}
+				args := tc.Function.Arguments
+				if args == "" {
+					args = "{}"
+				}
+				m.ToolCalls = append(m.ToolCalls, chat.ToolCall{ID: tc.ID, Name: tc.Function.Name, Arguments: args})
+			}
+		}
+	}
 	if c := f.raw("refusal"); c != nil && f.err == nil {
 		var s string
 		if json.Unmarshal(c, &s) != nil {
@@ -459,7 +510,7 @@ func decodeMessage(v json.RawMessage, where string) (message, *apiError) {
 	}
 	for _, k := range []string{"tool_calls", "function_call", "tool_call_id", "audio"} {
 		if c := f.raw(k); c != nil && f.err == nil && compactJSON(c) != "[]" {
-			return m, unsupported(where+"."+k, "tool calling and audio are not implemented")
+			return m, unsupported(where+"."+k, fmt.Sprintf("%s is not accepted on a %s message", k, m.Role))
 		}
 	}
 	if e := f.rest(); e != nil {

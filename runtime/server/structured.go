@@ -111,11 +111,11 @@ func schemaError(param string, err error) *apiError {
 			}
 			b.WriteString(quoteKey(k.Name) + " at " + quoteKey(k.Path))
 		}
-		e := badParam(param, "the JSON schema uses keywords this server cannot enforce: %s (see docs/grammar.md for the supported ones)", b.String())
+		e := badParam(param, "the JSON schema of %s uses keywords this server cannot enforce: %s (see docs/grammar.md for the supported ones)", param, b.String())
 		e.Code = "unsupported_schema"
 		return e
 	}
-	e := badParam(param, "invalid JSON schema: %s", strings.TrimPrefix(err.Error(), "grammar: "))
+	e := badParam(param, "invalid JSON schema in %s: %s", param, strings.TrimPrefix(err.Error(), "grammar: "))
 	e.Code = "invalid_schema"
 	return e
 }
