@@ -134,13 +134,6 @@ func (s *scheduler) pickLocked(prompt []int) *slot {
 	return sl
 }
 
-func commonPrefix(a, b []int) int {
-	n := 0
-	for n < len(a) && n < len(b) && a[n] == b[n] {
-		n++
-	}
-	return n
-}
 
 // release returns a slot: to the oldest waiter, or to the free list.
 func (s *scheduler) release(sl *slot) {
