@@ -35,6 +35,7 @@ type apiError struct {
 	Param      string        // the request parameter at fault, if any
 	Code       string        // a machine-readable code such as "context_length_exceeded", if any
 	RetryAfter time.Duration // sets the Retry-After header when > 0
+	ollama     bool          // answer in Ollama's form, {"error": "..."}
 }
 
 func (e *apiError) Error() string {
@@ -91,6 +92,11 @@ func writeError(w http.ResponseWriter, e *apiError) {
 		h.Set("WWW-Authenticate", `Bearer realm="edgeai"`)
 	}
 	w.WriteHeader(e.Status)
+	if e.ollama {
+		b, _ := json.Marshal(map[string]string{"error": e.Message})
+		w.Write(append(b, '\n'))
+		return
+	}
 	b, _ := json.Marshal(e.body())
 	w.Write(append(b, '\n'))
 }

@@ -211,6 +211,7 @@ type genJob struct {
 	promptArg string       // "messages" or "prompt", for errors
 	parser    *chat.Parser // chat: splits the answer into content, reasoning and tool calls
 	shift     *shiftInfo   // chat with context_shift: what was dropped
+	ollama    string       // "chat" or "generate": answer in Ollama's shapes
 }
 
 // MarshalJSON writes content null when the message is only tool calls
@@ -258,7 +259,7 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request, req *chatReq
 			return e
 		}
 	}
-	j := &genJob{sv: sv, g: &req.genRequest, ids: turn.IDs, id: newID("chatcmpl-"), chat: true, promptArg: "messages", parser: turn.Parser, shift: shift}
+	j := &genJob{sv: sv, g: &req.genRequest, ids: turn.IDs, id: newID("chatcmpl-"), chat: true, promptArg: "messages", parser: turn.Parser, shift: shift, ollama: req.ollama}
 	j.opts.Stop = append(append([]string(nil), req.Stop...), turn.Stops...)
 	if req.Tools.forcing() {
 		g, e := req.Tools.callGrammar(turn.ToolFormat)
@@ -272,6 +273,12 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request, req *chatReq
 
 // handleCompletion serves POST /v1/completions.
 func (s *Server) handleCompletion(w http.ResponseWriter, r *http.Request, req *completionRequest, info *requestLog) *apiError {
+	return s.handleCompletionAs(w, r, req, info, "")
+}
+
+// handleCompletionAs is handleCompletion answering in Ollama's shapes when
+// ollama is "generate".
+func (s *Server) handleCompletionAs(w http.ResponseWriter, r *http.Request, req *completionRequest, info *requestLog, ollama string) *apiError {
 	info.model, info.stream = req.Model, req.Stream
 	sv, e := s.decoder(req.Model)
 	if e != nil {
@@ -303,7 +310,7 @@ func (s *Server) handleCompletion(w http.ResponseWriter, r *http.Request, req *c
 			info.audit.prompt = sv.Decoder.Detokenize(ids)
 		}
 	}
-	j := &genJob{sv: sv, g: &req.genRequest, ids: ids, id: newID("cmpl-"), promptArg: "prompt"}
+	j := &genJob{sv: sv, g: &req.genRequest, ids: ids, id: newID("cmpl-"), promptArg: "prompt", ollama: ollama}
 	j.opts.Stop = req.Stop
 	if req.Echo {
 		j.echo = req.Prompt
@@ -351,6 +358,9 @@ func (s *Server) params(g *genRequest) (sample.Params, *apiError) {
 	set(&p.FrequencyPenalty, g.FrequencyPenalty)
 	if g.TopK != nil {
 		p.TopK = *g.TopK
+	}
+	if g.RepeatLastN != nil {
+		p.RepeatLastN = *g.RepeatLastN
 	}
 	switch {
 	case g.Seed != nil:
@@ -416,6 +426,9 @@ func (s *Server) generate(w http.ResponseWriter, r *http.Request, j *genJob, inf
 	if e != nil {
 		return e
 	}
+	if j.g.Stream && j.ollama != "" {
+		return s.ollamaStream(ctx, w, rc, r, j, box, info)
+	}
 	if j.g.Stream {
 		return s.stream(ctx, w, rc, r, j, box, info)
 	}
@@ -447,6 +460,17 @@ func (s *Server) generate(w http.ResponseWriter, r *http.Request, j *genJob, inf
 		return errAudit()
 	}
 	u := usageOf(j, stats)
+	if j.ollama != "" {
+		d := chat.Delta{Content: text.String()}
+		if j.parser != nil {
+			a, b := j.parser.Feed(text.String()), j.parser.Close()
+			d = chat.Delta{Content: a.Content + b.Content, Reasoning: a.Reasoning + b.Reasoning, ToolCalls: append(a.ToolCalls, b.ToolCalls...)}
+		}
+		out := ollamaPiece(j, d)
+		ollamaFinal(&out, j, stats, finish)
+		writeJSON(w, out)
+		return nil
+	}
 	if j.chat {
 		msg := chatMessage{Role: "assistant", Content: text.String()}
 		if j.parser != nil {

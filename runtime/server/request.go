@@ -50,6 +50,7 @@ type genRequest struct {
 	TopK             *int     // extension (llama.cpp, vLLM)
 	MinP             *float64 // extension
 	RepeatPenalty    *float64 // extension
+	RepeatLastN      *int     // Ollama's repeat_last_n
 	IgnoreEOS        bool     // extension (llama.cpp, vLLM): generate past end-of-text tokens
 	PresencePenalty  *float64
 	FrequencyPenalty *float64
@@ -68,6 +69,7 @@ type chatRequest struct {
 	Tools           toolSpec
 	ReasoningEffort string // "" when not given
 	ContextShift    bool   // drop whole old turns when the conversation does not fit
+	ollama          string // "chat" or "generate": answer in Ollama's shapes
 }
 
 // maxTopLogprobs bounds top_logprobs (OpenAI's bound).

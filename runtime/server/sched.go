@@ -134,7 +134,6 @@ func (s *scheduler) pickLocked(prompt []int) *slot {
 	return sl
 }
 
-
 // release returns a slot: to the oldest waiter, or to the free list.
 func (s *scheduler) release(sl *slot) {
 	s.mu.Lock()

@@ -670,6 +670,9 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, info *requestLog)
 			return s.handleEmbeddings(w, r, req, info)
 		}
 	}
+	if e, ok := s.routeOllama(w, r, info); ok {
+		return e
+	}
 	return &apiError{Status: http.StatusNotFound, Type: typeInvalidRequest, Code: "unknown_url",
 		Message: fmt.Sprintf("Invalid URL (%s %s)", r.Method, logPath(path))}
 }
