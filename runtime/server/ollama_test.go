@@ -68,7 +68,7 @@ func TestOllamaAPI(t *testing.T) {
 	}
 	var tc textCompletion
 	postJSON(t, ts, "/v1/completions", `{"model":"stories","prompt":"Once upon a time","max_tokens":12}`, &tc)
-	resp, b = ts.post(t, "/api/generate", `{"model":"stories","raw":true,"prompt":"Once upon a time","options":{"num_predict":12}}`)
+	_, b = ts.post(t, "/api/generate", `{"model":"stories","raw":true,"prompt":"Once upon a time","options":{"num_predict":12}}`)
 	text = ""
 	for _, a := range ndjson(t, b) {
 		text += *a.Response
@@ -116,7 +116,7 @@ func TestOllamaAPI(t *testing.T) {
 		t.Errorf("/api/show %v", show)
 	}
 	var ver map[string]string
-	resp, b = ts.get(t, "/api/version")
+	_, b = ts.get(t, "/api/version")
 	if json.Unmarshal(b, &ver); ver["version"] == "" {
 		t.Errorf("/api/version %s", b)
 	}
