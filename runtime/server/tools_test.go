@@ -231,3 +231,36 @@ func TestCallGrammarFormats(t *testing.T) {
 		t.Errorf("lfm2: %v", e)
 	}
 }
+
+// TestOllamaToolCalls: /api/chat takes the same tools and returns the
+// parsed calls with their arguments as a JSON object, whole and in the
+// NDJSON stream (tool_choice, an extension there, forces the call).
+func TestOllamaToolCalls(t *testing.T) {
+	m, err := runtime.Load(context.Background(), testutil.Shared(t, "testdata/qwen2/tiny-qwen2-Q8_0.gguf"), runtime.WithChatTemplate("chatml"), runtime.WithThreads(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	ts := start(t, Config{}, m)
+	body := func(stream bool) string {
+		return fmt.Sprintf(`{"model":"stories","stream":%t,"options":{"num_predict":150},"messages":[{"role":"user","content":"Weather in Paris?"}],"tools":%s,"tool_choice":{"type":"function","function":{"name":"get_weather"}}}`, stream, weatherTools)
+	}
+	var a ollamaAnswer
+	postJSON(t, ts, "/api/chat", body(false), &a)
+	if len(a.Message.ToolCalls) != 1 || a.Message.ToolCalls[0].Function.Name != "get_weather" || a.DoneReason != "stop" {
+		t.Fatalf("%+v %+v", a, a.Message)
+	}
+	args := a.Message.ToolCalls[0].Function.Arguments
+	if args[0] != '{' {
+		t.Errorf("arguments %s are not an object", args)
+	}
+	validates(t, validator(t, weatherParams), string(args))
+	_, b := ts.post(t, "/api/chat", body(true))
+	var got []ollamaToolCall
+	for _, l := range ndjson(t, b) {
+		got = append(got, l.Message.ToolCalls...)
+	}
+	if len(got) != 1 || string(got[0].Function.Arguments) != string(args) {
+		t.Errorf("streamed calls %+v, want %s", got, args)
+	}
+}
