@@ -125,7 +125,7 @@ type Batch struct {
 	gens   []*generation // in order of arrival
 	run    []nn.Seq
 	inRun  []*generation // the generation of each run entry
-	minPro int          // prompt tokens per step while the workspace is full of decode steps
+	minPro int           // prompt tokens per step while the workspace is full of decode steps
 }
 
 // NewBatch returns a batch for m's sequences whose passes run on threads
