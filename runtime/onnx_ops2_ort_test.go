@@ -267,3 +267,47 @@ func TestAttentionAgainstORT(t *testing.T) {
 	}
 	runOpCases(t, cases)
 }
+
+// TestEinsumAgainstORT: contractions (the batched-GEMM path: permuted
+// operands and outputs, ellipses, outer and inner products) and the
+// equations evaluated directly (diagonals, sums within one operand,
+// three operands, broadcasting).
+func TestEinsumAgainstORT(t *testing.T) {
+	needORT(t)
+	r := rand.New(rand.NewPCG(21, 6))
+	type eq struct {
+		eq     string
+		shapes [][]int64
+	}
+	var cases []opCase
+	for i, e := range []eq{
+		{"bhqd,bhkd->bhqk", [][]int64{{2, 3, 5, 8}, {2, 3, 7, 8}}},
+		{"bhqk,bhkd->bhqd", [][]int64{{2, 3, 5, 7}, {2, 3, 7, 8}}},
+		{"bij,bjk->bik", [][]int64{{3, 4, 5}, {3, 5, 6}}},
+		{"abc,cd->dba", [][]int64{{2, 3, 4}, {4, 5}}},
+		{"ij,kj->ik", [][]int64{{6, 9}, {7, 9}}},
+		{"ij,ij->i", [][]int64{{5, 8}, {5, 8}}},
+		{"i,j->ij", [][]int64{{5}, {7}}},
+		{"i,i", [][]int64{{40}, {40}}},
+		{"...ij,...jk->...ik", [][]int64{{2, 3, 4, 5}, {2, 3, 5, 2}}},
+		{"nchw,kc->nkhw", [][]int64{{2, 6, 3, 4}, {5, 6}}},
+		{"b i d, b j d -> b i j", [][]int64{{2, 4, 6}, {2, 3, 6}}},
+		{"ii->i", [][]int64{{5, 5}}},
+		{"ij->", [][]int64{{4, 6}}},
+		{"ijk,k->ij", [][]int64{{3, 4, 5}, {5}}},
+		{"ij,jk,kl->il", [][]int64{{3, 4}, {4, 5}, {5, 2}}},
+		{"...ij,jk->...ik", [][]int64{{1, 3, 4}, {4, 2}}},
+		{"bij,bjk->bik", [][]int64{{1, 4, 5}, {3, 5, 6}}},
+		{"ij,jk", [][]int64{{64, 48}, {48, 80}}},
+	} {
+		c := opCase{name: fmt.Sprintf("einsum%d", i), op: "Einsum", opset: 12, attrs: []*onnx.Attribute{aS("equation", e.eq)}, nout: 1, rtol: 1e-5, atol: 1e-5}
+		if e.eq == "i,i" || e.eq == "ij->" {
+			c.outShapes = [][]int64{{}}
+		}
+		for _, s := range e.shapes {
+			c.inputs = append(c.inputs, randF32(r, s...))
+		}
+		cases = append(cases, c)
+	}
+	runOpCases(t, cases)
+}

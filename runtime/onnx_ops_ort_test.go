@@ -26,6 +26,9 @@ type opCase struct {
 	nout   int
 	// outTypes are the outputs' types (float32 where not given).
 	outTypes []onnx.DataType
+	// outShapes declare the outputs' shapes where not nil (ONNX Runtime's
+	// Go binding needs a scalar output declared).
+	outShapes [][]int64
 	// rtol and atol bound the difference (1e-5, 1e-6 where zero).
 	rtol, atol float64
 }
@@ -62,7 +65,14 @@ func (c *opCase) model() *onnx.Model {
 		if i < len(c.outTypes) {
 			typ = c.outTypes[i]
 		}
-		g.Outputs = append(g.Outputs, &onnx.ValueInfo{Name: name, Type: &onnx.TypeInfo{Kind: onnx.KindTensor, Elem: typ}})
+		ti := &onnx.TypeInfo{Kind: onnx.KindTensor, Elem: typ}
+		if i < len(c.outShapes) && c.outShapes[i] != nil {
+			ti.HasShape = true
+			for _, d := range c.outShapes[i] {
+				ti.Shape = append(ti.Shape, onnx.Dim{Value: d, Known: true})
+			}
+		}
+		g.Outputs = append(g.Outputs, &onnx.ValueInfo{Name: name, Type: ti})
 	}
 	g.Nodes = []*onnx.Node{n}
 	return &onnx.Model{IRVersion: 8, OpsetImports: []onnx.OpsetID{{Version: c.opset}}, Graph: g}

@@ -487,12 +487,10 @@ func (k *stft) run(rc *runCtx, in, out []*Tensor) error {
 			row := ad[(b*frames+f)*fl*ch : (b*frames+f+1)*fl*ch]
 			src := xd[(b*length+f*step)*ch:]
 			copy(row, src[:fl*ch])
-			if win != nil {
-				for t, w := range win {
-					row[t*ch] *= w
-					if ch == 2 {
-						row[t*ch+1] *= w
-					}
+			for t, w := range win {
+				row[t*ch] *= w
+				if ch == 2 {
+					row[t*ch+1] *= w
 				}
 			}
 		}
