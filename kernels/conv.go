@@ -344,7 +344,18 @@ func dwBands(dst []float32, ic *Im2col, w []float32, bias float32, offs []int, w
 			for i := range d {
 				d[i] = bias
 			}
-			dwTaps(d, p[(oy-oy0)*ic.SH*wq:], offs, ws)
+			// Only the kernel rows that fall inside the image: the
+			// padding rows add nothing (a thin image, 2 rows under a
+			// 5×5 kernel, would spend most of its taps on them).
+			y0 := oy*ic.SH - ic.PT
+			kyLo, kyHi := min(ceilDiv(-y0, ic.DH), ic.KH), 0
+			if last := ic.H - 1 - y0; last >= 0 {
+				kyHi = min(ic.KH, last/ic.DH+1)
+			}
+			if kyHi <= kyLo {
+				continue
+			}
+			dwTaps(d, p[(oy-oy0)*ic.SH*wq:], offs[kyLo*ic.KW:kyHi*ic.KW], ws[kyLo*ic.KW:kyHi*ic.KW])
 		}
 	}
 }
