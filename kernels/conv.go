@@ -272,16 +272,27 @@ func depthwisePadded(dst []float32, ic *Im2col, w []float32, bias float32, offs 
 		}
 	}
 	need = s * rowsFor(band) * wq
+	// Narrow rows (fewer than dwTaps' 64 outputs per pass) with strides of
+	// 1 are computed wide, on a second buffer (see dwBands).
+	wide := s == 1 && ic.SH == 1 && ic.OW < 64
+	// (Go clears these buffers on every call: they are as small as the
+	// work allows.)
 	switch {
+	case need <= 1024 && wide:
+		var buf, out [1024]float32
+		dwBands(dst, ic, w, bias, offs, ws, buf[:need], band, wq, out[:])
 	case need <= 1024:
 		var buf [1024]float32
-		dwBands(dst, ic, w, bias, offs, ws, buf[:need], band, wq)
+		dwBands(dst, ic, w, bias, offs, ws, buf[:need], band, wq, nil)
+	case need <= 4096 && wide:
+		var buf, out [4096]float32
+		dwBands(dst, ic, w, bias, offs, ws, buf[:need], band, wq, out[:])
 	case need <= 4096:
 		var buf [4096]float32
-		dwBands(dst, ic, w, bias, offs, ws, buf[:need], band, wq)
+		dwBands(dst, ic, w, bias, offs, ws, buf[:need], band, wq, nil)
 	default:
 		var buf [dwPadMax]float32
-		dwBands(dst, ic, w, bias, offs, ws, buf[:need], band, wq)
+		dwBands(dst, ic, w, bias, offs, ws, buf[:need], band, wq, nil)
 	}
 	return true
 }
@@ -289,7 +300,12 @@ func depthwisePadded(dst []float32, ic *Im2col, w []float32, bias float32, offs 
 // dwBands computes the output in bands of band rows on the buffer p: per
 // band, s phase planes of hb rows × wq columns; phase q's column j is the
 // padded column j·s+q, that is input column j·s+q-PL.
-func dwBands(dst []float32, ic *Im2col, w []float32, bias float32, offs []int, ws []float32, p []float32, band, wq int) {
+//
+// With a wide buffer (strides of 1 only), a band's output rows are computed
+// as one row over the padded width, (band-1)·wq + OW outputs whose columns
+// past OW in each row are dropped: a narrow row alone would leave dwTaps
+// too few independent sums to keep its multiply-adds busy.
+func dwBands(dst []float32, ic *Im2col, w []float32, bias float32, offs []int, ws []float32, p []float32, band, wq int, wide []float32) {
 	s := ic.SW
 	hb := (band-1)*ic.SH + (ic.KH-1)*ic.DH + 1
 	offs, ws = offs[:0], ws[:0]
@@ -339,12 +355,34 @@ func dwBands(dst []float32, ic *Im2col, w []float32, bias float32, offs []int, w
 				clear(row[jHi:])
 			}
 		}
+		if wide != nil {
+			t := wide[:(oy1-oy0-1)*wq+ic.OW]
+			for i := range t {
+				t[i] = bias
+			}
+			dwTaps(t, p, offs, ws)
+			for oy := oy0; oy < oy1; oy++ {
+				copy(dst[oy*ic.OW:(oy+1)*ic.OW], t[(oy-oy0)*wq:])
+			}
+			continue
+		}
 		for oy := oy0; oy < oy1; oy++ {
 			d := dst[oy*ic.OW : (oy+1)*ic.OW]
 			for i := range d {
 				d[i] = bias
 			}
-			dwTaps(d, p[(oy-oy0)*ic.SH*wq:], offs, ws)
+			// Only the kernel rows that fall inside the image: the
+			// padding rows add nothing (a thin image, 2 rows under a
+			// 5×5 kernel, would spend most of its taps on them).
+			y0 := oy*ic.SH - ic.PT
+			kyLo, kyHi := min(ceilDiv(-y0, ic.DH), ic.KH), 0
+			if last := ic.H - 1 - y0; last >= 0 {
+				kyHi = min(ic.KH, last/ic.DH+1)
+			}
+			if kyHi <= kyLo {
+				continue
+			}
+			dwTaps(d, p[(oy-oy0)*ic.SH*wq:], offs[kyLo*ic.KW:kyHi*ic.KW], ws[kyLo*ic.KW:kyHi*ic.KW])
 		}
 	}
 }

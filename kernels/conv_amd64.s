@@ -21,7 +21,9 @@ GLOBL dwTailMask<>(SB), RODATA|NOPTR, $64
 //		for t in [0, taps): acc += w[t] * x[offs[t] + i]   (fused multiply-add)
 //		dst[i] = acc
 //
-// Four vectors (32 outputs) at a time while they last, then one, then the
+// Eight vectors (64 outputs: eight independent chains, enough to hide the
+// latency of the fused multiply-adds) at a time while they last, then four,
+// then one, then the
 // last n%8 with masked loads and stores (no access past the n values).
 TEXT ·dwTapsAVX2(SB), NOSPLIT, $0-48
 	MOVQ dst+0(FP), DI
@@ -30,6 +32,50 @@ TEXT ·dwTapsAVX2(SB), NOSPLIT, $0-48
 	MOVQ offs+24(FP), R8
 	MOVQ w+32(FP), R9
 	MOVQ taps+40(FP), R10
+
+loop64:
+	CMPQ CX, $64
+	JLT  loop32
+	VMOVUPS (DI), Y0
+	VMOVUPS 32(DI), Y1
+	VMOVUPS 64(DI), Y2
+	VMOVUPS 96(DI), Y3
+	VMOVUPS 128(DI), Y5
+	VMOVUPS 160(DI), Y6
+	VMOVUPS 192(DI), Y7
+	VMOVUPS 224(DI), Y8
+	XORQ R11, R11
+
+tap64:
+	CMPQ R11, R10
+	JGE  done64
+	MOVQ (R8)(R11*8), AX
+	LEAQ (SI)(AX*4), AX
+	VBROADCASTSS (R9)(R11*4), Y4
+	VFMADD231PS (AX), Y4, Y0
+	VFMADD231PS 32(AX), Y4, Y1
+	VFMADD231PS 64(AX), Y4, Y2
+	VFMADD231PS 96(AX), Y4, Y3
+	VFMADD231PS 128(AX), Y4, Y5
+	VFMADD231PS 160(AX), Y4, Y6
+	VFMADD231PS 192(AX), Y4, Y7
+	VFMADD231PS 224(AX), Y4, Y8
+	INCQ R11
+	JMP  tap64
+
+done64:
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	VMOVUPS Y2, 64(DI)
+	VMOVUPS Y3, 96(DI)
+	VMOVUPS Y5, 128(DI)
+	VMOVUPS Y6, 160(DI)
+	VMOVUPS Y7, 192(DI)
+	VMOVUPS Y8, 224(DI)
+	ADDQ $256, DI
+	ADDQ $256, SI
+	SUBQ $64, CX
+	JMP  loop64
 
 loop32:
 	CMPQ CX, $32

@@ -248,6 +248,15 @@ func testDepthwise(t *testing.T, r *rand.Rand, path string) {
 		{C: 1, H: 9, W: 13, KH: 5, KW: 5, SH: 2, SW: 2, DH: 1, DW: 1, PT: 2, PL: 2},
 		{C: 1, H: 3, W: 3, KH: 3, KW: 3, SH: 2, SW: 1, DH: 2, DW: 2, PT: 2, PL: 1},
 		{C: 1, H: 1, W: 31, KH: 1, KW: 7, SH: 1, SW: 3, DH: 1, DW: 1, PT: 0, PL: 0},
+		// Thin images: most kernel rows in the padding, some output rows
+		// with none inside.
+		{C: 1, H: 2, W: 96, KH: 5, KW: 5, SH: 1, SW: 1, DH: 1, DW: 1, PT: 2, PL: 2},
+		{C: 1, H: 3, W: 96, KH: 5, KW: 5, SH: 2, SW: 1, DH: 1, DW: 1, PT: 2, PL: 2},
+		{C: 1, H: 1, W: 40, KH: 2, KW: 3, SH: 1, SW: 2, DH: 1, DW: 1, PT: 2, PL: 1},
+		// Narrow rows, computed wide (PP-OCRv4's recognizer: 12×40).
+		{C: 1, H: 12, W: 40, KH: 5, KW: 5, SH: 1, SW: 1, DH: 1, DW: 1, PT: 2, PL: 2},
+		{C: 1, H: 7, W: 30, KH: 3, KW: 3, SH: 1, SW: 1, DH: 2, DW: 2, PT: 2, PL: 2},
+		{C: 1, H: 30, W: 63, KH: 3, KW: 3, SH: 1, SW: 1, DH: 1, DW: 1, PT: 1, PL: 1},
 	} {
 		ic.OH = (ic.H+2*ic.PT-(ic.KH-1)*ic.DH-1)/ic.SH + 1
 		ic.OW = (ic.W+2*ic.PL-(ic.KW-1)*ic.DW-1)/ic.SW + 1

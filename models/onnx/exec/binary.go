@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/edgeai-go/edgeai/kernels"
 	"github.com/edgeai-go/edgeai/models/onnx"
 )
 
@@ -498,8 +499,22 @@ func arithVV(op binOp, dst, a, b []float32) {
 	}
 }
 
+// epiOfBinOp maps the arithmetic operators to the kernels' steps that do
+// the same with a scalar right operand.
+var epiOfBinOp = map[binOp]kernels.EpiKind{opAdd: kernels.EpiAdd, opSub: kernels.EpiSub, opMul: kernels.EpiMul, opDiv: kernels.EpiDiv}
+
 func arithVS(op binOp, dst, a []float32, y float32) {
 	a = a[:len(dst)]
+	if len(dst) >= 16 {
+		// The SIMD epilogue steps, in place on a copy (the same float32
+		// operation per element: a per-channel scale such as a
+		// squeeze-and-excitation Mul is a row per channel).
+		if kind, ok := epiOfBinOp[op]; ok {
+			copy(dst, a)
+			kernels.EpiApply(dst, kind, y, 0)
+			return
+		}
+	}
 	switch op {
 	case opAdd:
 		for i := range dst {

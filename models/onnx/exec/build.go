@@ -17,6 +17,15 @@ type builder struct {
 	foldCtx   context.Context // ends when the folding budget is spent
 	scope     *scope          // the scope of the graph being built
 	depth     int
+	// demoted maps the values of half-precision models that are kept in
+	// float32 between operators computed in float32 (see half.go) to
+	// their half type.
+	demoted map[int]onnx.DataType
+	// consumers maps the names of the graph being built to the operators
+	// that read them; pinned names (graph outputs, values nested graphs
+	// read) stay in their declared type.
+	consumers map[string][]string
+	pinned    map[string]bool
 }
 
 // scope maps the names visible in a graph to value ids.
@@ -153,6 +162,9 @@ func (b *builder) body(g *onnx.Graph, s *scope, formal []int) (*graph, error) {
 		s.names[t.Name] = b.newConst(t.Name, ct)
 	}
 	gr := &graph{inputs: formal}
+	savedC, savedP := b.consumers, b.pinned
+	b.consumers, b.pinned = graphConsumers(g)
+	defer func() { b.consumers, b.pinned = savedC, savedP }()
 	for _, n := range g.Nodes {
 		if err := b.node(gr, n, s); err != nil {
 			return nil, err
@@ -209,7 +221,13 @@ func (b *builder) node(gr *graph, n *onnx.Node, s *scope) (err error) {
 			allConst = false
 		}
 	}
-	k, err := b.makeKernel(n, in)
+	var origin onnx.DataType // the half type of demoted inputs
+	for _, id := range nd.in {
+		if t, ok := b.demoted[id]; ok && id >= 0 {
+			origin = t
+		}
+	}
+	k, err := b.makeKernel(n, in, origin)
 	if err != nil {
 		return err
 	}
@@ -224,6 +242,35 @@ func (b *builder) node(gr *graph, n *onnx.Node, s *scope) (err error) {
 			return err
 		}
 	}
+	// Half-precision outputs that only float32-computed operators read
+	// stay in float32 (as ONNX Runtime drops its casts between them).
+	h, _ := k.(*halfKernel)
+	if h != nil && h.typ != onnx.Undefined {
+		for i, name := range n.Outputs {
+			// (An output of unknown type is a float one: keep only
+			// applies to the float32 outputs of the inner kernel.)
+			if name != "" && (outInfo[i].typ == h.typ || outInfo[i].typ == onnx.Undefined) && b.demotable(name) {
+				if h.keep == nil {
+					h.keep = make([]bool, len(n.Outputs))
+				}
+				h.keep[i] = true
+				outInfo[i].typ = onnx.Float
+			}
+		}
+	}
+	defer func() {
+		if err != nil || h == nil || h.keep == nil {
+			return
+		}
+		for i, name := range n.Outputs {
+			if h.keep[i] {
+				if b.demoted == nil {
+					b.demoted = map[int]onnx.DataType{}
+				}
+				b.demoted[s.names[name]] = h.typ
+			}
+		}
+	}()
 	// Constant folding, while the budget lasts; a fold cut short by it
 	// leaves the node to run time.
 	if allConst && foldable(k) && b.foldCtx.Err() == nil {
@@ -279,7 +326,7 @@ func (b *builder) foldNode(nd *node, n *onnx.Node, s *scope) (bool, error) {
 }
 
 // makeKernel prepares the node's operator.
-func (b *builder) makeKernel(n *onnx.Node, in []vinfo) (kernel, error) {
+func (b *builder) makeKernel(n *onnx.Node, in []vinfo, origin onnx.DataType) (kernel, error) {
 	domain := n.Domain
 	if domain == "ai.onnx" {
 		domain = ""
@@ -314,7 +361,22 @@ func (b *builder) makeKernel(n *onnx.Node, in []vinfo) (kernel, error) {
 	if err := a.check(); err != nil {
 		return nil, err
 	}
-	if which, typ := halfInputs(in); which != nil && needsHalfWrap(n.OpType, k) {
+	which, typ := halfInputs(in)
+	if origin != onnx.Undefined && !halfNative[n.OpType] {
+		// Inputs kept in float32 from a half-precision model: the node
+		// is computed in float32 and its outputs are half again, unless
+		// they are kept too.
+		if which == nil {
+			which, typ = make([]bool, len(in)), origin
+		}
+		a2 := &attrs{n: n, used: make([]bool, len(n.Attributes))}
+		inner, err := mk.make(&nodeCtx{b: b, n: n, a: a2, in: toF32Info(in, which), opset: nc.opset})
+		if err != nil {
+			return nil, err
+		}
+		return newHalfKernel(inner, typ, which, toF32Info(in, which)), nil
+	}
+	if which != nil && (needsHalfWrap(n.OpType, k) || b.demotableOutputs(n)) {
 		// Made again on float32 inputs (constants converted, so that
 		// weights are packed), and wrapped (see half.go).
 		f := toF32Info(in, which)
@@ -323,13 +385,7 @@ func (b *builder) makeKernel(n *onnx.Node, in []vinfo) (kernel, error) {
 		if err != nil {
 			return nil, err
 		}
-		h := &halfKernel{inner: inner, typ: typ, which: which, consts: make([]*Tensor, len(in))}
-		for i := range f {
-			if which[i] && f[i].val != nil {
-				h.consts[i] = f[i].val
-			}
-		}
-		return h, nil
+		return newHalfKernel(inner, typ, which, f), nil
 	}
 	if needsHalfWrap(n.OpType, k) && unknownType(in) {
 		return &halfKernel{inner: k}, nil
@@ -459,4 +515,91 @@ func (b *builder) subgraph(g *onnx.Graph) (*graph, []int, error) {
 	}
 	slices.Sort(uses)
 	return gr, uses, nil
+}
+
+// newHalfKernel wraps a float32 kernel for half-precision inputs (f: the
+// inputs' float32 information, converted constants included).
+func newHalfKernel(inner kernel, typ onnx.DataType, which []bool, f []vinfo) *halfKernel {
+	h := &halfKernel{inner: inner, typ: typ, which: which, consts: make([]*Tensor, len(f))}
+	for i := range f {
+		if which[i] && f[i].val != nil {
+			h.consts[i] = f[i].val
+		}
+	}
+	return h
+}
+
+// graphConsumers maps each name of g to the operators of g that read it,
+// and pins g's outputs and every name its nested graphs mention.
+func graphConsumers(g *onnx.Graph) (map[string][]string, map[string]bool) {
+	cons := map[string][]string{}
+	pinned := map[string]bool{}
+	for _, o := range g.Outputs {
+		pinned[o.Name] = true
+	}
+	var nested func(g *onnx.Graph)
+	nested = func(g *onnx.Graph) {
+		for _, n := range g.Nodes {
+			for _, in := range n.Inputs {
+				pinned[in] = true
+			}
+			for _, a := range n.Attributes {
+				if a.G != nil {
+					nested(a.G)
+				}
+				for _, sg := range a.Graphs {
+					nested(sg)
+				}
+			}
+		}
+		for _, o := range g.Outputs {
+			pinned[o.Name] = true
+		}
+	}
+	for _, n := range g.Nodes {
+		for _, in := range n.Inputs {
+			if in != "" {
+				cons[in] = append(cons[in], n.OpType)
+			}
+		}
+		for _, a := range n.Attributes {
+			if a.G != nil {
+				nested(a.G)
+			}
+			for _, sg := range a.Graphs {
+				nested(sg)
+			}
+		}
+	}
+	return cons, pinned
+}
+
+// demotable reports whether a value of the graph being built may stay in
+// float32 in a half-precision model: it is read, only by operators that
+// compute in float32 (not the half-native ones, which ONNX Runtime runs in
+// float16 after a cast), and it is not pinned.
+func (b *builder) demotable(name string) bool {
+	cs := b.consumers[name]
+	if len(cs) == 0 || b.pinned[name] {
+		return false
+	}
+	for _, op := range cs {
+		if halfNative[op] {
+			return false
+		}
+		if _, ok := registry[op]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// demotableOutputs reports whether any output of n may stay in float32.
+func (b *builder) demotableOutputs(n *onnx.Node) bool {
+	for _, o := range n.Outputs {
+		if o != "" && b.demotable(o) {
+			return true
+		}
+	}
+	return false
 }

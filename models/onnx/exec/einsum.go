@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/edgeai-go/edgeai/kernels"
 	"github.com/edgeai-go/edgeai/models/onnx"
 )
 
@@ -12,8 +13,12 @@ func init() {
 	register("Einsum", 1, -1, 1, newEinsum)
 }
 
-// einsum is Einsum, evaluated directly: every combination of the labels'
-// values is visited once. Repeated labels within an operand take
+// einsum is Einsum. A contraction of two float32 operands (batch, free and
+// summed labels, no diagonals nor broadcasting: attention's "bhqd,bhkd->bhqk",
+// "bij,bjk->bik", "i,j->ij"...) is a batched matrix product of the operands
+// permuted into [batch, m, k] and [batch, k, n]; anything else is
+// evaluated directly: every combination of the labels' values is visited
+// once. Repeated labels within an operand take
 // diagonals, "..." stands for the broadcast leading dimensions, and without
 // "->" the output is the labels seen once, in alphabetical order.
 type einsum struct {
@@ -120,10 +125,12 @@ func (k *einsum) run(rc *runCtx, in, out []*Tensor) error {
 		labels[i] = s
 		for j, c := range s {
 			d := t.Shape[j]
+			// A dimension of 1 broadcasts (ellipsis dimensions, and
+			// named ones too, as ONNX Runtime allows).
 			if old, ok := size[c]; ok && old != d {
-				if old == 1 && c >= '0' && c <= '9' {
+				if old == 1 {
 					size[c] = d
-				} else if !(d == 1 && c >= '0' && c <= '9') {
+				} else if d != 1 {
 					return fmt.Errorf("Einsum label %q has sizes %d and %d", c, old, d)
 				}
 			} else if !ok {
@@ -151,6 +158,9 @@ func (k *einsum) run(rc *runCtx, in, out []*Tensor) error {
 		return err
 	}
 	out[0] = o
+	if ok, err := einsumGEMM(rc, in, labels, outLabels, size, o); ok || err != nil {
+		return err
+	}
 	// The labels' sizes multiply: check the product without overflow.
 	total, err := shapeSize(dims, int(min(rc.e.limit, maxDim)))
 	if err != nil {
@@ -210,4 +220,129 @@ func (k *einsum) run(rc *runCtx, in, out []*Tensor) error {
 	}
 	storeFloats(o, acc)
 	return nil
+}
+
+// einsumGEMM computes a two-operand float32 contraction as a batched
+// matrix product into o, or reports false if the equation is not one
+// (diagonals, broadcast dimensions, labels summed within one operand).
+func einsumGEMM(rc *runCtx, in []*Tensor, labels []string, outLabels string, size map[rune]int, o *Tensor) (bool, error) {
+	if len(in) != 2 || in[0].Type != onnx.Float {
+		return false, nil
+	}
+	a, b := []rune(labels[0]), []rune(labels[1])
+	for i, l := range [][]rune{a, b} {
+		for j, c := range l {
+			if slices.Index(l, c) != j || in[i].Shape[j] != size[c] {
+				return false, nil // a diagonal or a broadcast dimension
+			}
+		}
+	}
+	outR := []rune(outLabels)
+	var batch, mL, nL, kL []rune
+	for _, c := range a {
+		inB, inOut := slices.Contains(b, c), slices.Contains(outR, c)
+		switch {
+		case inB && inOut:
+			batch = append(batch, c)
+		case inB:
+			kL = append(kL, c)
+		case inOut:
+			mL = append(mL, c)
+		default:
+			return false, nil // summed within A alone
+		}
+	}
+	for _, c := range b {
+		if !slices.Contains(a, c) {
+			if !slices.Contains(outR, c) {
+				return false, nil
+			}
+			nL = append(nL, c)
+		}
+	}
+	prod := func(ls []rune) int {
+		n := 1
+		for _, c := range ls {
+			n *= size[c]
+		}
+		return n
+	}
+	nb, m, n, k := prod(batch), prod(mL), prod(nL), prod(kL)
+	if nb*m*n == 0 {
+		return true, nil
+	}
+	if k == 0 {
+		clear(o.Data.([]float32))
+		return true, nil
+	}
+	// permute copies x (labels xl) into the label order want.
+	permute := func(x *Tensor, xl []rune, want []rune) (*Tensor, error) {
+		shape := make([]int, len(want))
+		str := make([]int, len(want))
+		xs := stridesOf(x.Shape)
+		same := true
+		for i, c := range want {
+			j := slices.Index(xl, c)
+			shape[i], str[i] = size[c], xs[j]
+			if j != i {
+				same = false
+			}
+		}
+		if same {
+			return x, nil
+		}
+		t, err := rc.alloc(onnx.Float, shape)
+		if err != nil {
+			return nil, err
+		}
+		stridedCopy(rc, t.Data, x.Data, shape, str, 0)
+		return t, nil
+	}
+	release := func(t, orig *Tensor) {
+		if t != orig {
+			rc.release(t)
+		}
+	}
+	pa, err := permute(in[0], a, slices.Concat(batch, mL, kL))
+	if err != nil {
+		return true, err
+	}
+	defer release(pa, in[0])
+	pb, err := permute(in[1], b, slices.Concat(batch, kL, nL))
+	if err != nil {
+		return true, err
+	}
+	defer release(pb, in[1])
+	cl := slices.Concat(batch, mL, nL)
+	c := o
+	if !slices.Equal(cl, outR) {
+		if c, err = rc.alloc(onnx.Float, []int{nb * m * n}); err != nil {
+			return true, err
+		}
+		defer rc.release(c)
+	}
+	g := kernels.CurrentSgemm()
+	ad, bd, cd := pa.Data.([]float32), pb.Data.([]float32), c.Data.([]float32)
+	mm := &matmul{g: g}
+	for i := range nb {
+		if err := mm.product(rc, ad[i*m*k:(i+1)*m*k], bd[i*k*n:(i+1)*k*n], cd[i*m*n:(i+1)*m*n], m, k, n); err != nil {
+			return true, err
+		}
+	}
+	if c != o {
+		// C holds [batch, m, n] in the labels cl: gather it into the
+		// output's order.
+		cs := make([]int, len(cl))
+		acc := 1
+		for i := len(cl) - 1; i >= 0; i-- {
+			cs[i] = acc
+			acc *= size[cl[i]]
+		}
+		str := make([]int, len(outR))
+		for i, r := range outR {
+			str[i] = cs[slices.Index(cl, r)]
+		}
+		stridedCopy(rc, o.Data, cd, o.Shape, str, 0)
+	}
+	return true, nil
 }

@@ -69,6 +69,23 @@ type Options struct {
 	// for a huge amount of constant work cannot hold New for long. 0 means
 	// DefaultFoldTime.
 	FoldTime time.Duration
+	// Profile, when set, is called after each node of every Run (on the
+	// goroutine that runs the graph, one node after the other) with the
+	// node's description and wall time: the profiling tool
+	// (models/onnx/exec/internal/profile) measures where a model's time
+	// goes with it.
+	Profile func(NodeProfile)
+}
+
+// NodeProfile describes one node's run, for Options.Profile.
+type NodeProfile struct {
+	// Op is the operator, with " (half)" when it ran in float32 between
+	// conversions of half-precision tensors.
+	Op string
+	// Key is Op with what sets the cost of its kernel, for aggregating:
+	// for Conv, its groups, weight and input shapes and strides.
+	Key  string
+	Wall time.Duration
 }
 
 // DefaultFoldTime is the folding budget of New when Options.FoldTime is 0.
@@ -210,6 +227,19 @@ func New(m *onnx.Model, opts Options) (e *Executor, err error) {
 	}
 	e.main = g
 	e.nnodes = b.nodeCount
+	if f := opts.Profile; f != nil {
+		e.profile = func(n *node, in []*Tensor, d time.Duration) {
+			p := NodeProfile{Op: n.opType, Wall: d}
+			if _, ok := n.k.(*halfKernel); ok {
+				p.Op += " (half)"
+			}
+			p.Key = p.Op
+			if k, ok := n.k.(*conv); ok && len(in) > 1 && in[0] != nil && in[1] != nil {
+				p.Key = fmt.Sprintf("Conv g=%d w=%v x=%v s=%v", k.group, in[1].Shape, in[0].Shape, k.win.strides)
+			}
+			f(p)
+		}
+	}
 	return e, nil
 }
 

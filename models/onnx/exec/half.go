@@ -11,8 +11,13 @@ import (
 // float32 (constants once, at load), it computes in float32, and its
 // float32 outputs are rounded back to the half type. That is what ONNX
 // Runtime's CPU provider does for the operators it has no float16 kernel
-// for (it inserts casts around them), so the tensors between operators
-// stay half precision, rounded at the same places.
+// for (on x86-64, all but the data movement and Cast): it inserts casts
+// around them, then removes the casts between two such operators, so a
+// chain of them runs in float32 throughout. The builder does the same: an
+// output that only float32-computed operators read stays float32 (keep;
+// the value is "demoted", and its readers, elementwise ones included, are
+// wrapped too), and values are rounded to the half type only where a
+// half-native operator, a nested graph or the graph's output reads them.
 
 // halfNative lists the operators (besides the unary and binary elementwise
 // ones) that take half-precision tensors as they are.
@@ -80,6 +85,7 @@ type halfKernel struct {
 	typ    onnx.DataType // the half type
 	which  []bool        // the inputs to convert
 	consts []*Tensor     // converted constants, by input index
+	keep   []bool        // the outputs left in float32 (read only by float32 operators)
 }
 
 func (h *halfKernel) infer(in, out []vinfo) error {
@@ -95,7 +101,7 @@ func (h *halfKernel) infer(in, out []vinfo) error {
 		return err
 	}
 	for i := range out {
-		if out[i].typ == onnx.Float {
+		if out[i].typ == onnx.Float && !(i < len(h.keep) && h.keep[i]) {
 			out[i].typ = h.typ
 		}
 	}
@@ -146,7 +152,7 @@ func (h *halfKernel) run(rc *runCtx, in, out []*Tensor) error {
 		return err
 	}
 	for i, t := range out {
-		if t == nil || t.Type != onnx.Float {
+		if t == nil || t.Type != onnx.Float || (i < len(h.keep) && h.keep[i]) {
 			continue
 		}
 		o, err := f32ToHalf(rc, t, typ)

@@ -3,6 +3,7 @@ package exec
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/edgeai-go/edgeai/kernels"
 	"github.com/edgeai-go/edgeai/models/onnx"
@@ -11,7 +12,9 @@ import (
 func init() {
 	register("Softmax", 1, 1, 1, func(nc *nodeCtx) (kernel, error) { return newSoftmax(nc, false) })
 	register("LogSoftmax", 1, 1, 1, func(nc *nodeCtx) (kernel, error) { return newSoftmax(nc, true) })
-	register("LayerNormalization", 2, 3, 3, newLayerNorm)
+	register("LayerNormalization", 2, 3, 3, func(nc *nodeCtx) (kernel, error) { return newLayerNorm(nc, false) })
+	register("RMSNormalization", 2, 2, 1, func(nc *nodeCtx) (kernel, error) { return newLayerNorm(nc, true) })
+	register("GroupNormalization", 3, 3, 1, newGroupNorm)
 	register("BatchNormalization", 5, 5, 5, newBatchNorm)
 	register("InstanceNormalization", 3, 3, 1, func(nc *nodeCtx) (kernel, error) {
 		return &instanceNorm{eps: nc.a.float("epsilon", 1e-5)}, nil
@@ -160,17 +163,24 @@ func softmaxT[T float32 | float64](dst, x []T, outer, n, inner int, log bool) {
 	}
 }
 
-// ---- LayerNormalization
+// ---- LayerNormalization, RMSNormalization
 
+// layerNorm is LayerNormalization (and RMSNormalization, rms: no mean is
+// subtracted): each row of the dimensions from axis on is normalized, in
+// float64, then scaled and shifted by Scale and B broadcast to those
+// dimensions.
 type layerNorm struct {
 	axis int64
 	eps  float32
+	rms  bool
 }
 
-func newLayerNorm(nc *nodeCtx) (kernel, error) {
-	k := &layerNorm{axis: nc.a.int("axis", -1), eps: nc.a.float("epsilon", 1e-5)}
-	if st := nc.a.int("stash_type", 1); st != 1 {
-		return nil, fmt.Errorf("%w: LayerNormalization stash_type %d", ErrUnsupported, st)
+func newLayerNorm(nc *nodeCtx, rms bool) (kernel, error) {
+	k := &layerNorm{axis: nc.a.int("axis", -1), eps: nc.a.float("epsilon", 1e-5), rms: rms}
+	// stash_type is the precision of the statistics: float32 (1) or
+	// higher; they are computed in float64 here either way.
+	if st := nc.a.int("stash_type", 1); st != 1 && st != int64(onnx.Double) {
+		return nil, fmt.Errorf("%w: %s stash_type %d", ErrUnsupported, nc.n.OpType, st)
 	}
 	return k, nil
 }
@@ -183,11 +193,17 @@ func (k *layerNorm) infer(in, out []vinfo) error {
 	return nil
 }
 
+func (k *layerNorm) name() string {
+	if k.rms {
+		return "RMSNormalization"
+	}
+	return "LayerNormalization"
+}
+
 func (k *layerNorm) run(rc *runCtx, in, out []*Tensor) error {
 	x := in[0]
-	xs, ok := x.Data.([]float32)
-	if !ok {
-		return fmt.Errorf("%w: LayerNormalization of %v", ErrUnsupported, x.Type)
+	if x.Type != onnx.Float && x.Type != onnx.Double {
+		return fmt.Errorf("%w: %s of %v", ErrUnsupported, k.name(), x.Type)
 	}
 	ax, err := normAxis(k.axis, len(x.Shape))
 	if err != nil {
@@ -196,40 +212,40 @@ func (k *layerNorm) run(rc *runCtx, in, out []*Tensor) error {
 	norm := x.Shape[ax:]
 	outer, n := numel(x.Shape[:ax]), numel(norm)
 	// Scale and B broadcast to the normalized dimensions.
-	expandTo := func(t *Tensor) ([]float32, error) {
+	expandTo := func(t *Tensor) (any, error) {
 		if t == nil {
 			return nil, nil
 		}
-		if t.Type != onnx.Float {
-			return nil, fmt.Errorf("%w: LayerNormalization parameter of %v", ErrUnsupported, t.Type)
+		if t.Type != x.Type {
+			return nil, fmt.Errorf("%w: %s parameter of %v for %v", onnx.ErrFormat, k.name(), t.Type, x.Type)
 		}
 		if len(t.Shape) > len(norm) {
-			return nil, fmt.Errorf("LayerNormalization parameter %v for normalized shape %v", t.Shape, norm)
+			return nil, fmt.Errorf("%s parameter %v for normalized shape %v", k.name(), t.Shape, norm)
 		}
-		if _, err := broadcastShape(norm, t.Shape); err != nil {
-			return nil, err
+		if s, err := broadcastShape(norm, t.Shape); err != nil || !slices.Equal(s, norm) {
+			return nil, fmt.Errorf("%s parameter %v does not broadcast to %v", k.name(), t.Shape, norm)
 		}
 		if numel(t.Shape) == n {
-			return t.Data.([]float32), nil
+			return t.Data, nil
 		}
-		e, err := rc.alloc(onnx.Float, norm)
+		e, err := rc.alloc(x.Type, norm)
 		if err != nil {
 			return nil, err
 		}
 		broadcastCopy(rc, e, t)
-		return e.Data.([]float32), nil
+		return e.Data, nil
 	}
 	scale, err := expandTo(in[1])
 	if err != nil {
 		return err
 	}
-	var bias []float32
+	var bias any
 	if len(in) > 2 {
 		if bias, err = expandTo(in[2]); err != nil {
 			return err
 		}
 	}
-	o, err := rc.alloc(onnx.Float, x.Shape)
+	o, err := rc.alloc(x.Type, x.Shape)
 	if err != nil {
 		return err
 	}
@@ -254,20 +270,42 @@ func (k *layerNorm) run(rc *runCtx, in, out []*Tensor) error {
 			inv = t.Data.([]float32)
 		}
 	}
-	d := o.Data.([]float32)
-	for r := range outer {
-		row := xs[r*n : (r+1)*n]
-		var s float64
-		for _, v := range row {
-			s += float64(v)
+	eps := float64(k.eps)
+	rc.parWork(outer, 8*outer*n, func(lo, hi int) {
+		switch xs := x.Data.(type) {
+		case []float32:
+			sc, _ := scale.([]float32)
+			bs, _ := bias.([]float32)
+			normRows(o.Data.([]float32), xs, sc, bs, mean, inv, lo, hi, n, eps, k.rms)
+		case []float64:
+			sc, _ := scale.([]float64)
+			bs, _ := bias.([]float64)
+			normRows(o.Data.([]float64), xs, sc, bs, mean, inv, lo, hi, n, eps, k.rms)
 		}
-		m := s / float64(n)
+	})
+	return nil
+}
+
+// normRows normalizes rows [lo, hi) of n values: y = (x-m)/sqrt(v+eps) ·
+// scale + bias, with m the row's mean and v its variance (rms: m = 0 and v
+// the mean square), statistics in float64.
+func normRows[T float32 | float64](d, xs, scale, bias []T, mean, inv []float32, lo, hi, n int, eps float64, rms bool) {
+	for r := lo; r < hi; r++ {
+		row := xs[r*n : (r+1)*n]
+		var m float64
+		if !rms {
+			var s float64
+			for _, v := range row {
+				s += float64(v)
+			}
+			m = s / float64(n)
+		}
 		var v2 float64
 		for _, v := range row {
 			dv := float64(v) - m
 			v2 += dv * dv
 		}
-		is := 1 / math.Sqrt(v2/float64(n)+float64(k.eps))
+		is := 1 / math.Sqrt(v2/float64(n)+eps)
 		dr := d[r*n : (r+1)*n]
 		for i, v := range row {
 			y := (float64(v) - m) * is
@@ -277,7 +315,7 @@ func (k *layerNorm) run(rc *runCtx, in, out []*Tensor) error {
 			if bias != nil {
 				y += float64(bias[i])
 			}
-			dr[i] = float32(y)
+			dr[i] = T(y)
 		}
 		if mean != nil {
 			mean[r] = float32(m)
@@ -286,7 +324,111 @@ func (k *layerNorm) run(rc *runCtx, in, out []*Tensor) error {
 			inv[r] = float32(is)
 		}
 	}
+}
+
+// ---- GroupNormalization
+
+// groupNorm is GroupNormalization: the channels of each image are split
+// into groups, each normalized over its channels and spatial positions;
+// the scale and bias are per group before opset 21 and per channel from it.
+type groupNorm struct {
+	groups     int
+	eps        float32
+	perChannel bool
+}
+
+func newGroupNorm(nc *nodeCtx) (kernel, error) {
+	k := &groupNorm{eps: nc.a.float("epsilon", 1e-5), perChannel: nc.opset >= 21}
+	if !nc.a.has("num_groups") {
+		return nil, fmt.Errorf("%w: GroupNormalization without num_groups", onnx.ErrFormat)
+	}
+	k.groups = nc.a.intIn("num_groups", 1, 1, maxDim)
+	if nc.opset >= 21 {
+		if st := nc.a.int("stash_type", 1); st != 1 && st != int64(onnx.Double) {
+			return nil, fmt.Errorf("%w: GroupNormalization stash_type %d", ErrUnsupported, st)
+		}
+	}
+	return k, nil
+}
+
+func (k *groupNorm) infer(in, out []vinfo) error {
+	out[0] = vinfo{typ: in[0].typ, rank: in[0].rank, shape: in[0].shape}
 	return nil
+}
+
+func (k *groupNorm) run(rc *runCtx, in, out []*Tensor) error {
+	x := in[0]
+	if len(x.Shape) < 2 {
+		return fmt.Errorf("GroupNormalization of rank %d", len(x.Shape))
+	}
+	if x.Type != onnx.Float && x.Type != onnx.Double {
+		return fmt.Errorf("%w: GroupNormalization of %v", ErrUnsupported, x.Type)
+	}
+	nb, c, hw := x.Shape[0], x.Shape[1], numel(x.Shape[2:])
+	if c%k.groups != 0 {
+		return fmt.Errorf("GroupNormalization of %d channels in %d groups", c, k.groups)
+	}
+	want := k.groups
+	if k.perChannel {
+		want = c
+	}
+	var sc, bs []float64
+	for i, t := range in[1:3] {
+		if t.Type != x.Type || len(t.Shape) != 1 || t.Shape[0] != want {
+			return fmt.Errorf("GroupNormalization parameter %d: %v, want %v[%d]", i+1, t, x.Type, want)
+		}
+		v, _ := floatsOf(t)
+		if i == 0 {
+			sc = v
+		} else {
+			bs = v
+		}
+	}
+	o, err := rc.alloc(x.Type, x.Shape)
+	if err != nil {
+		return err
+	}
+	out[0] = o
+	cg := c / k.groups
+	n := cg * hw
+	eps := float64(k.eps)
+	rc.parWork(nb*k.groups, 8*nb*c*hw, func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			g := r % k.groups
+			switch xs := x.Data.(type) {
+			case []float32:
+				groupRow(o.Data.([]float32)[r*n:(r+1)*n], xs[r*n:(r+1)*n], sc, bs, g, cg, hw, eps, k.perChannel)
+			case []float64:
+				groupRow(o.Data.([]float64)[r*n:(r+1)*n], xs[r*n:(r+1)*n], sc, bs, g, cg, hw, eps, k.perChannel)
+			}
+		}
+	})
+	return nil
+}
+
+// groupRow normalizes one group g (cg channels of hw values) of an image.
+func groupRow[T float32 | float64](d, row []T, sc, bs []float64, g, cg, hw int, eps float64, perChannel bool) {
+	var s float64
+	for _, v := range row {
+		s += float64(v)
+	}
+	m := s / float64(len(row))
+	var v2 float64
+	for _, v := range row {
+		dv := float64(v) - m
+		v2 += dv * dv
+	}
+	is := 1 / math.Sqrt(v2/float64(len(row))+eps)
+	for ci := range cg {
+		p := g
+		if perChannel {
+			p = g*cg + ci
+		}
+		mul, add := sc[p]*is, bs[p]
+		for i := ci * hw; i < (ci+1)*hw; i++ {
+			d[i] = T((float64(row[i])-m)*mul + add)
+		}
+	}
 }
 
 // ---- BatchNormalization

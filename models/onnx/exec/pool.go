@@ -267,6 +267,10 @@ func maxPoolF32(dst, src []float32, in, out, ker, str, dil, pb [3]int, stop func
 		}
 		lo, hi, off = append(lo, l), append(hi, h), append(off, o)
 	}
+	// A window two wide with a stride of two along the width and no
+	// padding there (2×2 and 1×2 pooling): both taps in one pass per input
+	// row, in the same order.
+	pair := ker[2] == 2 && str[2] == 2 && dil[2] == 1 && pb[2] == 0 && 2*out[2] <= in[2]
 	for oz := range out[0] {
 		for oy := range out[1] {
 			if stop() {
@@ -287,6 +291,20 @@ func maxPoolF32(dst, src []float32, in, out, ker, str, dil, pb [3]int, stop func
 						continue
 					}
 					row := src[(z*in[1]+y)*in[2] : (z*in[1]+y+1)*in[2]]
+					if pair {
+						r := row[:2*len(drow)]
+						for i := range drow {
+							m, a, b := drow[i], r[2*i], r[2*i+1]
+							if a > m || a != a {
+								m = a
+							}
+							if b > m || b != b {
+								m = b
+							}
+							drow[i] = m
+						}
+						continue
+					}
 					for t := range lo {
 						d := drow[lo[t]:hi[t]]
 						if str[2] == 1 {

@@ -277,6 +277,10 @@ func (t *Tensor) Check() error {
 
 // fromProto converts a decoded TensorProto (initializer or attribute) into
 // a Tensor. The data is copied, so the result does not alias the file.
+// FromProto converts a decoded TensorProto (an input_N.pb file, say) to a
+// Tensor; its external data, if any, must be loaded.
+func FromProto(p *onnx.Tensor) (*Tensor, error) { return fromProto(p, maxDim) }
+
 func fromProto(p *onnx.Tensor, limit int) (*Tensor, error) {
 	if !supportedType(p.Type) {
 		return nil, fmt.Errorf("%w: tensor %q of element type %v", ErrUnsupported, p.Name, p.Type)

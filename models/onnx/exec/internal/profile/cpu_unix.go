@@ -1,14 +1,14 @@
 //go:build unix
 
-package exec
+package main
 
 import (
 	"syscall"
 	"time"
 )
 
-// cpuNow returns the process's CPU time so far (0 where unknown).
-func cpuNow() time.Duration {
+// cpuTime is the process's user and system time.
+func cpuTime() time.Duration {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return 0
