@@ -13,6 +13,11 @@ import (
 // what the avx2 kernels use.
 var hasAVX2 = cpuid.CPU.Supports(cpuid.AVX2, cpuid.FMA3, cpuid.F16C)
 
+// hasAVXVNNI is true on CPUs that also have AVX-VNNI, the VEX-encoded
+// VPDPBUSD on 256-bit registers (Intel Alder Lake and later client cores,
+// Sapphire Rapids, AMD Zen 5): what the avxvnni kernels use.
+var hasAVXVNNI = hasAVX2 && cpuid.CPU.Supports(cpuid.AVXVNNI)
+
 // hasAVX512 is true on CPUs that also have AVX-512 F, BW and VL and
 // AVX512-VNNI (Ice Lake, Zen 4 and later): what the avx512 kernels use.
 var hasAVX512 = hasAVX2 && cpuid.CPU.Supports(cpuid.AVX512F, cpuid.AVX512BW, cpuid.AVX512VL, cpuid.AVX512VNNI)
@@ -20,7 +25,7 @@ var hasAVX512 = hasAVX2 && cpuid.CPU.Supports(cpuid.AVX512F, cpuid.AVX512BW, cpu
 // archImpls returns the amd64 assembly implementations, least capable first,
 // each marked available if this CPU can run it.
 func archImpls() []*impl {
-	avx2 := &impl{name: "avx2", available: hasAVX2, dot: dotF32AVX2, axpy: axpyF32AVX2, scale: scaleF32AVX2,
+	avx2 := &impl{name: "avx2", available: hasAVX2, sgemm: "avx2", dot: dotF32AVX2, axpy: axpyF32AVX2, scale: scaleF32AVX2,
 		attnDot: attnDotAVX2, attnValues: attnValuesAVX2Go}
 	avx2.vecDot[quant.Q8_0] = dotQ8_0AVX2
 	avx2.vecDot[quant.Q4_0] = dotQ4_0AVX2
@@ -40,11 +45,23 @@ func archImpls() []*impl {
 	avx2.exact[quant.Q4_K] = true // integer sums in assembly, float32 arithmetic as generic
 	avx2.exact[quant.Q6_K] = true
 
+	// avxvnni: the avx2 kernels, with VPDPBUSD (VEX) in the matrix
+	// kernels.
+	avxvnni := &impl{}
+	*avxvnni = *avx2
+	avxvnni.name, avxvnni.available = "avxvnni", hasAVXVNNI
+
+	// Both: kernels over packed weights (packx_amd64.s).
+	avx2.packGemv[quant.Q4_0], avx2.packTile[quant.Q4_0] = gemvQ4_0x15PAVX2, tileQ4_0PAVX2
+	avx2.packGemv[quant.Q8_0], avx2.packTile[quant.Q8_0] = gemvQ8_0PAVX2, tileQ8_0PAVX2
+	avxvnni.packGemv[quant.Q4_0], avxvnni.packTile[quant.Q4_0] = gemvQ4_0x15PAVXVNNI, tileQ4_0PAVXVNNI
+	avxvnni.packGemv[quant.Q8_0], avxvnni.packTile[quant.Q8_0] = gemvQ8_0PAVXVNNI, tileQ8_0PAVXVNNI
+
 	// avx512: the avx2 kernels, plus VNNI tiles of 4 weight rows x 2
 	// activation rows (or 8 x 1) for MatMul.
 	avx512 := &impl{name: "avx512", available: hasAVX512}
 	*avx512 = *avx2
-	avx512.name, avx512.available = "avx512", hasAVX512
+	avx512.name, avx512.available, avx512.sgemm = "avx512", hasAVX512, "avx512"
 	avx512.tile[quant.Q8_0] = tileQ8_0VNNI
 	avx512.tile[quant.Q4_0] = tileQ4_0VNNI
 	avx512.tile[quant.Q5_0] = tileQ5_0VNNI
@@ -56,6 +73,7 @@ func archImpls() []*impl {
 	avx512.vecDot[quant.Q6_K] = dotQ6_KAVX512
 	avx512.packGemv[quant.Q4_0] = gemvQ4_0x15PVNNI
 	avx512.packTile[quant.Q4_0] = tileQ4_0x15PVNNI
+	avx512.packTile[quant.Q8_0] = nil // the packed matrix-vector kernel per activation row
 	avx512.packGemv[quant.Q8_0] = gemvQ8_0x15P
 	avx512.packGemv[quant.Q5_0] = gemvQ5_0x15P
 	avx512.vecDot[quant.Q4_K] = dotQ4_KAVX512
@@ -63,7 +81,7 @@ func archImpls() []*impl {
 	avx512.attnValues = attnValuesAVX512Go
 	avx512.swiglu = swigluAVX512Go
 	avx512.softmaxExp = softmaxExpAVX512Go
-	return []*impl{avx2, avx512}
+	return []*impl{avx2, avxvnni, avx512}
 }
 
 // cpuFeatures lists the CPU features the amd64 kernels look at.

@@ -94,6 +94,7 @@ type quantizeFunc func(x []float32, dst []byte)
 type impl struct {
 	name      string // the EDGEAI_KERNELS name
 	available bool   // the CPU (and build) can run it
+	sgemm     string // the float32 matrix product this path uses (CurrentSgemm); "" for the best available
 
 	vecDot   [numTypes]vecDotFunc
 	quantize [numTypes]quantizeFunc
@@ -179,7 +180,7 @@ func init() {
 
 // pathNames are the values EDGEAI_KERNELS may take, whether or not this
 // build has them.
-var pathNames = []string{"generic", "avx2", "avx512", "neon", "dotprod", "i8mm"}
+var pathNames = []string{"generic", "avx2", "avxvnni", "avx512", "neon", "dotprod", "i8mm"}
 
 // choose returns the implementation named by want (the value of
 // EDGEAI_KERNELS), or the most capable available one when want is empty,

@@ -26,7 +26,7 @@ func TestMatMulPacked(t *testing.T) {
 					a := make([]byte, n*mustRowBytes(t, quant.Q8_0, cols))
 					ab := len(a) / n
 					for j := range n {
-						copy(a[j*ab:], randomActivation(r, quant.Q8_0, cols))
+						copy(a[j*ab:], randomMatMulActivation(r, quant.Q8_0, cols))
 					}
 					want := make([]float32, n*rows)
 					MatMul(typ, w, cols, 0, rows, a, n, want, rows)
@@ -55,6 +55,34 @@ func TestMatMulPacked(t *testing.T) {
 		}
 		restore()
 	}
+}
+
+// randomMatMulActivation is randomActivation with the int8 quants in
+// [-127, 127], the range QuantizeActivation writes and MatMul's kernels
+// may assume (-128 becomes -127).
+func randomMatMulActivation(r *rand.Rand, at quant.Type, n int) []byte {
+	b := randomActivation(r, at, n)
+	switch at {
+	case quant.Q8_0:
+		for blk := 0; blk+34 <= len(b); blk += 34 {
+			for i := blk + 2; i < blk+34; i++ {
+				if b[i] == 0x80 {
+					b[i] = 0x81
+				}
+			}
+		}
+	case quant.Q8_K:
+		for blk := 0; blk+292 <= len(b); blk += 292 {
+			for i := blk + 4; i < blk+260; i++ {
+				if b[i] == 0x80 {
+					b[i] = 0x81
+					g := blk + 260 + 2*((i-blk-4)/16)
+					putU16(b[g:], u16(b[g:])+1) // the block sum moves by one
+				}
+			}
+		}
+	}
+	return b
 }
 
 // TestPackRoundTrip checks that Pack moves every byte: the packed groups

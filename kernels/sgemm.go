@@ -1,7 +1,5 @@
 package kernels
 
-import "os"
-
 // The float32 matrix product (SGEMM) of the ONNX executor's MatMul, Gemm
 // and Conv (im2col): C = A·B, A of m×k, B of k×n, C of m×n, row-major.
 //
@@ -75,10 +73,12 @@ func SgemmImpls() []*Sgemm {
 	return out
 }
 
-// CurrentSgemm returns the implementation for the kernel path in use (see
-// Path): the generic one on the generic path, else the most capable one
-// this CPU runs, or the one EDGEAI_KERNELS names if it is available (so
-// EDGEAI_KERNELS=avx2 on an AVX-512 machine uses the AVX2 product).
+// CurrentSgemm returns the implementation of the kernel path in use (see
+// Path): the one the path names (impl.sgemm: avx2 for the avx2 and
+// avxvnni paths, avx512 for avx512), the generic one on the generic path,
+// else the most capable one this CPU runs. It follows the path, never the
+// CPU alone, so that EDGEAI_KERNELS=avx2 on an AVX-512 machine (or a test
+// switching paths) gets the AVX2 product.
 func CurrentSgemm() *Sgemm {
 	if cur.name == "generic" {
 		return sgemmGeneric
@@ -86,13 +86,10 @@ func CurrentSgemm() *Sgemm {
 	best := sgemmGeneric
 	for _, g := range sgemms {
 		if g.available {
+			if g.name == cur.sgemm {
+				return g
+			}
 			best = g
-		}
-	}
-	want := os.Getenv("EDGEAI_KERNELS")
-	for _, g := range sgemms {
-		if g.available && g.name == want {
-			return g
 		}
 	}
 	return best

@@ -1,0 +1,3 @@
+module github.com/edgeai-go/edgeai/kernels/_gen
+
+go 1.26
