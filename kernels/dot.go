@@ -226,16 +226,7 @@ func dotIQ4_NL(n int, w, a []byte) float32 {
 	for i := range n / 32 {
 		wb := (*[18]byte)(w[i*18:])
 		ab := (*[34]byte)(a[i*34:])
-		var s [8]int32
-		for k := range 4 {
-			var lo, hi int32
-			for j := 4 * k; j < 4*k+4; j++ {
-				b := wb[2+j]
-				lo += int32(kvaluesIQ4NL[b&15]) * int32(int8(ab[2+j]))
-				hi += int32(kvaluesIQ4NL[b>>4]) * int32(int8(ab[18+j]))
-			}
-			s[k], s[k+4] = lo, hi
-		}
+		s := blockIQ4_NL(wb, ab)
 		acc.add(blockScale(u16(wb[0:]), u16(ab[0:])), &s)
 	}
 	return acc.sum()
@@ -339,10 +330,10 @@ func asF32(b []byte) []float32 {
 	return unsafe.Slice((*float32)(unsafe.Pointer(&b[0])), len(b)/4)
 }
 
-// The one-block steps of dotQ4_0, dotQ5_0 and dotQ8_0, shared with the
-// generic path of packed weights (packedGroup): the exact integer sum
-// (Q4_0) or the eight quad lanes (Q5_0, Q8_0) of the weight block wb times
-// the activation block ab.
+// The one-block steps of dotQ4_0, dotQ5_0, dotIQ4_NL and dotQ8_0, shared
+// with the generic path of packed weights (packedGroup): the exact integer
+// sum (Q4_0) or the eight quad lanes (the others) of the weight block wb
+// times the activation block ab.
 
 func blockQ4_0(wb *[18]byte, ab *[34]byte) int32 {
 	var s int32
@@ -374,6 +365,19 @@ func blockQ8_0(wb, ab *[34]byte) (s [8]int32) {
 		j := 2 + 4*k
 		s[k] = int32(int8(wb[j]))*int32(int8(ab[j])) + int32(int8(wb[j+1]))*int32(int8(ab[j+1])) +
 			int32(int8(wb[j+2]))*int32(int8(ab[j+2])) + int32(int8(wb[j+3]))*int32(int8(ab[j+3]))
+	}
+	return s
+}
+
+func blockIQ4_NL(wb *[18]byte, ab *[34]byte) (s [8]int32) {
+	for k := range 4 {
+		var lo, hi int32
+		for j := 4 * k; j < 4*k+4; j++ {
+			b := wb[2+j]
+			lo += int32(kvaluesIQ4NL[b&15]) * int32(int8(ab[2+j]))
+			hi += int32(kvaluesIQ4NL[b>>4]) * int32(int8(ab[18+j]))
+		}
+		s[k], s[k+4] = lo, hi
 	}
 	return s
 }

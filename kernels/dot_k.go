@@ -160,31 +160,35 @@ func dotQ4_K(n int, w, a []byte) float32 {
 	var acc lanes8
 	var accm [4]float32
 	for i := range n / 256 {
-		wb := (*[144]byte)(w[i*144:])
-		ab := (*[292]byte)(a[i*292:])
-		scales := (*[12]byte)(wb[4:])
-		da := q8K(ab)
-		d := da * f16(u16(wb[0:]))
-		dmin := -da * f16(u16(wb[2:]))
-		mp := minProds(scales, ab)
-		for t := range 4 {
-			accm[t] = fma32(dmin, float32(mp[t]), accm[t])
-		}
-		var lanes [8]int32
-		var lo, hi [32]int8
-		for c := range 4 {
-			q4 := (*[32]byte)(wb[16+32*c:])
-			for l := range 32 {
-				lo[l], hi[l] = int8(q4[l]&15), int8(q4[l]>>4)
-			}
-			sc0, _ := scaleMinK4(scales, 2*c)
-			sc1, _ := scaleMinK4(scales, 2*c+1)
-			addLanes32(&lanes, &lo, q8Sub(ab, 2*c), sc0)
-			addLanes32(&lanes, &hi, q8Sub(ab, 2*c+1), sc1)
-		}
-		acc.add(d, &lanes)
+		stepQ4_K((*[144]byte)(w[i*144:]), (*[292]byte)(a[i*292:]), &acc, &accm)
 	}
 	return acc.sum() + ((accm[0] + accm[2]) + (accm[1] + accm[3]))
+}
+
+// stepQ4_K adds block wb times ab to dotQ4_K's accumulators (shared with
+// the generic path of packed weights).
+func stepQ4_K(wb *[144]byte, ab *[292]byte, acc *lanes8, accm *[4]float32) {
+	scales := (*[12]byte)(wb[4:])
+	da := q8K(ab)
+	d := da * f16(u16(wb[0:]))
+	dmin := -da * f16(u16(wb[2:]))
+	mp := minProds(scales, ab)
+	for t := range 4 {
+		accm[t] = fma32(dmin, float32(mp[t]), accm[t])
+	}
+	var lanes [8]int32
+	var lo, hi [32]int8
+	for c := range 4 {
+		q4 := (*[32]byte)(wb[16+32*c:])
+		for l := range 32 {
+			lo[l], hi[l] = int8(q4[l]&15), int8(q4[l]>>4)
+		}
+		sc0, _ := scaleMinK4(scales, 2*c)
+		sc1, _ := scaleMinK4(scales, 2*c+1)
+		addLanes32(&lanes, &lo, q8Sub(ab, 2*c), sc0)
+		addLanes32(&lanes, &hi, q8Sub(ab, 2*c+1), sc1)
+	}
+	acc.add(d, &lanes)
 }
 
 // dotQ5_K: block of 176 bytes: fp16 d, fp16 dmin, 12 bytes of scales and
@@ -196,32 +200,35 @@ func dotQ5_K(n int, w, a []byte) float32 {
 	var acc lanes8
 	var summs float32
 	for i := range n / 256 {
-		wb := (*[176]byte)(w[i*176:])
-		ab := (*[292]byte)(a[i*292:])
-		scales := (*[12]byte)(wb[4:])
-		qh := (*[32]byte)(wb[16:])
-		da := q8K(ab)
-		d := da * f16(u16(wb[0:]))
-		dmin := -da * f16(u16(wb[2:]))
-		mp := minProds(scales, ab)
-		summs = fma32(dmin, float32(mp[0]+mp[1]+mp[2]+mp[3]), summs)
-		var lanes [8]int32
-		var lo, hi [32]int8
-		for c := range 4 {
-			q4 := (*[32]byte)(wb[48+32*c:])
-			for l := range 32 {
-				h := qh[l] >> (2 * c)
-				lo[l] = int8(q4[l]&15 | (h&1)<<4)
-				hi[l] = int8(q4[l]>>4 | (h&2)<<3)
-			}
-			sc0, _ := scaleMinK4(scales, 2*c)
-			sc1, _ := scaleMinK4(scales, 2*c+1)
-			addLanes32(&lanes, &lo, q8Sub(ab, 2*c), sc0)
-			addLanes32(&lanes, &hi, q8Sub(ab, 2*c+1), sc1)
-		}
-		acc.add(d, &lanes)
+		stepQ5_K((*[176]byte)(w[i*176:]), (*[292]byte)(a[i*292:]), &acc, &summs)
 	}
 	return acc.sum() + summs
+}
+
+// stepQ5_K adds block wb times ab to dotQ5_K's accumulators.
+func stepQ5_K(wb *[176]byte, ab *[292]byte, acc *lanes8, summs *float32) {
+	scales := (*[12]byte)(wb[4:])
+	qh := (*[32]byte)(wb[16:])
+	da := q8K(ab)
+	d := da * f16(u16(wb[0:]))
+	dmin := -da * f16(u16(wb[2:]))
+	mp := minProds(scales, ab)
+	*summs = fma32(dmin, float32(mp[0]+mp[1]+mp[2]+mp[3]), *summs)
+	var lanes [8]int32
+	var lo, hi [32]int8
+	for c := range 4 {
+		q4 := (*[32]byte)(wb[48+32*c:])
+		for l := range 32 {
+			h := qh[l] >> (2 * c)
+			lo[l] = int8(q4[l]&15 | (h&1)<<4)
+			hi[l] = int8(q4[l]>>4 | (h&2)<<3)
+		}
+		sc0, _ := scaleMinK4(scales, 2*c)
+		sc1, _ := scaleMinK4(scales, 2*c+1)
+		addLanes32(&lanes, &lo, q8Sub(ab, 2*c), sc0)
+		addLanes32(&lanes, &hi, q8Sub(ab, 2*c+1), sc1)
+	}
+	acc.add(d, &lanes)
 }
 
 // dotQ6_K: block of 210 bytes: 128 bytes of low nibbles (ql), 64 bytes of
@@ -234,28 +241,31 @@ func dotQ5_K(n int, w, a []byte) float32 {
 func dotQ6_K(n int, w, a []byte) float32 {
 	var acc lanes8
 	for i := range n / 256 {
-		wb := (*[210]byte)(w[i*210:])
-		ab := (*[292]byte)(a[i*292:])
-		var lanes [8]int32
-		var q [4][32]int8
-		for c := range 2 {
-			ql := (*[64]byte)(wb[64*c:])
-			qh := (*[32]byte)(wb[128+32*c:])
-			for l := range 32 {
-				h := qh[l]
-				q[0][l] = int8(ql[l]&15|(h&3)<<4) - 32
-				q[1][l] = int8(ql[l+32]&15|(h>>2&3)<<4) - 32
-				q[2][l] = int8(ql[l]>>4|(h>>4&3)<<4) - 32
-				q[3][l] = int8(ql[l+32]>>4|(h>>6&3)<<4) - 32
-			}
-			for s := range 4 {
-				g := 8*c + 2*s
-				addLanes16(&lanes, &q[s], q8Sub(ab, 4*c+s), int32(int8(wb[192+g])), int32(int8(wb[193+g])))
-			}
-		}
-		acc.add(q8K(ab)*f16(u16(wb[208:])), &lanes)
+		stepQ6_K((*[210]byte)(w[i*210:]), (*[292]byte)(a[i*292:]), &acc)
 	}
 	return acc.sum()
+}
+
+// stepQ6_K adds block wb times ab to dotQ6_K's accumulator.
+func stepQ6_K(wb *[210]byte, ab *[292]byte, acc *lanes8) {
+	var lanes [8]int32
+	var q [4][32]int8
+	for c := range 2 {
+		ql := (*[64]byte)(wb[64*c:])
+		qh := (*[32]byte)(wb[128+32*c:])
+		for l := range 32 {
+			h := qh[l]
+			q[0][l] = int8(ql[l]&15|(h&3)<<4) - 32
+			q[1][l] = int8(ql[l+32]&15|(h>>2&3)<<4) - 32
+			q[2][l] = int8(ql[l]>>4|(h>>4&3)<<4) - 32
+			q[3][l] = int8(ql[l+32]>>4|(h>>6&3)<<4) - 32
+		}
+		for s := range 4 {
+			g := 8*c + 2*s
+			addLanes16(&lanes, &q[s], q8Sub(ab, 4*c+s), int32(int8(wb[192+g])), int32(int8(wb[193+g])))
+		}
+	}
+	acc.add(q8K(ab)*f16(u16(wb[208:])), &lanes)
 }
 
 // dotIQ4_XS: block of 136 bytes: fp16 d, uint16 scales_h, 4 bytes

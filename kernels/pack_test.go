@@ -16,22 +16,27 @@ func TestMatMulPacked(t *testing.T) {
 	r := rand.New(rand.NewPCG(45, 46))
 	for _, im := range testImpls(t) {
 		restore := UseImpl(im.name)
-		for _, shape := range [][2]int{{15, 32}, {16, 64}, {44, 96}, {45, 32 * 7}, {61, 2048}} {
-			for _, typ := range []quant.Type{quant.Q4_0, quant.Q5_0, quant.Q8_0} {
-				rows, cols := shape[0], shape[1]
+		for _, shape := range [][2]int{{15, 1}, {16, 2}, {44, 3}, {45, 7}, {33, 1}, {61, 8}} {
+			for _, typ := range packedTypes {
+				rows, cols := shape[0], shape[1]*blockSize(typ)
+				if typ == quant.Q4_0 && shape[1] == 8 {
+					cols = 2048
+				}
 				w := randomBlocks(r, typ, rows*cols)
 				p := make([]byte, len(w))
 				Pack(typ, p, w, rows, cols)
+				at := ActivationType(typ)
 				for _, n := range []int{1, 3, 9} {
-					a := make([]byte, n*mustRowBytes(t, quant.Q8_0, cols))
+					a := make([]byte, n*mustRowBytes(t, at, cols))
 					ab := len(a) / n
 					for j := range n {
-						copy(a[j*ab:], randomMatMulActivation(r, quant.Q8_0, cols))
+						copy(a[j*ab:], randomMatMulActivation(r, at, cols))
 					}
 					want := make([]float32, n*rows)
 					MatMul(typ, w, cols, 0, rows, a, n, want, rows)
-					g := rows - rows%15
-					for _, rng := range [][2]int{{0, rows}, {0, g}, {g, rows}, {min(15, g), rows}, {0, min(15, g)}} {
+					P := PackGroup(typ)
+					g := rows - rows%P
+					for _, rng := range [][2]int{{0, rows}, {0, g}, {g, rows}, {min(P, g), rows}, {0, min(P, g)}} {
 						got := make([]float32, n*rows)
 						for i := range got {
 							got[i] = -1
@@ -56,6 +61,9 @@ func TestMatMulPacked(t *testing.T) {
 		restore()
 	}
 }
+
+// packedTypes are the types with a packed layout.
+var packedTypes = []quant.Type{quant.Q4_0, quant.Q5_0, quant.Q8_0, quant.IQ4_NL, quant.Q4_K, quant.Q5_K, quant.Q6_K}
 
 // randomMatMulActivation is randomActivation with the int8 quants in
 // [-127, 127], the range QuantizeActivation writes and MatMul's kernels
@@ -90,35 +98,40 @@ func randomMatMulActivation(r *rand.Rand, at quant.Type, n int) []byte {
 // packing in place gives the same bytes.
 func TestPackRoundTrip(t *testing.T) {
 	r := rand.New(rand.NewPCG(47, 48))
-	rows, cols := 37, 64
-	for _, typ := range []quant.Type{quant.Q4_0, quant.Q5_0, quant.Q8_0} {
+	rows := 37
+	for _, typ := range packedTypes {
+		cols := 2 * blockSize(typ)
 		bs := layouts[typ].bb
 		w := randomBlocks(r, typ, rows*cols)
 		p := make([]byte, len(w))
 		Pack(typ, p, w, rows, cols)
-		nb := cols / 32
+		nb := cols / blockSize(typ)
 		rb := nb * bs
+		P := PackGroup(typ)
 		for row := range rows {
 			for b := range nb {
 				blk := w[row*rb+bs*b:][:bs]
 				var d, q []byte
-				if row < 30 && typ == quant.Q5_0 {
+				switch {
+				case row >= rows-rows%P:
+					d, q = p[row*rb+bs*b:][:2], p[row*rb+bs*b+2:][:bs-2]
+				case typ == quant.Q5_0:
 					col := p[(row/15*nb+b)*15*bs:]
 					lo, hi := q5QH(row % 15)
 					d = col[2*(row%15):][:2]
 					q = append(append(append([]byte(nil), col[lo:lo+2]...), col[hi:hi+2]...), col[90+16*packSlot(typ, row%15):][:16]...)
-				} else if row < 30 {
+				case P == 15:
 					col := p[(row/15*nb+b)*15*bs:]
 					d, q = col[2*(row%15):][:2], col[30+(bs-2)*packSlot(typ, row%15):][:bs-2]
-				} else {
-					d, q = p[row*rb+bs*b:][:2], p[row*rb+bs*b+2:][:bs-2]
+				default: // the K-quants: checked by PackedBlock below
+					d, q = blk[:2], blk[2:]
 				}
 				if string(d) != string(blk[:2]) || string(q) != string(blk[2:]) {
 					t.Fatalf("%v: row %d block %d moved wrong", typ, row, b)
 				}
 			}
 		}
-		var blk [34]byte
+		var blk [210]byte
 		for row := range rows {
 			for b := range nb {
 				PackedBlock(typ, p, rows, cols, row, b, blk[:])
@@ -127,16 +140,20 @@ func TestPackRoundTrip(t *testing.T) {
 				}
 			}
 		}
+		if string(p[:P*rb]) == string(w[:P*rb]) {
+			t.Errorf("%v: the first group is not rearranged", typ)
+		}
 		q := append([]byte(nil), w...)
 		Pack(typ, q, q, rows, cols)
 		if string(q) != string(p) {
 			t.Errorf("%v: packing in place differs from packing into a new slice", typ)
 		}
 	}
+	cols := 64
 	w := randomBlocks(r, quant.Q4_0, rows*cols)
 	p := make([]byte, len(w))
 	for _, bad := range []func(){
-		func() { Pack(quant.Q4_K, p, w, rows, cols) },
+		func() { Pack(quant.Q2_K, p, w, rows, cols) },
 		func() { Pack(quant.Q4_0, p[1:], w, rows, cols) },
 		func() { MatMulPacked(quant.Q4_0, p, rows, cols, 1, 15, nil, 0, nil, 0) },
 		func() { MatMulPacked(quant.Q4_0, p, rows, cols, 0, 20, nil, 0, nil, 0) },
@@ -149,5 +166,30 @@ func TestPackRoundTrip(t *testing.T) {
 			}()
 			bad()
 		}()
+	}
+}
+
+// TestKScales checks the packed layout's arrangement of the Q4_K/Q5_K
+// scales against scaleMinK4 on random bytes (every bit pattern), and that
+// kScalesInv undoes it.
+func TestKScales(t *testing.T) {
+	r := rand.New(rand.NewPCG(49, 50))
+	for range 1000 {
+		var s [12]byte
+		for i := range s {
+			s[i] = byte(r.Uint32())
+		}
+		d := kScales(&s)
+		for i := range 4 {
+			sc0, m0 := scaleMinK4(&s, i)
+			sc1, m1 := scaleMinK4(&s, 4+i)
+			if int32(d[0][i]&63) != sc0 || int32(d[1][i]&63) != sc1 || int32(d[2][i]&63) != m0 ||
+				int32(d[0][i]>>6|(d[1][i]>>6)<<2|(d[2][i]>>6)<<4) != m1 {
+				t.Fatalf("kScales(% x) = % x: scales or minimums of %d, %d misplaced", s, d, i, 4+i)
+			}
+		}
+		if kScalesInv(d) != s {
+			t.Fatalf("kScalesInv(kScales(% x)) = % x", s, kScalesInv(d))
+		}
 	}
 }

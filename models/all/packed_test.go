@@ -14,7 +14,7 @@ import (
 )
 
 // TestPackedWeights: a decoder whose matrices were copied and packed
-// (nn.Tensor.Pack, what runtime.Load does on AVX-512) gives the same bits
+// (nn.Tensor.Pack, what runtime.Load does where the kernels have packed kernels) gives the same bits
 // as the file's layout, which TestReferenceLogits checks against
 // llama.cpp: prompts in batches of 8 (the prompt kernels) and decoding one
 // token at a time (the matrix-vector kernels), at 1 and 2 threads. Where
@@ -22,7 +22,8 @@ import (
 // generic packed code runs.
 func TestPackedWeights(t *testing.T) {
 	ids := []int{1, 403, 407, 261, 378, 432, 383, 286, 261, 376, 298, 315, 421, 395, 317, 426, 338, 401, 396, 267, 337}
-	for _, name := range []string{"llama/tiny-llama-Q4_0", "llama/tiny-llama-Q5_0", "llama/tiny-llama-Q8_0", "qwen2/tiny-qwen2-Q8_0"} {
+	for _, name := range []string{"llama/tiny-llama-Q4_0", "llama/tiny-llama-Q5_0", "llama/tiny-llama-Q8_0", "qwen2/tiny-qwen2-Q8_0",
+		"llama/tiny-llama-Q4_K_M", "llama/tiny-llama-Q5_K_M", "llama/tiny-llama-Q6_K", "qwen2/tiny-qwen2-Q4_K_M"} {
 		path := filepath.Join(testdata, name+".gguf")
 		f, err := gguf.Open(path)
 		if err != nil {
