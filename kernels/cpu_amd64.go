@@ -56,6 +56,9 @@ func archImpls() []*impl {
 	avx2.packGemv[quant.Q8_0], avx2.packTile[quant.Q8_0] = gemvQ8_0PAVX2, tileQ8_0PAVX2
 	avxvnni.packGemv[quant.Q4_0], avxvnni.packTile[quant.Q4_0] = gemvQ4_0x15PAVXVNNI, tileQ4_0PAVXVNNI
 	avxvnni.packGemv[quant.Q8_0], avxvnni.packTile[quant.Q8_0] = gemvQ8_0PAVXVNNI, tileQ8_0PAVXVNNI
+	avx2.packGemv[quant.Q4_K], avxvnni.packGemv[quant.Q4_K] = gemvQ4_KAVX2, gemvQ4_KAVXVNNI
+	avx2.packGemv[quant.Q5_K], avxvnni.packGemv[quant.Q5_K] = gemvQ5_KAVX2, gemvQ5_KAVXVNNI
+	avx2.packGemv[quant.Q6_K], avxvnni.packGemv[quant.Q6_K] = gemvQ6_KAVX2, gemvQ6_KAVXVNNI
 
 	// avx512: the avx2 kernels, plus VNNI tiles of 4 weight rows x 2
 	// activation rows (or 8 x 1) for MatMul.
@@ -77,6 +80,9 @@ func archImpls() []*impl {
 	avx512.packGemv[quant.Q8_0] = gemvQ8_0x15P
 	avx512.packGemv[quant.Q5_0] = gemvQ5_0x15P
 	avx512.vecDot[quant.Q4_K] = dotQ4_KAVX512
+	avx512.packGemv[quant.Q4_K] = gemvQ4_KAVX512
+	avx512.packGemv[quant.Q5_K] = gemvQ5_KAVX512
+	avx512.packGemv[quant.Q6_K] = gemvQ6_KAVX512
 	avx512.attnDot = attnDotAVX512
 	avx512.attnValues = attnValuesAVX512Go
 	avx512.swiglu = swigluAVX512Go

@@ -59,6 +59,21 @@ VPMADDWD.`)
 		q8Tile(&g, v)
 	}
 	write(filepath.Join(*dir, "packx_amd64.s"), &g)
+
+	var k G
+	k.Raw(header)
+	k.Doc(`Matrix-vector kernels over packed K-quant groups (pack.go) on the avx2,
+avxvnni and avx512 paths, bit-identical to the generic dot products: one
+source, a vector holding one dword of each of sixteen rows (AVX-512) or of
+eight (AVX2, a half of the group per call).`)
+	k.Raw("\n")
+	kConsts(&k)
+	for _, v := range []kvar{kAVX2, kAVXVNNI, kAVX512} {
+		q4KGemv(&k, v, false)
+		q4KGemv(&k, v, true)
+		q6KGemv(&k, v)
+	}
+	write(filepath.Join(*dir, "packk_amd64.s"), &k)
 }
 
 func write(path string, g *G) {
