@@ -56,6 +56,10 @@ func archImpls() []*impl {
 	avx2.packGemv[quant.Q8_0], avx2.packTile[quant.Q8_0] = gemvQ8_0PAVX2, tileQ8_0PAVX2
 	avxvnni.packGemv[quant.Q4_0], avxvnni.packTile[quant.Q4_0] = gemvQ4_0x15PAVXVNNI, tileQ4_0PAVXVNNI
 	avxvnni.packGemv[quant.Q8_0], avxvnni.packTile[quant.Q8_0] = gemvQ8_0PAVXVNNI, tileQ8_0PAVXVNNI
+	avx2.packGemv[quant.Q5_0], avx2.packTile[quant.Q5_0] = gemvQ5_0PAVX2, tileQ5_0PAVX2
+	avxvnni.packGemv[quant.Q5_0], avxvnni.packTile[quant.Q5_0] = gemvQ5_0PAVXVNNI, tileQ5_0PAVXVNNI
+	avx2.packGemv[quant.IQ4_NL], avx2.packTile[quant.IQ4_NL] = gemvIQ4_NLPAVX2, tileIQ4_NLPAVX2
+	avxvnni.packGemv[quant.IQ4_NL], avxvnni.packTile[quant.IQ4_NL] = gemvIQ4_NLPAVXVNNI, tileIQ4_NLPAVXVNNI
 	avx2.packGemv[quant.Q4_K], avxvnni.packGemv[quant.Q4_K] = gemvQ4_KAVX2, gemvQ4_KAVXVNNI
 	avx2.packGemv[quant.Q5_K], avxvnni.packGemv[quant.Q5_K] = gemvQ5_KAVX2, gemvQ5_KAVXVNNI
 	avx2.packGemv[quant.Q6_K], avxvnni.packGemv[quant.Q6_K] = gemvQ6_KAVX2, gemvQ6_KAVXVNNI
@@ -76,7 +80,10 @@ func archImpls() []*impl {
 	avx512.vecDot[quant.Q6_K] = dotQ6_KAVX512
 	avx512.packGemv[quant.Q4_0] = gemvQ4_0x15PVNNI
 	avx512.packTile[quant.Q4_0] = tileQ4_0x15PVNNI
-	avx512.packTile[quant.Q8_0] = nil // the packed matrix-vector kernel per activation row
+	// the packed matrix-vector kernels per activation row for Q8_0 and
+	// Q5_0; no packed IQ4_NL kernels on avx512 (its file-layout tiles)
+	avx512.packTile[quant.Q8_0], avx512.packTile[quant.Q5_0] = nil, nil
+	avx512.packGemv[quant.IQ4_NL], avx512.packTile[quant.IQ4_NL] = nil, nil
 	avx512.packGemv[quant.Q8_0] = gemvQ8_0x15P
 	avx512.packGemv[quant.Q5_0] = gemvQ5_0x15P
 	avx512.vecDot[quant.Q4_K] = dotQ4_KAVX512

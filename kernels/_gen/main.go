@@ -42,7 +42,7 @@ func main() {
 
 	var g G
 	g.Raw(header)
-	g.Doc(`The avx2 and avxvnni kernels over packed Q4_0 and Q8_0 groups (pack.go):
+	g.Doc(`The avx2 and avxvnni kernels over packed Q4_0, Q8_0, Q5_0 and IQ4_NL groups (pack.go):
 fifteen rows per block column, bit-identical to the generic dot products.
 The avx2 and avxvnni versions of each kernel differ only where AVX-VNNI's
 VPDPBUSD (VEX-encoded, written as bytes) replaces VPMADDUBSW and
@@ -52,11 +52,16 @@ VPMADDWD.`)
 	g.Raw("DATA xones16<>+0(SB)/8, $0x0001000100010001\nDATA xones16<>+8(SB)/8, $0x0001000100010001\n" +
 		"DATA xones16<>+16(SB)/8, $0x0001000100010001\nDATA xones16<>+24(SB)/8, $0x0001000100010001\n" +
 		"GLOBL xones16<>(SB), RODATA|NOPTR, $32\n\n")
+	q5Consts(&g)
 	for _, v := range []variant{vAVX2, vAVXVNNI} {
 		q4Gemv(&g, v)
 		q4Tile(&g, v)
 		q8Gemv(&g, v)
 		q8Tile(&g, v)
+		for _, t := range []string{"Q5_0", "IQ4_NL"} {
+			q5Gemv(&g, v, t)
+			q5Tile(&g, v, t)
+		}
 	}
 	write(filepath.Join(*dir, "packx_amd64.s"), &g)
 
