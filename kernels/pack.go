@@ -47,9 +47,6 @@ const packRows = 15
 // packRowsK is the number of rows a packed K-quant group interleaves.
 const packRowsK = 16
 
-// maxPackRows bounds PackGroup.
-const maxPackRows = 16
-
 // packSlot is the quant slot of row r of a packed group of t.
 func packSlot(t quant.Type, r int) int {
 	if t == quant.Q4_0 || t == quant.Q5_0 || t == quant.IQ4_NL {
