@@ -1,6 +1,10 @@
 package kernels
 
-import "github.com/edgeai-go/edgeai/quant"
+import (
+	"unsafe"
+
+	"github.com/edgeai-go/edgeai/quant"
+)
 
 // Packed weights. A matrix-vector product over rows in the file's order
 // reads one memory stream per row of its tile and gathers the rows' scales
@@ -186,24 +190,41 @@ func packPlace(t quant.Type, col []byte, r int, blk []byte) {
 		col[2*r], col[2*r+1], col[32+2*r], col[33+2*r] = blk[0], blk[1], blk[2], blk[3]
 		d := kScales((*[12]byte)(blk[4:]))
 		*(*[4]byte)(col[64+4*r:]), *(*[4]byte)(col[128+4*r:]), *(*[4]byte)(col[192+4*r:]) = d[0], d[1], d[2]
-		lines, qs := 256, 16 // the nibbles: first line, offset in the block
 		if t == quant.Q5_K {
-			for k := range 8 {
-				*(*[4]byte)(col[256+64*k+4*r:]) = *(*[4]byte)(blk[16+4*k:])
-			}
-			lines, qs = 768, 48
-		}
-		for k := range 32 {
-			*(*[4]byte)(col[lines+64*k+4*r:]) = *(*[4]byte)(blk[qs+4*k:])
+			toLines(col, 256+4*r, blk, 16, 8)
+			toLines(col, 768+4*r, blk, 48, 32)
+		} else {
+			toLines(col, 256+4*r, blk, 16, 32)
 		}
 	case quant.Q6_K:
 		col[2*r], col[2*r+1] = blk[208], blk[209]
 		for j := range 16 {
 			col[32+16*j+r] = blk[192+j]
 		}
-		for k := range 48 {
-			*(*[4]byte)(col[288+64*k+4*r:]) = *(*[4]byte)(blk[4*k:])
-		}
+		toLines(col, 288+4*r, blk, 0, 48)
+	}
+}
+
+// toLines moves the n dwords of a block from blk[off:] to the dword lines
+// of a packed block column, dword k to col[at+64k:].
+func toLines(col []byte, at int, blk []byte, off, n int) {
+	if at < 0 || off < 0 || at+64*(n-1)+4 > len(col) || off+4*n > len(blk) {
+		panic("kernels: packing: dword lines out of range")
+	}
+	d, s := unsafe.Pointer(&col[at]), unsafe.Pointer(&blk[off])
+	for k := range n {
+		*(*[4]byte)(unsafe.Add(d, 64*k)) = *(*[4]byte)(unsafe.Add(s, 4*k))
+	}
+}
+
+// fromLines is toLines's inverse.
+func fromLines(blk []byte, off int, col []byte, at, n int) {
+	if at < 0 || off < 0 || at+64*(n-1)+4 > len(col) || off+4*n > len(blk) {
+		panic("kernels: packing: dword lines out of range")
+	}
+	d, s := unsafe.Pointer(&blk[off]), unsafe.Pointer(&col[at])
+	for k := range n {
+		*(*[4]byte)(unsafe.Add(d, 4*k)) = *(*[4]byte)(unsafe.Add(s, 64*k))
 	}
 }
 
@@ -225,24 +246,18 @@ func packGather(t quant.Type, col []byte, r int, blk []byte) {
 	case quant.Q4_K, quant.Q5_K:
 		blk[0], blk[1], blk[2], blk[3] = col[2*r], col[2*r+1], col[32+2*r], col[33+2*r]
 		*(*[12]byte)(blk[4:]) = kScalesInv([3][4]byte{*(*[4]byte)(col[64+4*r:]), *(*[4]byte)(col[128+4*r:]), *(*[4]byte)(col[192+4*r:])})
-		lines, qs := 256, 16
 		if t == quant.Q5_K {
-			for k := range 8 {
-				*(*[4]byte)(blk[16+4*k:]) = *(*[4]byte)(col[256+64*k+4*r:])
-			}
-			lines, qs = 768, 48
-		}
-		for k := range 32 {
-			*(*[4]byte)(blk[qs+4*k:]) = *(*[4]byte)(col[lines+64*k+4*r:])
+			fromLines(blk, 16, col, 256+4*r, 8)
+			fromLines(blk, 48, col, 768+4*r, 32)
+		} else {
+			fromLines(blk, 16, col, 256+4*r, 32)
 		}
 	case quant.Q6_K:
 		blk[208], blk[209] = col[2*r], col[2*r+1]
 		for j := range 16 {
 			blk[192+j] = col[32+16*j+r]
 		}
-		for k := range 48 {
-			*(*[4]byte)(blk[4*k:]) = *(*[4]byte)(col[288+64*k+4*r:])
-		}
+		fromLines(blk, 0, col, 288+4*r, 48)
 	}
 }
 

@@ -193,3 +193,19 @@ func TestKScales(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkPack measures packing (done at load, over every packed weight).
+func BenchmarkPack(b *testing.B) {
+	r := rand.New(rand.NewPCG(51, 52))
+	for _, typ := range packedTypes {
+		rows, cols := 960, 2048
+		w := randomBlocks(r, typ, rows*cols)
+		p := make([]byte, len(w))
+		b.Run(typ.String(), func(b *testing.B) {
+			b.SetBytes(int64(len(w)))
+			for b.Loop() {
+				Pack(typ, p, w, rows, cols)
+			}
+		})
+	}
+}
