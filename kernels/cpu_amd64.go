@@ -60,9 +60,12 @@ func archImpls() []*impl {
 	avxvnni.packGemv[quant.Q5_0], avxvnni.packTile[quant.Q5_0] = gemvQ5_0PAVXVNNI, tileQ5_0PAVXVNNI
 	avx2.packGemv[quant.IQ4_NL], avx2.packTile[quant.IQ4_NL] = gemvIQ4_NLPAVX2, tileIQ4_NLPAVX2
 	avxvnni.packGemv[quant.IQ4_NL], avxvnni.packTile[quant.IQ4_NL] = gemvIQ4_NLPAVXVNNI, tileIQ4_NLPAVXVNNI
-	avx2.packGemv[quant.Q4_K], avxvnni.packGemv[quant.Q4_K] = gemvQ4_KAVX2, gemvQ4_KAVXVNNI
-	avx2.packGemv[quant.Q5_K], avxvnni.packGemv[quant.Q5_K] = gemvQ5_KAVX2, gemvQ5_KAVXVNNI
-	avx2.packGemv[quant.Q6_K], avxvnni.packGemv[quant.Q6_K] = gemvQ6_KAVX2, gemvQ6_KAVXVNNI
+	avx2.packGemv[quant.Q4_K], avx2.packTile[quant.Q4_K] = gemvQ4_KAVX2, tileQ4_KAVX2
+	avx2.packGemv[quant.Q5_K], avx2.packTile[quant.Q5_K] = gemvQ5_KAVX2, tileQ5_KAVX2
+	avx2.packGemv[quant.Q6_K], avx2.packTile[quant.Q6_K] = gemvQ6_KAVX2, tileQ6_KAVX2
+	avxvnni.packGemv[quant.Q4_K], avxvnni.packTile[quant.Q4_K] = gemvQ4_KAVXVNNI, tileQ4_KAVXVNNI
+	avxvnni.packGemv[quant.Q5_K], avxvnni.packTile[quant.Q5_K] = gemvQ5_KAVXVNNI, tileQ5_KAVXVNNI
+	avxvnni.packGemv[quant.Q6_K], avxvnni.packTile[quant.Q6_K] = gemvQ6_KAVXVNNI, tileQ6_KAVXVNNI
 
 	// avx512: the avx2 kernels, plus VNNI tiles of 4 weight rows x 2
 	// activation rows (or 8 x 1) for MatMul.
@@ -87,9 +90,9 @@ func archImpls() []*impl {
 	avx512.packGemv[quant.Q8_0] = gemvQ8_0x15P
 	avx512.packGemv[quant.Q5_0] = gemvQ5_0x15P
 	avx512.vecDot[quant.Q4_K] = dotQ4_KAVX512
-	avx512.packGemv[quant.Q4_K] = gemvQ4_KAVX512
-	avx512.packGemv[quant.Q5_K] = gemvQ5_KAVX512
-	avx512.packGemv[quant.Q6_K] = gemvQ6_KAVX512
+	avx512.packGemv[quant.Q4_K], avx512.packTile[quant.Q4_K] = gemvQ4_KAVX512, tileQ4_KAVX512
+	avx512.packGemv[quant.Q5_K], avx512.packTile[quant.Q5_K] = gemvQ5_KAVX512, tileQ5_KAVX512
+	avx512.packGemv[quant.Q6_K], avx512.packTile[quant.Q6_K] = gemvQ6_KAVX512, tileQ6_KAVX512
 	avx512.attnDot = attnDotAVX512
 	avx512.attnValues = attnValuesAVX512Go
 	avx512.swiglu = swigluAVX512Go

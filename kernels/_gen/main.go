@@ -67,7 +67,7 @@ VPMADDWD.`)
 
 	var k G
 	k.Raw(header)
-	k.Doc(`Matrix-vector kernels over packed K-quant groups (pack.go) on the avx2,
+	k.Doc(`Matrix-vector kernels and prompt tiles over packed K-quant groups (pack.go) on the avx2,
 avxvnni and avx512 paths, bit-identical to the generic dot products: one
 source, a vector holding one dword of each of sixteen rows (AVX-512) or of
 eight (AVX2, a half of the group per call).`)
@@ -77,6 +77,9 @@ eight (AVX2, a half of the group per call).`)
 		q4KGemv(&k, v, false)
 		q4KGemv(&k, v, true)
 		q6KGemv(&k, v)
+		q4KTile(&k, v, false)
+		q4KTile(&k, v, true)
+		q6KTile(&k, v)
 	}
 	write(filepath.Join(*dir, "packk_amd64.s"), &k)
 }
