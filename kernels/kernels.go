@@ -7,21 +7,37 @@
 // the generic pure-Go path everywhere, and assembly paths where the CPU has
 // the instructions. On amd64:
 //
-//   - avx2 (AVX2+FMA+F16C): dot products for Q8_0, Q4_0, Q5_0, IQ4_NL,
-//     Q4_K, Q5_K, Q6_K (bit-identical to generic) and F16 (float32 lanes,
-//     within tolerance); the Q8_0 and Q8_K activation quantizers
-//     (byte-identical); float32 Dot, Axpy, Scale, AttnDot, AttnValues
-//     (bit-identical).
-//   - avx512 (also AVX-512 F/BW/VL and AVX512-VNNI): everything of avx2,
-//     plus VPDPBUSD MatMul tiles for Q8_0, Q4_0, Q5_0 and IQ4_NL (4 weight
-//     rows x 2 activation rows, 8 x 1 when decoding; for Q4_0 prompts, up to
-//     15 weight rows in the lanes x all activation rows; 4 x 4 for Q8_0,
-//     Q5_0, IQ4_NL prompts), AVX-512 BW dot products for Q4_K and Q6_K
-//     (two 32-value sub-blocks per instruction), kernels for Q4_0, Q5_0, Q8_0
-//     weights in the packed layout (Pack, MatMulPacked: fifteen rows
-//     interleaved block by block, one memory stream per product), and
-//     AttnDot, AttnValues, SwiGLU and Softmax's exponentials (ggml's vector
-//     expf) in AVX-512; all bit-identical to generic.
+//   - avx2 (AVX2+FMA+F16C, Haswell and Zen 1 on): dot products for Q8_0,
+//     Q4_0, Q5_0, IQ4_NL, Q4_K, Q5_K, Q6_K (bit-identical to generic) and
+//     F16 (float32 lanes, within tolerance); the Q8_0 and Q8_K activation
+//     quantizers (byte-identical); float32 Dot, Axpy, Scale, AttnDot,
+//     AttnValues (bit-identical); and kernels over weights in the packed
+//     layout (Pack, MatMulPacked) for Q4_0, Q8_0, Q5_0, IQ4_NL, Q4_K,
+//     Q5_K, Q6_K, a matrix-vector kernel for decoding and a tile for
+//     prompts each (VPMADDUBSW and VPMADDWD): for Q4_0, fifteen weight rows
+//     in the lanes times all activation rows; for Q8_0, Q5_0 and IQ4_NL,
+//     3 weight rows x 2 activation rows; for the K-quants sixteen rows in
+//     dword lanes (two vectors of eight) times four activation rows, their
+//     6-bit scales unpacked for all sixteen at once.
+//   - avxvnni (also AVX-VNNI: Intel Alder Lake and later laptops, Zen 5):
+//     the avx2 path with VPDPBUSD and VPDPWSSD (VEX-encoded, 256-bit) in
+//     the packed kernels. The Go assembler knows only the EVEX encodings
+//     of these instructions, which need AVX-512 VL, so the kernels are
+//     written by kernels/_gen, which emits the VEX forms as BYTE directives
+//     (the mnemonic in a comment) and the avx2 and avxvnni versions of each
+//     kernel from one source.
+//   - avx512 (also AVX-512 F/BW/VL and AVX512-VNNI): everything of avx2
+//     but its packed 32-value kernels, plus VPDPBUSD MatMul tiles for
+//     Q8_0, Q4_0, Q5_0 and IQ4_NL (4 weight rows x 2 activation rows, 8 x 1
+//     when decoding; for Q4_0 prompts, up to 15 weight rows in the lanes x
+//     all activation rows; 4 x 4 for Q8_0, Q5_0, IQ4_NL prompts), AVX-512
+//     BW dot products for Q4_K and Q6_K (two 32-value sub-blocks per
+//     instruction), packed kernels for Q4_0, Q5_0, Q8_0 (fifteen rows
+//     interleaved block by block, one memory stream per product) and for
+//     Q4_K, Q5_K, Q6_K (the avx2 kernels' arithmetic on sixteen rows per
+//     vector, VPDPWSSD for the scales), and AttnDot, AttnValues, SwiGLU and
+//     Softmax's exponentials (ggml's vector expf) in AVX-512; all
+//     bit-identical to generic. (AMX is not used: no machine here has it.)
 //
 // On arm64 (cpu_arm64.go):
 //
@@ -38,10 +54,17 @@
 // All are bit-identical to generic (tested under qemu-user as a
 // Cortex-A72, a Cortex-A76 and qemu's max CPU).
 //
-// The other kernels of a path are the generic ones. The environment variable
-// EDGEAI_KERNELS (generic, avx2, avx512, neon, dotprod, i8mm) forces a path; an
-// unavailable one falls back to the best available, and Features says so.
-// The build tag purego leaves only the generic path.
+// The other kernels of a path are the generic ones. What a path does is
+// decided by the path alone, never by the CPU's other features (the packing
+// of weights, PackPays; the float32 product, CurrentSgemm), so that forcing
+// avx2 on an AVX-512 machine runs what an AVX2 laptop runs. The environment
+// variable EDGEAI_KERNELS (generic, avx2, avxvnni, avx512, neon, dotprod,
+// i8mm) forces a path; an unavailable one falls back to the best available,
+// and Features says so. The build tag purego leaves only the generic path.
+//
+// The matrix kernels take activation rows as QuantizeActivation writes
+// them: their int8 quants are in [-127, 127], which the avx2 Q8_0 and
+// IQ4_NL kernels rely on (VPMADDUBSW of |w| and a·sign(w)).
 //
 // The functions in this package are called per matrix row or per vector, so
 // they do not return errors: their callers (models/nn, the architectures)

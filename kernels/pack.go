@@ -82,7 +82,8 @@ func PackGroup(t quant.Type) int {
 
 // PackPays reports whether the kernels in use multiply packed t weights
 // faster than the file's layout (elsewhere MatMulPacked works, on the
-// generic code).
+// generic code): on every amd64 path for the types with a packed layout
+// (on avx512 but IQ4_NL, whose file-layout tiles it keeps).
 func PackPays(t quant.Type) bool { return int(t) < numTypes && cur.packGemv[t] != nil }
 
 // Pack writes the t matrix src (rows rows of cols values) to dst, of the
@@ -297,10 +298,12 @@ func kScalesInv(d [3][4]byte) (s [12]byte) {
 
 // MatMulPacked is MatMul over a matrix of rows rows that Pack laid out:
 // out[j·ldo + r] = VecDot of row r and activation row j, bit-identical to
-// MatMul on the file's layout, for r in [rowLo, rowHi). rowLo must be a
-// multiple of packRows (PackedRows of a packed type) and so must rowHi
-// unless it is rows; other ranges, like MatMul's shape errors, are
-// programmer errors and panic. MatMulPacked does not allocate.
+// MatMul on the file's layout, for r in [rowLo, rowHi), given activation
+// rows as QuantizeActivation writes them (int8 quants in [-127, 127]: the
+// avx2 Q8_0 and IQ4_NL kernels multiply |w| by a·sign(w)). rowLo must be a
+// multiple of PackGroup(t) and so must rowHi unless it is rows; other
+// ranges, like MatMul's shape errors, are programmer errors and panic.
+// MatMulPacked does not allocate.
 func MatMulPacked(t quant.Type, w []byte, rows, cols, rowLo, rowHi int, a []byte, n int, out []float32, ldo int) {
 	P := PackGroup(t)
 	if P == 0 {
