@@ -90,3 +90,36 @@ func attnValuesAVX2Go(out, p, v []float32, stride int) {
 		attnValuesGeneric(rest, p, v[8*c:], stride)
 	}
 }
+
+// swigluAVX2 computes dst[i] for i < n8 (a multiple of 8) as swigluGeneric
+// does for its first multiple of 16 (expf_avx2_amd64.s).
+//
+//go:noescape
+func swigluAVX2(dst, gate, up *float32, n8 int)
+
+// swigluAVX2Go is swigluGeneric: the first multiple of 16 in assembly
+// (ggml's vector expf), the rest in Go with the C library's expf.
+func swigluAVX2Go(dst, gate, up []float32) {
+	n16 := len(dst) &^ 15
+	if n16 > 0 {
+		gate, up = gate[:len(dst)], up[:len(dst)]
+		swigluAVX2(&dst[0], &gate[0], &up[0], n16)
+	}
+	for i := n16; i < len(dst); i++ {
+		g := gate[i]
+		dst[i] = g / (1 + expf(-g)) * up[i]
+	}
+}
+
+// softmaxExpAVX2 is softmaxExpGeneric on x[:n16] (n16 a multiple of 16).
+//
+//go:noescape
+func softmaxExpAVX2(x *float32, n16 int, mx float32) float64
+
+// softmaxExpAVX2Go is softmaxExpGeneric: len(x) is a multiple of 16.
+func softmaxExpAVX2Go(x []float32, mx float32) float64 {
+	if len(x) == 0 {
+		return 0
+	}
+	return softmaxExpAVX2(&x[0], len(x), mx)
+}

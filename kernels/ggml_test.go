@@ -137,3 +137,37 @@ func TestGGMLFloatPathsExact(t *testing.T) {
 		}
 	}
 }
+
+// TestExpfPaths checks every path's vector Expf (through softmaxExp with
+// mx = 0) bit for bit against the generic one over a sweep of x across the
+// whole range, where e^x is subnormal (x < -87.3), where the scaling's
+// exponent passes 127 (x > 88) and beyond the saturation (|x| > 133), plus
+// infinities, NaN, zeros and random bit patterns.
+func TestExpfPaths(t *testing.T) {
+	r := rand.New(rand.NewPCG(53, 54))
+	var xs []float32
+	for x := float32(-160); x < 160; x += 0.0137 {
+		xs = append(xs, x)
+	}
+	for range 20000 {
+		xs = append(xs, math.Float32frombits(r.Uint32()))
+	}
+	xs = append(xs, 0, float32(math.Copysign(0, -1)), float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN()),
+		-87.33655, -88.72284, -103.27893, -104, 88.72283, 88.72284, 89, 133, -133, 1e-45, -1e-45)
+	xs = xs[:len(xs)&^15]
+	g := impls[0]
+	want := append([]float32(nil), xs...)
+	g.softmaxExp(want, 0)
+	for _, im := range testImpls(t)[1:] {
+		got := append([]float32(nil), xs...)
+		im.softmaxExp(got, 0)
+		bad := 0
+		for i := range got {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) && !(got[i] != got[i] && want[i] != want[i]) {
+				if bad++; bad < 5 {
+					t.Errorf("%s: Expf(%g) = %g, generic %g", im.name, xs[i], got[i], want[i])
+				}
+			}
+		}
+	}
+}
