@@ -53,13 +53,13 @@ func archImpls() []*impl {
 
 	// Both: kernels over packed weights (packx_amd64.s).
 	avx2.packGemv[quant.Q4_0], avx2.packTile[quant.Q4_0] = gemvQ4_0x15PAVX2, tileQ4_0PAVX2
-	avx2.packGemv[quant.Q8_0], avx2.packTile[quant.Q8_0] = gemvQ8_0PAVX2, tileQ8_0PAVX2
+	avx2.packGemv[quant.Q8_0], avx2.packTile[quant.Q8_0] = gemvQ8_0PAVX2, tileQ8_0LAVX2
 	avxvnni.packGemv[quant.Q4_0], avxvnni.packTile[quant.Q4_0] = gemvQ4_0x15PAVXVNNI, tileQ4_0PAVXVNNI
-	avxvnni.packGemv[quant.Q8_0], avxvnni.packTile[quant.Q8_0] = gemvQ8_0PAVXVNNI, tileQ8_0PAVXVNNI
-	avx2.packGemv[quant.Q5_0], avx2.packTile[quant.Q5_0] = gemvQ5_0PAVX2, tileQ5_0PAVX2
-	avxvnni.packGemv[quant.Q5_0], avxvnni.packTile[quant.Q5_0] = gemvQ5_0PAVXVNNI, tileQ5_0PAVXVNNI
-	avx2.packGemv[quant.IQ4_NL], avx2.packTile[quant.IQ4_NL] = gemvIQ4_NLPAVX2, tileIQ4_NLPAVX2
-	avxvnni.packGemv[quant.IQ4_NL], avxvnni.packTile[quant.IQ4_NL] = gemvIQ4_NLPAVXVNNI, tileIQ4_NLPAVXVNNI
+	avxvnni.packGemv[quant.Q8_0], avxvnni.packTile[quant.Q8_0] = gemvQ8_0PAVXVNNI, tileQ8_0LAVXVNNI
+	avx2.packGemv[quant.Q5_0], avx2.packTile[quant.Q5_0] = gemvQ5_0PAVX2, tileQ5_0LAVX2
+	avxvnni.packGemv[quant.Q5_0], avxvnni.packTile[quant.Q5_0] = gemvQ5_0PAVXVNNI, tileQ5_0LAVXVNNI
+	avx2.packGemv[quant.IQ4_NL], avx2.packTile[quant.IQ4_NL] = gemvIQ4_NLPAVX2, tileIQ4_NLLAVX2
+	avxvnni.packGemv[quant.IQ4_NL], avxvnni.packTile[quant.IQ4_NL] = gemvIQ4_NLPAVXVNNI, tileIQ4_NLLAVXVNNI
 	avx2.packGemv[quant.Q4_K], avx2.packTile[quant.Q4_K] = gemvQ4_KAVX2, tileQ4_KAVX2
 	avx2.packGemv[quant.Q5_K], avx2.packTile[quant.Q5_K] = gemvQ5_KAVX2, tileQ5_KAVX2
 	avx2.packGemv[quant.Q6_K], avx2.packTile[quant.Q6_K] = gemvQ6_KAVX2, tileQ6_KAVX2

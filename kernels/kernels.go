@@ -16,7 +16,8 @@
 //     Q5_K, Q6_K, a matrix-vector kernel for decoding and a tile for
 //     prompts each (VPMADDUBSW and VPMADDWD): for Q4_0, fifteen weight rows
 //     in the lanes times all activation rows; for Q8_0, Q5_0 and IQ4_NL,
-//     3 weight rows x 2 activation rows; for the K-quants sixteen rows in
+//     eight weight rows in the lanes (their quads transposed once into a
+//     scratch) times all activation rows; for the K-quants sixteen rows in
 //     dword lanes (two vectors of eight) times four activation rows, their
 //     6-bit scales unpacked for all sixteen at once.
 //   - avxvnni (also AVX-VNNI: Intel Alder Lake and later laptops, Zen 5):

@@ -16,17 +16,21 @@ func TestMatMulPacked(t *testing.T) {
 	r := rand.New(rand.NewPCG(45, 46))
 	for _, im := range testImpls(t) {
 		restore := UseImpl(im.name)
-		for _, shape := range [][2]int{{15, 1}, {16, 2}, {44, 3}, {45, 7}, {33, 1}, {61, 8}} {
+		for _, shape := range [][2]int{{15, 1}, {16, 2}, {44, 3}, {45, 7}, {33, 1}, {61, 8}, {31, 40}} {
 			for _, typ := range packedTypes {
 				rows, cols := shape[0], shape[1]*blockSize(typ)
 				if typ == quant.Q4_0 && shape[1] == 8 {
 					cols = 2048
 				}
+				ns := []int{1, 3, 9}
+				if shape[1] == 40 { // more block columns and activation rows than a lane tile's pass
+					ns = []int{37}
+				}
 				w := randomBlocks(r, typ, rows*cols)
 				p := make([]byte, len(w))
 				Pack(typ, p, w, rows, cols)
 				at := ActivationType(typ)
-				for _, n := range []int{1, 3, 9} {
+				for _, n := range ns {
 					a := make([]byte, n*mustRowBytes(t, at, cols))
 					ab := len(a) / n
 					for j := range n {
@@ -207,5 +211,28 @@ func BenchmarkPack(b *testing.B) {
 				Pack(typ, p, w, rows, cols)
 			}
 		})
+	}
+}
+
+// TestMatMulPackedAllocs checks that MatMulPacked allocates nothing on any
+// path, decoding and prompting.
+func TestMatMulPackedAllocs(t *testing.T) {
+	r := rand.New(rand.NewPCG(55, 56))
+	for _, im := range testImpls(t) {
+		restore := UseImpl(im.name)
+		for _, typ := range packedTypes {
+			rows, cols := 48, 2*blockSize(typ)
+			w := randomBlocks(r, typ, rows*cols)
+			Pack(typ, w, w, rows, cols)
+			at := ActivationType(typ)
+			for _, n := range []int{1, 40} {
+				a := randomMatMulActivation(r, at, n*cols)
+				out := make([]float32, n*rows)
+				if allocs := testing.AllocsPerRun(3, func() { MatMulPacked(typ, w, rows, cols, 0, rows, a, n, out, rows) }); allocs != 0 {
+					t.Errorf("%s %v n=%d: MatMulPacked allocates %v times", im.name, typ, n, allocs)
+				}
+			}
+		}
+		restore()
 	}
 }

@@ -37,16 +37,6 @@ func gemvQ8_0x15PAVX2Lanes(nb int, w, a *byte, lanes *float32)
 //go:noescape
 func gemvQ8_0x15PAVXVNNILanes(nb int, w, a *byte, lanes *float32)
 
-// tileQ8_0x3x2PAVX2 writes to outj[i] the products of rows i0+i (i < 3) of
-// a packed Q8_0 group and the activation rows aj (j < 2), as dotQ8_0;
-// as tileQ8_0x3x2PAVXVNNI.
-//
-//go:noescape
-func tileQ8_0x3x2PAVX2(nb int, w *byte, i0 int, a0, a1 *byte, out0, out1 *float32)
-
-//go:noescape
-func tileQ8_0x3x2PAVXVNNI(nb int, w *byte, i0 int, a0, a1 *byte, out0, out1 *float32)
-
 // tileAccRows is how many activation rows a lane tile's accumulators on
 // the stack hold (16 floats each).
 const tileAccRows = 32
@@ -109,16 +99,6 @@ func gemvQ8_0PAVXVNNI(nb int, w, a *byte, out *float32) {
 	sumLanes15(&l, out)
 }
 
-// tileQ8_0PAVX2 and tileQ8_0PAVXVNNI are packTileFuncs for Q8_0: 3x2
-// tiles.
-func tileQ8_0PAVX2(nb int, w, a *byte, ab, n int, out *float32, ldo int) {
-	tileRows3x2(k3x2Q8_0AVX2, nb, w, a, ab, n, out, ldo)
-}
-
-func tileQ8_0PAVXVNNI(nb int, w, a *byte, ab, n int, out *float32, ldo int) {
-	tileRows3x2(k3x2Q8_0AVXVNNI, nb, w, a, ab, n, out, ldo)
-}
-
 // gemvQ5_0x15PAVX2Lanes and the three others add to lanes the eight
 // float32 lanes of each row of a packed Q5_0 or IQ4_NL group, those of
 // rows A = 8(k%2)+k/2 and B = A+4 at 16k: A's lanes 0..3, B's 0..3, A's
@@ -135,22 +115,6 @@ func gemvIQ4_NLx15PAVX2Lanes(nb int, w, a *byte, lanes *float32)
 
 //go:noescape
 func gemvIQ4_NLx15PAVXVNNILanes(nb int, w, a *byte, lanes *float32)
-
-// tileQ5_0x3x2PAVX2 and the three others write to outj[i] the products of
-// rows i0+i (i < 3) of a packed Q5_0 or IQ4_NL group and the activation
-// rows aj (j < 2).
-//
-//go:noescape
-func tileQ5_0x3x2PAVX2(nb int, w *byte, i0 int, a0, a1 *byte, out0, out1 *float32)
-
-//go:noescape
-func tileQ5_0x3x2PAVXVNNI(nb int, w *byte, i0 int, a0, a1 *byte, out0, out1 *float32)
-
-//go:noescape
-func tileIQ4_NLx3x2PAVX2(nb int, w *byte, i0 int, a0, a1 *byte, out0, out1 *float32)
-
-//go:noescape
-func tileIQ4_NLx3x2PAVXVNNI(nb int, w *byte, i0 int, a0, a1 *byte, out0, out1 *float32)
 
 // sumLanesPairs writes ggml's lane sum of each row to out[r], r < 15, from
 // the lanes layout of gemvQ5_0x15PAVX2Lanes.
@@ -194,56 +158,126 @@ func gemvIQ4_NLPAVXVNNI(nb int, w, a *byte, out *float32) {
 	sumLanesPairs(&l, out)
 }
 
-// tileRows3x2 runs a 3x2 kernel over a packed group of 15 rows and n
-// activation rows (the last one repeated where n is odd); k is one of the
-// kernels above, chosen by a switch so that no pointer escapes through a
-// func value.
-func tileRows3x2(k int, nb int, w, a *byte, ab, n int, out *float32, ldo int) {
-	for j := 0; j < n; j += 2 {
-		j1 := min(j+1, n-1)
-		a0, a1 := addp(a, j*ab), addp(a, j1*ab)
-		for i0 := 0; i0 < packRows; i0 += 3 {
-			o0, o1 := addf(out, j*ldo+i0), addf(out, j1*ldo+i0)
+// The lane tiles of the eight-lane types (see _gen/ql.go): lanes<T>P<v>
+// transposes nb block columns of a packed group into a scratch, tileLanesP<v>
+// multiplies the scratch by activation rows into lane accumulators.
+
+//go:noescape
+func lanesQ8_0PAVX2(nb int, w, s *byte)
+
+//go:noescape
+func lanesQ8_0PAVXVNNI(nb int, w, s *byte)
+
+//go:noescape
+func lanesQ5_0PAVX2(nb int, w, s *byte)
+
+//go:noescape
+func lanesQ5_0PAVXVNNI(nb int, w, s *byte)
+
+//go:noescape
+func lanesIQ4_NLPAVX2(nb int, w, s *byte)
+
+//go:noescape
+func lanesIQ4_NLPAVXVNNI(nb int, w, s *byte)
+
+//go:noescape
+func tileLanesPAVX2(nb int, s, a *byte, ab, n int, acc *float32)
+
+//go:noescape
+func tileLanesPAVXVNNI(nb int, s, a *byte, ab, n int, acc *float32)
+
+// laneCols and laneActs are the block columns and activation rows of one
+// pass of a lane tile (the scratch and accumulators on the stack).
+const (
+	laneCols = 32
+	laneActs = 32
+)
+
+// the lane tiles' scratch builders, for tileLanes
+const (
+	klQ8_0AVX2 = iota
+	klQ8_0AVXVNNI
+	klQ5_0AVX2
+	klQ5_0AVXVNNI
+	klIQ4_NLAVX2
+	klIQ4_NLAVXVNNI
+)
+
+// tileLanes is a packTileFunc for Q8_0, Q5_0 and IQ4_NL (k: the type and
+// path): runs of laneCols block columns transposed once, then multiplied
+// by laneActs activation rows at a time, ggml's lane sums at the end.
+func tileLanes(k, nb int, w, a *byte, ab, n int, out *float32, ldo int) {
+	var s [laneCols * 2 * 544]byte
+	var acc [laneActs * 128]float32
+	bb := 18 // bytes of a block
+	switch k {
+	case klQ8_0AVX2, klQ8_0AVXVNNI:
+		bb = 34
+	case klQ5_0AVX2, klQ5_0AVXVNNI:
+		bb = 22
+	}
+	vnni := k%2 == 1
+	for j0 := 0; j0 < n; j0 += laneActs {
+		m := min(laneActs, n-j0)
+		clear(acc[:128*m])
+		for b0 := 0; b0 < nb; b0 += laneCols {
+			nc := min(laneCols, nb-b0)
+			wb := addp(w, b0*packRows*bb)
 			switch k {
-			case k3x2Q8_0AVX2:
-				tileQ8_0x3x2PAVX2(nb, w, i0, a0, a1, o0, o1)
-			case k3x2Q8_0AVXVNNI:
-				tileQ8_0x3x2PAVXVNNI(nb, w, i0, a0, a1, o0, o1)
-			case k3x2Q5_0AVX2:
-				tileQ5_0x3x2PAVX2(nb, w, i0, a0, a1, o0, o1)
-			case k3x2Q5_0AVXVNNI:
-				tileQ5_0x3x2PAVXVNNI(nb, w, i0, a0, a1, o0, o1)
-			case k3x2IQ4_NLAVX2:
-				tileIQ4_NLx3x2PAVX2(nb, w, i0, a0, a1, o0, o1)
-			case k3x2IQ4_NLAVXVNNI:
-				tileIQ4_NLx3x2PAVXVNNI(nb, w, i0, a0, a1, o0, o1)
+			case klQ8_0AVX2:
+				lanesQ8_0PAVX2(nc, wb, &s[0])
+			case klQ8_0AVXVNNI:
+				lanesQ8_0PAVXVNNI(nc, wb, &s[0])
+			case klQ5_0AVX2:
+				lanesQ5_0PAVX2(nc, wb, &s[0])
+			case klQ5_0AVXVNNI:
+				lanesQ5_0PAVXVNNI(nc, wb, &s[0])
+			case klIQ4_NLAVX2:
+				lanesIQ4_NLPAVX2(nc, wb, &s[0])
+			case klIQ4_NLAVXVNNI:
+				lanesIQ4_NLPAVXVNNI(nc, wb, &s[0])
+			}
+			aj := addp(a, j0*ab+b0*34)
+			if vnni {
+				tileLanesPAVXVNNI(nc, &s[0], aj, ab, m, &acc[0])
+			} else {
+				tileLanesPAVX2(nc, &s[0], aj, ab, m, &acc[0])
+			}
+		}
+		for j := range m {
+			o := unsafe.Slice(addf(out, (j0+j)*ldo), packRows)
+			for r := range packRows {
+				h, i := r/8, r%8
+				var l lanes8
+				for kk := range 8 {
+					l[kk] = acc[128*j+64*h+8*kk+i]
+				}
+				o[r] = l.sum()
 			}
 		}
 	}
 }
 
-// the 3x2 kernels of tileRows3x2
-const (
-	k3x2Q8_0AVX2 = iota
-	k3x2Q8_0AVXVNNI
-	k3x2Q5_0AVX2
-	k3x2Q5_0AVXVNNI
-	k3x2IQ4_NLAVX2
-	k3x2IQ4_NLAVXVNNI
-)
-
-func tileQ5_0PAVX2(nb int, w, a *byte, ab, n int, out *float32, ldo int) {
-	tileRows3x2(k3x2Q5_0AVX2, nb, w, a, ab, n, out, ldo)
+func tileQ8_0LAVX2(nb int, w, a *byte, ab, n int, out *float32, ldo int) {
+	tileLanes(klQ8_0AVX2, nb, w, a, ab, n, out, ldo)
 }
 
-func tileQ5_0PAVXVNNI(nb int, w, a *byte, ab, n int, out *float32, ldo int) {
-	tileRows3x2(k3x2Q5_0AVXVNNI, nb, w, a, ab, n, out, ldo)
+func tileQ8_0LAVXVNNI(nb int, w, a *byte, ab, n int, out *float32, ldo int) {
+	tileLanes(klQ8_0AVXVNNI, nb, w, a, ab, n, out, ldo)
 }
 
-func tileIQ4_NLPAVX2(nb int, w, a *byte, ab, n int, out *float32, ldo int) {
-	tileRows3x2(k3x2IQ4_NLAVX2, nb, w, a, ab, n, out, ldo)
+func tileQ5_0LAVX2(nb int, w, a *byte, ab, n int, out *float32, ldo int) {
+	tileLanes(klQ5_0AVX2, nb, w, a, ab, n, out, ldo)
 }
 
-func tileIQ4_NLPAVXVNNI(nb int, w, a *byte, ab, n int, out *float32, ldo int) {
-	tileRows3x2(k3x2IQ4_NLAVXVNNI, nb, w, a, ab, n, out, ldo)
+func tileQ5_0LAVXVNNI(nb int, w, a *byte, ab, n int, out *float32, ldo int) {
+	tileLanes(klQ5_0AVXVNNI, nb, w, a, ab, n, out, ldo)
+}
+
+func tileIQ4_NLLAVX2(nb int, w, a *byte, ab, n int, out *float32, ldo int) {
+	tileLanes(klIQ4_NLAVX2, nb, w, a, ab, n, out, ldo)
+}
+
+func tileIQ4_NLLAVXVNNI(nb int, w, a *byte, ab, n int, out *float32, ldo int) {
+	tileLanes(klIQ4_NLAVXVNNI, nb, w, a, ab, n, out, ldo)
 }

@@ -57,11 +57,13 @@ VPMADDWD.`)
 		q4Gemv(&g, v)
 		q4Tile(&g, v)
 		q8Gemv(&g, v)
-		q8Tile(&g, v)
 		for _, t := range []string{"Q5_0", "IQ4_NL"} {
 			q5Gemv(&g, v, t)
-			q5Tile(&g, v, t)
 		}
+		for _, t := range []string{"Q8_0", "Q5_0", "IQ4_NL"} {
+			q0Scratch(&g, v, t)
+		}
+		q0LaneTile(&g, v)
 	}
 	write(filepath.Join(*dir, "packx_amd64.s"), &g)
 

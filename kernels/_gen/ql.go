@@ -1,0 +1,243 @@
+package main
+
+import "fmt"
+
+// Lane tiles for the eight-lane 32-value types (Q8_0, Q5_0, IQ4_NL) on
+// avx2 and avxvnni. dotQ8_0's arithmetic needs, per row, activation row and
+// block, eight exact quad sums and eight fused multiply-adds; here a vector
+// holds one quad of eight weight rows (a half of a packed group), so the
+// quad k of an activation row, broadcast, meets the quads k of eight rows
+// at once and the eight float32 lane vectors of an activation row are the
+// lanes k of its eight rows. The weights of a run of block columns are
+// first transposed (and unpacked, for Q5_0 and IQ4_NL) into a scratch,
+// with what every activation row then needs: avxvnni: the signed weight
+// quads and minus 128 times their sums (the activations are made unsigned
+// by XOR 0x80, VPDPBUSD from that correction gives the exact sums); avx2:
+// the signed quads and their absolute values (VPMADDUBSW of |w| and
+// a·sign(w), then VPMADDWD); both: the eight rows' fp16 scales.
+
+// A half block column of the scratch: eight weight vectors, eight
+// correction (or |w|) vectors, the scales.
+const (
+	lhW    = 0
+	lhC    = 256
+	lhD    = 512
+	lhSize = 544
+)
+
+// q0Scratch writes lanes<typ>P<v>: the scratch of nb block columns of a
+// packed group.
+func q0Scratch(g *G, v variant, typ string) {
+	name := "lanes" + typ + "P" + v.suffix
+	bb := map[string]int{"Q8_0": 510, "Q5_0": 330, "IQ4_NL": 270}[typ]
+	g.Doc(fmt.Sprintf(`
+func %s(nb int, w, s *byte)
+
+Writes to s, for each of the nb block columns b of the packed %s group w
+and each half h (rows 8h..8h+7; row 15 is zeros), at s + (2b+h)·%d: the
+eight vectors k of the rows' signed quads k (lane i = quad k of row 8h+i:
+%s), then %s, then the rows' eight fp16 scales as float32.`, name, typ, lhSize,
+		map[string]string{"Q8_0": "the int8 quants", "Q5_0": "q-16, q the 5-bit value", "IQ4_NL": "the levels"}[typ],
+		map[bool]string{true: "minus 128 times each lane's quad sum (int32)", false: "their absolute values"}[v.vnni]))
+	g.Raw(fmt.Sprintf("TEXT ·%s(SB), NOSPLIT, $0-24\n", name))
+	g.I("MOVQ nb+0(FP), CX")
+	g.I("MOVQ w+8(FP), SI")
+	g.I("MOVQ s+16(FP), DI")
+	g.I("TESTQ CX, CX")
+	g.I("JZ done")
+	g.L("loop")
+	for h := range 2 {
+		base := lhSize * h
+		// rows 8h+i, i < 8, in Y0..Y7 (row 15 zero), values in order
+		for i := range 8 {
+			r := 8*h + i
+			dst := Y(i)
+			if r == 15 {
+				g.I("VPXOR %v, %v, %v", dst, dst, dst)
+				continue
+			}
+			switch typ {
+			case "Q8_0":
+				g.I("VMOVDQU %d(SI), %v", 30+32*r, dst)
+			default:
+				slot := 4*(r%4) + r/4
+				nib := 30
+				if typ == "Q5_0" {
+					nib = 90
+				}
+				g.I("VMOVDQU %d(SI), X%d", nib+16*slot, dst.N)
+				g.I("VPSRLW $4, X%d, X8", dst.N)
+				g.I("VINSERTI128 $1, X8, %v, %v", dst, dst)
+				g.I("VPAND x0f<>(SB), %v, %v", dst, dst)
+				if typ == "IQ4_NL" {
+					g.I("VMOVDQU xiqS<>(SB), Y8")
+					g.I("VPSHUFB %v, Y8, %v", dst, dst)
+				} else {
+					// fifth bits: the row's qh halves (q5QH)
+					j, l := r%4, r/4
+					lo := 30 + 16*j + 2*l
+					hi := 30 + 16*j + 8 + 2*l
+					if j == 3 {
+						hi = 30 + 16*j + 6 + 2*l
+					}
+					g.I("MOVWLZX %d(SI), AX", lo)
+					g.I("MOVWLZX %d(SI), BX", hi)
+					g.I("SHLL $16, BX")
+					g.I("ORL BX, AX")
+					g.I("VMOVD AX, X8")
+					g.I("VPBROADCASTD X8, Y8")
+					g.I("VPSHUFB xqh4<>(SB), Y8, Y8")
+					g.I("VPOR xbitsel<>(SB), Y8, Y8")
+					g.I("VPCMPEQB Y9, Y9, Y9")
+					g.I("VPCMPEQB Y9, Y8, Y8")
+					g.I("VPAND x10<>(SB), Y8, Y8")
+					g.I("VPOR Y8, %v, %v", dst, dst)
+					g.I("VPSUBB x10<>(SB), %v, %v", dst, dst)
+				}
+			}
+		}
+		// 8x8 dword transpose: Y0..Y7 rows -> Y(k) = dword k of every row
+		g.C("transpose: vector k = quad k of the eight rows")
+		g.I("VPUNPCKLDQ Y1, Y0, Y8")
+		g.I("VPUNPCKHDQ Y1, Y0, Y9")
+		g.I("VPUNPCKLDQ Y3, Y2, Y10")
+		g.I("VPUNPCKHDQ Y3, Y2, Y11")
+		g.I("VPUNPCKLDQ Y5, Y4, Y12")
+		g.I("VPUNPCKHDQ Y5, Y4, Y13")
+		g.I("VPUNPCKLDQ Y7, Y6, Y14")
+		g.I("VPUNPCKHDQ Y7, Y6, Y15")
+		// per 128-bit lane: Y8 = [r0d0 r1d0 r0d1 r1d1], Y10 = [r2d0 r3d0 ..]
+		g.I("VPUNPCKLQDQ Y10, Y8, Y0")  // r0..3 d0 (lane L: dwords 4L..)
+		g.I("VPUNPCKHQDQ Y10, Y8, Y1")  // d1
+		g.I("VPUNPCKLQDQ Y11, Y9, Y2")  // d2
+		g.I("VPUNPCKHQDQ Y11, Y9, Y3")  // d3
+		g.I("VPUNPCKLQDQ Y14, Y12, Y4") // r4..7 d0
+		g.I("VPUNPCKHQDQ Y14, Y12, Y5")
+		g.I("VPUNPCKLQDQ Y15, Y13, Y6")
+		g.I("VPUNPCKHQDQ Y15, Y13, Y7")
+		// Y0 = [r0..3 d0 | r0..3 d4], Y4 = [r4..7 d0 | r4..7 d4]
+		for k := range 4 {
+			a, b := Y(k), Y(4+k)
+			g.I("VPERM2I128 $0x20, %v, %v, Y8", b, a) // low lanes: d_k
+			g.I("VPERM2I128 $0x31, %v, %v, Y9", b, a) // high lanes: d_(k+4)
+			g.I("VMOVDQU Y8, %d(DI)", base+lhW+32*k)
+			g.I("VMOVDQU Y9, %d(DI)", base+lhW+32*(k+4))
+			for i, wv := range []Reg{Y(8), Y(9)} {
+				kk := k + 4*i
+				if v.vnni {
+					g.I("VPXOR Y10, Y10, Y10")
+					g.I("VMOVDQU x80<>(SB), Y11")
+					g.DPBUSD(wv, Y(11), Y(10))
+					g.I("VPXOR Y11, Y11, Y11")
+					g.I("VPSUBD Y10, Y11, Y11")
+					g.I("VMOVDQU Y11, %d(DI)", base+lhC+32*kk)
+				} else {
+					g.I("VPABSB %v, Y10", wv)
+					g.I("VMOVDQU Y10, %d(DI)", base+lhC+32*kk)
+				}
+			}
+		}
+		g.I("VCVTPH2PS %d(SI), Y8", 16*h)
+		g.I("VMOVUPS Y8, %d(DI)", base+lhD)
+	}
+	g.I("ADDQ $%d, SI", bb)
+	g.I("ADDQ $%d, DI", 2*lhSize)
+	g.I("DECQ CX")
+	g.I("JNZ loop")
+	g.L("done")
+	g.I("VZEROUPPER")
+	g.I("RET")
+	g.Raw("\n")
+}
+
+// q0LaneTile writes tileLanesP<v>: the scratch of nb block columns times n
+// activation rows, into their lane accumulators.
+func q0LaneTile(g *G, v variant) {
+	name := "tileLanesP" + v.suffix
+	g.Doc(fmt.Sprintf(`
+func %s(nb int, s, a *byte, ab, n int, acc *float32)
+
+For the scratch s of nb (at most 32) block columns written by lanes*P%s
+and the activation rows j < n at a + j·ab (Q8_0 blocks), adds to acc[64(2j+h)
++ 8k + i] the float32 lane k of dotQ8_0's arithmetic for row 8h+i: per
+block, lanes = fma(d_w·d_a, float32(quad sums), lanes). Each activation
+row's quants are first copied, %s, with its scales as float32, to the
+stack.`, name, v.suffix, map[bool]string{true: "XOR 0x80 (a+128, unsigned)", false: "as they are"}[v.vnni]))
+	frame := 32 * 36
+	g.Raw(fmt.Sprintf("TEXT ·%s(SB), $%d-48\n", name, frame))
+	g.I("MOVQ s+8(FP), R12")
+	g.I("MOVQ a+16(FP), R8")
+	g.I("MOVQ ab+24(FP), R9")
+	g.I("MOVQ n+32(FP), BX")
+	g.I("MOVQ acc+40(FP), R11")
+	g.I("TESTQ BX, BX")
+	g.I("JZ done")
+	if v.vnni {
+		g.I("VMOVDQU x80<>(SB), Y15")
+	} else {
+		g.I("VMOVDQU xones16<>(SB), Y15")
+	}
+	g.L("act")
+	g.C("the row's quants (32 per block at 32b) and scales (at 1024+4b) to the stack")
+	g.I("MOVQ nb+0(FP), CX")
+	g.I("MOVQ R8, SI")
+	g.I("XORQ DX, DX")
+	g.L("copy")
+	g.I("VMOVDQU 2(SI), Y0")
+	if v.vnni {
+		g.I("VPXOR Y15, Y0, Y0")
+	}
+	g.I("VMOVDQU Y0, (SP)(DX*8)")
+	g.I("MOVWLZX (SI), AX")
+	g.I("VMOVD AX, X1")
+	g.I("VCVTPH2PS X1, X1")
+	g.I("VMOVSS X1, 1024(SP)(DX*1)")
+	g.I("ADDQ $34, SI")
+	g.I("ADDQ $4, DX")
+	g.I("DECQ CX")
+	g.I("JNZ copy")
+	for h := range 2 {
+		g.C("half %d", h)
+		for k := range 8 {
+			g.I("VMOVUPS %d(R11), Y%d", 256*h+32*k, k)
+		}
+		g.I("MOVQ nb+0(FP), CX")
+		g.I("MOVQ R12, SI")
+		g.I("XORQ DX, DX")
+		g.L(fmt.Sprintf("blk%d", h))
+		base := lhSize * h
+		g.I("VBROADCASTSS 1024(SP)(DX*1), Y8")
+		g.I("VMULPS %d(SI), Y8, Y8", base+lhD)
+		for k := range 8 {
+			t := Y(9 + k%3)
+			if v.vnni {
+				g.I("VMOVDQU %d(SI), %v", base+lhC+32*k, t)
+				g.I("VPBROADCASTD %d(SP)(DX*8), Y12", 4*k)
+				g.DPBUSD(M(base+lhW+32*k, "SI"), Y(12), t)
+			} else {
+				g.I("VPBROADCASTD %d(SP)(DX*8), Y12", 4*k)
+				g.I("VPSIGNB %d(SI), Y12, Y12", base+lhW+32*k)
+				g.I("VMOVDQU %d(SI), %v", base+lhC+32*k, t)
+				g.I("VPMADDUBSW Y12, %v, %v", t, t)
+				g.I("VPMADDWD Y15, %v, %v", t, t)
+			}
+			g.I("VCVTDQ2PS %v, %v", t, t)
+			g.I("VFMADD231PS Y8, %v, Y%d", t, k)
+		}
+		g.I("ADDQ $%d, SI", 2*lhSize)
+		g.I("ADDQ $4, DX")
+		g.I("DECQ CX")
+		g.I(fmt.Sprintf("JNZ blk%d", h))
+		for k := range 8 {
+			g.I("VMOVUPS Y%d, %d(R11)", k, 256*h+32*k)
+		}
+	}
+	g.I("ADDQ R9, R8")
+	g.I("ADDQ $512, R11")
+	g.I("DECQ BX")
+	g.I("JNZ act")
+	g.L("done")
+	g.I("VZEROUPPER")
+	g.I("RET")
+	g.Raw("\n")
+}
