@@ -84,6 +84,15 @@ func MatMul(t quant.Type, w []byte, cols, rowLo, rowHi int, a []byte, n int, out
 		matMulTiled(tf, cur.tile4x4[t], f, cols/layouts[t].bs, cols, rb, ab, w, rowLo, rowHi, a, n, out, ldo)
 		return
 	}
+	if pt := cur.packTile[t]; pt != nil && n >= minTileRowsActs && PackGroup(t)*rb <= packScratch && rowHi-rowLo >= PackGroup(t) {
+		// A prompt over weights in the file's layout (mapped): each group
+		// of rows is packed into a scratch and multiplied by the packed
+		// tile, the packing paid once for all n activation rows.
+		rowLo = matMulPackOnTheFly(t, pt, w, cols, rb, ab, rowLo, rowHi, a, n, out, ldo)
+		if rowLo == rowHi {
+			return
+		}
+	}
 	if n == 1 {
 		a = a[:ab]
 		for r := rowLo; r < rowHi; r++ {
