@@ -1,9 +1,6 @@
 package main
 
-import (
-	"fmt"
-	"strings"
-)
+import "fmt"
 
 // The kernels over packed K-quant groups (kernels/pack.go): sixteen rows
 // per block column, their quants in dword lines (64 bytes: dword k of
@@ -571,5 +568,3 @@ float32(lane), acc_u).`, fr)
 	g.I("RET")
 	g.Raw("\n")
 }
-
-var _ = strings.Join
