@@ -250,7 +250,7 @@ func TestArm64PackedGemv(t *testing.T) {
 					p := make([]byte, len(w))
 					Pack(typ, p, w, packRows, cols)
 					var want [packRows]float32
-					packedGroup(typ, nb, p, a, &want)
+					packedGroup(typ, nb, p, a, want[:])
 					var got [packRows + 1]float32
 					got[packRows] = 42
 					gemv(nb, &p[0], &a[0], &got[0])
@@ -317,7 +317,7 @@ func TestArm64PackedTile(t *testing.T) {
 						tile(nb, &p[0], &a[0], ab, n, &got[0], ldo)
 						for j := range n {
 							var want [packRows]float32
-							packedGroup(typ, nb, p, a[j*ab:(j+1)*ab], &want)
+							packedGroup(typ, nb, p, a[j*ab:(j+1)*ab], want[:])
 							for row := range packRows {
 								if g := got[j*ldo+row]; math.Float32bits(g) != math.Float32bits(want[row]) {
 									t.Fatalf("%s %v nb=%d n=%d fill %d: out[%d][%d] = %g, generic %g", im.name, typ, nb, n, fill, j, row, g, want[row])
