@@ -31,6 +31,11 @@ func F16s(dst []uint16, x []float32) {
 // float32 values of both.
 func AttnDotF16(q []float32, k []uint16) float32 {
 	sameLen("AttnDotF16", len(q), len(k))
+	return cur.attnDotF16(q, k)
+}
+
+func attnDotF16Generic(q []float32, k []uint16) float32 {
+	k = k[:len(q)]
 	n := len(q)
 	np := n &^ 63
 	var s float32
@@ -65,6 +70,10 @@ func AttnValuesF16(out, p []float32, v []uint16, stride int) {
 	if len(p) > 0 && (stride < len(out) || len(v) < (len(p)-1)*stride+len(out)) {
 		panic("kernels: AttnValuesF16: v holds " + itoa(len(v)) + " values, too few for " + itoa(len(p)) + " rows of stride " + itoa(stride))
 	}
+	cur.attnValuesF16(out, p, v, stride)
+}
+
+func attnValuesF16Generic(out, p []float32, v []uint16, stride int) {
 	for d := range out {
 		var acc [16]float32
 		for t, pt := range p {

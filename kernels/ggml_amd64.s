@@ -494,3 +494,151 @@ av2reduce:
 	JNZ  av2chunk
 	VZEROUPPER
 	RET
+
+// func attnDotF16AVX2(q []float32, k []uint16) float32
+//
+// attnDotAVX2 with each eight values of k converted from float16 (exactly)
+// by VCVTPH2PS: the same accumulators, order and reduction.
+TEXT ·attnDotF16AVX2(SB), NOSPLIT, $0-52
+	MOVQ q_base+0(FP), SI
+	MOVQ q_len+8(FP), CX
+	MOVQ k_base+24(FP), DI
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	MOVQ CX, DX
+	SHRQ $6, DX
+	JZ   adh2reduce
+
+adh2loop:
+	VCVTPH2PS (DI), Y8
+	VCVTPH2PS 16(DI), Y9
+	VCVTPH2PS 32(DI), Y10
+	VCVTPH2PS 48(DI), Y11
+	VFMADD231PS (SI), Y8, Y0
+	VFMADD231PS 32(SI), Y9, Y1
+	VFMADD231PS 64(SI), Y10, Y2
+	VFMADD231PS 96(SI), Y11, Y3
+	VCVTPH2PS 64(DI), Y8
+	VCVTPH2PS 80(DI), Y9
+	VCVTPH2PS 96(DI), Y10
+	VCVTPH2PS 112(DI), Y11
+	VFMADD231PS 128(SI), Y8, Y4
+	VFMADD231PS 160(SI), Y9, Y5
+	VFMADD231PS 192(SI), Y10, Y6
+	VFMADD231PS 224(SI), Y11, Y7
+	ADDQ $256, SI
+	ADDQ $128, DI
+	DECQ DX
+	JNZ  adh2loop
+
+adh2reduce:
+	VADDPS Y4, Y0, Y0
+	VADDPS Y5, Y1, Y1
+	VADDPS Y6, Y2, Y2
+	VADDPS Y7, Y3, Y3
+	VADDPS Y2, Y0, Y0
+	VADDPS Y3, Y1, Y1
+	VADDPS Y1, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VMOVHLPS X0, X0, X1
+	VADDPS X1, X0, X0
+	VMOVSHDUP X0, X1
+	VADDSS X1, X0, X0
+	ANDQ $63, CX
+	JZ   adh2done
+
+adh2tail:
+	MOVWLZX (DI), AX
+	MOVQ AX, X3
+	VCVTPH2PS X3, X3
+	VMOVSS (SI), X2
+	VFMADD231SS X3, X2, X0
+	ADDQ $4, SI
+	ADDQ $2, DI
+	DECQ CX
+	JNZ  adh2tail
+
+adh2done:
+	VMOVSS X0, ret+48(FP)
+	VZEROUPPER
+	RET
+
+// func attnValuesF16AVX2(out *float32, p []float32, v *uint16, stride, chunks int)
+//
+// attnValuesAVX2 with each eight values of v converted from float16.
+TEXT ·attnValuesF16AVX2(SB), 0, $512-56
+	MOVQ out+0(FP), R11
+	MOVQ p_base+8(FP), R12
+	MOVQ p_len+16(FP), R13
+	MOVQ v+32(FP), R10
+	MOVQ stride+40(FP), R9
+	SHLQ $1, R9
+	MOVQ chunks+48(FP), BX
+
+avh2chunk:
+	VXORPS Y0, Y0, Y0
+	MOVQ $0, AX
+
+avh2zero:
+	VMOVUPS Y0, (SP)(AX*1)
+	ADDQ $32, AX
+	CMPQ AX, $512
+	JLT  avh2zero
+	MOVQ R12, SI
+	MOVQ R10, DI
+	MOVQ R13, DX
+	XORQ AX, AX
+	TESTQ DX, DX
+	JZ   avh2reduce
+
+avh2loop:
+	VBROADCASTSS (SI), Y0
+	VCVTPH2PS (DI), Y2
+	VMOVUPS (SP)(AX*1), Y1
+	VFMADD231PS Y2, Y0, Y1
+	VMOVUPS Y1, (SP)(AX*1)
+	ADDQ $4, SI
+	ADDQ R9, DI
+	ADDQ $32, AX
+	ANDQ $511, AX
+	DECQ DX
+	JNZ  avh2loop
+
+avh2reduce:
+	VMOVUPS 0(SP), Y0
+	VMOVUPS 32(SP), Y1
+	VMOVUPS 64(SP), Y2
+	VMOVUPS 96(SP), Y3
+	VMOVUPS 128(SP), Y4
+	VMOVUPS 160(SP), Y5
+	VMOVUPS 192(SP), Y6
+	VMOVUPS 224(SP), Y7
+	VADDPS 256(SP), Y0, Y0
+	VADDPS 288(SP), Y1, Y1
+	VADDPS 320(SP), Y2, Y2
+	VADDPS 352(SP), Y3, Y3
+	VADDPS 384(SP), Y4, Y4
+	VADDPS 416(SP), Y5, Y5
+	VADDPS 448(SP), Y6, Y6
+	VADDPS 480(SP), Y7, Y7
+	VADDPS Y4, Y0, Y0
+	VADDPS Y5, Y1, Y1
+	VADDPS Y6, Y2, Y2
+	VADDPS Y7, Y3, Y3
+	VADDPS Y2, Y0, Y0
+	VADDPS Y3, Y1, Y1
+	VADDPS Y1, Y0, Y0
+	VMOVUPS Y0, (R11)
+	ADDQ $32, R11
+	ADDQ $16, R10
+	DECQ BX
+	JNZ  avh2chunk
+	VZEROUPPER
+	RET

@@ -11,7 +11,8 @@
 //     Q4_0, Q5_0, IQ4_NL, Q4_K, Q5_K, Q6_K (bit-identical to generic) and
 //     F16 (float32 lanes, within tolerance); the Q8_0 and Q8_K activation
 //     quantizers (byte-identical); float32 Dot, Axpy, Scale, AttnDot,
-//     AttnValues (bit-identical); and kernels over weights in the packed
+//     AttnValues, and both over an F16 KV cache (AttnDotF16, AttnValuesF16,
+//     VCVTPH2PS) (bit-identical); and kernels over weights in the packed
 //     layout (Pack, MatMulPacked) for Q4_0, Q8_0, Q5_0, IQ4_NL, Q4_K,
 //     Q5_K, Q6_K, a matrix-vector kernel for decoding and a tile for
 //     prompts each (VPMADDUBSW and VPMADDWD): for Q4_0, fifteen weight rows
@@ -151,8 +152,11 @@ type impl struct {
 	// ggml's float routines (ggml.go), bit-identical on every path
 	attnDot    func(q, k []float32) float32
 	attnValues func(out, p, v []float32, stride int)
-	swiglu     func(dst, gate, up []float32)
-	softmaxExp func(x []float32, mx float32) float64 // Softmax's exponentials, whole groups of 16
+	// the same over an F16 KV cache (attn_kv.go)
+	attnDotF16    func(q []float32, k []uint16) float32
+	attnValuesF16 func(out, p []float32, v []uint16, stride int)
+	swiglu        func(dst, gate, up []float32)
+	softmaxExp    func(x []float32, mx float32) float64 // Softmax's exponentials, whole groups of 16
 }
 
 // impls lists every implementation compiled in, generic first, then the
@@ -191,6 +195,12 @@ func init() {
 		}
 		if im.attnValues == nil {
 			im.attnValues = g.attnValues
+		}
+		if im.attnDotF16 == nil {
+			im.attnDotF16 = g.attnDotF16
+		}
+		if im.attnValuesF16 == nil {
+			im.attnValuesF16 = g.attnValuesF16
 		}
 		if im.swiglu == nil {
 			im.swiglu = g.swiglu
