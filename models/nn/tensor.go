@@ -96,12 +96,16 @@ func (t *Tensor) Row(i int, dst []float32) error {
 	if i < 0 || i >= t.Rows() {
 		return fmt.Errorf("nn: %s: row %d out of range [0,%d)", t.Name, i, t.Rows())
 	}
-	if t.Packed { // block by block (at most 34 bytes each), into dst
-		var blk [34]byte
-		bs := rb / (t.Cols() / 32)
-		for b := range t.Cols() / 32 {
-			kernels.PackedBlock(t.Type, t.Data, t.Rows(), t.Cols(), i, b, blk[:])
-			if err := quant.Dequantize(t.Type, blk[:bs], dst[32*b:32*b+32]); err != nil {
+	if t.Packed { // block by block (at most 256 bytes each: Q6_K's 210), into dst
+		var blk [256]byte
+		tr, _ := t.Type.Traits()
+		n, bs := tr.BlockSize, tr.BlockBytes
+		if n <= 0 || bs > len(blk) {
+			return fmt.Errorf("nn: %s: packed %v rows cannot be read", t.Name, t.Type)
+		}
+		for b := range t.Cols() / n {
+			kernels.PackedBlock(t.Type, t.Data, t.Rows(), t.Cols(), i, b, blk[:bs])
+			if err := quant.Dequantize(t.Type, blk[:bs], dst[n*b:n*b+n]); err != nil {
 				return fmt.Errorf("nn: %s: %w", t.Name, err)
 			}
 		}
