@@ -259,7 +259,13 @@ func (s Shape) tensors() []tensorSpec {
 			add("post_ffw_norm.weight", d, 1, kindNorm)
 		}
 	}
-	ts = append(ts, tensorSpec{"output_norm.weight", d, 1, kindNorm})
+	// The final norm: llama.cpp's converter names LFM2's
+	// token_embd_norm.weight, and its loader (ec98e2002) wants that name.
+	outNorm := "output_norm.weight"
+	if arch == "lfm2" {
+		outNorm = "token_embd_norm.weight"
+	}
+	ts = append(ts, tensorSpec{outNorm, d, 1, kindNorm})
 	if !s.Tied {
 		ts = append(ts, tensorSpec{"output.weight", d, v, kindMatrix})
 	}

@@ -306,3 +306,39 @@ func TestArchitectures(t *testing.T) {
 		}
 	}
 }
+
+// TestFinalNormName checks the final norm's name: llama.cpp's converter
+// writes LFM2's as token_embd_norm.weight, and llama.cpp (ec98e2002) loads
+// no LFM2 file without it; every other architecture has output_norm.weight.
+func TestFinalNormName(t *testing.T) {
+	for _, s := range synth.Shapes() {
+		s.Vocab, s.Dim, s.Layers, s.FFN, s.Heads, s.KVHeads = 600, 256, 4, 512, 4, 2
+		if s.HeadSize != 0 {
+			s.HeadSize = 64
+		}
+		if s.RopeDims != 0 {
+			s.RopeDims = 48
+		}
+		if len(s.ConvLayers) > 0 {
+			s.ConvLayers = []int{0, 2}
+		}
+		m, err := synth.New(s, 1)
+		if err != nil {
+			t.Fatalf("%s: %v", s.Name, err)
+		}
+		want := "output_norm.weight"
+		if s.Arch == "lfm2" {
+			want = "token_embd_norm.weight"
+		}
+		found := false
+		for _, ti := range m.Tensors() {
+			found = found || ti.Name == want
+			if ti.Name == "output_norm.weight" && want != ti.Name {
+				t.Errorf("%s: has output_norm.weight, want %s", s.Name, want)
+			}
+		}
+		if !found {
+			t.Errorf("%s: no %s", s.Name, want)
+		}
+	}
+}
