@@ -23,8 +23,12 @@ type kvImpl struct {
 var kvGeneric = kvImpl{roundF16: roundF16Generic, dotF16Rows: attnDotF16RowsGeneric,
 	valuesF16: attnValuesF16Generic,
 	valuesQ: [2]func(out, p []float32, v []byte, rowBytes, first int){
-		func(out, p []float32, v []byte, rowBytes, first int) { attnValuesQGeneric(quant.Q8_0, out, p, v, rowBytes, first) },
-		func(out, p []float32, v []byte, rowBytes, first int) { attnValuesQGeneric(quant.Q4_0, out, p, v, rowBytes, first) }}}
+		func(out, p []float32, v []byte, rowBytes, first int) {
+			attnValuesQGeneric(quant.Q8_0, out, p, v, rowBytes, first)
+		},
+		func(out, p []float32, v []byte, rowBytes, first int) {
+			attnValuesQGeneric(quant.Q4_0, out, p, v, rowBytes, first)
+		}}}
 
 // RoundF16 rounds every value of x to the nearest float16 (in place), as
 // ggml converts float32 activations to F16.
