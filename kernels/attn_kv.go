@@ -10,9 +10,31 @@ import "github.com/edgeai-go/edgeai/quant"
 // quantized K cache takes the query quantized to Q8_0 and ggml's Q8_0/Q4_0
 // dot products (VecDot); the quantized V cache is read block by block.
 
+// kvImpl holds the KV-cache attention routines of one kernel path; a path
+// without its own (kvPath) uses kvGeneric. All are bit-identical to the
+// generic ones (tested).
+type kvImpl struct {
+	roundF16   func(x []float32)
+	dotF16Rows func(sc, q []float32, k []uint16, stride int)
+	valuesF16  func(out, p []float32, v []uint16, stride int)
+	valuesQ    [2]func(out, p []float32, v []byte, rowBytes, first int) // Q8_0, Q4_0
+}
+
+var kvGeneric = kvImpl{roundF16: roundF16Generic, dotF16Rows: attnDotF16RowsGeneric,
+	valuesF16: attnValuesF16Generic,
+	valuesQ: [2]func(out, p []float32, v []byte, rowBytes, first int){
+		func(out, p []float32, v []byte, rowBytes, first int) {
+			attnValuesQGeneric(quant.Q8_0, out, p, v, rowBytes, first)
+		},
+		func(out, p []float32, v []byte, rowBytes, first int) {
+			attnValuesQGeneric(quant.Q4_0, out, p, v, rowBytes, first)
+		}}}
+
 // RoundF16 rounds every value of x to the nearest float16 (in place), as
 // ggml converts float32 activations to F16.
-func RoundF16(x []float32) {
+func RoundF16(x []float32) { kvPath().roundF16(x) }
+
+func roundF16Generic(x []float32) {
 	for i, v := range x {
 		x[i] = f16(f32ToF16(v))
 	}
@@ -64,13 +86,35 @@ func attnDotF16Generic(q []float32, k []uint16) float32 {
 	return s
 }
 
+// AttnDotF16Rows sets sc[t] = AttnDotF16(q, k[t·stride:t·stride+len(q)])·scale
+// for every t < len(sc): the scores of q against len(sc) cached keys whose
+// rows start stride values apart.
+func AttnDotF16Rows(sc, q []float32, k []uint16, stride int, scale float32) {
+	if len(sc) == 0 {
+		return
+	}
+	if stride < len(q) || len(k) < (len(sc)-1)*stride+len(q) {
+		panic("kernels: AttnDotF16Rows: k holds " + itoa(len(k)) + " values, too few for " + itoa(len(sc)) + " rows of stride " + itoa(stride))
+	}
+	kvPath().dotF16Rows(sc, q, k, stride)
+	for t := range sc {
+		sc[t] *= scale
+	}
+}
+
+func attnDotF16RowsGeneric(sc, q []float32, k []uint16, stride int) {
+	for t := range sc {
+		sc[t] = AttnDotF16(q, k[t*stride:t*stride+len(q)])
+	}
+}
+
 // AttnValuesF16 is AttnValues with v stored as float16 rows of stride
 // values (p already rounded to float16 values).
 func AttnValuesF16(out, p []float32, v []uint16, stride int) {
 	if len(p) > 0 && (stride < len(out) || len(v) < (len(p)-1)*stride+len(out)) {
 		panic("kernels: AttnValuesF16: v holds " + itoa(len(v)) + " values, too few for " + itoa(len(p)) + " rows of stride " + itoa(stride))
 	}
-	cur.attnValuesF16(out, p, v, stride)
+	kvPath().valuesF16(out, p, v, stride)
 }
 
 func attnValuesF16Generic(out, p []float32, v []uint16, stride int) {
@@ -88,6 +132,25 @@ func attnValuesF16Generic(out, p []float32, v []uint16, stride int) {
 // the values [first, first+len(out)) of each row (a whole number of
 // blocks). The sums run in float32 over t, block by block.
 func AttnValuesQ(t quant.Type, out, p []float32, v []byte, rowBytes, first int) {
+	if t != quant.Q8_0 && t != quant.Q4_0 {
+		panic("kernels: AttnValuesQ: cache type " + t.String())
+	}
+	bs := 34
+	if t == quant.Q4_0 {
+		bs = 18
+	}
+	if first%32 != 0 || len(out)%32 != 0 || first < 0 || (first+len(out))/32*bs > rowBytes ||
+		(len(p) > 0 && len(v) < (len(p)-1)*rowBytes+(first+len(out))/32*bs) {
+		panic("kernels: AttnValuesQ: v holds " + itoa(len(v)) + " bytes, too few for " + itoa(len(p)) + " rows of " + itoa(rowBytes) + " bytes from value " + itoa(first) + " on")
+	}
+	if t == quant.Q8_0 {
+		kvPath().valuesQ[0](out, p, v, rowBytes, first)
+	} else {
+		kvPath().valuesQ[1](out, p, v, rowBytes, first)
+	}
+}
+
+func attnValuesQGeneric(t quant.Type, out, p []float32, v []byte, rowBytes, first int) {
 	clear(out)
 	var blk [32]float32
 	bs := 34

@@ -27,7 +27,7 @@ var hasAVX512 = hasAVX2 && cpuid.CPU.Supports(cpuid.AVX512F, cpuid.AVX512BW, cpu
 func archImpls() []*impl {
 	avx2 := &impl{name: "avx2", available: hasAVX2, sgemm: "avx2", dot: dotF32AVX2, axpy: axpyF32AVX2, scale: scaleF32AVX2,
 		attnDot: attnDotAVX2, attnValues: attnValuesAVX2Go,
-		attnDotF16: attnDotF16AVX2, attnValuesF16: attnValuesF16AVX2Go, swiglu: swigluAVX2Go, softmaxExp: softmaxExpAVX2Go}
+		attnDotF16: attnDotF16AVX2, swiglu: swigluAVX2Go, softmaxExp: softmaxExpAVX2Go}
 	avx2.vecDot[quant.Q8_0] = dotQ8_0AVX2
 	avx2.vecDot[quant.Q4_0] = dotQ4_0AVX2
 	avx2.vecDot[quant.F16] = dotF16AVX2

@@ -39,7 +39,7 @@ func VecDot(t quant.Type, n int, w []byte, a []byte) float32 {
 func genericImpl() *impl {
 	g := &impl{name: "generic", available: true, dot: dotGeneric, axpy: axpyGeneric, scale: scaleGeneric,
 		attnDot: attnDotGeneric, attnValues: attnValuesGeneric,
-		attnDotF16: attnDotF16Generic, attnValuesF16: attnValuesF16Generic, swiglu: swigluGeneric, softmaxExp: softmaxExpGeneric}
+		attnDotF16: attnDotF16Generic, swiglu: swigluGeneric, softmaxExp: softmaxExpGeneric}
 	g.vecDot[quant.F32] = dotF32
 	g.vecDot[quant.F16] = dotF16
 	g.vecDot[quant.BF16] = dotBF16

@@ -129,24 +129,3 @@ func softmaxExpAVX2Go(x []float32, mx float32) float64 {
 //
 //go:noescape
 func attnDotF16AVX2(q []float32, k []uint16) float32
-
-// attnValuesF16AVX2 computes 8·chunks values of attnValuesF16Generic.
-//
-//go:noescape
-func attnValuesF16AVX2(out *float32, p []float32, v *uint16, stride, chunks int)
-
-// attnValuesF16AVX2Go is attnValuesF16Generic: the first multiple of 8
-// output values in assembly, the rest in Go, all with the same arithmetic.
-func attnValuesF16AVX2Go(out, p []float32, v []uint16, stride int) {
-	if len(p) == 0 {
-		clear(out)
-		return
-	}
-	c := len(out) / 8
-	if c > 0 {
-		attnValuesF16AVX2(&out[0], p, &v[0], stride, c)
-	}
-	if rest := out[8*c:]; len(rest) > 0 {
-		attnValuesF16Generic(rest, p, v[8*c:], stride)
-	}
-}

@@ -153,10 +153,9 @@ type impl struct {
 	attnDot    func(q, k []float32) float32
 	attnValues func(out, p, v []float32, stride int)
 	// the same over an F16 KV cache (attn_kv.go)
-	attnDotF16    func(q []float32, k []uint16) float32
-	attnValuesF16 func(out, p []float32, v []uint16, stride int)
-	swiglu        func(dst, gate, up []float32)
-	softmaxExp    func(x []float32, mx float32) float64 // Softmax's exponentials, whole groups of 16
+	attnDotF16 func(q []float32, k []uint16) float32
+	swiglu     func(dst, gate, up []float32)
+	softmaxExp func(x []float32, mx float32) float64 // Softmax's exponentials, whole groups of 16
 }
 
 // impls lists every implementation compiled in, generic first, then the
@@ -198,9 +197,6 @@ func init() {
 		}
 		if im.attnDotF16 == nil {
 			im.attnDotF16 = g.attnDotF16
-		}
-		if im.attnValuesF16 == nil {
-			im.attnValuesF16 = g.attnValuesF16
 		}
 		if im.swiglu == nil {
 			im.swiglu = g.swiglu

@@ -149,6 +149,19 @@ func (f *File) Size() int64 { return f.size }
 // on a platform with mmap) rather than read on each TensorData call.
 func (f *File) Mapped() bool { return f.m != nil && f.m.Mapped() }
 
+// DropResident tells the kernel that the mapped file will not be read soon
+// (mmap.DontNeed): its pages leave the process's resident set and fault back
+// in, from the page cache, if read again. Views stay valid. Loaders call it
+// once a model's weights have been copied out of the mapping, so that the
+// metadata already parsed and the pages around the few tensors still read
+// in place no longer count as the process's memory. It does nothing on a
+// file that is not mapped.
+func (f *File) DropResident() {
+	if f.Mapped() && !f.closed {
+		mmap.DontNeed(f.m.Bytes())
+	}
+}
+
 // Lookup returns the value of key.
 func (f *File) Lookup(key string) (Value, bool) {
 	i, ok := f.kvIdx[key]

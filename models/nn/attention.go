@@ -93,10 +93,7 @@ func (ws *Workspace) attnHeads(lo, hi int) {
 				qh := j.qconv[h*hd : (h+1)*hd]
 				copy(qh, q)
 				kernels.RoundF16(qh)
-				for t := range sc {
-					r := r0 + t
-					sc[t] = kernels.AttnDotF16(qh, kv.kh[r*kv.KDim+kvh*hd:r*kv.KDim+(kvh+1)*hd]) * a.Scale
-				}
+				kernels.AttnDotF16Rows(sc, qh, kv.kh[r0*kv.KDim+kvh*hd:], kv.KDim, a.Scale)
 			default: // Q8_0, Q4_0: the query quantized to Q8_0, ggml's dot products
 				qq := j.qquant[h*qrb : (h+1)*qrb]
 				kernels.QuantizeActivation(quant.Q8_0, q, qq)

@@ -114,15 +114,19 @@ func (t *Tensor) Row(i int, dst []float32) error {
 	return quant.Dequantize(t.Type, t.Data[i*rb:(i+1)*rb], dst)
 }
 
-// Floats returns the whole tensor as float32 values: a view when the tensor is
-// F32 and suitably aligned, else a dequantized copy. Meant for small tensors
-// (norm weights, biases).
+// Floats returns the whole tensor as float32 values: a copy (dequantized if
+// need be), or a view into the file's mapping for an aligned F32 tensor
+// larger than floatsViewMin bytes. Meant for small tensors (norm weights,
+// biases): copying them keeps the mapping's pages out of the resident set
+// once the weight matrices are copied (Weights.Copy), where reading a
+// 2 KiB norm weight in place would fault in 64 KiB, or a whole 2 MiB folio
+// of the page cache, around it.
 func (t *Tensor) Floats() ([]float32, error) {
 	n := t.Cols() * t.Rows()
 	if t.Packed {
 		return nil, fmt.Errorf("nn: %s: the values of a packed tensor cannot be read", t.Name)
 	}
-	if t.Type == quant.F32 && uintptr(unsafe.Pointer(unsafe.SliceData(t.Data)))%4 == 0 && len(t.Data) == 4*n {
+	if t.Type == quant.F32 && len(t.Data) > floatsViewMin && uintptr(unsafe.Pointer(unsafe.SliceData(t.Data)))%4 == 0 && len(t.Data) == 4*n {
 		return unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(t.Data))), n), nil
 	}
 	out := make([]float32, n)
@@ -131,6 +135,10 @@ func (t *Tensor) Floats() ([]float32, error) {
 	}
 	return out, nil
 }
+
+// floatsViewMin is the size above which Floats returns a view of an F32
+// tensor rather than a copy.
+const floatsViewMin = 1 << 20
 
 // CheckShape returns an error unless t has exactly the given shape (ne order).
 func (t *Tensor) CheckShape(shape ...int) error {
