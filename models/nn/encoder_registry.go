@@ -26,11 +26,12 @@ const (
 	PoolMean Pooling = 1 // the mean over all tokens of the text, [CLS] and [SEP] included
 	PoolCLS  Pooling = 2 // the first token's state ([CLS])
 	PoolLast Pooling = 3 // the last token's state
+	PoolRank Pooling = 4 // a reranker's score: a classification head on one token's state (see ClassifierHead)
 )
 
-var poolingNames = map[Pooling]string{PoolNone: "none", PoolMean: "mean", PoolCLS: "cls", PoolLast: "last"}
+var poolingNames = map[Pooling]string{PoolNone: "none", PoolMean: "mean", PoolCLS: "cls", PoolLast: "last", PoolRank: "rank"}
 
-// String returns "none", "mean", "cls" or "last".
+// String returns "none", "mean", "cls", "last" or "rank".
 func (p Pooling) String() string {
 	if s, ok := poolingNames[p]; ok {
 		return s
@@ -39,14 +40,14 @@ func (p Pooling) String() string {
 }
 
 // ParsePooling returns the pooling called name ("none", "mean", "cls",
-// "last"; case-insensitive).
+// "last", "rank"; case-insensitive).
 func ParsePooling(name string) (Pooling, error) {
 	for p, s := range poolingNames {
 		if strings.EqualFold(name, s) {
 			return p, nil
 		}
 	}
-	return 0, fmt.Errorf("nn: unknown pooling %q (want none, mean, cls or last)", name)
+	return 0, fmt.Errorf("nn: unknown pooling %q (want none, mean, cls, last or rank)", name)
 }
 
 // EncoderConfig holds the hyperparameters of a text encoder, read from the
