@@ -3,7 +3,6 @@ package all_test
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -37,18 +36,35 @@ type encoderRef struct {
 
 // encoderTolerance is what each reference must meet: the pooled vectors'
 // cosine (the bar), the per-token states' largest absolute
-// difference, and for rerankers the raw scores' largest difference.
+// difference (tok) and how many token rows may differ by more than 1e-6
+// (rows; -1 = any), and for rerankers the raw scores' largest difference.
 type encoderTolerance struct {
-	cos, tok, rank float64
+	cos, tok float64
+	rows     int
+	rank     float64
 }
 
-// encoderTolerances are per model directory and type. F32: ggml's F32
-// products and ours agree to the last bits only mostly, and a last-bit
-// difference that crosses a float16 step of the GELU table moves a state by
-// ~1e-3 (numpy-f64/README); Q8_0: the same arithmetic as ggml-cpu.
-var encoderTolerances = map[string]encoderTolerance{
-	"F32":  {cos: 0.9999, tok: 2e-3, rank: 1e-4},
-	"Q8_0": {cos: 0.9999, tok: 2e-3, rank: 1e-3},
+// encoderTolerance returns the tolerance of a model directory and type.
+// F32: ggml's F32 weight products and edgeai's agree to the last bits only
+// mostly (tinyBLAS's order is not edgeai's), and a last-bit difference that
+// crosses a float16 step of the GELU table moves a state by up to ~1e-3
+// (numpy-f64/README). Q8_0: the same arithmetic as ggml-cpu, bit-identical
+// but for single rounding flips of a quantized activation (a last-bit
+// difference upstream lands on a Q8_0 rounding boundary) that attention
+// then spreads: one row of neo-bert and of qwen3-embed, the two longer
+// texts of gemma-embedding (six layers, windows and a global layer spread
+// a flip over the whole text).
+func encoderTolerances(model, typ string) encoderTolerance {
+	if typ == "F32" {
+		return encoderTolerance{cos: 0.9999, tok: 2e-3, rows: -1, rank: 1e-4}
+	}
+	switch model {
+	case "neo-bert", "qwen3-embed":
+		return encoderTolerance{cos: 0.9999, tok: 0.02, rows: 1}
+	case "gemma-embedding":
+		return encoderTolerance{cos: 0.9999, tok: 0.1, rows: 100}
+	}
+	return encoderTolerance{cos: 0.9999, tok: 1e-6, rows: 0, rank: 1e-6}
 }
 
 // TestEncoderReferences checks every model of ../shared/testdata/encoders
@@ -94,7 +110,7 @@ func TestEncoderReferences(t *testing.T) {
 			if sum := fileSHA256(t, path); sum != ref.ModelSHA256 {
 				t.Errorf("%s: sha256 %s, llama.cpp's file has %s", filepath.Base(path), sum, ref.ModelSHA256)
 			}
-			checkEncoder(t, filepath.Join(dir, name), path, &ref, encoderTolerances[typ], pool)
+			checkEncoder(t, filepath.Join(dir, name), path, &ref, encoderTolerances(filepath.Base(dir), typ), pool)
 		})
 	}
 }
@@ -174,17 +190,18 @@ func checkEncoder(t *testing.T, base, path string, ref *encoderRef, tol encoderT
 	if len(tokRef) != len(tokGot) {
 		t.Fatalf("token states: %d values, want %d", len(tokGot), len(tokRef))
 	}
-	worstTok := maxDiff(tokGot, tokRef)
-	t.Logf("per-token states: max |diff| %.3g", worstTok)
-	if os.Getenv("EDGEAI_ENC_DEBUG") != "" {
-		for i := 0; i < total; i++ {
-			if d := maxDiff(tokGot[i*dim:(i+1)*dim], tokRef[i*dim:(i+1)*dim]); d > 1e-5 {
+	worstTok, rows := maxDiff(tokGot, tokRef), 0
+	for i := 0; i < total; i++ {
+		if d := maxDiff(tokGot[i*dim:(i+1)*dim], tokRef[i*dim:(i+1)*dim]); d > 1e-6 {
+			rows++
+			if os.Getenv("EDGEAI_ENC_DEBUG") != "" {
 				t.Logf("  token row %d: max |diff| %.3g", i, d)
 			}
 		}
 	}
-	if worstTok > tol.tok {
-		t.Errorf("per-token max |diff| %g > %g", worstTok, tol.tok)
+	t.Logf("per-token states: max |diff| %.3g, %d of %d rows differ by more than 1e-6", worstTok, rows, total)
+	if worstTok > tol.tok || tol.rows >= 0 && rows > tol.rows {
+		t.Errorf("per-token max |diff| %g (bar %g), %d rows over 1e-6 (bar %d)", worstTok, tol.tok, rows, tol.rows)
 	}
 
 	if c.Pooling == nn.PoolRank {
@@ -276,5 +293,3 @@ func cosine(a, b []float32) float64 {
 	}
 	return ab / math.Sqrt(aa*bb)
 }
-
-var _ = fmt.Sprint

@@ -192,8 +192,9 @@ func (a *EncoderAttention) Run(pool *parallel.Pool, p *EncoderPass, q []float32,
 }
 
 // softmaxRow is ggml's soft_max of one row of n scores (no padding): the
-// whole groups of sixteen through ggml's vector expf, the rest through
-// expf, the sum in float64, every value multiplied by float32(1/sum).
+// whole groups of sixteen through ggml's vector expf, the rest through the
+// C library's expf (Expf), the sum in float64, every value multiplied by
+// float32(1/sum).
 func softmaxRow(x []float32) {
 	mx := x[0]
 	for _, v := range x[1:] {
@@ -201,7 +202,7 @@ func softmaxRow(x []float32) {
 	}
 	sum := kernels.SoftmaxExp16(x, mx)
 	for i := len(x) &^ 15; i < len(x); i++ {
-		e := float32(math.Exp(float64(x[i] - mx)))
+		e := Expf(x[i] - mx)
 		x[i] = e
 		sum += float64(e)
 	}
