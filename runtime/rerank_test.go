@@ -218,7 +218,7 @@ func TestEmbedEncoders(t *testing.T) {
 			row := 0
 			for _, ts := range toks {
 				for _, v := range ts {
-					if d := maxAbs(v, tokWant[row*ref.NEmbd:(row+1)*ref.NEmbd]); d > 2e-3 {
+					if d := maxAbsDiff(v, tokWant[row*ref.NEmbd:(row+1)*ref.NEmbd]); d > 2e-3 {
 						t.Errorf("token row %d: max |diff| %g", row, d)
 					}
 					row++
@@ -228,7 +228,7 @@ func TestEmbedEncoders(t *testing.T) {
 	}
 }
 
-func maxAbs(a, b []float32) float64 {
+func maxAbsDiff(a, b []float32) float64 {
 	var m float64
 	for i := range a {
 		m = max(m, math.Abs(float64(a[i]-b[i])))

@@ -113,7 +113,7 @@ func (s *decoderEncoderState) cache(n int) (*Cache, error) {
 		s.free[c] = l[:len(l)-1]
 		return l[len(l)-1], nil
 	}
-	return s.e.d.NewCache(c)
+	return s.e.d.NewCache(c, CacheOptions{Batch: s.maxTokens})
 }
 
 func (s *decoderEncoderState) release(c *Cache) { s.free[c.Cap()] = append(s.free[c.Cap()], c) }
