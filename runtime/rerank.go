@@ -170,3 +170,31 @@ func (m *EmbedModel) Prefixes() (query, document string) {
 // Qwen3EmbeddingInstruction returns the prefix Qwen3-Embedding expects
 // before a query: "Instruct: " + task + "\nQuery:" (documents take none).
 func Qwen3EmbeddingInstruction(task string) string { return "Instruct: " + task + "\nQuery:" }
+
+// RerankIDs is Rerank for pairs already tokenized (each as RerankTokens
+// returns it, at most ContextLength tokens, ids within the vocabulary):
+// benchmarks use it to score pairs of an exact length.
+func (m *EmbedModel) RerankIDs(ctx context.Context, pairs [][]int) ([]float32, error) {
+	if m.pooling != nn.PoolRank {
+		return nil, ErrNotReranker
+	}
+	for i, s := range pairs {
+		if len(s) == 0 || len(s) > m.maxLen {
+			return nil, &TextError{Index: i, Err: fmt.Errorf("runtime: %w: %d tokens, the model takes 1 to %d", ErrContextFull, len(s), m.maxLen)}
+		}
+		for _, id := range s {
+			if id < 0 || id >= m.tok.VocabSize() {
+				return nil, &TextError{Index: i, Err: fmt.Errorf("runtime: token id %d out of range [0,%d)", id, m.tok.VocabSize())}
+			}
+		}
+	}
+	vecs, err := m.embedSeqs(ctx, pairs)
+	if err != nil {
+		return nil, err
+	}
+	scores := make([]float32, len(vecs))
+	for i, v := range vecs {
+		scores[i] = v[0]
+	}
+	return scores, nil
+}

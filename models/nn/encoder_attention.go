@@ -116,8 +116,7 @@ func powf(x, y float32) float32 { return float32(math.Pow(float64(x), float64(y)
 // passes of up to a number of tokens; one per state.
 type EncoderAttnScratch struct {
 	scores []float32 // per (text, head): one row of the text's length
-	vt     []float32 // per (text, head): the head's values transposed (ValueDim x length)
-	col    []float32
+	kt     []float32 // per (text, head): the head's keys transposed (HeadDim x length)
 }
 
 // NewEncoderAttnScratch allocates the scratch memory of a for passes of up
@@ -125,7 +124,7 @@ type EncoderAttnScratch struct {
 func NewEncoderAttnScratch(a *EncoderAttention, maxTokens int) *EncoderAttnScratch {
 	return &EncoderAttnScratch{
 		scores: make([]float32, a.Heads*maxTokens),
-		vt:     make([]float32, a.Heads*a.ValueDim*maxTokens),
+		kt:     make([]float32, a.Heads*a.HeadDim*maxTokens),
 	}
 }
 
@@ -133,41 +132,43 @@ func NewEncoderAttnScratch(a *EncoderAttention, maxTokens int) *EncoderAttnScrat
 // Heads·ValueDim values), one (text, head) pair per unit of work on pool.
 // Row t's query is q[t*qs:], its key k[t*ks:] and its value v[t*vs:] (so
 // that the three can be views of one fused QKV product), each head's values
-// consecutive.
+// consecutive. A query's scores are computed against the head's keys
+// transposed, sixteen at a time (kernels.AttnDotCols: each exactly
+// AttnDot).
 func (a *EncoderAttention) Run(pool *parallel.Pool, p *EncoderPass, q []float32, qs int, k []float32, ks int, v []float32, vs int, out []float32, sc *EncoderAttnScratch) {
 	heads, hd, vd := a.Heads, a.HeadDim, a.ValueDim
 	group := heads / a.KVHeads
 	od := heads * vd
 	total := p.Total
+	negInf := float32(math.Inf(-1))
 	pool.For(len(p.N)*heads, 1, func(lo, hi int) {
 		for item := lo; item < hi; item++ {
 			s, h := item/heads, item%heads
 			off, n := p.Off[s], p.N[s]
 			kvh := h / group
 			scores := sc.scores[h*total+off : h*total+off+n]
-			vt := sc.vt[(h*total+off)*vd : (h*total+off+n)*vd]
-			tiny := n%16 == 0 && n >= 2 // llamafile's sgemm takes the product
-			if !tiny {
-				for t := 0; t < n; t++ {
-					src := v[(off+t)*vs+kvh*vd : (off+t)*vs+(kvh+1)*vd]
-					for d, x := range src {
-						vt[d*n+t] = x
-					}
+			kt := sc.kt[(h*total+off)*hd : (h*total+off+n)*hd]
+			for t := 0; t < n; t++ {
+				src := k[(off+t)*ks+kvh*hd : (off+t)*ks+(kvh+1)*hd]
+				for d, x := range src {
+					kt[d*n+t] = x
 				}
 			}
+			tiny := n%16 == 0 && n >= 2 // llamafile's sgemm takes the product
 			var slope float32
 			if a.Slopes != nil {
 				slope = a.Slopes[h]
 			}
+			vh := v[off*vs+kvh*vd:]
 			for i := 0; i < n; i++ {
 				qi := q[(off+i)*qs+h*hd : (off+i)*qs+(h+1)*hd]
-				for j := 0; j < n; j++ {
+				kernels.AttnDotCols(scores, qi, kt, n)
+				for j := range scores {
 					if a.Causal && j > i || a.Window > 0 && (j-i > a.Window || i-j > a.Window) {
-						scores[j] = float32(math.Inf(-1))
+						scores[j] = negInf
 						continue
 					}
-					kj := k[(off+j)*ks+kvh*hd : (off+j)*ks+(kvh+1)*hd]
-					x := kernels.AttnDot(qi, kj) * a.Scale
+					x := scores[j] * a.Scale
 					if a.Slopes != nil {
 						d := i - j
 						if d < 0 {
@@ -180,11 +181,9 @@ func (a *EncoderAttention) Run(pool *parallel.Pool, p *EncoderPass, q []float32,
 				softmaxRow(scores)
 				o := out[(off+i)*od+h*vd : (off+i)*od+(h+1)*vd]
 				if tiny {
-					kernels.AttnValues(o, scores, v[off*vs+kvh*vd:], vs)
-					continue
-				}
-				for d := range o {
-					o[d] = kernels.AttnDot(scores, vt[d*n:(d+1)*n])
+					kernels.AttnValues(o, scores, vh, vs)
+				} else {
+					kernels.AttnDotCols(o, scores, vh, vs)
 				}
 			}
 		}
