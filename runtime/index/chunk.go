@@ -86,7 +86,9 @@ func span(text []byte, ps []piece) Span {
 	return Span{Offset: int64(start), Length: end - start, FirstLine: first, LastLine: last}
 }
 
-func isSpace(b byte) bool { return b == ' ' || b == '\t' || b == '\n' || b == '\r' || b == '\f' || b == '\v' }
+func isSpace(b byte) bool {
+	return b == ' ' || b == '\t' || b == '\n' || b == '\r' || b == '\f' || b == '\v'
+}
 
 // splitPieces cuts text into its lines, and the lines longer than size
 // into pieces of at most size bytes.
