@@ -41,3 +41,42 @@ func attnDotColsArch(out, x, m []float32, stride int) int {
 	}
 	return 0
 }
+
+// attnDotRows16AVX512 sets out[16g+l] = attnDotGeneric(x[:n], row 16g+l of
+// k) for groups groups of sixteen rows, n < 64, gathering element i of the
+// sixteen rows into one register.
+//
+//go:noescape
+func attnDotRows16AVX512(out, x *float32, n int, k *float32, stride, groups int)
+
+// attnDotRows64AVX512 is attnDotRows16AVX512 for n >= 64 (see
+// attnDotCols64AVX512).
+//
+//go:noescape
+func attnDotRows64AVX512(out, x *float32, n int, k *float32, stride, groups int)
+
+// attnDotRows8AVX2 is attnDotRows16AVX512 with eight rows per group.
+//
+//go:noescape
+func attnDotRows8AVX2(out, x *float32, n int, k *float32, stride, groups int)
+
+// attnDotRowsArch computes the whole groups of rows the path in use has
+// assembly for and returns how many rows it did.
+func attnDotRowsArch(out, x, k []float32, stride int) int {
+	n := len(x)
+	switch {
+	case cur.name == "avx512" && len(out) >= 16:
+		g := len(out) / 16
+		if n < 64 {
+			attnDotRows16AVX512(&out[0], &x[0], n, &k[0], stride, g)
+		} else {
+			attnDotRows64AVX512(&out[0], &x[0], n, &k[0], stride, g)
+		}
+		return 16 * g
+	case cur.name == "avx2" && len(out) >= 8 && n < 64:
+		g := len(out) / 8
+		attnDotRows8AVX2(&out[0], &x[0], n, &k[0], stride, g)
+		return 8 * g
+	}
+	return 0
+}

@@ -78,3 +78,39 @@ func BenchmarkAttnDotCols(b *testing.B) {
 		})
 	}
 }
+
+// TestAttnDotRows checks AttnDotRows against AttnDot row by row, bit for
+// bit, on every path.
+func TestAttnDotRows(t *testing.T) {
+	rng := rand.New(rand.NewPCG(23, 24))
+	for _, im := range impls {
+		if !im.available {
+			continue
+		}
+		t.Run(im.name, func(t *testing.T) {
+			defer func(c *impl) { cur = c }(cur)
+			cur = im
+			for _, n := range []int{1, 3, 16, 32, 33, 63, 64, 65, 96, 128, 129, 200} {
+				for _, rows := range []int{1, 7, 8, 9, 16, 17, 40, 100} {
+					stride := n + rng.IntN(9)
+					x := make([]float32, n)
+					k := make([]float32, (rows-1)*stride+n)
+					for i := range x {
+						x[i] = float32(rng.NormFloat64())
+					}
+					for i := range k {
+						k[i] = float32(rng.NormFloat64())
+					}
+					out := make([]float32, rows)
+					AttnDotRows(out, x, k, stride)
+					for j := range rows {
+						want := AttnDot(x, k[j*stride:j*stride+n])
+						if math.Float32bits(out[j]) != math.Float32bits(want) {
+							t.Fatalf("n %d rows %d stride %d: row %d = %v, AttnDot %v", n, rows, stride, j, out[j], want)
+						}
+					}
+				}
+			}
+		})
+	}
+}

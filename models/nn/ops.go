@@ -164,7 +164,20 @@ func GELU(x []float32) {
 			x[i] = 0
 		case v >= 10:
 		default:
-			x[i] = tab[quant.F32ToF16(v)]
+			x[i] = tab[f16Bits(v)]
 		}
 	}
+}
+
+// f16Bits is quant.F32ToF16 (nearest even) with a fast path for the values
+// that round to a normal half: adding 0xfff plus the lowest kept bit, then
+// shifting, rounds the mantissa and carries into the exponent as it must.
+func f16Bits(f float32) uint16 {
+	b := math.Float32bits(f)
+	a := b & 0x7fffffff
+	if a >= 0x38800000 && a < 0x477ff000 { // 2⁻¹⁴ <= |f| < 65520
+		a += 0xfff + (a>>13)&1
+		return uint16(b>>16)&0x8000 | uint16(a>>13-(127-15)<<10)
+	}
+	return quant.F32ToF16(f)
 }
