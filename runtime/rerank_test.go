@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,7 +14,9 @@ import (
 	"testing"
 
 	"github.com/edgeai-go/edgeai/internal/testutil"
+	"github.com/edgeai-go/edgeai/models/gguf"
 	"github.com/edgeai-go/edgeai/models/quantize"
+	"github.com/edgeai-go/edgeai/quant"
 	"github.com/edgeai-go/edgeai/runtime"
 )
 
@@ -234,4 +237,113 @@ func maxAbsDiff(a, b []float32) float64 {
 		m = max(m, math.Abs(float64(a[i]-b[i])))
 	}
 	return m
+}
+
+// TestQwen3RerankerHead checks the Qwen3-Reranker path where no reference
+// output exists: the tiny qwen3 embedder rewritten as llama.cpp's
+// conversion lays out a Qwen3-Reranker (pooling_type 4, cls.output.weight
+// holding the LM head's "yes" and "no" rows: here two random rows, a
+// tokenizer.chat_template.rerank) must give, for each pair, the template's
+// tokens and P(yes) = softmax(h·yes, h·no)[0], h the last token's final
+// state as the same weights give it loaded as an embedder (LAST pooling, not
+// normalised).
+func TestQwen3RerankerHead(t *testing.T) {
+	dir := testutil.Shared(t, "testdata/encoders/qwen3-embed")
+	srcPath := filepath.Join(dir, "tiny-qwen3-embed-F32.gguf")
+	src, err := gguf.Open(srcPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	const tmpl = "<|im_start|>system\nJudge whether the Document meets the requirements based on the Query. Answer only \"yes\" or \"no\".<|im_end|>\n<|im_start|>user\n<Query>: {query}\n<Document>: {document}<|im_end|>\n<|im_start|>assistant\n"
+	var kv []gguf.KV
+	for _, e := range src.KV {
+		if e.Key != "qwen3.pooling_type" {
+			kv = append(kv, e)
+		}
+	}
+	kv = append(kv, gguf.KV{Key: "qwen3.pooling_type", Value: gguf.NewUint32(4)},
+		gguf.KV{Key: "tokenizer.chat_template.rerank", Value: gguf.NewString(tmpl)})
+	var ts []gguf.WriteTensor
+	dim := 0
+	for i := range src.Tensors {
+		ti := &src.Tensors[i]
+		data, err := src.TensorData(ti)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ti.Name == "token_embd.weight" {
+			dim = int(ti.Shape[0])
+		}
+		ts = append(ts, gguf.WriteTensor{Name: ti.Name, Type: ti.Type, Shape: ti.Shape, Data: data})
+	}
+	rng := rand.New(rand.NewPCG(7, 8))
+	head := make([]float32, 2*dim) // row 0 "yes", row 1 "no"
+	hb := make([]byte, 4*len(head))
+	for i := range head {
+		head[i] = float32(rng.NormFloat64() * 0.3)
+		binary.LittleEndian.PutUint32(hb[4*i:], math.Float32bits(head[i]))
+	}
+	ts = append(ts, gguf.WriteTensor{Name: "cls.output.weight", Type: quant.F32, Shape: []int64{int64(dim), 2}, Data: hb})
+	path := filepath.Join(t.TempDir(), "tiny-qwen3-reranker.gguf")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := gguf.Write(f, kv, ts, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	ctx := context.Background()
+	rr, err := runtime.LoadReranker(ctx, path, runtime.WithEmbedThreads(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rr.Close()
+	em, err := runtime.LoadEmbedder(ctx, srcPath, runtime.WithPooling("last"), runtime.WithNormalize(false), runtime.WithEmbedThreads(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer em.Close()
+	if q, d := rr.Prefixes(); q != "" || d != "" {
+		t.Errorf("a reranker has no embedding prefixes: %q, %q", q, d)
+	}
+	query := "where does the girl play?"
+	docs := []string{"The girl played in the park with her ball.", "Once upon a time there was a big tree.", "the sun"}
+	scores, err := rr.Rerank(ctx, query, docs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, d := range docs {
+		ids, err := rr.RerankTokens(query, d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := em.Tokenize(strings.NewReplacer("{query}", query, "{document}", d).Replace(tmpl))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(ids, want) {
+			t.Fatalf("pair %d: tokens %v, the template's %v", i, ids, want)
+		}
+		h, err := em.EmbedIDs(ctx, [][]int{ids})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var yes, no float64
+		for j, v := range h[0] {
+			yes += float64(v) * float64(head[j])
+			no += float64(v) * float64(head[dim+j])
+		}
+		p := 1 / (1 + math.Exp(no-yes))
+		if d := math.Abs(float64(scores[i]) - p); d > 1e-5 || scores[i] <= 0 || scores[i] >= 1 {
+			t.Errorf("pair %d: score %v, softmax of the yes/no logits %v (|diff| %.2g)", i, scores[i], p, d)
+		}
+	}
+	if _, err := rr.Embed(ctx, docs); !errors.Is(err, runtime.ErrReranker) {
+		t.Errorf("Embed of a reranker: %v", err)
+	}
 }
