@@ -69,7 +69,7 @@ func Split(text []byte, size, overlap int) []Span {
 // if all white space).
 func span(text []byte, ps []piece) Span {
 	start, end := ps[0].start, ps[len(ps)-1].end
-	first, last := ps[0].line, ps[len(ps)-1].line
+	first := ps[0].line
 	for start < end && isSpace(text[start]) {
 		if text[start] == '\n' {
 			first++
@@ -82,7 +82,7 @@ func span(text []byte, ps []piece) Span {
 	if start == end {
 		return Span{}
 	}
-	last = first + bytes.Count(text[start:end], []byte{'\n'})
+	last := first + bytes.Count(text[start:end], []byte{'\n'})
 	return Span{Offset: int64(start), Length: end - start, FirstLine: first, LastLine: last}
 }
 
