@@ -8,21 +8,23 @@ import (
 	"os"
 	"path/filepath"
 	goruntime "runtime"
+	"slices"
 	"sync"
 
 	"github.com/edgeai-go/edgeai/internal/safeopen"
 
 	"github.com/edgeai-go/edgeai/internal/parallel"
-	_ "github.com/edgeai-go/edgeai/models/bert" // register the BERT encoder
 	"github.com/edgeai-go/edgeai/models/gguf"
 	"github.com/edgeai-go/edgeai/models/nn"
 	"github.com/edgeai-go/edgeai/models/tokenizer"
 )
 
 // Text embeddings: an EmbedModel turns texts into vectors with an encoder,
-// either a BERT-family GGUF run on edgeai's own kernels or an ONNX export
-// run through an ONNX backend, with the same WordPiece tokenizer and the
-// same pooling either way.
+// either a GGUF run on edgeai's own kernels (the BERT family, nomic-bert,
+// jina-bert-v2/v3, neo-bert, gemma-embedding, or a decoder such as Qwen3
+// trained as an embedder) or an ONNX export run through an ONNX backend,
+// with the same tokenizer and the same pooling either way. A model whose
+// pooling is "rank" is a reranker (a cross-encoder): see Rerank.
 
 // EmbedOptions configure LoadEmbedder. The zero value is the model's own
 // settings: its pooling, L2-normalised vectors, all cores, no truncation.
@@ -37,8 +39,10 @@ type EmbedOptions struct {
 	BatchTokens int
 	// Pooling overrides the model's pooling: "mean", "cls", "last" or
 	// "none" (token vectors, see EmbedTokens); "" keeps the model's
-	// ({arch}.pooling_type for GGUF; a sentence-transformers
-	// 1_Pooling/config.json beside an ONNX model, else mean).
+	// ({arch}.pooling_type for GGUF, "rank" for a reranker; a
+	// sentence-transformers 1_Pooling/config.json beside an ONNX model,
+	// else mean). A decoder GGUF (Qwen3-Embedding) loads as an embedder
+	// when its file has a pooling_type or this option is set.
 	Pooling string
 	// NoNormalize keeps the vectors as pooled; by default they are scaled
 	// to unit length (L2), as llama.cpp and sentence-transformers do.
@@ -90,13 +94,13 @@ func WithTokenizer(path string) EmbedOption { return func(o *EmbedOptions) { o.T
 type EmbedInfo struct {
 	Path          string
 	Format        string // "gguf" or "onnx"
-	Architecture  string // general.architecture ("bert"); "onnx" for ONNX models
+	Architecture  string // general.architecture ("bert", "nomic-bert", "qwen3", ...); "onnx" for ONNX models
 	Name          string // general.name, if any
 	Backend       string // "edgeai" (own kernels) or the ONNX backend's name
-	Dim           int    // values per vector
+	Dim           int    // values per vector (per text for a reranker: its scores)
 	ContextLength int    // most tokens per text, [CLS] and [SEP] included
 	Vocab         int
-	Pooling       string // "mean", "cls", "last" or "none"
+	Pooling       string // "mean", "cls", "last", "none" or "rank" (a reranker)
 	Normalize     bool   // vectors are scaled to unit length
 	Truncate      bool   // over-long texts are cut instead of refused
 	Threads       int    // 0 for an ONNX backend's default
@@ -112,6 +116,8 @@ type EmbedModel struct {
 	normalize bool
 	maxLen    int
 	eng       embedEngine
+
+	rerankTemplate string // tokenizer.chat_template.rerank: "{query}" and "{document}" replaced (Qwen3-Reranker)
 }
 
 // embedEngine runs token sequences through an encoder.
@@ -128,11 +134,14 @@ type embedEngine interface {
 // a text encoder (a decoder GGUF, for one).
 var ErrNotEncoder = errors.New("runtime: not an embedding model")
 
-// LoadEmbedder loads a text-embedding model: a BERT-family GGUF (run on
-// edgeai's kernels) or an ONNX encoder export (inputs input_ids and
-// optionally attention_mask and token_type_ids; tokenizer.json or
-// vocab.txt beside it). A directory is searched for model.onnx and
-// onnx/model.onnx. The format is told by the file's first bytes.
+// LoadEmbedder loads a text-embedding model or a reranker: a GGUF of an
+// encoder architecture (bert, nomic-bert, jina-bert-v2, jina-bert-v3,
+// neo-bert, gemma-embedding) or of a decoder with a pooling_type
+// (Qwen3-Embedding, Qwen3-Reranker), run on edgeai's kernels, or an ONNX
+// encoder export (inputs input_ids and optionally attention_mask and
+// token_type_ids; tokenizer.json or vocab.txt beside it). A directory is
+// searched for model.onnx and onnx/model.onnx. The format is told by the
+// file's first bytes.
 func LoadEmbedder(ctx context.Context, path string, opts ...EmbedOption) (*EmbedModel, error) {
 	var o EmbedOptions
 	for _, opt := range opts {
@@ -212,10 +221,20 @@ func loadGGUFEmbedder(path string, o EmbedOptions) (*EmbedModel, error) {
 }
 
 func newGGUFEmbedder(f *gguf.File, path string, o EmbedOptions) (*EmbedModel, error) {
-	if !nn.IsEncoder(f.Arch()) {
-		return nil, fmt.Errorf("runtime: %s: %w: architecture %q (encoders: %v); load text-generation models with Load", path, ErrNotEncoder, f.Arch(), nn.EncoderArchitectures())
+	var enc nn.Encoder
+	var err error
+	switch _, hasPooling := f.Lookup(f.ArchKey("pooling_type")); {
+	case nn.IsEncoder(f.Arch()):
+		enc, err = nn.LoadEncoder(f)
+	case hasPooling || o.Pooling != "":
+		var d nn.Decoder
+		if d, err = nn.LoadDecoder(f); err == nil {
+			enc, err = nn.DecoderEncoder(d, f)
+		}
+	default:
+		return nil, fmt.Errorf("runtime: %s: %w: architecture %q has no pooling_type (encoders: %v; a decoder trained as an embedder, such as Qwen3-Embedding, has one); load text-generation models with Load",
+			path, ErrNotEncoder, f.Arch(), nn.EncoderArchitectures())
 	}
-	enc, err := nn.LoadEncoder(f)
 	if err != nil {
 		return nil, fmt.Errorf("runtime: %s: %w", path, err)
 	}
@@ -227,9 +246,6 @@ func newGGUFEmbedder(f *gguf.File, path string, o EmbedOptions) (*EmbedModel, er
 	if tok.VocabSize() != c.Vocab {
 		return nil, fmt.Errorf("runtime: %s: tokenizer has %d tokens but the model %d", path, tok.VocabSize(), c.Vocab)
 	}
-	if tok.Model() != "bert" {
-		return nil, fmt.Errorf("runtime: %s: tokenizer %q: edgeai's encoders take WordPiece (bert) vocabularies", path, tok.Model())
-	}
 	if o.Threads == 0 {
 		o.Threads = goruntime.NumCPU()
 	}
@@ -240,12 +256,29 @@ func newGGUFEmbedder(f *gguf.File, path string, o EmbedOptions) (*EmbedModel, er
 		return nil, fmt.Errorf("runtime: %d batch tokens cannot hold one text of the model's context (%d)", o.BatchTokens, c.ContextLength)
 	}
 	name, _ := f.String("general.name")
-	m := &EmbedModel{opts: o, tok: tok, maxLen: c.ContextLength,
-		eng: &ggufEngine{file: f, enc: enc, threads: o.Threads, batchTokens: o.BatchTokens}}
+	eng := &ggufEngine{file: f, enc: enc, threads: o.Threads, batchTokens: o.BatchTokens}
+	m := &EmbedModel{opts: o, tok: tok, maxLen: c.ContextLength, eng: eng}
 	m.info = EmbedInfo{Path: path, Format: "gguf", Architecture: c.Arch, Name: name, Backend: "edgeai", Dim: c.Dim,
 		ContextLength: c.ContextLength, Vocab: c.Vocab, Threads: o.Threads, Tokenizer: "gguf"}
 	if err := m.resolvePooling(c.Pooling); err != nil {
 		return nil, err
+	}
+	if m.pooling == nn.PoolRank && c.Pooling != nn.PoolRank {
+		return nil, fmt.Errorf("runtime: %s: pooling rank needs a reranker (a classification head); the model's pooling is %v", path, c.Pooling)
+	}
+	if m.pooling != nn.PoolRank && c.Pooling == nn.PoolRank {
+		return nil, fmt.Errorf("runtime: %s is a reranker (pooling rank): it scores query-document pairs (Rerank) and gives no embeddings", path)
+	}
+	// The vectors' width after the model's layers past the pooling
+	// (EmbeddingGemma's projections, a reranker's head), known from a state.
+	st, err := eng.get()
+	if err != nil {
+		return nil, err
+	}
+	m.info.Dim = st.outDim(m.pooling)
+	eng.put(st)
+	if m.pooling == nn.PoolRank {
+		m.rerankTemplate, _ = f.String("tokenizer.chat_template.rerank")
 	}
 	return m, nil
 }
@@ -295,6 +328,9 @@ func (m *EmbedModel) CountTokens(text string) (int, error) {
 // their cosine similarity. Texts are batched: many go through the encoder
 // together, split across threads; ctx is checked between passes.
 func (m *EmbedModel) Embed(ctx context.Context, texts []string) ([][]float32, error) {
+	if m.pooling == nn.PoolRank {
+		return nil, ErrReranker
+	}
 	if m.pooling == nn.PoolNone {
 		return nil, fmt.Errorf("runtime: the model's pooling is none (one vector per token): use EmbedTokens, or choose a pooling (WithPooling)")
 	}
@@ -309,6 +345,9 @@ func (m *EmbedModel) Embed(ctx context.Context, texts []string) ([][]float32, er
 // returns it ([CLS] … [SEP], at most ContextLength tokens, ids within the
 // vocabulary). Benchmarks use it to run sequences of an exact length.
 func (m *EmbedModel) EmbedIDs(ctx context.Context, seqs [][]int) ([][]float32, error) {
+	if m.pooling == nn.PoolRank {
+		return nil, ErrReranker
+	}
 	if m.pooling == nn.PoolNone {
 		return nil, fmt.Errorf("runtime: the model's pooling is none (one vector per token): use EmbedTokens, or choose a pooling (WithPooling)")
 	}
@@ -327,6 +366,19 @@ func (m *EmbedModel) EmbedIDs(ctx context.Context, seqs [][]int) ([][]float32, e
 
 func (m *EmbedModel) embedSeqs(ctx context.Context, seqs [][]int) ([][]float32, error) {
 	out := make([][]float32, len(seqs))
+	if ge, ok := m.eng.(*ggufEngine); ok { // pooling and the layers after it on edgeai's kernels
+		err := ge.runPooled(ctx, seqs, m.pooling, func(i int, v []float32) {
+			v = slices.Clone(v)
+			if m.normalize && m.pooling != nn.PoolRank {
+				nn.Normalize(v)
+			}
+			out[i] = v
+		})
+		if err != nil {
+			return nil, err
+		}
+		return out, nil
+	}
 	dim := m.eng.dim()
 	err := m.eng.run(ctx, seqs, func(i int, states []float32, n int, pooled bool) error {
 		v := make([]float32, dim)
@@ -356,7 +408,34 @@ func (m *EmbedModel) EmbedTokens(ctx context.Context, texts []string) ([][][]flo
 		return nil, err
 	}
 	out := make([][][]float32, len(texts))
+	if m.pooling == nn.PoolRank {
+		return nil, ErrReranker
+	}
 	dim := m.eng.dim()
+	if ge, ok := m.eng.(*ggufEngine); ok {
+		dim = m.info.Dim
+		if m.pooling != nn.PoolNone { // the layers after a pooling apply to token states as llama.cpp does
+			if st, err := ge.get(); err == nil {
+				dim = st.outDim(nn.PoolNone)
+				ge.put(st)
+			}
+		}
+		err = ge.runPooled(ctx, seqs, nn.PoolNone, func(i int, states []float32) {
+			n := len(states) / dim
+			vs := make([][]float32, n)
+			for t := range vs {
+				vs[t] = slices.Clone(states[t*dim : (t+1)*dim])
+				if m.normalize {
+					nn.Normalize(vs[t])
+				}
+			}
+			out[i] = vs
+		})
+		if err != nil {
+			return nil, err
+		}
+		return out, nil
+	}
 	err = m.eng.run(ctx, seqs, func(i int, states []float32, n int, pooled bool) error {
 		if pooled {
 			return fmt.Errorf("runtime: %s gives pooled vectors only, no token states", filepath.Base(m.info.Path))
@@ -416,9 +495,23 @@ type ggufEngine struct {
 }
 
 type ggufState struct {
-	pool *parallel.Pool
-	st   nn.EncoderState
-	out  []float32
+	pool   *parallel.Pool
+	st     nn.EncoderState
+	enc    nn.Encoder
+	out    []float32
+	pooled []float32 // the pass's pooled vectors
+	headed []float32 // the layers after the pooling's outputs
+}
+
+// outDim returns the values per text (per token for PoolNone) that pooling
+// p and the model's layers after it give.
+func (s *ggufState) outDim(p nn.Pooling) int {
+	if hs, ok := s.st.(nn.HeadState); ok {
+		if k := hs.HeadOutputs(p); k > 0 {
+			return k
+		}
+	}
+	return s.enc.Config().Dim
 }
 
 func (e *ggufEngine) dim() int { return e.enc.Config().Dim }
@@ -442,7 +535,7 @@ func (e *ggufEngine) get() (*ggufState, error) {
 		pool.Close()
 		return nil, fmt.Errorf("runtime: %w", err)
 	}
-	return &ggufState{pool: pool, st: st, out: make([]float32, e.batchTokens*e.dim())}, nil
+	return &ggufState{pool: pool, st: st, enc: e.enc, out: make([]float32, e.batchTokens*e.dim())}, nil
 }
 
 func (e *ggufEngine) put(s *ggufState) {
@@ -498,6 +591,88 @@ func (e *ggufEngine) run(ctx context.Context, seqs [][]int, emit func(int, []flo
 			if err := emit(i, s.out[off*dim:(off+n)*dim], n, false); err != nil {
 				return err
 			}
+			off += n
+		}
+		start = end
+	}
+	return nil
+}
+
+// runPooled runs seqs in passes as run does, then, per pass, pools every
+// text's states with p (PoolNone: every token; PoolRank: the token the
+// reranker's head reads), runs the pooled vectors of the pass together
+// through the model's layers after the pooling (if any), and calls emit
+// with each text's result: one vector, or n token vectors back to back for
+// PoolNone.
+func (e *ggufEngine) runPooled(ctx context.Context, seqs [][]int, p nn.Pooling, emit func(i int, v []float32)) error {
+	s, err := e.get()
+	if err != nil {
+		return err
+	}
+	defer e.put(s)
+	dim := e.dim()
+	hs, _ := s.st.(nn.HeadState)
+	heads := hs != nil && hs.HeadOutputs(p) > 0
+	if p == nn.PoolRank && !heads {
+		return errors.New("runtime: the model has no classification head")
+	}
+	pooling := p
+	if p == nn.PoolRank {
+		pooling = nn.PoolCLS
+		if ri, ok := e.enc.(nn.RankInput); ok {
+			pooling = ri.RankPooling()
+		}
+	}
+	for start := 0; start < len(seqs); {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		end, total := start, 0
+		for end < len(seqs) && total+len(seqs[end]) <= e.batchTokens {
+			total += len(seqs[end])
+			end++
+		}
+		if end == start {
+			return fmt.Errorf("runtime: text %d has %d tokens, more than a pass holds (%d)", start, len(seqs[start]), e.batchTokens)
+		}
+		if err := s.st.Forward(seqs[start:end], s.out); err != nil {
+			return fmt.Errorf("runtime: %w", err)
+		}
+		// One vector per text, or every token's for PoolNone.
+		vecs, rows := s.out[:total*dim], total
+		if pooling != nn.PoolNone {
+			rows = end - start
+			if cap(s.pooled) < rows*dim {
+				s.pooled = make([]float32, rows*dim)
+			}
+			vecs = s.pooled[:rows*dim]
+			off := 0
+			for i := start; i < end; i++ {
+				if err := nn.Pool(pooling, s.out[off*dim:], len(seqs[i]), vecs[(i-start)*dim:(i-start+1)*dim]); err != nil {
+					return err
+				}
+				off += len(seqs[i])
+			}
+		}
+		width := dim
+		if heads {
+			width = hs.HeadOutputs(p)
+			if cap(s.headed) < rows*width {
+				s.headed = make([]float32, rows*width)
+			}
+			h := s.headed[:rows*width]
+			if err := hs.Head(p, vecs, rows, h); err != nil {
+				return fmt.Errorf("runtime: %w", err)
+			}
+			vecs = h
+		}
+		off := 0
+		for i := start; i < end; i++ {
+			n := 1
+			if pooling == nn.PoolNone {
+				n = len(seqs[i])
+			}
+			emit(i, vecs[off*width:(off+n)*width])
 			off += n
 		}
 		start = end

@@ -91,6 +91,10 @@ func loadONNXEmbedder(ctx context.Context, path string, o EmbedOptions) (*EmbedM
 		sess.Close()
 		return nil, err
 	}
+	if m.pooling == nn.PoolRank {
+		sess.Close()
+		return nil, fmt.Errorf("runtime: %s: ONNX rerankers are not supported (GGUF ones are)", path)
+	}
 	return m, nil
 }
 

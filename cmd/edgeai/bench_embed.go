@@ -104,7 +104,8 @@ func isEncoderModel(path string) bool {
 		return false
 	}
 	defer g.Close()
-	return nn.IsEncoder(g.Arch())
+	_, pooled := g.Lookup(g.ArchKey("pooling_type")) // a decoder trained as an embedder or reranker (Qwen3-Embedding)
+	return nn.IsEncoder(g.Arch()) || pooled
 }
 
 // embedResult is one encoder test at one thread count.
@@ -250,6 +251,9 @@ func (o *benchOptions) runEmbed(ctx context.Context, e *embedBenchFlags, stdout,
 		}
 		for _, b := range e.batches {
 			r := embedResult{Test: fmt.Sprintf("embed b%d s%d", b, e.seq), Batch: b, Seq: e.seq, Threads: th, Time: time.Now()}
+			if m.IsReranker() { // pairs of --seq tokens scored per call
+				r.Test = fmt.Sprintf("rerank b%d s%d", b, e.seq)
+			}
 			progress.bench(done, total, r.Test)
 			if err := o.embedTest(ctx, m, meter, idleWatts, &r); err != nil {
 				m.Close()
@@ -277,8 +281,16 @@ func (o *benchOptions) embedTest(ctx context.Context, m *runtime.EmbedModel, met
 	if err != nil {
 		return err
 	}
+	run := func() (int, error) {
+		if m.IsReranker() {
+			s, err := m.RerankIDs(ctx, seqs)
+			return len(s), err
+		}
+		v, err := m.EmbedIDs(ctx, seqs)
+		return len(v), err
+	}
 	if !o.noWarm {
-		if _, err := m.EmbedIDs(ctx, seqs); err != nil {
+		if _, err := run(); err != nil {
 			return err
 		}
 	}
@@ -291,13 +303,13 @@ func (o *benchOptions) embedTest(ctx context.Context, m *runtime.EmbedModel, met
 	start := time.Now()
 	for range o.reps {
 		t0 := time.Now()
-		out, err := m.EmbedIDs(ctx, seqs)
+		out, err := run()
 		d := time.Since(t0)
 		if err != nil {
 			return err
 		}
-		if len(out) != len(seqs) {
-			return fmt.Errorf("%d vectors for %d sentences", len(out), len(seqs))
+		if out != len(seqs) {
+			return fmt.Errorf("%d results for %d sentences", out, len(seqs))
 		}
 		r.Samples = append(r.Samples, d)
 	}

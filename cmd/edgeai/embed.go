@@ -19,7 +19,7 @@ import (
 )
 
 func init() {
-	register(&command{name: "embed", summary: "text embeddings as JSON lines (BERT GGUF or ONNX encoder)", run: runEmbed})
+	register(&command{name: "embed", summary: "text embeddings as JSON lines (GGUF encoder or embedder, or ONNX encoder)", run: runEmbed})
 	register(&command{name: "similar", summary: "rank the lines of a file by similarity to a query", run: runSimilar})
 }
 
@@ -42,7 +42,7 @@ type embedFlags struct {
 }
 
 func (e *embedFlags) add(fs *flag.FlagSet) {
-	fs.StringVar(&e.model, "m", "", "embedding model `file`: a BERT GGUF, or an ONNX encoder (tokenizer.json or vocab.txt beside it)")
+	fs.StringVar(&e.model, "m", "", "embedding model `file`: a GGUF (bert, nomic-bert, jina-bert-v2/v3, neo-bert, gemma-embedding, Qwen3-Embedding), or an ONNX encoder (tokenizer.json or vocab.txt beside it)")
 	fs.IntVar(&e.threads, "threads", 0, "worker threads (0 = all cores; ONNX: the backend's default)")
 	fs.IntVar(&e.threads, "t", 0, "short for --threads")
 	fs.StringVar(&e.pooling, "pooling", "", "pooling: mean, cls or last (default: the model's)")
@@ -62,11 +62,16 @@ func (e *embedFlags) load(ctx context.Context) (*runtime.EmbedModel, error) {
 	if e.pooling == "none" {
 		return nil, fmt.Errorf("%w: --pooling none gives one vector per token; choose mean, cls or last", errUsage)
 	}
-	return runtime.LoadEmbedder(ctx, e.model, runtime.WithEmbedOptions(runtime.EmbedOptions{
+	return runtime.LoadEmbedder(ctx, e.model, e.options())
+}
+
+// options returns the flags as runtime options.
+func (e *embedFlags) options() runtime.EmbedOption {
+	return runtime.WithEmbedOptions(runtime.EmbedOptions{
 		Threads: e.threads, BatchTokens: e.batchTokens, Pooling: e.pooling, NoNormalize: e.noNormalize,
 		Truncate: e.truncate, Tokenizer: e.tokenizer, MaxLength: e.maxLength,
 		ONNX: runtime.ONNXOptions{Backend: e.backend, ORTLibrary: e.ortLib},
-	}))
+	})
 }
 
 // readLines reads the lines of path ("-" = standard input), without their

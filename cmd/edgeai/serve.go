@@ -55,7 +55,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.Lookup("model").Value = &models
 
 	var embeds stringsFlag
-	fs.Var(&embeds, "embed", "serve this encoder for /v1/embeddings: a GGUF (bert) or ONNX `file`, or ID=FILE (repeatable)")
+	fs.Var(&embeds, "embed", "serve this encoder for /v1/embeddings (a reranker: for /v1/rerank): a GGUF or ONNX `file`, or ID=FILE (repeatable)")
 	addr := fs.String("addr", serveDefaultAddr, "listen `address` (host:port); beyond loopback an API key is required (or --no-auth)")
 	apiKey := fs.String("api-key", "", "require Authorization: Bearer `KEY` (default $EDGEAI_API_KEY; prefer the variable or --api-key-file, flags show in ps)")
 	apiKeyFile := fs.String("api-key-file", "", "read the API key from this `file` (a systemd credential, for instance)")

@@ -6,8 +6,12 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
 	"runtime"
+	"strings"
 	"testing"
+
+	"github.com/edgeai-go/edgeai/internal/testutil"
 
 	"github.com/edgeai-go/edgeai/internal/parallel"
 	"github.com/edgeai-go/edgeai/models/gguf"
@@ -61,6 +65,86 @@ func benchEncode(b *testing.B, m *Model, batch, seqLen int) {
 // syntheticModel builds a random-weight BERT of the given shape in memory
 // (Q8_0 matrices, F32 embeddings and norms, as llama-quantize writes them).
 func syntheticModel(b *testing.B, dim, layers, heads, ffn, vocab, ctx int) *Model {
+	b.Helper()
+	kv, ts := syntheticTensors(b, dim, layers, heads, ffn, vocab, ctx)
+	var buf bytes.Buffer
+	if err := gguf.Write(&buf, kv, ts, 0); err != nil {
+		b.Fatal(err)
+	}
+	f, err := gguf.NewReader(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	m, err := Load(f)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return m
+}
+
+// TestWriteSyntheticBGESmall writes, when EDGEAI_WRITE_BGE_SMALL names a
+// file, a random-weight Q8_0 BERT of bge-small-en-v1.5's shape (384 dims,
+// 12 layers, 12 heads, FFN 1536, context 512) with the BGE WordPiece
+// vocabulary of ../shared, for side-by-side speed tests with llama.cpp
+// (BENCHMARKS.md); with EDGEAI_WRITE_BGE_RERANK set too, a reranker of the
+// same shape (pooling rank, a classification head).
+func TestWriteSyntheticBGESmall(t *testing.T) {
+	out := os.Getenv("EDGEAI_WRITE_BGE_SMALL")
+	if out == "" {
+		t.Skip("EDGEAI_WRITE_BGE_SMALL is not set")
+	}
+	vf, err := gguf.Open(testutil.Shared(t, "testdata/tokenizer/ggml-vocab-bert-bge.gguf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer vf.Close()
+	kv, ts := syntheticTensors(t, 384, 12, 12, 1536, 30522, 512)
+	for _, e := range vf.KV {
+		if strings.HasPrefix(e.Key, "tokenizer.") {
+			kv = append(kv, e)
+		}
+	}
+	if os.Getenv("EDGEAI_WRITE_BGE_RERANK") != "" {
+		for i := range kv {
+			if kv[i].Key == "bert.pooling_type" {
+				kv[i].Value = gguf.NewUint32(4)
+			}
+		}
+		rng := rand.New(rand.NewPCG(5, 6))
+		f32 := func(n int) []byte {
+			o := make([]byte, 4*n)
+			for i := range n {
+				binary.LittleEndian.PutUint32(o[4*i:], math.Float32bits(float32(rng.NormFloat64())*0.05))
+			}
+			return o
+		}
+		v := make([]float32, 384*384)
+		for i := range v {
+			v[i] = float32(rng.NormFloat64()) * 0.05
+		}
+		q := make([]byte, 384*34*12)
+		if err := quant.Quantize(quant.Q8_0, v, q); err != nil {
+			t.Fatal(err)
+		}
+		ts = append(ts, gguf.WriteTensor{Name: "cls.weight", Type: quant.Q8_0, Shape: []int64{384, 384}, Data: q},
+			gguf.WriteTensor{Name: "cls.bias", Type: quant.F32, Shape: []int64{384}, Data: f32(384)},
+			gguf.WriteTensor{Name: "cls.output.weight", Type: quant.F32, Shape: []int64{384}, Data: f32(384)},
+			gguf.WriteTensor{Name: "cls.output.bias", Type: quant.F32, Shape: []int64{1}, Data: f32(1)})
+	}
+	f, err := os.Create(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := gguf.Write(f, kv, ts, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// syntheticTensors returns the metadata and tensors of syntheticModel.
+func syntheticTensors(b testing.TB, dim, layers, heads, ffn, vocab, ctx int) ([]gguf.KV, []gguf.WriteTensor) {
 	b.Helper()
 	rng := rand.New(rand.NewPCG(3, 4))
 	f32 := func(n int, scale float32) []byte {
@@ -123,20 +207,9 @@ func syntheticModel(b *testing.B, dim, layers, heads, ffn, vocab, ctx int) *Mode
 		{Key: "bert.attention.head_count", Value: gguf.NewUint32(uint32(heads))},
 		{Key: "bert.attention.layer_norm_epsilon", Value: gguf.NewFloat32(1e-12)},
 		{Key: "bert.pooling_type", Value: gguf.NewUint32(1)},
+		{Key: "bert.attention.causal", Value: gguf.NewBool(false)},
 	}
-	var buf bytes.Buffer
-	if err := gguf.Write(&buf, kv, ts, 0); err != nil {
-		b.Fatal(err)
-	}
-	f, err := gguf.NewReader(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
-	if err != nil {
-		b.Fatal(err)
-	}
-	m, err := Load(f)
-	if err != nil {
-		b.Fatal(err)
-	}
-	return m
+	return kv, ts
 }
 
 // BenchmarkEncodeBGESmall: the shape of bge-small-en-v1.5 / all-MiniLM-L12

@@ -3,7 +3,9 @@
 // other BertModel conversions) and runs them on edgeai's own kernels:
 // token + position + token-type embeddings, a LayerNorm, then post-norm
 // blocks of bidirectional multi-head attention and a GELU feed-forward
-// network, every projection with a bias. Weights stay in the memory map,
+// network, every projection with a bias; cross-encoders (rerankers such as
+// bge-reranker and the ms-marco MiniLMs, pooling type 4 "rank") add a
+// classification head on the [CLS] state. Weights stay in the memory map,
 // quantized ones included; activations are quantized for the weight type's
 // dot product the way ggml does.
 //
@@ -13,36 +15,38 @@
 // pool: the weight rows of every product, the (text, head) pairs of the
 // attention, the tokens of the norms and activations.
 //
-// The arithmetic follows ggml-cpu (llama.cpp c392e50) so that the vectors
+// The arithmetic follows ggml-cpu (llama.cpp ec98e2002) so that the vectors
 // agree with llama.cpp's: LayerNorm with float64 sums, GELU in its tanh form
-// read from a float16 table, softmax with float64 sums, mean pooling over
-// all tokens.
+// read from a float16 table, attention as nn.EncoderAttention computes it,
+// mean pooling over all tokens.
 package bert
 
 import (
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/edgeai-go/edgeai/internal/parallel"
-	"github.com/edgeai-go/edgeai/kernels"
 	"github.com/edgeai-go/edgeai/models/gguf"
 	"github.com/edgeai-go/edgeai/models/nn"
 )
 
 func init() { nn.RegisterEncoder("bert", func(f *gguf.File) (nn.Encoder, error) { return Load(f) }) }
 
-// ErrMissingKey is wrapped by Load's error for absent required metadata.
-var ErrMissingKey = errors.New("missing metadata keys")
+// ErrMissingKey is matched by Load's error for absent required metadata
+// (it is nn.ErrMissingKey).
+var ErrMissingKey = nn.ErrMissingKey
 
 // Weights are the tensors of a BERT encoder, bound by name.
 type Weights struct {
-	TokEmbd  nn.Tensor `gguf:"token_embd.weight"`      // vocab x dim
-	TypeEmbd nn.Tensor `gguf:"token_types.weight"`     // tokenTypes x dim (row 0 is used: single texts)
-	PosEmbd  nn.Tensor `gguf:"position_embd.weight"`   // contextLength x dim
-	EmbNorm  nn.Tensor `gguf:"token_embd_norm.weight"` // dim
-	EmbNormB nn.Tensor `gguf:"token_embd_norm.bias"`   // dim
+	TokEmbd  nn.Tensor  `gguf:"token_embd.weight"`           // vocab x dim
+	TypeEmbd *nn.Tensor `gguf:"token_types.weight,optional"` // tokenTypes x dim (row 0 is used: llama.cpp's "sentence A")
+	PosEmbd  nn.Tensor  `gguf:"position_embd.weight"`        // contextLength x dim
+	EmbNorm  nn.Tensor  `gguf:"token_embd_norm.weight"`      // dim
+	EmbNormB nn.Tensor  `gguf:"token_embd_norm.bias"`        // dim
 	Layers   []Layer
+
+	// Head is the classification head of a reranker (cls, cls.output).
+	Head nn.ClassifierHead
 }
 
 // Layer is one post-norm transformer block.
@@ -72,75 +76,27 @@ type Layer struct {
 type Model struct {
 	config nn.EncoderConfig
 	W      Weights
+	attn   nn.EncoderAttention
 
-	type0             []float32 // dim: row 0 of token_types.weight
+	type0             []float32 // dim: row 0 of token_types.weight (nil without token types)
 	embNorm, embNormB []float32 // dim
 }
 
 // Config returns the model's hyperparameters.
 func (m *Model) Config() nn.EncoderConfig { return m.config }
 
-// ReadConfig reads the encoder hyperparameters of f ({arch}.* keys). Every
-// missing required key is named in one error. Absent optional keys take
-// llama.cpp's defaults: attention.causal false, pooling_type none.
+// ReadConfig reads the encoder hyperparameters of f ({arch}.* keys, see
+// nn.ReadEncoderConfig; the norm epsilon is attention.layer_norm_epsilon).
+// Every missing or invalid key is named in one error.
 func ReadConfig(f *gguf.File) (nn.EncoderConfig, error) {
-	c := nn.EncoderConfig{Arch: f.Arch()}
-	var missing []string
-	req := func(suffix string) int {
-		v, ok := f.Uint(f.ArchKey(suffix))
-		switch {
-		case !ok:
-			missing = append(missing, f.ArchKey(suffix))
-		case v == 0 || v > 1<<24:
-			missing = append(missing, fmt.Sprintf("%s (%d is out of range)", f.ArchKey(suffix), v))
-		default:
-			return int(v)
-		}
-		return 0
+	h := nn.NewHparams(f)
+	c := nn.ReadEncoderConfig(h, f, "attention.layer_norm_epsilon")
+	if kv := h.IntOr("attention.head_count_kv", c.Heads, 1, nn.MaxDim); kv != c.Heads {
+		h.Check(false, "%s %d differs from %s %d (grouped-query attention is not BERT)",
+			h.Key("attention.head_count_kv"), kv, h.Key("attention.head_count"), c.Heads)
 	}
-	c.Dim = req("embedding_length")
-	c.Layers = req("block_count")
-	c.Heads = req("attention.head_count")
-	c.FFN = req("feed_forward_length")
-	c.ContextLength = req("context_length")
-	eps, ok := f.Float(f.ArchKey("attention.layer_norm_epsilon"))
-	if !ok {
-		missing = append(missing, f.ArchKey("attention.layer_norm_epsilon"))
-	}
-	c.NormEps = float32(eps)
-	if len(missing) > 0 {
-		return c, fmt.Errorf("bert: %s: %w: %s", c.Arch, ErrMissingKey, strings.Join(missing, ", "))
-	}
-	if c.Layers > 1024 || c.Heads > c.Dim || c.Dim%c.Heads != 0 {
-		return c, fmt.Errorf("bert: %s: %d layers, %d heads for embedding length %d: not a BERT shape", c.Arch, c.Layers, c.Heads, c.Dim)
-	}
-	c.HeadDim = c.Dim / c.Heads
-	if kv, ok := f.Uint(f.ArchKey("attention.head_count_kv")); ok && int(kv) != c.Heads {
-		return c, fmt.Errorf("bert: %s: attention.head_count_kv %d differs from head_count %d (grouped-query attention is not BERT)", c.Arch, kv, c.Heads)
-	}
-	if _, ok := f.Lookup(f.ArchKey("attention.causal")); ok {
-		v, ok := f.Bool(f.ArchKey("attention.causal"))
-		if !ok {
-			return c, fmt.Errorf("bert: %s is not a bool", f.ArchKey("attention.causal"))
-		}
-		c.Causal = v
-	}
-	if _, ok := f.Lookup(f.ArchKey("pooling_type")); ok {
-		v, ok := f.Uint(f.ArchKey("pooling_type"))
-		if !ok {
-			if i, isInt := f.Int(f.ArchKey("pooling_type")); !isInt || i != -1 {
-				return c, fmt.Errorf("bert: %s is not a pooling type", f.ArchKey("pooling_type"))
-			}
-			v = 0 // -1: unspecified, llama.cpp's default (none)
-		}
-		switch nn.Pooling(v) {
-		case nn.PoolNone, nn.PoolMean, nn.PoolCLS, nn.PoolLast:
-			c.Pooling = nn.Pooling(v)
-		case 4:
-			return c, fmt.Errorf("bert: %s: pooling_type 4 (rank: a reranker's classification head) is not supported", c.Arch)
-		default:
-			return c, fmt.Errorf("bert: %s: unknown pooling_type %d", c.Arch, v)
-		}
+	if err := h.Err(); err != nil {
+		return c, fmt.Errorf("bert: %w", err)
 	}
 	return c, nil
 }
@@ -156,9 +112,14 @@ func Load(f *gguf.File) (*Model, error) {
 	if err := nn.BindModel(f, &m.W, m.W.Layers); err != nil {
 		return nil, fmt.Errorf("bert: %s: %w", c.Arch, err)
 	}
+	if err := nn.Bind(f, &m.W.Head, 0); err != nil {
+		return nil, fmt.Errorf("bert: %s: %w", c.Arch, err)
+	}
 	if err := m.check(); err != nil {
 		return nil, fmt.Errorf("bert: %s: %w", c.Arch, err)
 	}
+	m.attn = nn.EncoderAttention{Heads: c.Heads, KVHeads: c.Heads, HeadDim: c.HeadDim, ValueDim: c.HeadDim,
+		Scale: nn.DefaultScale(c.HeadDim), Causal: c.Causal}
 	return m, nil
 }
 
@@ -170,47 +131,30 @@ func (m *Model) check() error {
 		return fmt.Errorf("token_embd.weight has shape %v, want [%d vocab]", w.TokEmbd.Shape, c.Dim)
 	}
 	c.Vocab = w.TokEmbd.Rows()
-	if len(w.TypeEmbd.Shape) != 2 || w.TypeEmbd.Shape[0] != int64(c.Dim) || w.TypeEmbd.Shape[1] < 1 {
-		return fmt.Errorf("token_types.weight has shape %v, want [%d types]", w.TypeEmbd.Shape, c.Dim)
-	}
-	c.TokenTypes = w.TypeEmbd.Rows()
-	var errs []error
-	var err error
-	floats := func(t *nn.Tensor, n int) []float32 {
-		if e := t.CheckShape(n); e != nil {
-			errs = append(errs, e)
-			return nil
+	if w.TypeEmbd != nil {
+		if len(w.TypeEmbd.Shape) != 2 || w.TypeEmbd.Shape[0] != int64(c.Dim) || w.TypeEmbd.Shape[1] < 1 {
+			return fmt.Errorf("token_types.weight has shape %v, want [%d types]", w.TypeEmbd.Shape, c.Dim)
 		}
-		var v []float32
-		v, err = t.Floats()
-		errs = append(errs, err)
-		return v
+		c.TokenTypes = w.TypeEmbd.Rows()
 	}
+	var ck nn.Checker
 	matrix := func(t *nn.Tensor, cols, rows int) {
-		if e := t.CheckShape(cols, rows); e != nil {
-			errs = append(errs, e)
-			return
-		}
-		if e := kernels.Check(t.Type); e != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", t.Name, e))
-			return
-		}
-		if _, e := t.Type.RowBytes(cols); e != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", t.Name, e))
-			return
-		}
-		if _, e := kernels.ActivationType(t.Type).RowBytes(cols); e != nil {
-			errs = append(errs, fmt.Errorf("%s: activations: %w", t.Name, e))
-		}
+		ck.Shape(t, cols, rows)
+		ck.Add(nn.CheckProduct(t))
 	}
 	// The embedding tables are read row by row (dequantized), any type.
-	for _, t := range []*nn.Tensor{&w.TokEmbd, &w.TypeEmbd, &w.PosEmbd} {
+	for _, t := range []*nn.Tensor{&w.TokEmbd, w.TypeEmbd, &w.PosEmbd} {
+		if t == nil {
+			continue
+		}
 		if _, e := t.Type.RowBytes(c.Dim); e != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", t.Name, e))
+			ck.Add(fmt.Errorf("%s: %w", t.Name, e))
 		}
 	}
-	errs = append(errs, w.PosEmbd.CheckShape(c.Dim, c.ContextLength))
-	m.embNorm, m.embNormB = floats(&w.EmbNorm, c.Dim), floats(&w.EmbNormB, c.Dim)
+	ck.Shape(&w.PosEmbd, c.Dim, c.ContextLength)
+	ck.Shape(&w.EmbNorm, c.Dim)
+	ck.Shape(&w.EmbNormB, c.Dim)
+	m.embNorm, m.embNormB = ck.Floats(&w.EmbNorm), ck.Floats(&w.EmbNormB)
 	for i := range w.Layers {
 		l := &w.Layers[i]
 		matrix(&l.Wq, c.Dim, c.Dim)
@@ -219,16 +163,32 @@ func (m *Model) check() error {
 		matrix(&l.Wo, c.Dim, c.Dim)
 		matrix(&l.Up, c.Dim, c.FFN)
 		matrix(&l.Down, c.FFN, c.Dim)
-		l.bq, l.bk, l.bv, l.bo = floats(&l.Bq, c.Dim), floats(&l.Bk, c.Dim), floats(&l.Bv, c.Dim), floats(&l.Bo, c.Dim)
-		l.attnNorm, l.attnNormB = floats(&l.AttnNorm, c.Dim), floats(&l.AttnNormB, c.Dim)
-		l.upB, l.downB = floats(&l.UpB, c.FFN), floats(&l.DownB, c.Dim)
-		l.outNorm, l.outNormB = floats(&l.OutNorm, c.Dim), floats(&l.OutNormB, c.Dim)
+		for _, b := range []struct {
+			t *nn.Tensor
+			n int
+			v *[]float32
+		}{
+			{&l.Bq, c.Dim, &l.bq}, {&l.Bk, c.Dim, &l.bk}, {&l.Bv, c.Dim, &l.bv}, {&l.Bo, c.Dim, &l.bo},
+			{&l.AttnNorm, c.Dim, &l.attnNorm}, {&l.AttnNormB, c.Dim, &l.attnNormB},
+			{&l.UpB, c.FFN, &l.upB}, {&l.DownB, c.Dim, &l.downB},
+			{&l.OutNorm, c.Dim, &l.outNorm}, {&l.OutNormB, c.Dim, &l.outNormB},
+		} {
+			ck.Shape(b.t, b.n)
+			*b.v = ck.Floats(b.t)
+		}
 	}
-	if err := errors.Join(errs...); err != nil {
+	w.Head.Check(&ck, c.Dim)
+	if c.Pooling == nn.PoolRank && !w.Head.Present() {
+		ck.Add(fmt.Errorf("pooling_type 4 (rank) needs a classification head (cls.weight or cls.output.weight), the file has none"))
+	}
+	if err := ck.Err(); err != nil {
 		return err
 	}
-	m.type0 = make([]float32, c.Dim)
-	return w.TypeEmbd.Row(0, m.type0)
+	if w.TypeEmbd != nil {
+		m.type0 = make([]float32, c.Dim)
+		return w.TypeEmbd.Row(0, m.type0)
+	}
+	return nil
 }
 
 // NewState allocates the activations for passes of up to maxTokens tokens
@@ -256,9 +216,8 @@ func (m *Model) newState(maxTokens int, pool *parallel.Pool) (*State, error) {
 	s.q = make([]float32, n*c.Dim)
 	s.k = make([]float32, n*c.Dim)
 	s.v = make([]float32, n*c.Dim)
-	s.vt = make([]float32, n*c.Dim)
 	s.att = make([]float32, n*c.Dim)
 	s.h = make([]float32, n*c.FFN)
-	s.scores = make([]float32, c.Heads*n)
+	s.scratch = nn.NewEncoderAttnScratch(&m.attn, n)
 	return s, nil
 }

@@ -74,8 +74,8 @@ func TestLoadErrors(t *testing.T) {
 	}{
 		{"missing tensor", keep, "blk.1.ffn_up.bias", "blk.1.ffn_up.bias"},
 		{"missing key", without("bert.attention.layer_norm_epsilon"), "", "bert.attention.layer_norm_epsilon"},
-		{"heads", with("bert.attention.head_count", gguf.NewUint32(3)), "", "not a BERT shape"},
-		{"rank pooling", with("bert.pooling_type", gguf.NewUint32(4)), "", "rank"},
+		{"heads", with("bert.attention.head_count", gguf.NewUint32(3)), "", "do not divide"},
+		{"rank pooling without a head", with("bert.pooling_type", gguf.NewUint32(4)), "", "classification head"},
 		{"context", with("bert.context_length", gguf.NewUint32(64)), "", "position_embd.weight"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -138,6 +138,7 @@ func TestCausal(t *testing.T) {
 	r := loadRef(t, "F32")
 	_, m := openModel(t, r.path)
 	m.config.Causal = true
+	m.attn.Causal = true
 	pool := parallel.New(2)
 	defer pool.Close()
 	st, err := m.newState(64, pool)

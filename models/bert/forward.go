@@ -1,9 +1,7 @@
 package bert
 
 import (
-	"errors"
 	"fmt"
-	"math"
 
 	"github.com/edgeai-go/edgeai/internal/parallel"
 	"github.com/edgeai-go/edgeai/kernels"
@@ -11,8 +9,9 @@ import (
 )
 
 // ErrTooLong is wrapped by Forward's error for a text longer than the
-// model's context or a batch larger than the State.
-var ErrTooLong = errors.New("bert: too many tokens")
+// model's context or a batch larger than the State (it is
+// nn.ErrTooManyTokens).
+var ErrTooLong = nn.ErrTooManyTokens
 
 // State holds the activations of one encoder pass over up to MaxTokens
 // tokens. It is not safe for concurrent use; several States may share one
@@ -23,19 +22,15 @@ type State struct {
 	maxTokens int
 	mm        nn.Linear
 
-	x      []float32 // maxTokens x dim: the residual stream (each block's normed output)
-	xb     []float32 // maxTokens x dim: projection output / pre-norm sum
-	q      []float32 // maxTokens x dim
-	k      []float32 // maxTokens x dim
-	v      []float32 // maxTokens x dim
-	vt     []float32 // maxTokens x dim: per text and head, V transposed (headDim x len)
-	att    []float32 // maxTokens x dim: attention output
-	h      []float32 // maxTokens x ffn: feed-forward hidden layer
-	scores []float32 // heads x maxTokens: one attention row per (text, head)
-	act    []byte    // quantized activations
-
-	// The pass in progress: where each text starts and how long it is.
-	off, n []int
+	x       []float32 // maxTokens x dim: the residual stream (each block's normed output)
+	xb      []float32 // maxTokens x dim: projection output / pre-norm sum
+	q, k, v []float32 // maxTokens x dim
+	att     []float32 // maxTokens x dim: attention output
+	h       []float32 // maxTokens x ffn: feed-forward hidden layer
+	act     []byte    // quantized activations
+	tmp     []float32 // the classification head's hidden layer
+	scratch *nn.EncoderAttnScratch
+	pass    nn.EncoderPass
 }
 
 // MaxTokens returns the most tokens one Forward takes.
@@ -47,40 +42,44 @@ func (s *State) MaxTokens() int { return s.maxTokens }
 // its own tokens, at positions 0, 1, ...; token types are 0.
 func (s *State) Forward(seqs [][]int, out []float32) error {
 	c := &s.m.config
-	total := 0
-	s.off, s.n = s.off[:0], s.n[:0]
-	for i, seq := range seqs {
-		if len(seq) == 0 {
-			return fmt.Errorf("bert: text %d has no tokens", i)
-		}
-		if len(seq) > c.ContextLength {
-			return fmt.Errorf("%w: text %d has %d tokens, the model's context is %d", ErrTooLong, i, len(seq), c.ContextLength)
-		}
-		for _, t := range seq {
-			if t < 0 || t >= c.Vocab {
-				return fmt.Errorf("bert: text %d: token id %d out of range [0,%d)", i, t, c.Vocab)
-			}
-		}
-		s.off = append(s.off, total)
-		s.n = append(s.n, len(seq))
-		total += len(seq)
+	p := &s.pass
+	if err := p.Set(seqs, c.Vocab, c.ContextLength, s.maxTokens, c.Dim, out); err != nil {
+		return fmt.Errorf("bert: %w", err)
 	}
-	if total > s.maxTokens {
-		return fmt.Errorf("%w: %d tokens in one pass, the state holds %d", ErrTooLong, total, s.maxTokens)
-	}
-	if len(out) < total*c.Dim {
-		return fmt.Errorf("bert: output holds %d values, need %d", len(out), total*c.Dim)
-	}
-	if total == 0 {
+	if p.Total == 0 {
 		return nil
 	}
-	if err := s.embed(seqs, total); err != nil {
+	if err := s.embed(seqs, p.Total); err != nil {
 		return err
 	}
 	for li := range s.m.W.Layers {
-		s.layer(&s.m.W.Layers[li], total)
+		s.layer(&s.m.W.Layers[li], p.Total)
 	}
-	copy(out, s.x[:total*c.Dim])
+	copy(out, s.x[:p.Total*c.Dim])
+	return nil
+}
+
+// HeadOutputs returns the classification head's outputs for pooling rank
+// (the head reads the [CLS] state), 0 for any other pooling.
+func (s *State) HeadOutputs(p nn.Pooling) int {
+	if p != nn.PoolRank || !s.m.W.Head.Present() {
+		return 0
+	}
+	return s.m.W.Head.Outputs()
+}
+
+// Head runs n [CLS] states (x, n x dim) through the classification head into
+// out (n x HeadOutputs(nn.PoolRank)): the raw scores, as llama.cpp returns
+// them.
+func (s *State) Head(p nn.Pooling, x []float32, n int, out []float32) error {
+	k := s.HeadOutputs(p)
+	if k == 0 {
+		return fmt.Errorf("bert: no layers after pooling %v", p)
+	}
+	if len(x) < n*s.m.config.Dim || len(out) < n*k {
+		return fmt.Errorf("bert: head of %d vectors: buffers of %d and %d values", n, len(x), len(out))
+	}
+	s.m.W.Head.Apply(&s.mm, x, n, out, &s.tmp, &s.act)
 	return nil
 }
 
@@ -92,8 +91,7 @@ func (s *State) embed(seqs [][]int, total int) error {
 	t := 0
 	for _, seq := range seqs {
 		for p, id := range seq {
-			row := x[t*dim : (t+1)*dim]
-			if err := m.W.TokEmbd.Row(id, row); err != nil {
+			if err := m.W.TokEmbd.Row(id, x[t*dim:(t+1)*dim]); err != nil {
 				return err
 			}
 			if err := m.W.PosEmbd.Row(p, pos[t*dim:(t+1)*dim]); err != nil {
@@ -104,8 +102,10 @@ func (s *State) embed(seqs [][]int, total int) error {
 	}
 	s.rows(total, func(i int) {
 		row := x[i*dim : (i+1)*dim]
-		kernels.Add(row, row, m.type0)
-		kernels.Add(row, row, pos[i*dim:(i+1)*dim])
+		if m.type0 != nil {
+			kernels.Add(row, row, m.type0)
+		}
+		kernels.Add(row, pos[i*dim:(i+1)*dim], row)
 		nn.LayerNorm(row, row, m.embNorm, m.embNormB, m.config.NormEps)
 	})
 	return nil
@@ -119,13 +119,11 @@ func (s *State) layer(l *Layer, total int) {
 	x, xb := s.x[:total*dim], s.xb[:total*dim]
 	q, k, v := s.q[:total*dim], s.k[:total*dim], s.v[:total*dim]
 
-	s.mm.MatMul(&l.Wq, x, total, q, &s.act)
-	s.mm.MatMul(&l.Wk, x, total, k, &s.act)
-	s.mm.MatMul(&l.Wv, x, total, v, &s.act)
-	addBias(q, l.bq)
-	addBias(k, l.bk)
-	addBias(v, l.bv)
-	s.attention(total)
+	s.mm.MatMul3(&l.Wq, &l.Wk, &l.Wv, x, total, q, k, v)
+	nn.AddRows(q, l.bq)
+	nn.AddRows(k, l.bk)
+	nn.AddRows(v, l.bv)
+	s.m.attn.Run(s.pool, &s.pass, q, dim, k, dim, v, dim, s.att, s.scratch)
 	s.mm.MatMul(&l.Wo, s.att[:total*dim], total, xb, &s.act)
 	s.rows(total, func(i int) {
 		row := xb[i*dim : (i+1)*dim]
@@ -155,52 +153,6 @@ func (s *State) rows(n int, fn func(i int)) {
 	s.pool.For(n, 8, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			fn(i)
-		}
-	})
-}
-
-func addBias(x, b []float32) {
-	for i := 0; i < len(x); i += len(b) {
-		kernels.Add(x[i:i+len(b)], x[i:i+len(b)], b)
-	}
-}
-
-// attention computes multi-head attention of every text over its own
-// tokens into att, one (text, head) pair per unit of work: scores
-// q·k·scale, softmax (keys after the query masked out when the model is
-// causal), then the values weighted by the probabilities, each output
-// value a dot product with the head's transposed values.
-func (s *State) attention(total int) {
-	c := &s.m.config
-	dim, hd, heads := c.Dim, c.HeadDim, c.Heads
-	scale := 1 / float32(math.Sqrt(float64(hd))) // 1.0f/sqrtf(hd)
-	s.pool.For(len(s.n)*heads, 1, func(lo, hi int) {
-		for item := lo; item < hi; item++ {
-			seq, h := item/heads, item%heads
-			off, n := s.off[seq], s.n[seq]
-			vt := s.vt[off*dim+h*hd*n : off*dim+(h+1)*hd*n]
-			for t := 0; t < n; t++ {
-				src := s.v[(off+t)*dim+h*hd : (off+t)*dim+(h+1)*hd]
-				for d, val := range src {
-					vt[d*n+t] = val
-				}
-			}
-			scores := s.scores[h*total+off : h*total+off+n]
-			for i := 0; i < n; i++ {
-				q := s.q[(off+i)*dim+h*hd : (off+i)*dim+(h+1)*hd]
-				keys := n
-				if c.Causal {
-					keys = i + 1
-				}
-				for j := 0; j < keys; j++ {
-					scores[j] = kernels.Dot(q, s.k[(off+j)*dim+h*hd:(off+j)*dim+(h+1)*hd]) * scale
-				}
-				kernels.Softmax(scores[:keys])
-				out := s.att[(off+i)*dim+h*hd : (off+i)*dim+(h+1)*hd]
-				for d := range out {
-					out[d] = kernels.Dot(vt[d*n:d*n+keys], scores[:keys])
-				}
-			}
 		}
 	})
 }

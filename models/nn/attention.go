@@ -84,10 +84,10 @@ func (ws *Workspace) attnHeads(lo, hi int) {
 			sc := scores[:end-start]
 			r0 := kv.base(start) // the window's first row; its rows follow one another
 			switch kv.KType {
-			case quant.F32:
+			case quant.F32: // AttnDot of each key, sixteen keys at a time
+				kernels.AttnDotRows(sc, q, kv.kf[r0*kv.KDim+kvh*hd:], kv.KDim)
 				for t := range sc {
-					r := r0 + t
-					sc[t] = kernels.AttnDot(q, kv.kf[r*kv.KDim+kvh*hd:r*kv.KDim+(kvh+1)*hd]) * a.Scale
+					sc[t] *= a.Scale
 				}
 			case quant.F16:
 				qh := j.qconv[h*hd : (h+1)*hd]

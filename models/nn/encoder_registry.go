@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/edgeai-go/edgeai/internal/parallel"
+	"github.com/edgeai-go/edgeai/kernels"
 	"github.com/edgeai-go/edgeai/models/gguf"
 )
 
@@ -26,11 +27,12 @@ const (
 	PoolMean Pooling = 1 // the mean over all tokens of the text, [CLS] and [SEP] included
 	PoolCLS  Pooling = 2 // the first token's state ([CLS])
 	PoolLast Pooling = 3 // the last token's state
+	PoolRank Pooling = 4 // a reranker's score: a classification head on one token's state (see ClassifierHead)
 )
 
-var poolingNames = map[Pooling]string{PoolNone: "none", PoolMean: "mean", PoolCLS: "cls", PoolLast: "last"}
+var poolingNames = map[Pooling]string{PoolNone: "none", PoolMean: "mean", PoolCLS: "cls", PoolLast: "last", PoolRank: "rank"}
 
-// String returns "none", "mean", "cls" or "last".
+// String returns "none", "mean", "cls", "last" or "rank".
 func (p Pooling) String() string {
 	if s, ok := poolingNames[p]; ok {
 		return s
@@ -39,14 +41,14 @@ func (p Pooling) String() string {
 }
 
 // ParsePooling returns the pooling called name ("none", "mean", "cls",
-// "last"; case-insensitive).
+// "last", "rank"; case-insensitive).
 func ParsePooling(name string) (Pooling, error) {
 	for p, s := range poolingNames {
 		if strings.EqualFold(name, s) {
 			return p, nil
 		}
 	}
-	return 0, fmt.Errorf("nn: unknown pooling %q (want none, mean, cls or last)", name)
+	return 0, fmt.Errorf("nn: unknown pooling %q (want none, mean, cls, last or rank)", name)
 }
 
 // EncoderConfig holds the hyperparameters of a text encoder, read from the
@@ -146,8 +148,10 @@ var ErrPooling = errors.New("nn: pooling")
 
 // Pool writes the pooled vector of one text's n token states (hidden, n x
 // dim, row-major) to dst (dim values), as llama.cpp computes it: the mean is
-// Σ h·(1/n) over all n tokens (products rounded to float32, summed in
-// float64); CLS takes the first row and last the last.
+// each column of hidden dotted with n values of float32(1/n) by
+// ggml_vec_dot_f32's order (kernels.AttnDot: llama.cpp multiplies the
+// transposed states by a matrix of 1/n); CLS takes the first row and last
+// the last.
 func Pool(p Pooling, hidden []float32, n int, dst []float32) error {
 	dim := len(dst)
 	if n <= 0 || len(hidden) < n*dim {
@@ -155,13 +159,17 @@ func Pool(p Pooling, hidden []float32, n int, dst []float32) error {
 	}
 	switch p {
 	case PoolMean:
-		inv := 1 / float32(n)
+		inv := make([]float32, 2*n)
+		col := inv[n:]
+		for t := range n {
+			inv[t] = 1 / float32(n)
+		}
+		inv = inv[:n]
 		for d := range dst {
-			var s float64
-			for t := 0; t < n; t++ {
-				s += float64(float32(hidden[t*dim+d] * inv))
+			for t := range n {
+				col[t] = hidden[t*dim+d]
 			}
-			dst[d] = float32(s)
+			dst[d] = kernels.AttnDot(col, inv)
 		}
 	case PoolCLS:
 		copy(dst, hidden[:dim])

@@ -4,8 +4,13 @@ package nn
 // x (rows of the pass, len(norm) values each) normalised with the final
 // RMSNorm weight norm, then multiplied by the LM head, into its OutRun's
 // Dst. One product covers all the rows; when they go to one place it writes
-// there directly.
+// there directly. With p.Hidden set, every row's normed state goes there
+// too (a decoder used as an embedder).
 func (ws *Workspace) Logits(p *Pass, x, norm []float32, eps float32, head *Tensor) {
+	if p.Hidden != nil {
+		RMSNormRows(p.Hidden[:p.N*len(norm)], x, norm, p.N, eps)
+		p.HiddenDone = true
+	}
 	if len(p.Out) == 0 {
 		return
 	}

@@ -71,10 +71,13 @@ func Softcap(x []float32, c float32) {
 }
 
 // LayerNorm sets dst = (x-mean)·scale·w + b with scale = 1/sqrt(var+eps),
-// computed as ggml's norm followed by its mul and add: the mean and the
-// variance are float64 sums of float32 values, rounded to float32; x-mean
-// is rounded, multiplied by the float32 scale, then by w, then b is added,
-// each step rounded. A nil b adds nothing. dst may alias x.
+// computed as ggml's norm (llama.cpp ec98e2002) followed by its mul and
+// add: the mean is the float64 sum of x rounded to float32, divided by n in
+// float32; the variance sums (x-mean)² (each rounded) sixteen at a time in
+// the order of _mm512_reduce_add_ps, those sums and the last n%16 squares
+// accumulated in float64, divided by n; x-mean is rounded, multiplied by
+// the float32 scale, then by w, then b is added, each step rounded. A nil b
+// adds nothing. dst may alias x.
 func LayerNorm(dst, x, w, b []float32, eps float32) {
 	n := len(x)
 	dst, w = dst[:n], w[:n]
@@ -82,10 +85,20 @@ func LayerNorm(dst, x, w, b []float32, eps float32) {
 	for _, v := range x {
 		sum += float64(v)
 	}
-	mean := float32(sum / float64(n))
+	mean := float32(sum) / float32(n)
 	var sum2 float64
-	for i, v := range x {
-		d := v - mean
+	i := 0
+	for ; i+16 <= n; i += 16 {
+		var sq [16]float32
+		for k := range sq {
+			d := x[i+k] - mean
+			dst[i+k] = d
+			sq[k] = d * d
+		}
+		sum2 += float64(reduce16(&sq))
+	}
+	for ; i < n; i++ {
+		d := x[i] - mean
 		dst[i] = d
 		sum2 += float64(float32(d * d))
 	}
@@ -101,6 +114,17 @@ func LayerNorm(dst, x, w, b []float32, eps float32) {
 	for i, v := range dst {
 		dst[i] = float32(float32(v*scale)*w[i]) + b[i]
 	}
+}
+
+// reduce16 sums sixteen lanes in the order of _mm512_reduce_add_ps:
+// halves, quarters, then pairs.
+func reduce16(v *[16]float32) float32 {
+	var t [8]float32
+	for i := range t {
+		t[i] = v[i] + v[i+8]
+	}
+	a0, a1, a2, a3 := t[0]+t[4], t[1]+t[5], t[2]+t[6], t[3]+t[7]
+	return (a0 + a2) + (a1 + a3)
 }
 
 // GELU constants of ggml (float32).
@@ -140,7 +164,20 @@ func GELU(x []float32) {
 			x[i] = 0
 		case v >= 10:
 		default:
-			x[i] = tab[quant.F32ToF16(v)]
+			x[i] = tab[f16Bits(v)]
 		}
 	}
+}
+
+// f16Bits is quant.F32ToF16 (nearest even) with a fast path for the values
+// that round to a normal half: adding 0xfff plus the lowest kept bit, then
+// shifting, rounds the mantissa and carries into the exponent as it must.
+func f16Bits(f float32) uint16 {
+	b := math.Float32bits(f)
+	a := b & 0x7fffffff
+	if a >= 0x38800000 && a < 0x477ff000 { // 2⁻¹⁴ <= |f| < 65520
+		a += 0xfff + (a>>13)&1
+		return uint16(b>>16)&0x8000 | uint16(a>>13-(127-15)<<10)
+	}
+	return quant.F32ToF16(f)
 }

@@ -99,12 +99,17 @@ type Seq struct {
 // sequences, each row with its position.
 type Pass struct {
 	N      int
-	Tokens []int      // N token ids
-	Pos    []int      // N positions
-	Segs   []Segment  // the sequences' consecutive rows
-	Out    []OutRun   // the rows whose logits are wanted, in row order
-	tokBuf [2][]int   // Tokens and Pos storage
-	segBuf [8]Segment // Segs storage for small batches
+	Tokens []int     // N token ids
+	Pos    []int     // N positions
+	Segs   []Segment // the sequences' consecutive rows
+	Out    []OutRun  // the rows whose logits are wanted, in row order
+	// Hidden, if not nil, receives every row's final normed hidden state
+	// (N x Dim), for a decoder used as an embedder (DecoderEncoder):
+	// Logits writes it and sets HiddenDone.
+	Hidden     []float32
+	HiddenDone bool
+	tokBuf     [2][]int   // Tokens and Pos storage
+	segBuf     [8]Segment // Segs storage for small batches
 }
 
 // Segment is rows [Row, Row+N) of a pass: one sequence's tokens at positions

@@ -5,6 +5,7 @@
 //	POST /v1/chat/completions   chat through the model's template; stream: true for server-sent events
 //	POST /v1/completions        text completion of a prompt (text or token ids)
 //	POST /v1/embeddings         vectors from an encoder model (an Embedder)
+//	POST /v1/rerank             documents scored against a query by a reranker (rerank.go)
 //	GET  /v1/models             the loaded models; GET /v1/models/{id} one of them
 //	GET  /health                liveness (no key needed)
 //	GET  /metrics               Prometheus metrics
@@ -641,6 +642,8 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, info *requestLog)
 			return methodNotAllowed("GET")
 		}
 		return s.handleModel(w, r, info, strings.TrimPrefix(path, "/v1/models/"))
+	case rerankPath(path): // rerank.go
+		return s.serveRerank(w, r, info)
 	case path == "/v1/chat/completions" || path == "/v1/completions" || path == "/v1/embeddings":
 		if r.Method != http.MethodPost {
 			return methodNotAllowed("POST")
