@@ -32,6 +32,8 @@ func rank(pkg string) (float64, bool) {
 		return 1, true
 	case first("models/gguf"), p == "models/onnx":
 		return 2, true
+	case first("models/onnx/exec/internal/profile"):
+		return 2.75, true // the executor's profiler (a tool) builds on the executor
 	case first("models/onnx"):
 		return 2.5, true // backends and the executor build on the format reader
 	case first("models/tokenizer"), first("models/nn"), first("models/chat"):
