@@ -274,16 +274,19 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	var gen []int
 	var genErr error
 	seq := model.GenerateTokens(ctx, ids, opts)
-	var cached int
+	var cached, cacheEval int   // prompt tokens from the cache file, and evaluated for it
+	var cacheTime time.Duration // loading, evaluating and saving the cache
 	if *promptCache != "" {
 		sess, err := model.NewSession()
 		if err != nil {
 			return err
 		}
 		defer sess.Close()
-		if cached, err = usePromptCache(ctx, sess, *promptCache, ids); err != nil {
+		start := time.Now()
+		if cached, cacheEval, err = usePromptCache(ctx, sess, *promptCache, ids); err != nil {
 			return err
 		}
+		cacheTime = time.Since(start)
 		seq = sess.Generate(ctx, ids, opts)
 	}
 	if n != 0 {
@@ -316,11 +319,14 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	if genErr == nil || stats.PromptTokens > 0 { // not when the prompt itself failed
 		fromCache := ""
+		promptStats := stats // the prompt's figures count the tokens evaluated for the cache file too
 		if *promptCache != "" {
 			fromCache = fmt.Sprintf(" (%d from the prompt cache)", cached)
+			promptStats.PromptTokens += cacheEval
+			promptStats.PromptDuration += cacheTime
 		}
 		fmt.Fprintf(stderr, "load %.0f ms | prompt %d tokens%s, %.1f tok/s | generated %d tokens, %.1f tok/s%s | stop: %s\n",
-			loadTime.Seconds()*1000, stats.PromptTokens, fromCache, stats.PromptTokensPerSecond(),
+			loadTime.Seconds()*1000, promptStats.PromptTokens, fromCache, promptStats.PromptTokensPerSecond(),
 			stats.GeneratedTokens, stats.GenerateTokensPerSecond(), seed, reason)
 		gf.report(stderr, &stats)
 	}
@@ -336,14 +342,15 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 // usePromptCache loads the state saved in path (if the file exists) into
 // sess, keeps what it shares with the prompt ids, evaluates the rest of the
 // prompt but its last token, and saves that state back to path when it
-// changed. It returns how many prompt tokens came from the file. A file of
+// changed. It returns how many prompt tokens came from the file and how
+// many it evaluated. A file of
 // another model or of other options, or a damaged one, is an error: the
 // user removes it or names another.
-func usePromptCache(ctx context.Context, sess *runtime.Session, path string, ids []int) (int, error) {
+func usePromptCache(ctx context.Context, sess *runtime.Session, path string, ids []int) (fromFile, evaluated int, err error) {
 	loaded := false
 	if _, err := os.Stat(path); err == nil {
 		if err := sess.LoadStateFile(path); err != nil {
-			return 0, fmt.Errorf("--prompt-cache %s: %w (remove the file to start a new cache)", path, err)
+			return 0, 0, fmt.Errorf("--prompt-cache %s: %w (remove the file to start a new cache)", path, err)
 		}
 		loaded = true
 	}
@@ -356,15 +363,16 @@ func usePromptCache(ctx context.Context, sess *runtime.Session, path string, ids
 	common = len(sess.Tokens())
 	if len(ids)-1 > common {
 		if _, err := sess.Eval(ctx, ids[common:len(ids)-1]); err != nil {
-			return 0, err
+			return 0, 0, err
 		}
+		evaluated = len(ids) - 1 - common
 	}
 	if !loaded || len(ids)-1 != common || len(have) != common {
 		if err := sess.SaveStateFile(path); err != nil {
-			return 0, fmt.Errorf("--prompt-cache %s: %w", path, err)
+			return 0, 0, fmt.Errorf("--prompt-cache %s: %w", path, err)
 		}
 	}
-	return common, nil
+	return common, evaluated, nil
 }
 
 // maxPrompt bounds a prompt read from a file or standard input.
