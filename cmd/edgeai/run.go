@@ -244,10 +244,10 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		if len(b) > maxPrompt {
 			return fmt.Errorf("%w: the prompt in %s is longer than %d MiB", errUsage, name, maxPrompt>>20)
 		}
-		if len(b) == 0 {
+		// A lone newline (echo "$EMPTY" | edgeai run) is as empty as no input.
+		if text = trimFinalNewline(string(b)); text == "" {
 			return fmt.Errorf("%w: no prompt: %s is empty (give -p TEXT, -f FILE, or text on standard input)", errUsage, name)
 		}
-		text = trimFinalNewline(string(b))
 	}
 
 	model, loadTime, err := au.load(ctx, &mf)

@@ -106,9 +106,11 @@ func TestRunNewTokens(t *testing.T) {
 // TestRunScripting: what a cron job or a pipe sees.
 func TestRunScripting(t *testing.T) {
 	// Empty standard input and no -p: a usage error (exit 2), before loading.
-	_, errs, code := runCLI(t, "", "run", "-m", storiesModel)
-	if code != 2 || !strings.Contains(errs, "no prompt") {
-		t.Errorf("empty stdin: exit %d, %q", code, errs)
+	for _, in := range []string{"", "\n", "\r\n"} { // echo "$EMPTY" | edgeai run
+		_, errs, code := runCLI(t, in, "run", "-m", storiesModel)
+		if code != 2 || !strings.Contains(errs, "no prompt") {
+			t.Errorf("stdin %q: exit %d, %q", in, code, errs)
+		}
 	}
 	// An explicit empty -p generates from BOS, as llama.cpp does.
 	if _, errs, code := runCLI(t, "", "run", "-m", storiesModel, "-p", "", "-n", "4", "--temp", "0"); code != 0 {
