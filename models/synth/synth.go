@@ -260,7 +260,10 @@ func (s Shape) tensors() []tensorSpec {
 		}
 	}
 	// The final norm: llama.cpp's converter names LFM2's
-	// token_embd_norm.weight, and its loader (ec98e2002) wants that name.
+	// token_embd_norm.weight, as the published LFM2 GGUFs have it. (The
+	// llama.cpp of ec98e2002 loads no LFM2 file: its loader asks for a
+	// tensor named just "output_norm", without ".weight"; BENCHMARKS.md
+	// says how the speed comparison works around that.)
 	outNorm := "output_norm.weight"
 	if arch == "lfm2" {
 		outNorm = "token_embd_norm.weight"

@@ -308,8 +308,8 @@ func TestArchitectures(t *testing.T) {
 }
 
 // TestFinalNormName checks the final norm's name: llama.cpp's converter
-// writes LFM2's as token_embd_norm.weight, and llama.cpp (ec98e2002) loads
-// no LFM2 file without it; every other architecture has output_norm.weight.
+// writes LFM2's as token_embd_norm.weight (the published files have it);
+// every other architecture has output_norm.weight.
 func TestFinalNormName(t *testing.T) {
 	for _, s := range synth.Shapes() {
 		s.Vocab, s.Dim, s.Layers, s.FFN, s.Heads, s.KVHeads = 600, 256, 4, 512, 4, 2
