@@ -212,6 +212,8 @@ type genJob struct {
 	parser    *chat.Parser // chat: splits the answer into content, reasoning and tool calls
 	shift     *shiftInfo   // chat with context_shift: what was dropped
 	ollama    string       // "chat" or "generate": answer in Ollama's shapes
+	context   bool         // Ollama generate: answer with the token ids of the prompt and the answer
+	out       []int        // with context: the answer's token ids
 }
 
 // MarshalJSON writes content null when the message is only tool calls
@@ -234,8 +236,16 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request, req *chatReq
 	if e != nil {
 		return e
 	}
+	audited := req.Messages
+	if len(req.prefix) > 0 {
+		if e := checkIDs(sv, req.prefix, "context"); e != nil {
+			return e
+		}
+		// the audit record shows what the context says, as a message before the others
+		audited = append([]message{{Role: "context", Content: sv.Decoder.Detokenize(req.prefix)}}, audited...)
+	}
 	if s.cfg.Audit != nil {
-		info.audit.prompt, info.audit.hasText = chatPromptText(req.Messages), true
+		info.audit.prompt, info.audit.hasText = chatPromptText(audited), true
 	}
 	o := chat.Options{}
 	if req.Tools.offered() {
@@ -259,7 +269,13 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request, req *chatReq
 			return e
 		}
 	}
-	j := &genJob{sv: sv, g: &req.genRequest, ids: turn.IDs, id: newID("chatcmpl-"), chat: true, promptArg: "messages", parser: turn.Parser, shift: shift, ollama: req.ollama}
+	ids, promptArg := turn.IDs, "messages"
+	if req.ollama == "generate" {
+		promptArg = "prompt"
+		ids = continueContext(sv, req.prefix, ids)
+	}
+	j := &genJob{sv: sv, g: &req.genRequest, ids: ids, id: newID("chatcmpl-"), chat: true, promptArg: promptArg, parser: turn.Parser, shift: shift,
+		ollama: req.ollama, context: req.ollama == "generate"}
 	j.opts.Stop = append(append([]string(nil), req.Stop...), turn.Stops...)
 	if req.Tools.forcing() {
 		g, e := req.Tools.callGrammar(turn.ToolFormat)
@@ -289,11 +305,8 @@ func (s *Server) handleCompletionAs(w http.ResponseWriter, r *http.Request, req 
 	}
 	ids := req.PromptIDs
 	if req.IsIDs {
-		vocab := sv.Decoder.Info().Vocab
-		for i, id := range ids {
-			if id < 0 || id >= vocab {
-				return badParam("prompt", "prompt token %d (at %d) is outside the vocabulary [0, %d)", id, i, vocab)
-			}
+		if e := checkIDs(sv, ids, "prompt"); e != nil {
+			return e
 		}
 	} else {
 		var err error
@@ -319,6 +332,17 @@ func (s *Server) handleCompletionAs(w http.ResponseWriter, r *http.Request, req 
 		}
 	}
 	return s.generate(w, r, j, info, min(DefaultCompletionMaxTokens, s.maxTokens(sv)))
+}
+
+// checkIDs fails when a token id of param is outside sv's vocabulary.
+func checkIDs(sv *served, ids []int, param string) *apiError {
+	vocab := sv.Decoder.Info().Vocab
+	for i, id := range ids {
+		if id < 0 || id >= vocab {
+			return badParam(param, "%s token %d (at %d) is outside the vocabulary [0, %d)", param, id, i, vocab)
+		}
+	}
+	return nil
 }
 
 // decoder finds a model that can generate text.
@@ -385,6 +409,15 @@ func (s *Server) generate(w http.ResponseWriter, r *http.Request, j *genJob, inf
 		return &apiError{Status: http.StatusBadRequest, Type: typeInvalidRequest, Param: j.promptArg, Code: "context_length_exceeded",
 			Message: fmt.Sprintf("This model's maximum context length is %d tokens. However, your %s resulted in %d tokens, which leaves no room for the completion. Please reduce the length of the %s.",
 				ctxSize, j.promptArg, len(j.ids), j.promptArg)}
+	}
+	if n := j.g.NumCtx; n > 0 && n < ctxSize {
+		// Ollama's num_ctx: the request's own, smaller context.
+		ctxSize = n
+		if len(j.ids) >= ctxSize {
+			return &apiError{Status: http.StatusBadRequest, Type: typeInvalidRequest, Param: "options.num_ctx", Code: "context_length_exceeded",
+				Message: fmt.Sprintf("options.num_ctx is %d tokens. However, your %s resulted in %d tokens, which leaves no room for the answer. Please raise num_ctx (up to %d, the server's context for this model) or reduce the length of the %s.",
+					n, j.promptArg, len(j.ids), j.sv.ctxSize, j.promptArg)}
+		}
 	}
 	limit := s.maxTokens(j.sv)
 	if j.g.MaxTokens > limit {
@@ -560,6 +593,9 @@ func (s *Server) consume(ctx context.Context, j *genJob, box *mailbox, f func(it
 			}
 			if it.tok.ID >= 0 {
 				n++
+				if j.context {
+					j.out = append(j.out, it.tok.ID)
+				}
 			}
 			if s.hookToken != nil {
 				s.hookToken(ctx, j, n)

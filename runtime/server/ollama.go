@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -342,7 +343,13 @@ func (s *Server) ollamaGenerate(w http.ResponseWriter, r *http.Request, f *field
 		if v := f.raw("images"); v != nil && compactJSON(v) != "[]" {
 			return unsupported("images", "only text input is implemented")
 		}
-		f.raw("context") // the returned context is not used: the server reuses its cached prefixes itself
+		f.take("context", &req.prefix, "an array of token ids")
+		if len(req.prefix) > maxPromptIDs {
+			return badParam("context", "context has too many token ids (%d)", len(req.prefix))
+		}
+		if raw && len(req.prefix) > 0 {
+			return badParam("context", "raw mode does not take a context (as in Ollama): the raw prompt is the whole prompt")
+		}
 		f.raw("template")
 		if system != "" && !raw {
 			req.Messages = append(req.Messages, message{Role: "system", Content: system})
@@ -389,7 +396,9 @@ func ollamaOptionsInto(f *fields, g *genRequest) *apiError {
 			return e
 		}
 	}
-	o.integer("num_ctx", 1, math.MaxInt32) // the context is the server's (serve --ctx); a prompt beyond it is a 400
+	if n := o.integer("num_ctx", 1, math.MaxInt32); n != nil {
+		g.NumCtx = int(*n) // capped by the server's context (serve --ctx), as Ollama caps it by the model's
+	}
 	if n := o.integer("num_predict", -2, math.MaxInt32); n != nil && *n > 0 {
 		g.MaxTokens, g.MaxTokensParam = int(*n), "options.num_predict"
 	}
@@ -489,6 +498,7 @@ type (
 		PromptEvalDuration int64      `json:"prompt_eval_duration,omitempty"`
 		EvalCount          int        `json:"eval_count,omitempty"`
 		EvalDuration       int64      `json:"eval_duration,omitempty"`
+		Context            []int      `json:"context,omitempty"`       // /api/generate: the conversation's token ids, to send back
 		ContextShift       *shiftInfo `json:"context_shift,omitempty"` // extension
 	}
 )
@@ -523,6 +533,26 @@ func ollamaFinal(a *ollamaAnswer, j *genJob, st *runtime.Stats, finish string) {
 	a.EvalDuration = st.GenerateDuration.Nanoseconds()
 	a.TotalDuration = time.Since(time.Unix(j.created, 0)).Nanoseconds()
 	a.ContextShift = j.shift
+	if j.context {
+		a.Context = slices.Concat(j.ids, j.out)
+		if eos := j.sv.Decoder.Tokenizer().EOS(); st.StopReason == runtime.StopEOS && eos >= 0 {
+			a.Context = append(a.Context, eos) // the answer is over: the next prompt starts a new turn
+		}
+	}
+}
+
+// continueContext returns the prompt of an /api/generate request that
+// continues a conversation: the context's token ids (checked against the
+// vocabulary by handleChat), then the new turn's ids without their
+// beginning-of-text token.
+func continueContext(sv *served, prev, turn []int) []int {
+	if len(prev) == 0 {
+		return turn
+	}
+	if bos := sv.Decoder.Tokenizer().BOS(); bos >= 0 && len(turn) > 0 && turn[0] == bos {
+		turn = turn[1:]
+	}
+	return slices.Concat(prev, turn)
 }
 
 // ollamaStream answers a job as NDJSON lines, Ollama's stream.

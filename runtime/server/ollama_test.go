@@ -3,10 +3,16 @@ package server
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"reflect"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/edgeai-go/edgeai/models/chat"
+	"github.com/edgeai-go/edgeai/runtime"
 )
 
 // ndjson splits an Ollama stream into its objects.
@@ -151,5 +157,156 @@ func TestOllamaAPI(t *testing.T) {
 	postJSON(t, ts, "/api/embeddings", `{"model":"minilm","prompt":"a b"}`, &old)
 	if !reflect.DeepEqual(old.Embedding, emb.Embeddings[0]) {
 		t.Errorf("/api/embeddings %v", old.Embedding)
+	}
+}
+
+// TestOllamaContext: /api/generate answers with context, the token ids of
+// the templated prompt and of the answer (closed by EOS when the model
+// ended it); sent back with the next prompt, it continues the conversation:
+// the model reads the context and then the new turn, and answers token for
+// token what /v1/completions answers for those ids. A raw answer has no
+// context, a raw request with one is a 400 (as in Ollama), and ids outside
+// the vocabulary are a 400.
+func TestOllamaContext(t *testing.T) {
+	m := loadStories(t)
+	ts := start(t, Config{}, m)
+	turn := func(system, prompt string) []int {
+		var msgs []chat.Message
+		if system != "" {
+			msgs = append(msgs, chat.Message{Role: "system", Content: system})
+		}
+		tn, err := m.ChatTurn(context.Background(), append(msgs, chat.Message{Role: "user", Content: prompt}), chat.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tn.IDs
+	}
+	ids := func(v []int) string {
+		b, _ := json.Marshal(v)
+		return string(b)
+	}
+
+	// The first turn: the context is the prompt's ids and the 20 ids the
+	// model generates from them.
+	var first ollamaAnswer
+	postJSON(t, ts, "/api/generate", `{"model":"stories","stream":false,"system":"You are kind.","prompt":"Tell me a story.","options":{"num_predict":20}}`, &first)
+	p1 := turn("You are kind.", "Tell me a story.")
+	var gen []int
+	for tok, err := range m.GenerateTokens(context.Background(), p1, runtime.GenerateOptions{MaxTokens: 20}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tok.ID >= 0 {
+			gen = append(gen, tok.ID)
+		}
+	}
+	if want := slices.Concat(p1, gen); !slices.Equal(first.Context, want) || first.DoneReason != "length" {
+		t.Fatalf("context %v (%s), want the prompt %v and the answer %v", first.Context, first.DoneReason, p1, gen)
+	}
+
+	// The second turn, streamed, continues it.
+	_, b := ts.post(t, "/api/generate", `{"model":"stories","prompt":"And then?","context":`+ids(first.Context)+`,"options":{"num_predict":12}}`)
+	lines := ndjson(t, b)
+	text := ""
+	for _, a := range lines {
+		text += *a.Response
+	}
+	last := lines[len(lines)-1]
+	read := slices.Concat(first.Context, turn("", "And then?"))
+	var tc textCompletion
+	postJSON(t, ts, "/v1/completions", `{"model":"stories","prompt":`+ids(read)+`,"max_tokens":12}`, &tc)
+	if last.PromptEvalCount != len(read) || text != tc.Choices[0].Text {
+		t.Errorf("continued answer %q from %d prompt tokens; want %q from %d", text, last.PromptEvalCount, tc.Choices[0].Text, len(read))
+	}
+	if len(last.Context) != len(read)+12 || !slices.Equal(last.Context[:len(read)], read) {
+		t.Errorf("second context %v, want %v and 12 more", last.Context, read)
+	}
+	var alone ollamaAnswer
+	postJSON(t, ts, "/api/generate", `{"model":"stories","stream":false,"prompt":"And then?","options":{"num_predict":12}}`, &alone)
+	if *alone.Response == text {
+		t.Errorf("the context changed nothing: %q", text)
+	}
+
+	// An answer the model ends: the context closes with EOS.
+	var ended ollamaAnswer
+	postJSON(t, ts, "/api/generate", `{"model":"stories","stream":false,"prompt":"Once upon a time"}`, &ended)
+	if n := len(ended.Context); ended.DoneReason != "stop" || n != ended.PromptEvalCount+ended.EvalCount+1 || ended.Context[n-1] != m.Tokenizer().EOS() {
+		t.Errorf("ended answer (%s, %d + %d tokens): context ends %v, want EOS %d", ended.DoneReason, ended.PromptEvalCount, ended.EvalCount, ended.Context[max(n-3, 0):], m.Tokenizer().EOS())
+	}
+
+	// The audit record shows the context's text before the new turn.
+	aud := &memAuditor{}
+	ta := start(t, Config{Audit: aud, AuditText: true}, m)
+	postJSON(t, ta, "/api/generate", `{"model":"stories","stream":false,"prompt":"And then?","context":`+ids(first.Context)+`,"options":{"num_predict":2}}`, new(ollamaAnswer))
+	ctxMsg, _ := json.Marshal(m.Detokenize(first.Context))
+	if r := aud.all(); len(r) != 1 || r[0].Prompt == nil || !strings.HasPrefix(*r[0].Prompt, `[{"role":"context","content":`+string(ctxMsg)+`},{"role":"user","content":"And then?"}`) {
+		t.Errorf("audit record %+v", r)
+	}
+
+	// raw: no context out, none in; bad ids.
+	_, b = ts.post(t, "/api/generate", `{"model":"stories","raw":true,"prompt":"Once upon a time","options":{"num_predict":4}}`)
+	if lines := ndjson(t, b); lines[len(lines)-1].Context != nil {
+		t.Errorf("raw answer with context %v", lines[len(lines)-1].Context)
+	}
+	vocab := m.Info().Vocab
+	for _, body := range []string{
+		`{"model":"stories","raw":true,"prompt":"Once","context":[1,2]}`,
+		`{"model":"stories","prompt":"Once","context":[1,` + strconv.Itoa(vocab) + `]}`,
+		`{"model":"stories","prompt":"Once","context":[1,-1]}`,
+		`{"model":"stories","prompt":"Once","context":"1,2"}`,
+	} {
+		resp, b := ts.post(t, "/api/generate", body)
+		var oe struct{ Error string }
+		if json.Unmarshal(b, &oe); resp.StatusCode != 400 || !strings.Contains(oe.Error, "context") {
+			t.Errorf("%s: %d %s", body, resp.StatusCode, b)
+		}
+	}
+}
+
+// TestOllamaNumCtx: options.num_ctx is the request's context: the answer
+// stops where prompt and answer fill it (done_reason "length"), a prompt
+// that fills it is a 400 naming num_ctx, and a num_ctx above the server's
+// context is capped to it (Ollama caps it to the model's), on /api/generate
+// and /api/chat alike.
+func TestOllamaNumCtx(t *testing.T) {
+	m := loadStories(t)
+	ts := start(t, Config{}, m)
+	tn, err := m.ChatTurn(context.Background(), []chat.Message{{Role: "user", Content: "Tell me a story."}}, chat.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := len(tn.IDs)
+	body := func(path string, opts string) string {
+		if path == "/api/chat" {
+			return `{"model":"stories","stream":false,"messages":[{"role":"user","content":"Tell me a story."}],"options":{` + opts + `}}`
+		}
+		return `{"model":"stories","stream":false,"prompt":"Tell me a story.","options":{` + opts + `}}`
+	}
+	text := func(a ollamaAnswer) string {
+		if a.Message != nil {
+			return a.Message.Content
+		}
+		return *a.Response
+	}
+	for _, path := range []string{"/api/generate", "/api/chat"} {
+		var full, cut, capped ollamaAnswer
+		postJSON(t, ts, path, body(path, `"num_predict":30`), &full)
+		postJSON(t, ts, path, body(path, `"num_ctx":`+strconv.Itoa(p+10)), &cut)
+		if cut.EvalCount != 10 || cut.PromptEvalCount != p || cut.DoneReason != "length" || !strings.HasPrefix(text(full), text(cut)) || text(cut) == "" {
+			t.Errorf("%s num_ctx %d: %d + %d tokens (%s) %q; want %d + 10, length, the start of %q", path, p+10, cut.PromptEvalCount, cut.EvalCount, cut.DoneReason, text(cut), p, text(full))
+		}
+		postJSON(t, ts, path, body(path, `"num_predict":30,"num_ctx":1000000`), &capped)
+		if text(capped) != text(full) || capped.EvalCount != 30 {
+			t.Errorf("%s num_ctx above the server's: %q (%d tokens), want %q", path, text(capped), capped.EvalCount, text(full))
+		}
+		resp, b := ts.post(t, path, body(path, `"num_ctx":`+strconv.Itoa(p)))
+		var oe struct{ Error string }
+		if json.Unmarshal(b, &oe); resp.StatusCode != 400 || !strings.Contains(oe.Error, "num_ctx is "+strconv.Itoa(p)) {
+			t.Errorf("%s prompt of %d tokens, num_ctx %d: %d %s", path, p, p, resp.StatusCode, b)
+		}
+	}
+	resp, b := ts.post(t, "/api/generate", body("", `"num_ctx":0`))
+	if resp.StatusCode != 400 || !strings.Contains(string(b), "num_ctx") {
+		t.Errorf("num_ctx 0: %d %s", resp.StatusCode, b)
 	}
 }

@@ -60,6 +60,7 @@ type genRequest struct {
 	Format           string           // "json_object", "json_schema", "grammar" or ""
 	Logprobs         bool             // chat: return the sampled tokens' log probabilities
 	TopLogprobs      int              // chat: and this many most likely alternatives per token
+	NumCtx           int              // Ollama's options.num_ctx: the request's context (0: the server's; above it: the server's)
 }
 
 // chatRequest is a validated POST /v1/chat/completions body.
@@ -70,6 +71,7 @@ type chatRequest struct {
 	ReasoningEffort string // "" when not given
 	ContextShift    bool   // drop whole old turns when the conversation does not fit
 	ollama          string // "chat" or "generate": answer in Ollama's shapes
+	prefix          []int  // Ollama generate's context: token ids that come before the prompt
 }
 
 // maxTopLogprobs bounds top_logprobs (OpenAI's bound).
