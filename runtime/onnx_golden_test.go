@@ -51,7 +51,7 @@ func readGoldenCases(t testing.TB) []goldenCase {
 		c := goldenCase{dir: filepath.Dir(mp), model: filepath.Join(onnxData, "models", meta.Model),
 			inputs: map[string]*runtime.Tensor{}, outputs: map[string]*runtime.Tensor{}}
 		for _, mt := range meta.Tensors {
-			tensor, err := readPB(filepath.Join(c.dir, mt.Kind+"_"+strconv.Itoa(mt.Idx)+".pb"))
+			tensor, err := runtime.ReadTensorFile(filepath.Join(c.dir, mt.Kind+"_"+strconv.Itoa(mt.Idx)+".pb"))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -116,7 +116,7 @@ func runGolden(t *testing.T, backend string, atol float64) {
 				t.Errorf("%s: no output %q", name, oname)
 				continue
 			}
-			if err := diff(got, want, goldenRTol, atol); err != nil {
+			if err := runtime.CompareTensors(got, want, goldenRTol, atol); err != nil {
 				t.Errorf("%s: output %q: %v", name, oname, err)
 				continue
 			}

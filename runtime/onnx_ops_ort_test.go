@@ -178,7 +178,7 @@ func runOpCases(t *testing.T, cases []opCase) {
 				atol = 1e-6
 			}
 			for k, want := range res[0] {
-				if err := diff(res[1][k], want, rtol, atol); err != nil {
+				if err := runtime.CompareTensors(res[1][k], want, rtol, atol); err != nil {
 					t.Errorf("%s: %v", k, err)
 				}
 			}

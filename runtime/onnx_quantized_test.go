@@ -47,7 +47,7 @@ func goldenSets(t *testing.T) []goldenSet {
 		s := goldenSet{name: filepath.Base(filepath.Dir(dir)), model: filepath.Join(onnxData, "models", meta.Model),
 			in: map[string]*runtime.Tensor{}, out: map[string]*runtime.Tensor{}}
 		for _, mt := range meta.Tensors {
-			tt, err := readPB(filepath.Join(dir, fmt.Sprintf("%s_%d.pb", mt.Kind, mt.Idx)))
+			tt, err := runtime.ReadTensorFile(filepath.Join(dir, fmt.Sprintf("%s_%d.pb", mt.Kind, mt.Idx)))
 			if err != nil {
 				t.Fatal(err)
 			}

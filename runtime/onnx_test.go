@@ -126,14 +126,14 @@ func sileroCase(t *testing.T, set string) (map[string]*runtime.Tensor, map[strin
 	dir := filepath.Join(onnxData, "golden", "silero_vad_16k_op15", set)
 	in, out := map[string]*runtime.Tensor{}, map[string]*runtime.Tensor{}
 	for i, name := range []string{"input", "state", "sr"} {
-		tensor, err := readPB(filepath.Join(dir, "input_"+string(rune('0'+i))+".pb"))
+		tensor, err := runtime.ReadTensorFile(filepath.Join(dir, "input_"+string(rune('0'+i))+".pb"))
 		if err != nil {
 			t.Fatal(err)
 		}
 		in[name] = tensor
 	}
 	for i, name := range []string{"output", "stateN"} {
-		tensor, err := readPB(filepath.Join(dir, "output_"+string(rune('0'+i))+".pb"))
+		tensor, err := runtime.ReadTensorFile(filepath.Join(dir, "output_"+string(rune('0'+i))+".pb"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -176,7 +176,7 @@ func TestONNXSessionORT(t *testing.T) {
 				return
 			}
 			for name, w := range want {
-				if err := diff(got[name], w, 1e-4, 1e-6); err != nil {
+				if err := runtime.CompareTensors(got[name], w, 1e-4, 1e-6); err != nil {
 					t.Errorf("%s %s: %v", cases[i%3], name, err)
 				}
 			}

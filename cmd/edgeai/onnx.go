@@ -371,18 +371,7 @@ func readInput(path string) (*runtime.Tensor, error) {
 	if !strings.HasSuffix(path, ".pb") {
 		return readNPYTensor(path)
 	}
-	pt, err := onnx.ReadTensorFile(path)
-	if err != nil {
-		return nil, err
-	}
-	if pt.Type == onnx.String {
-		s := make([]string, len(pt.Strings))
-		for i, b := range pt.Strings {
-			s[i] = string(b)
-		}
-		return &runtime.Tensor{Type: runtime.TensorString, Shape: pt.Dims, Data: s}, nil
-	}
-	return runtime.TensorFromRaw(runtime.TensorType(pt.Type), pt.Dims, pt.Raw)
+	return runtime.ReadTensorFile(path)
 }
 
 func readNPYTensor(path string) (*runtime.Tensor, error) {

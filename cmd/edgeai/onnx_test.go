@@ -81,11 +81,7 @@ func TestONNXInfo(t *testing.T) {
 // writeNPY converts a TensorProto file to .npy, optionally as float64.
 func writeNPY(t *testing.T, pb, path string, asFloat64 bool) {
 	t.Helper()
-	pt, err := onnx.ReadTensorFile(pb)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tensor, err := runtime.TensorFromRaw(runtime.TensorType(pt.Type), pt.Dims, pt.Raw)
+	tensor, err := runtime.ReadTensorFile(pb)
 	if err != nil {
 		t.Fatal(err)
 	}

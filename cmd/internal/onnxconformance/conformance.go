@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -85,7 +84,7 @@ func runNodeTest(ctx context.Context, dir, backend string) (status, detail strin
 	for _, set := range sets {
 		in := map[string]*runtime.Tensor{}
 		for i, ti := range s.Inputs() {
-			t, err := readPB(filepath.Join(set, "input_"+strconv.Itoa(i)+".pb"))
+			t, err := runtime.ReadTensorFile(filepath.Join(set, "input_"+strconv.Itoa(i)+".pb"))
 			if err != nil {
 				return "error", err.Error()
 			}
@@ -96,11 +95,11 @@ func runNodeTest(ctx context.Context, dir, backend string) (status, detail strin
 			return "error", err.Error()
 		}
 		for i, ti := range s.Outputs() {
-			want, err := readPB(filepath.Join(set, "output_"+strconv.Itoa(i)+".pb"))
+			want, err := runtime.ReadTensorFile(filepath.Join(set, "output_"+strconv.Itoa(i)+".pb"))
 			if err != nil {
 				return "error", err.Error()
 			}
-			if err := diff(out[ti.Name], want, nodeRTol, nodeATol); err != nil {
+			if err := runtime.CompareTensors(out[ti.Name], want, nodeRTol, nodeATol); err != nil {
 				return "fail", fmt.Sprintf("%s: output %q: %v", filepath.Base(set), ti.Name, err)
 			}
 		}
@@ -183,87 +182,6 @@ func moreNodeTests(dir string) []string {
 		}
 	}
 	return sel
-}
-
-// readPB reads a serialized TensorProto as a runtime.Tensor.
-func readPB(path string) (*runtime.Tensor, error) {
-	pt, err := onnx.ReadTensorFile(path)
-	if err != nil {
-		return nil, err
-	}
-	if pt.Type == onnx.String {
-		s := make([]string, len(pt.Strings))
-		for i, b := range pt.Strings {
-			s[i] = string(b)
-		}
-		return &runtime.Tensor{Type: runtime.TensorString, Shape: pt.Dims, Data: s}, nil
-	}
-	return runtime.TensorFromRaw(runtime.TensorType(pt.Type), pt.Dims, pt.Raw)
-}
-
-// diff compares got with want: exactly for integers, booleans and strings,
-// within |g-w| <= atol + rtol*|w| for floating-point types (NaN matches
-// NaN). It returns nil or an error describing the worst element.
-func diff(got, want *runtime.Tensor, rtol, atol float64) error {
-	// libonnx-testdata stores bfloat16 expectations as uint16 bits.
-	if got.Type == runtime.TensorBFloat16 && want.Type == runtime.TensorUint16 {
-		w := *want
-		w.Type = runtime.TensorBFloat16
-		want = &w
-	}
-	if got.Type != want.Type {
-		return fmt.Errorf("type %v, want %v", got.Type, want.Type)
-	}
-	if len(got.Shape) != len(want.Shape) {
-		return fmt.Errorf("shape %v, want %v", got.Shape, want.Shape)
-	}
-	for i := range got.Shape {
-		if got.Shape[i] != want.Shape[i] {
-			return fmt.Errorf("shape %v, want %v", got.Shape, want.Shape)
-		}
-	}
-	if got.Type == runtime.TensorString {
-		g, w := got.Data.([]string), want.Data.([]string)
-		for i := range w {
-			if g[i] != w[i] {
-				return fmt.Errorf("[%d] = %q, want %q", i, g[i], w[i])
-			}
-		}
-		return nil
-	}
-	g, err := got.Float64s()
-	if err != nil {
-		return err
-	}
-	w, err := want.Float64s()
-	if err != nil {
-		return err
-	}
-	float := got.Type == runtime.TensorFloat32 || got.Type == runtime.TensorFloat64 ||
-		got.Type == runtime.TensorFloat16 || got.Type == runtime.TensorBFloat16
-	if !float {
-		rtol, atol = 0, 0
-	}
-	worst, wi := 0.0, -1
-	for i := range w {
-		if math.IsNaN(w[i]) && math.IsNaN(g[i]) {
-			continue
-		}
-		if math.IsInf(w[i], 0) && g[i] == w[i] {
-			continue
-		}
-		d := math.Abs(g[i] - w[i])
-		excess := d - (atol + rtol*math.Abs(w[i]))
-		if excess > 0 || math.IsNaN(d) {
-			if wi < 0 || excess > worst || math.IsNaN(d) {
-				worst, wi = excess, i
-			}
-		}
-	}
-	if wi >= 0 {
-		return fmt.Errorf("[%d] = %v, want %v (rtol %g, atol %g)", wi, g[wi], w[wi], rtol, atol)
-	}
-	return nil
 }
 
 // onnxOps lists the operators of ONNX's default domain up to opset 21
