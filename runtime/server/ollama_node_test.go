@@ -97,7 +97,9 @@ let text = '', parts = 0, last = null;
 for await (const p of await ollama.chat({ model: 'stories', messages: msgs, options: opts, stream: true })) { parts++; text += p.message.content; last = p; }
 out.chatStream = { text, parts, done: last.done, reason: last.done_reason, eval: last.eval_count };
 const g = await ollama.generate({ model: 'stories', system: 'Tell stories.', prompt: 'A cat', options: opts });
-out.generate = { response: g.response, done: g.done, reason: g.done_reason };
+out.generate = { response: g.response, done: g.done, reason: g.done_reason, context: g.context };
+const g2 = await ollama.generate({ model: 'stories', prompt: 'And then?', context: g.context, options: opts });
+out.generate2 = { response: g2.response, prompt: g2.prompt_eval_count, context: g2.context };
 text = '';
 for await (const p of await ollama.generate({ model: 'stories', prompt: 'Once upon a time', raw: true, options: { num_predict: 10 }, stream: true })) text += p.response;
 out.generateRaw = text;
@@ -172,6 +174,12 @@ func TestOllamaNodeClient(t *testing.T) {
 		Generate struct {
 			Response, Reason string
 			Done             bool
+			Context          []int
+		}
+		Generate2 struct {
+			Response string
+			Prompt   int
+			Context  []int
 		}
 		GenerateRaw string
 		JSON        string
@@ -210,8 +218,12 @@ func TestOllamaNodeClient(t *testing.T) {
 	if s := r.ChatStream; s.Text != want || s.Parts < 3 || !s.Done || s.Reason != "length" || s.Eval != 12 {
 		t.Errorf("chat stream %+v, want %q", s, want)
 	}
-	if g := r.Generate; g.Response != want || !g.Done || g.Reason != "length" {
-		t.Errorf("generate %+v, want %q", g, want)
+	if g := r.Generate; g.Response != want || !g.Done || g.Reason != "length" || len(g.Context) != st.PromptTokens+st.CachedTokens+12 {
+		t.Errorf("generate %+v, want %q and a context of %d + 12 ids", g, want, st.PromptTokens+st.CachedTokens)
+	}
+	// The context the client got back continues the conversation.
+	if g2 := r.Generate2; g2.Response == "" || g2.Prompt <= len(r.Generate.Context) || len(g2.Context) != g2.Prompt+12 || !slices.Equal(g2.Context[:len(r.Generate.Context)], r.Generate.Context) {
+		t.Errorf("generate with the context %+v (first context: %d ids)", g2, len(r.Generate.Context))
 	}
 	if wantRaw, _ := directText(t, m, "Once upon a time", 10); r.GenerateRaw != wantRaw {
 		t.Errorf("raw generate stream %q, want %q", r.GenerateRaw, wantRaw)
