@@ -77,10 +77,11 @@ type auditInfo struct {
 }
 
 // shouldAudit reports whether a request gets an audit record: every API
-// request (/v1/...) and every refused one; not /health, /metrics or the
-// page's files when they are served.
+// request (/v1/..., and the Ollama API's /api/...) and every refused one;
+// not /health, /metrics or the page's files when they are served.
 func shouldAudit(r *http.Request, status int) bool {
-	return strings.HasPrefix(r.URL.Path, "/v1/") || status == http.StatusUnauthorized || status == http.StatusForbidden
+	p := r.URL.Path
+	return strings.HasPrefix(p, "/v1/") || strings.HasPrefix(p, "/api/") || status == http.StatusUnauthorized || status == http.StatusForbidden
 }
 
 // chatPromptText is the audited form of a chat request's messages.

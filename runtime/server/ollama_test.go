@@ -231,9 +231,10 @@ func TestOllamaContext(t *testing.T) {
 		t.Errorf("the context changed nothing: %q", text)
 	}
 
-	// An answer the model ends: the context closes with EOS.
+	// An answer that ends (stories260K runs on after a ChatML prompt; a
+	// format's JSON ends at its closing brace): the context closes with EOS.
 	var ended ollamaAnswer
-	postJSON(t, ts, "/api/generate", `{"model":"stories","stream":false,"prompt":"Once upon a time"}`, &ended)
+	postJSON(t, ts, "/api/generate", `{"model":"stories","stream":false,"prompt":"Is it?","format":{"type":"object","properties":{"ok":{"type":"boolean"}},"required":["ok"],"additionalProperties":false}}`, &ended)
 	if n := len(ended.Context); ended.DoneReason != "stop" || n != ended.PromptEvalCount+ended.EvalCount+1 || ended.Context[n-1] != m.Tokenizer().EOS() {
 		t.Errorf("ended answer (%s, %d + %d tokens): context ends %v, want EOS %d", ended.DoneReason, ended.PromptEvalCount, ended.EvalCount, ended.Context[max(n-3, 0):], m.Tokenizer().EOS())
 	}
