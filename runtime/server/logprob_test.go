@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/edgeai-go/edgeai/models/chat"
-	"github.com/edgeai-go/edgeai/runtime"
 )
 
 func TestTopK(t *testing.T) {
@@ -54,15 +53,7 @@ func TestLogprobs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ids []int
-	for tok, err := range m.GenerateTokens(context.Background(), prompt, runtime.GenerateOptions{MaxTokens: 20}) {
-		if err != nil {
-			t.Fatal(err)
-		}
-		if tok.ID >= 0 {
-			ids = append(ids, tok.ID)
-		}
-	}
+	ids := directIDs(t, m, prompt, 20)
 	if len(ids) != len(lp.Content) {
 		t.Fatalf("%d reference tokens, %d logprobs", len(ids), len(lp.Content))
 	}

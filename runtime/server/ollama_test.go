@@ -12,7 +12,6 @@ import (
 	"testing"
 
 	"github.com/edgeai-go/edgeai/models/chat"
-	"github.com/edgeai-go/edgeai/runtime"
 )
 
 // ndjson splits an Ollama stream into its objects.
@@ -191,15 +190,7 @@ func TestOllamaContext(t *testing.T) {
 	var first ollamaAnswer
 	postJSON(t, ts, "/api/generate", `{"model":"stories","stream":false,"system":"You are kind.","prompt":"Tell me a story.","options":{"num_predict":20}}`, &first)
 	p1 := turn("You are kind.", "Tell me a story.")
-	var gen []int
-	for tok, err := range m.GenerateTokens(context.Background(), p1, runtime.GenerateOptions{MaxTokens: 20}) {
-		if err != nil {
-			t.Fatal(err)
-		}
-		if tok.ID >= 0 {
-			gen = append(gen, tok.ID)
-		}
-	}
+	gen := directIDs(t, m, p1, 20)
 	if want := slices.Concat(p1, gen); !slices.Equal(first.Context, want) || first.DoneReason != "length" {
 		t.Fatalf("context %v (%s), want the prompt %v and the answer %v", first.Context, first.DoneReason, p1, gen)
 	}

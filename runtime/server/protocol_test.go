@@ -99,6 +99,22 @@ func directChat(t testing.TB, m *runtime.Model, msgs []chat.Message, maxTokens i
 	return b.String(), st
 }
 
+// directIDs is the greedy answer's token ids for prompt's ids, from the
+// runtime itself.
+func directIDs(t testing.TB, m *runtime.Model, prompt []int, maxTokens int) []int {
+	t.Helper()
+	var ids []int
+	for tok, err := range m.GenerateTokens(context.Background(), prompt, runtime.GenerateOptions{MaxTokens: maxTokens}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tok.ID >= 0 {
+			ids = append(ids, tok.ID)
+		}
+	}
+	return ids
+}
+
 func directText(t testing.TB, m *runtime.Model, prompt string, maxTokens int) (string, runtime.Stats) {
 	t.Helper()
 	var st runtime.Stats
