@@ -306,9 +306,21 @@ func depthwisePadded(dst []float32, ic *Im2col, w []float32, bias float32, offs 
 // past OW in each row are dropped: a narrow row alone would leave dwTaps
 // too few independent sums to keep its multiply-adds busy.
 func dwBands(dst []float32, ic *Im2col, w []float32, bias float32, offs []int, ws []float32, p []float32, band, wq int, wide []float32) {
-	s := ic.SW
 	hb := (band-1)*ic.SH + (ic.KH-1)*ic.DH + 1
-	offs, ws = offs[:0], ws[:0]
+	offs = dwOffsets(offs[:0], ic, hb, wq)
+	ws = append(ws[:0], w[:ic.KH*ic.KW]...)
+	for oy0 := 0; oy0 < ic.OH; oy0 += band {
+		oy1 := min(oy0+band, ic.OH)
+		dwFill(p, ic.X, ic, oy0, oy1, hb, wq, true)
+		dwBand(dst, ic, p, offs, ws, bias, oy0, oy1, wq, wide)
+	}
+}
+
+// dwOffsets appends the offsets of the taps (ky, kx) in a band buffer of s
+// phase planes of hb rows × wq columns, relative to the first output of
+// the band's first row.
+func dwOffsets(offs []int, ic *Im2col, hb, wq int) []int {
+	s := ic.SW
 	for ky := range ic.KH {
 		rowOff := ky * ic.DH * wq
 		for kx := range ic.KW {
@@ -319,70 +331,171 @@ func dwBands(dst []float32, ic *Im2col, w []float32, bias float32, offs []int, w
 				offs = append(offs, (c%s)*hb*wq+rowOff+c/s)
 			}
 		}
-		ws = append(ws, w[ky*ic.KW:(ky+1)*ic.KW]...)
 	}
-	for oy0 := 0; oy0 < ic.OH; oy0 += band {
-		oy1 := min(oy0+band, ic.OH)
-		// Fill the band: padded rows r0.. of the output rows [oy0, oy1).
-		r0 := oy0*ic.SH - ic.PT // input row of the band's first row
-		rows := (oy1-oy0-1)*ic.SH + (ic.KH-1)*ic.DH + 1
-		for q := range s {
-			plane := p[q*hb*wq : (q+1)*hb*wq]
-			for r := range rows {
-				row := plane[r*wq : (r+1)*wq]
-				y := r0 + r
-				if y < 0 || y >= ic.H {
+	return offs
+}
+
+// dwFill copies the input rows of output rows [oy0, oy1) of the channel x
+// into the band buffer p (see dwBands). With clearPad false the positions
+// of the padding are left as they are: a buffer that was zero and only
+// ever filled for the same rows keeps its zeros there.
+func dwFill(p, x []float32, ic *Im2col, oy0, oy1, hb, wq int, clearPad bool) {
+	s := ic.SW
+	r0 := oy0*ic.SH - ic.PT // input row of the band's first row
+	rows := (oy1-oy0-1)*ic.SH + (ic.KH-1)*ic.DH + 1
+	for q := range s {
+		plane := p[q*hb*wq : (q+1)*hb*wq]
+		for r := range rows {
+			row := plane[r*wq : (r+1)*wq]
+			y := r0 + r
+			if y < 0 || y >= ic.H {
+				if clearPad {
 					clear(row)
-					continue
 				}
-				src := ic.X[y*ic.W : (y+1)*ic.W]
-				// Columns j with input column x = j·s+q-PL in [0, W).
-				jLo := min(ceilDiv(ic.PL-q, s), len(row))
-				jHi := jLo
-				if last := ic.W - 1 + ic.PL - q; last >= 0 {
-					jHi = max(min(last/s+1, len(row)), jLo)
-				}
-				clear(row[:jLo])
-				if s == 1 {
-					copy(row[jLo:jHi], src[jLo+q-ic.PL:])
-				} else {
-					x := jLo*s + q - ic.PL
-					for j := jLo; j < jHi; j++ {
-						row[j] = src[x]
-						x += s
-					}
-				}
-				clear(row[jHi:])
-			}
-		}
-		if wide != nil {
-			t := wide[:(oy1-oy0-1)*wq+ic.OW]
-			for i := range t {
-				t[i] = bias
-			}
-			dwTaps(t, p, offs, ws)
-			for oy := oy0; oy < oy1; oy++ {
-				copy(dst[oy*ic.OW:(oy+1)*ic.OW], t[(oy-oy0)*wq:])
-			}
-			continue
-		}
-		for oy := oy0; oy < oy1; oy++ {
-			d := dst[oy*ic.OW : (oy+1)*ic.OW]
-			for i := range d {
-				d[i] = bias
-			}
-			// Only the kernel rows that fall inside the image: the
-			// padding rows add nothing (a thin image, 2 rows under a
-			// 5×5 kernel, would spend most of its taps on them).
-			y0 := oy*ic.SH - ic.PT
-			kyLo, kyHi := min(ceilDiv(-y0, ic.DH), ic.KH), 0
-			if last := ic.H - 1 - y0; last >= 0 {
-				kyHi = min(ic.KH, last/ic.DH+1)
-			}
-			if kyHi <= kyLo {
 				continue
 			}
-			dwTaps(d, p[(oy-oy0)*ic.SH*wq:], offs[kyLo*ic.KW:kyHi*ic.KW], ws[kyLo*ic.KW:kyHi*ic.KW])
+			src := x[y*ic.W : (y+1)*ic.W]
+			// Columns j with input column x = j·s+q-PL in [0, W).
+			jLo := min(ceilDiv(ic.PL-q, s), len(row))
+			jHi := jLo
+			if last := ic.W - 1 + ic.PL - q; last >= 0 {
+				jHi = max(min(last/s+1, len(row)), jLo)
+			}
+			if clearPad {
+				clear(row[:jLo])
+				clear(row[jHi:])
+			}
+			if s == 1 {
+				copy(row[jLo:jHi], src[jLo+q-ic.PL:])
+			} else {
+				x := jLo*s + q - ic.PL
+				for j := jLo; j < jHi; j++ {
+					row[j] = src[x]
+					x += s
+				}
+			}
+		}
+	}
+}
+
+// dwBand computes output rows [oy0, oy1) from the band buffer p, filled by
+// dwFill, with the taps offs (dwOffsets) and their weights ws.
+func dwBand(dst []float32, ic *Im2col, p []float32, offs []int, ws []float32, bias float32, oy0, oy1, wq int, wide []float32) {
+	if wide != nil {
+		t := wide[:(oy1-oy0-1)*wq+ic.OW]
+		for i := range t {
+			t[i] = bias
+		}
+		dwTaps(t, p, offs, ws)
+		for oy := oy0; oy < oy1; oy++ {
+			copy(dst[oy*ic.OW:(oy+1)*ic.OW], t[(oy-oy0)*wq:])
+		}
+		return
+	}
+	for oy := oy0; oy < oy1; oy++ {
+		d := dst[oy*ic.OW : (oy+1)*ic.OW]
+		for i := range d {
+			d[i] = bias
+		}
+		// Only the kernel rows that fall inside the image: the
+		// padding rows add nothing (a thin image, 2 rows under a
+		// 5×5 kernel, would spend most of its taps on them).
+		y0 := oy*ic.SH - ic.PT
+		kyLo, kyHi := min(ceilDiv(-y0, ic.DH), ic.KH), 0
+		if last := ic.H - 1 - y0; last >= 0 {
+			kyHi = min(ic.KH, last/ic.DH+1)
+		}
+		if kyHi <= kyLo {
+			continue
+		}
+		dwTaps(d, p[(oy-oy0)*ic.SH*wq:], offs[kyLo*ic.KW:kyHi*ic.KW], ws[kyLo*ic.KW:kyHi*ic.KW])
+	}
+}
+
+// DepthwiseConv2DChannels convolves channels [c0, c1) of x (planes of
+// ic.H×ic.W back to back; ic.X and ic.C are not read) into dst (planes of
+// ic.OH×ic.OW): channel c with the KH×KW filter w[c·KH·KW:] plus bias[c]
+// (no bias when bias is nil), then done(c) if done is not nil, while the
+// channel's output is in cache. The results are DepthwiseConv2D's, channel
+// by channel; where the zero-padded copy of a whole channel fits in one
+// buffer (small images: a MobileNet's late layers), the buffer, its zeros
+// and the taps are set up once for all the channels, not once per channel.
+func DepthwiseConv2DChannels(dst, x []float32, ic *Im2col, w, bias []float32, c0, c1 int, done func(c int)) {
+	if c0 >= c1 {
+		return
+	}
+	hw, ohw, kk := ic.H*ic.W, ic.OH*ic.OW, ic.KH*ic.KW
+	if len(x) < c1*hw || len(dst) < c1*ohw || len(w) < c1*kk || bias != nil && len(bias) < c1 {
+		panic("kernels: DepthwiseConv2DChannels: short input, output, weights or bias")
+	}
+	if c1-c0 > 1 && dwChannels(dst, x, ic, w, bias, c0, c1, done) {
+		return
+	}
+	for c := c0; c < c1; c++ {
+		one := *ic
+		one.X, one.C = x[c*hw:(c+1)*hw], 1
+		var b float32
+		if bias != nil {
+			b = bias[c]
+		}
+		DepthwiseConv2D(dst[c*ohw:(c+1)*ohw], &one, w[c*kk:(c+1)*kk], b)
+		if done != nil {
+			done(c)
+		}
+	}
+}
+
+// dwChannels is DepthwiseConv2DChannels on one band buffer holding a whole
+// channel; it returns false, having done nothing, when there is no SIMD
+// path or the channel does not fit.
+func dwChannels(dst, x []float32, ic *Im2col, w, bias []float32, c0, c1 int, done func(int)) bool {
+	if !dwTapsAvailable() || ic.OH <= 0 || ic.OW <= 0 {
+		return false
+	}
+	s := ic.SW
+	wq := ic.OW + (ic.KW-1)*ic.DW/s + 1
+	hb := (ic.OH-1)*ic.SH + (ic.KH-1)*ic.DH + 1
+	need := s * hb * wq
+	wide := s == 1 && ic.SH == 1 && ic.OW < 64
+	// (Go clears these buffers once per call: the zeros of the padding
+	// then serve every channel.)
+	switch {
+	case need <= 1024 && wide:
+		var buf, out [1024]float32
+		dwChannelsOn(dst, x, ic, w, bias, c0, c1, done, buf[:need], hb, wq, out[:])
+	case need <= 1024:
+		var buf [1024]float32
+		dwChannelsOn(dst, x, ic, w, bias, c0, c1, done, buf[:need], hb, wq, nil)
+	case need <= 4096 && wide:
+		var buf, out [4096]float32
+		dwChannelsOn(dst, x, ic, w, bias, c0, c1, done, buf[:need], hb, wq, out[:])
+	case need <= 4096:
+		var buf [4096]float32
+		dwChannelsOn(dst, x, ic, w, bias, c0, c1, done, buf[:need], hb, wq, nil)
+	default:
+		return false
+	}
+	return true
+}
+
+func dwChannelsOn(dst, x []float32, ic *Im2col, w, bias []float32, c0, c1 int, done func(int), p []float32, hb, wq int, wide []float32) {
+	var offBuf [64]int
+	offs := offBuf[:0]
+	kk := ic.KH * ic.KW
+	if kk > len(offBuf) {
+		offs = make([]int, 0, kk)
+	}
+	offs = dwOffsets(offs, ic, hb, wq)
+	hw, ohw := ic.H*ic.W, ic.OH*ic.OW
+	for c := c0; c < c1; c++ {
+		var b float32
+		if bias != nil {
+			b = bias[c]
+		}
+		dwFill(p, x[c*hw:(c+1)*hw], ic, 0, ic.OH, hb, wq, false)
+		dwBand(dst[c*ohw:(c+1)*ohw], ic, p, offs, w[c*kk:(c+1)*kk], b, 0, ic.OH, wq, wide)
+		if done != nil {
+			done(c)
 		}
 	}
 }
