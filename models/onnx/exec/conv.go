@@ -263,19 +263,20 @@ func (k *conv) compute(rc *runCtx, x, w, bias, o []float32, n, c, m int, geo ker
 	ohw := geo.OH * geo.OW
 	kk := cg * geo.KH * geo.KW
 	if cg == 1 && mg == 1 && k.group > 1 {
-		// Depthwise: one small convolution per channel.
+		// Depthwise: one small convolution per channel, a range of
+		// channels of one image per call (set up once for the range).
 		units := n * c
 		rc.parWork(units, units*ohw*geo.KH*geo.KW/4, func(lo, hi int) {
-			for u := lo; u < hi; u++ {
-				ch := u % c
-				ic := geo
-				ic.X = x[u*hw : (u+1)*hw]
-				var b float32
-				if bias != nil {
-					b = bias[ch]
+			for lo < hi {
+				img := lo / c
+				c0, c1 := lo-img*c, min(hi-img*c, c)
+				xi, oi := x[img*c*hw:(img+1)*c*hw], o[img*c*ohw:(img+1)*c*ohw]
+				var done func(ch int)
+				if len(k.epi) > 0 {
+					done = func(ch int) { k.epi.apply(oi[ch*ohw:(ch+1)*ohw], ch) }
 				}
-				kernels.DepthwiseConv2D(o[u*ohw:(u+1)*ohw], &ic, w[ch*geo.KH*geo.KW:(ch+1)*geo.KH*geo.KW], b)
-				k.epi.apply(o[u*ohw:(u+1)*ohw], ch)
+				kernels.DepthwiseConv2DChannels(oi, xi, &geo, w, bias, c0, c1, done)
+				lo += c1 - c0
 			}
 		})
 		return nil
