@@ -83,7 +83,8 @@ type NodeProfile struct {
 	// conversions of half-precision tensors.
 	Op string
 	// Key is Op with what sets the cost of its kernel, for aggregating:
-	// for Conv, its groups, weight and input shapes and strides.
+	// for Conv, its groups, weight and input shapes and strides; for
+	// MaxPool and AveragePool, the window, input shape and strides.
 	Key  string
 	Wall time.Duration
 }
@@ -236,6 +237,9 @@ func New(m *onnx.Model, opts Options) (e *Executor, err error) {
 			p.Key = p.Op
 			if k, ok := n.k.(*conv); ok && len(in) > 1 && in[0] != nil && in[1] != nil {
 				p.Key = fmt.Sprintf("Conv g=%d w=%v x=%v s=%v", k.group, in[1].Shape, in[0].Shape, k.win.strides)
+			}
+			if k, ok := n.k.(*pool); ok && len(in) > 0 && in[0] != nil {
+				p.Key = fmt.Sprintf("%s k=%v x=%v s=%v", p.Op, k.win.kernel, in[0].Shape, k.win.strides)
 			}
 			f(p)
 		}

@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 
+	"github.com/edgeai-go/edgeai/kernels"
 	"github.com/edgeai-go/edgeai/models/onnx"
 )
 
@@ -269,17 +270,23 @@ func maxPoolF32(dst, src []float32, in, out, ker, str, dil, pb [3]int, stop func
 	}
 	// A window two wide with a stride of two along the width and no
 	// padding there (2×2 and 1×2 pooling): both taps in one pass per input
-	// row, in the same order.
+	// row, and two input rows (a 2×2 window) in one pass.
 	pair := ker[2] == 2 && str[2] == 2 && dil[2] == 1 && pb[2] == 0 && 2*out[2] <= in[2]
+	// The builtin max is branchless and NaN-propagating: a window with a
+	// NaN gives NaN, as the comparisons it replaced did (and max(-0, +0)
+	// is +0); branches on random data mispredict about half the time.
+	var rowBuf [8][]float32
+	rows := rowBuf[:0]
+	if ker[0]*ker[1] > len(rowBuf) {
+		rows = make([][]float32, 0, ker[0]*ker[1])
+	}
 	for oz := range out[0] {
 		for oy := range out[1] {
 			if stop() {
 				return // a window can be as large as the image
 			}
 			drow := dst[(oz*out[1]+oy)*out[2] : (oz*out[1]+oy+1)*out[2]]
-			for i := range drow {
-				drow[i] = ninf
-			}
+			rows = rows[:0]
 			for kz := range ker[0] {
 				z := oz*str[0] - pb[0] + kz*dil[0]
 				if z < 0 || z >= in[0] {
@@ -290,43 +297,61 @@ func maxPoolF32(dst, src []float32, in, out, ker, str, dil, pb [3]int, stop func
 					if y < 0 || y >= in[1] {
 						continue
 					}
-					row := src[(z*in[1]+y)*in[2] : (z*in[1]+y+1)*in[2]]
-					if pair {
-						r := row[:2*len(drow)]
-						for i := range drow {
-							m, a, b := drow[i], r[2*i], r[2*i+1]
-							if a > m || a != a {
-								m = a
-							}
-							if b > m || b != b {
-								m = b
-							}
-							drow[i] = m
+					rows = append(rows, src[(z*in[1]+y)*in[2]:(z*in[1]+y+1)*in[2]])
+				}
+			}
+			switch {
+			case len(rows) == 0:
+				for i := range drow {
+					drow[i] = ninf
+				}
+				continue
+			case pair && len(rows) == 1:
+				maxPairs(drow, rows[0], rows[0], false)
+				continue
+			case pair:
+				maxPairs(drow, rows[0], rows[1], false)
+				for j := 2; j < len(rows); j += 2 {
+					maxPairs(drow, rows[j], rows[min(j+1, len(rows)-1)], true)
+				}
+				continue
+			}
+			for i := range drow {
+				drow[i] = ninf
+			}
+			for _, row := range rows {
+				for t := range lo {
+					d := drow[lo[t]:hi[t]]
+					if str[2] == 1 {
+						r := row[lo[t]+off[t] : hi[t]+off[t]]
+						for i, v := range r[:len(d)] {
+							d[i] = max(d[i], v)
 						}
 						continue
 					}
-					for t := range lo {
-						d := drow[lo[t]:hi[t]]
-						if str[2] == 1 {
-							r := row[lo[t]+off[t] : hi[t]+off[t]]
-							for i, v := range r[:len(d)] {
-								if v > d[i] || v != v {
-									d[i] = v
-								}
-							}
-							continue
-						}
-						x := lo[t]*str[2] + off[t]
-						for i := range d {
-							if v := row[x]; v > d[i] || v != v {
-								d[i] = v
-							}
-							x += str[2]
-						}
+					x := lo[t]*str[2] + off[t]
+					for i := range d {
+						d[i] = max(d[i], row[x])
+						x += str[2]
 					}
 				}
 			}
 		}
+	}
+}
+
+// maxPairs sets d[i] to the largest of a[2i], a[2i+1], b[2i] and b[2i+1]
+// (and d[i] when acc); NaN when any of them is NaN.
+func maxPairs(d, a, b []float32, acc bool) {
+	a, b = a[:2*len(d)], b[:2*len(d)]
+	if acc {
+		for i := range d {
+			d[i] = max(d[i], a[2*i], a[2*i+1], b[2*i], b[2*i+1])
+		}
+		return
+	}
+	for i := range d {
+		d[i] = max(a[2*i], a[2*i+1], b[2*i], b[2*i+1])
 	}
 }
 
@@ -365,18 +390,20 @@ func (k *globalPool) run(rc *runCtx, in, out []*Tensor) error {
 	switch d := x.Data.(type) {
 	case []float32:
 		od := o.Data.([]float32)
-		for u := range units {
-			plane := d[u*hw : (u+1)*hw]
-			if k.isMax {
-				m := float32(math.Inf(-1))
-				for _, v := range plane {
-					m = max(m, v)
+		rc.parWork(units, units*hw, func(lo, hi int) {
+			for u := lo; u < hi; u++ {
+				plane := d[u*hw : (u+1)*hw]
+				if k.isMax {
+					m := float32(math.Inf(-1))
+					for _, v := range plane {
+						m = max(m, v)
+					}
+					od[u] = m
+					continue
 				}
-				od[u] = m
-				continue
+				od[u] = float32(sumF32(plane) / float64(hw))
 			}
-			od[u] = float32(sumF32(plane) / float64(hw))
-		}
+		})
 	case []float64:
 		od := o.Data.([]float64)
 		for u := range units {
@@ -485,22 +512,30 @@ func (k *maxUnpool) run(rc *runCtx, in, out []*Tensor) error {
 	return nil
 }
 
-// sumF32 adds x in float64, in four interleaved sums (independent chains
-// of additions, four times the throughput of one).
+// sumF32 adds x: blocks of sumBlock values in float32 (kernels.Dot with
+// ones: SIMD, and the same sums on every path), the blocks' sums in
+// float64, so that long planes lose no more than a block's rounding.
 func sumF32(x []float32) float64 {
-	var s0, s1, s2, s3 float64
-	i := 0
-	for ; i+3 < len(x); i += 4 {
-		s0 += float64(x[i])
-		s1 += float64(x[i+1])
-		s2 += float64(x[i+2])
-		s3 += float64(x[i+3])
+	var s float64
+	for len(x) >= sumBlock {
+		s += float64(kernels.Dot(x[:sumBlock], sumOnes[:]))
+		x = x[sumBlock:]
 	}
-	for ; i < len(x); i++ {
-		s0 += float64(x[i])
+	if len(x) > 0 {
+		s += float64(kernels.Dot(x, sumOnes[:len(x)]))
 	}
-	return (s0 + s1) + (s2 + s3)
+	return s
 }
+
+// sumBlock is the length of sumF32's float32 partial sums.
+const sumBlock = 256
+
+var sumOnes = func() (o [sumBlock]float32) {
+	for i := range o {
+		o[i] = 1
+	}
+	return o
+}()
 
 // windowTaps returns the taps [lo, hi) of one window dimension (k in [0, ker))
 // whose positions base + k*dil fall in [from, to).
