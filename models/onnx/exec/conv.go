@@ -283,20 +283,22 @@ func (k *conv) compute(rc *runCtx, x, w, bias, o []float32, n, c, m int, geo ker
 	}
 	pointwise := geo.KH == 1 && geo.KW == 1 && geo.SH == 1 && geo.SW == 1 && geo.PT == 0 && geo.PL == 0 &&
 		geo.OH == geo.H && geo.OW == geo.W
-	// A stride of 1 along the width: read the input in place from a padded
-	// copy (kernels.Sgemm.ConvRows) rather than through im2col.
+	// Read the input in place from a padded copy (kernels.Sgemm.ConvRows)
+	// rather than through im2col. A stride s > 1 along the width is made a
+	// stride of 1 by splitting each padded row into its s phases (columns
+	// ≡ q mod s, one plane each): the tap at padded column ox·s + c then
+	// reads column ox + c/s of phase c mod s.
 	var img []float32
 	var offs []int
+	phases := geo.SW
 	hp := (geo.OH-1)*geo.SH + (geo.KH-1)*geo.DH + 1
-	wp := geo.OW + (geo.KW-1)*geo.DW
-	// (Tiles are NR output columns of one row: narrow rows go through
-	// im2col, which packs across rows.)
+	wp := geo.OW + (geo.KW-1)*geo.DW/phases
 	// Row tiles are NR output columns of one row; narrow rows, with a
 	// stride of 1 both ways, are computed "wide" instead: as one long row
 	// over the padded image's full width, whose extra columns are then
 	// dropped. Anything else goes through im2col.
 	nr := k.g.NR()
-	rowTiles := geo.SW == 1 && (geo.OW+nr-1)/nr*nr*4 <= geo.OW*5
+	rowTiles := (geo.OW+nr-1)/nr*nr*4 <= geo.OW*5 && phases <= 4
 	wide := !rowTiles && geo.SW == 1 && geo.SH == 1 && 2*(wp-geo.OW) <= geo.OW
 	var wideLen, wideRow int
 	var wideOut []float32
@@ -313,18 +315,20 @@ func (k *conv) compute(rc *runCtx, x, w, bias, o []float32, n, c, m int, geo ker
 		wideOut = t.Data.([]float32)
 	}
 	if !pointwise && (rowTiles || wide) {
-		t, err := rc.alloc(onnx.Float, []int{cg*hp*wp + slack})
+		plane := phases * hp * wp
+		t, err := rc.alloc(onnx.Float, []int{cg*plane + slack})
 		if err != nil {
 			return err
 		}
 		defer rc.release(t)
 		img = t.Data.([]float32)
-		clear(img[cg*hp*wp:])
+		clear(img[cg*plane:])
 		offs = make([]int, 0, kk)
 		for ch := range cg {
 			for ky := range geo.KH {
 				for kx := range geo.KW {
-					offs = append(offs, ch*hp*wp+ky*geo.DH*wp+kx*geo.DW)
+					col := kx * geo.DW
+					offs = append(offs, ch*plane+col%phases*hp*wp+ky*geo.DH*wp+col/phases)
 				}
 			}
 		}
@@ -500,7 +504,11 @@ func (k *conv) small(rc *runCtx, x, w, bias, o []float32, n, c, m int, geo kerne
 // of xg in img, then applies epi, block of rows by block of rows.
 func (k *conv) direct(rc *runCtx, geo kernels.Im2col, xg, img []float32, offs []int, hp, wp int, pa []float32, mg int, og []float32, epi func(r0, r1, c0, c1 int)) {
 	cg := geo.C
-	rc.parWork(cg, cg*hp*wp, func(lo, hi int) { kernels.PadImage(img, xg, geo.H, geo.W, hp, wp, geo.PT, geo.PL, lo, hi) })
+	if geo.SW > 1 {
+		rc.parWork(cg, cg*geo.SW*hp*wp, func(lo, hi int) { padPhases(img, xg, &geo, hp, wp, lo, hi) })
+	} else {
+		rc.parWork(cg, cg*hp*wp, func(lo, hi int) { kernels.PadImage(img, xg, geo.H, geo.W, hp, wp, geo.PT, geo.PL, lo, hi) })
+	}
 	ohw := geo.OH * geo.OW
 	rows := func(lo, hi int) {
 		k.g.ConvRows(mg, pa, img, offs, geo.SH*wp, geo.OW, og, ohw, lo, hi, false)
@@ -516,6 +524,51 @@ func (k *conv) direct(rc *runCtx, geo kernels.Im2col, xg, img []float32, offs []
 			rows(b*per, min((b+1)*per, geo.OH))
 		}
 	})
+}
+
+// padPhases writes channels [c0, c1) of x (ic.C channels of H×W) into img
+// as the zero-padded image direct reads for a stride s = ic.SW > 1 along
+// the width: per channel, s phase planes of hp rows × wp columns, phase
+// q's column j holding padded column j·s+q (input column j·s+q-PL) of
+// padded row r (input row r-PT), zeros outside the input.
+func padPhases(img, x []float32, ic *kernels.Im2col, hp, wp, c0, c1 int) {
+	s := ic.SW
+	for c := c0; c < c1; c++ {
+		src := x[c*ic.H*ic.W : (c+1)*ic.H*ic.W]
+		for q := range s {
+			plane := img[(c*s+q)*hp*wp : (c*s+q+1)*hp*wp]
+			// Columns j whose input column j·s+q-PL is in [0, W).
+			jLo := min((max(ic.PL-q, 0)+s-1)/s, wp)
+			jHi := jLo
+			if last := ic.W - 1 + ic.PL - q; last >= 0 {
+				jHi = max(min(last/s+1, wp), jLo)
+			}
+			for r := range hp {
+				row := plane[r*wp : (r+1)*wp]
+				y := r - ic.PT
+				if y < 0 || y >= ic.H {
+					clear(row)
+					continue
+				}
+				clear(row[:jLo])
+				in := src[y*ic.W : (y+1)*ic.W]
+				d := row[jLo:jHi]
+				xi := jLo*s + q - ic.PL
+				if s == 2 && len(d) > 0 {
+					in := in[xi : xi+2*len(d)-1]
+					for j := range d {
+						d[j] = in[2*j]
+					}
+				} else {
+					for j := range d {
+						d[j] = in[xi]
+						xi += s
+					}
+				}
+				clear(row[jHi:])
+			}
+		}
+	}
 }
 
 // wide computes one group of one image (strides of 1) as rows of wideRow

@@ -57,6 +57,11 @@ func TestPoolConvReference(t *testing.T) {
 	r := rand.New(rand.NewPCG(9, 10))
 	for i := range 1500 {
 		h, w := 1+r.IntN(6), 1+r.IntN(9)
+		if i%3 == 2 {
+			// Rows as wide as the GEMM's tiles and wider (the row-tile
+			// paths of Conv, strided ones through phase planes).
+			h, w = 1+r.IntN(3), 20+r.IntN(120)
+		}
 		kh, kw := 1+r.IntN(4), 1+r.IntN(12)
 		str := [2]int{1 + r.IntN(3), 1 + r.IntN(3)}
 		dil := [2]int{1 + r.IntN(2), 1 + r.IntN(2)}
