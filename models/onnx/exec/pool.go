@@ -272,9 +272,9 @@ func maxPoolF32(dst, src []float32, in, out, ker, str, dil, pb [3]int, stop func
 	// padding there (2×2 and 1×2 pooling): both taps in one pass per input
 	// row, and two input rows (a 2×2 window) in one pass.
 	pair := ker[2] == 2 && str[2] == 2 && dil[2] == 1 && pb[2] == 0 && 2*out[2] <= in[2]
-	// The builtin max is branchless and NaN-propagating: a window with a
-	// NaN gives NaN, as the comparisons it replaced did (and max(-0, +0)
-	// is +0); branches on random data mispredict about half the time.
+	// Maxima are branchless and NaN-propagating (the builtin max,
+	// kernels.MaxPairs): a window with a NaN gives NaN; branches on random
+	// data would mispredict about half the time.
 	var rowBuf [8][]float32
 	rows := rowBuf[:0]
 	if ker[0]*ker[1] > len(rowBuf) {
@@ -307,12 +307,12 @@ func maxPoolF32(dst, src []float32, in, out, ker, str, dil, pb [3]int, stop func
 				}
 				continue
 			case pair && len(rows) == 1:
-				maxPairs(drow, rows[0], rows[0], false)
+				kernels.MaxPairs(drow, rows[0], rows[0], false)
 				continue
 			case pair:
-				maxPairs(drow, rows[0], rows[1], false)
+				kernels.MaxPairs(drow, rows[0], rows[1], false)
 				for j := 2; j < len(rows); j += 2 {
-					maxPairs(drow, rows[j], rows[min(j+1, len(rows)-1)], true)
+					kernels.MaxPairs(drow, rows[j], rows[min(j+1, len(rows)-1)], true)
 				}
 				continue
 			}
@@ -337,21 +337,6 @@ func maxPoolF32(dst, src []float32, in, out, ker, str, dil, pb [3]int, stop func
 				}
 			}
 		}
-	}
-}
-
-// maxPairs sets d[i] to the largest of a[2i], a[2i+1], b[2i] and b[2i+1]
-// (and d[i] when acc); NaN when any of them is NaN.
-func maxPairs(d, a, b []float32, acc bool) {
-	a, b = a[:2*len(d)], b[:2*len(d)]
-	if acc {
-		for i := range d {
-			d[i] = max(d[i], a[2*i], a[2*i+1], b[2*i], b[2*i+1])
-		}
-		return
-	}
-	for i := range d {
-		d[i] = max(a[2*i], a[2*i+1], b[2*i], b[2*i+1])
 	}
 }
 
