@@ -314,15 +314,32 @@ func (k *conv) compute(rc *runCtx, x, w, bias, o []float32, n, c, m int, geo ker
 		defer rc.release(t)
 		wideOut = t.Data.([]float32)
 	}
+	// Without padding (nor columns or rows left over at the right or
+	// bottom), the padded image is the input itself: ConvRows reads it in
+	// place when the last group's reads (which run up to a tile past its
+	// last row, into values it discards) stay inside x.
+	inPlace := false
+	if !pointwise && (rowTiles || wide) && phases == 1 && geo.PT == 0 && geo.PL == 0 && wp == geo.W && hp <= geo.H {
+		maxOff := (cg-1)*hw + (geo.KH-1)*geo.DH*wp + (geo.KW-1)*geo.DW
+		reach := maxOff + (geo.OH-1)*geo.SH*wp + (geo.OW+nr-1)/nr*nr
+		if wide {
+			reach = maxOff + (wideLen+wideRow-1)/wideRow*wideRow + nr
+		}
+		inPlace = reach <= len(x)-((n-1)*c+(k.group-1)*cg)*hw
+	}
 	if !pointwise && (rowTiles || wide) {
 		plane := phases * hp * wp
-		t, err := rc.alloc(onnx.Float, []int{cg*plane + slack})
-		if err != nil {
-			return err
+		if inPlace {
+			plane = hw
+		} else {
+			t, err := rc.alloc(onnx.Float, []int{cg*plane + slack})
+			if err != nil {
+				return err
+			}
+			defer rc.release(t)
+			img = t.Data.([]float32)
+			clear(img[cg*plane:])
 		}
-		defer rc.release(t)
-		img = t.Data.([]float32)
-		clear(img[cg*plane:])
 		offs = make([]int, 0, kk)
 		for ch := range cg {
 			for ky := range geo.KH {
@@ -375,12 +392,16 @@ func (k *conv) compute(rc *runCtx, x, w, bias, o []float32, n, c, m int, geo ker
 					}
 				}
 			}
-			if img != nil && wide {
-				k.wide(rc, geo, xg, img, offs, hp, wp, pa, mg, og, wideOut, wideLen, wideRow, epi)
-				continue
-			}
-			if img != nil {
-				k.direct(rc, geo, xg, img, offs, hp, wp, pa, mg, og, epi)
+			if offs != nil {
+				im, pad := img, true
+				if inPlace {
+					im, pad = x[(img0*c+gi*cg)*hw:], false
+				}
+				if wide {
+					k.wide(rc, geo, xg, im, pad, offs, hp, wp, pa, mg, og, wideOut, wideLen, wideRow, epi)
+				} else {
+					k.direct(rc, geo, xg, im, pad, offs, hp, wp, pa, mg, og, epi)
+				}
 				continue
 			}
 			if pointwise && ohw >= 4*nr && kk <= 64 {
@@ -502,11 +523,13 @@ func (k *conv) small(rc *runCtx, x, w, bias, o []float32, n, c, m int, geo kerne
 
 // direct computes one group of one image with ConvRows on the padded copy
 // of xg in img, then applies epi, block of rows by block of rows.
-func (k *conv) direct(rc *runCtx, geo kernels.Im2col, xg, img []float32, offs []int, hp, wp int, pa []float32, mg int, og []float32, epi func(r0, r1, c0, c1 int)) {
+func (k *conv) direct(rc *runCtx, geo kernels.Im2col, xg, img []float32, pad bool, offs []int, hp, wp int, pa []float32, mg int, og []float32, epi func(r0, r1, c0, c1 int)) {
 	cg := geo.C
-	if geo.SW > 1 {
+	switch {
+	case !pad: // img is the input, read in place
+	case geo.SW > 1:
 		rc.parWork(cg, cg*geo.SW*hp*wp, func(lo, hi int) { padPhases(img, xg, &geo, hp, wp, lo, hi) })
-	} else {
+	default:
 		rc.parWork(cg, cg*hp*wp, func(lo, hi int) { kernels.PadImage(img, xg, geo.H, geo.W, hp, wp, geo.PT, geo.PL, lo, hi) })
 	}
 	ohw := geo.OH * geo.OW
@@ -575,9 +598,11 @@ func padPhases(img, x []float32, ic *kernels.Im2col, hp, wp, c0, c1 int) {
 // columns over the padded image laid out flat: output pixel (oy, ox) is
 // flat position oy·wp + ox; the positions past OW in each padded row are
 // computed and dropped.
-func (k *conv) wide(rc *runCtx, geo kernels.Im2col, xg, img []float32, offs []int, hp, wp int, pa []float32, mg int, og, out []float32, length, row int, epi func(r0, r1, c0, c1 int)) {
+func (k *conv) wide(rc *runCtx, geo kernels.Im2col, xg, img []float32, pad bool, offs []int, hp, wp int, pa []float32, mg int, og, out []float32, length, row int, epi func(r0, r1, c0, c1 int)) {
 	cg := geo.C
-	rc.parWork(cg, cg*hp*wp, func(lo, hi int) { kernels.PadImage(img, xg, geo.H, geo.W, hp, wp, geo.PT, geo.PL, lo, hi) })
+	if pad { // else img is the input, read in place
+		rc.parWork(cg, cg*hp*wp, func(lo, hi int) { kernels.PadImage(img, xg, geo.H, geo.W, hp, wp, geo.PT, geo.PL, lo, hi) })
+	}
 	rows := (length + row - 1) / row
 	ldc := rows * row
 	rc.parWork(rows, mg*ldc*len(offs)/16, func(lo, hi int) {

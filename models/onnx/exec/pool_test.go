@@ -74,6 +74,9 @@ func TestPoolConvReference(t *testing.T) {
 			extra = 4
 		}
 		pads := [4]int{r.IntN(kh + extra), r.IntN(kw + extra), r.IntN(kh + extra), r.IntN(kw + extra)}
+		if i%7 == 0 {
+			pads = [4]int{} // Conv reads its input in place
+		}
 		eh, ew := (kh-1)*dil[0]+1, (kw-1)*dil[1]+1
 		if h+pads[0]+pads[2] < eh || w+pads[1]+pads[3] < ew {
 			continue
