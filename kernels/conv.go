@@ -639,13 +639,16 @@ func PadImage(img, x []float32, h, w, hp, wp, pt, pl, c0, c1 int) {
 			// Padded column j holds input column j - pl.
 			j0 := min(max(pl, 0), wp)
 			j1 := min(max(pl+w, j0), wp)
-			if wp <= 32 { // short rows: no calls
+			if j0 <= 4 && wp-j1 <= 4 { // narrow padding: no calls for it
 				for j := range j0 {
 					row[j] = 0
 				}
-				s := src[y*w+j0-pl : y*w+j1-pl]
-				for j, v := range s {
-					row[j0+j] = v
+				if s := src[y*w+j0-pl : y*w+j1-pl]; len(s) < 12 {
+					for j, v := range s { // (shorter than a copy's call)
+						row[j0+j] = v
+					}
+				} else {
+					copy(row[j0:j1], s)
 				}
 				for j := j1; j < wp; j++ {
 					row[j] = 0

@@ -71,3 +71,18 @@ func TestDepthwiseConv2DChannels(t *testing.T) {
 		restore()
 	}
 }
+
+// BenchmarkPadImage pads openWakeWord's inputs of its 1×3 convolutions
+// (one column each side).
+func BenchmarkPadImage(b *testing.B) {
+	for _, s := range [][3]int{{24, 74, 32}, {48, 36, 16}, {72, 32, 8}} {
+		c, h, w := s[0], s[1], s[2]
+		x, img := make([]float32, c*h*w), make([]float32, c*h*(w+2))
+		b.Run(itoa(c)+"x"+itoa(h)+"x"+itoa(w), func(b *testing.B) {
+			for b.Loop() {
+				PadImage(img, x, h, w, h, w+2, 0, 1, 0, c)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*c*h*(w+2)), "ns/value")
+		})
+	}
+}
