@@ -383,10 +383,12 @@ func dwFill(p, x []float32, ic *Im2col, oy0, oy1, hb, wq int, clearPad bool) {
 func dwBand(dst []float32, ic *Im2col, p []float32, offs []int, ws []float32, bias float32, oy0, oy1, wq int, wide []float32) {
 	if wide != nil {
 		t := wide[:(oy1-oy0-1)*wq+ic.OW]
-		for i := range t {
-			t[i] = bias
+		if !dwTapsSet(t, p, offs, ws, bias) {
+			for i := range t {
+				t[i] = bias
+			}
+			dwTaps(t, p, offs, ws)
 		}
-		dwTaps(t, p, offs, ws)
 		for oy := oy0; oy < oy1; oy++ {
 			copy(dst[oy*ic.OW:(oy+1)*ic.OW], t[(oy-oy0)*wq:])
 		}
@@ -394,9 +396,6 @@ func dwBand(dst []float32, ic *Im2col, p []float32, offs []int, ws []float32, bi
 	}
 	for oy := oy0; oy < oy1; oy++ {
 		d := dst[oy*ic.OW : (oy+1)*ic.OW]
-		for i := range d {
-			d[i] = bias
-		}
 		// Only the kernel rows that fall inside the image: the
 		// padding rows add nothing (a thin image, 2 rows under a
 		// 5×5 kernel, would spend most of its taps on them).
@@ -405,10 +404,15 @@ func dwBand(dst []float32, ic *Im2col, p []float32, offs []int, ws []float32, bi
 		if last := ic.H - 1 - y0; last >= 0 {
 			kyHi = min(ic.KH, last/ic.DH+1)
 		}
-		if kyHi <= kyLo {
+		if kyHi > kyLo && dwTapsSet(d, p[(oy-oy0)*ic.SH*wq:], offs[kyLo*ic.KW:kyHi*ic.KW], ws[kyLo*ic.KW:kyHi*ic.KW], bias) {
 			continue
 		}
-		dwTaps(d, p[(oy-oy0)*ic.SH*wq:], offs[kyLo*ic.KW:kyHi*ic.KW], ws[kyLo*ic.KW:kyHi*ic.KW])
+		for i := range d {
+			d[i] = bias
+		}
+		if kyHi > kyLo {
+			dwTaps(d, p[(oy-oy0)*ic.SH*wq:], offs[kyLo*ic.KW:kyHi*ic.KW], ws[kyLo*ic.KW:kyHi*ic.KW])
+		}
 	}
 }
 

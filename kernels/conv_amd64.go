@@ -2,10 +2,11 @@
 
 package kernels
 
-// dwTapsAVX2 accumulates taps into n outputs: see dwTaps.
+// dwTapsAVX2 accumulates taps into n outputs (see dwTaps), starting from
+// bias rather than dst's values when set.
 //
 //go:noescape
-func dwTapsAVX2(dst *float32, n int, x *float32, offs *int, w *float32, taps int)
+func dwTapsAVX2(dst *float32, n int, x *float32, offs *int, w *float32, taps int, bias float32, set bool)
 
 // dwTapsAvailable reports whether dwTaps has a SIMD path.
 func dwTapsAvailable() bool { return hasAVX2 && cur.name != "generic" }
@@ -15,6 +16,16 @@ func dwTapsAvailable() bool { return hasAVX2 && cur.name != "generic" }
 // reads inside x. It returns false (and does nothing) where it has no
 // assembly; the caller then does the work.
 func dwTaps(dst, x []float32, offs []int, w []float32) bool {
+	return dwTapsFrom(dst, x, offs, w, 0, false)
+}
+
+// dwTapsSet is dwTaps starting from bias: dst[i] = bias + Σ_t
+// w[t]·x[offs[t]+i] (dst's values are not read).
+func dwTapsSet(dst, x []float32, offs []int, w []float32, bias float32) bool {
+	return dwTapsFrom(dst, x, offs, w, bias, true)
+}
+
+func dwTapsFrom(dst, x []float32, offs []int, w []float32, bias float32, set bool) bool {
 	if !hasAVX2 || cur.name == "generic" || len(offs) == 0 || len(w) < len(offs) {
 		return false
 	}
@@ -28,7 +39,7 @@ func dwTaps(dst, x []float32, offs []int, w []float32) bool {
 			panic("kernels: dwTaps: tap outside the input row")
 		}
 	}
-	dwTapsAVX2(&dst[0], n, &x[0], &offs[0], &w[0], len(offs))
+	dwTapsAVX2(&dst[0], n, &x[0], &offs[0], &w[0], len(offs), bias, set)
 	return true
 }
 

@@ -14,10 +14,10 @@ DATA dwTailMask<>+48(SB)/8, $0
 DATA dwTailMask<>+56(SB)/8, $0
 GLOBL dwTailMask<>(SB), RODATA|NOPTR, $64
 
-// func dwTapsAVX2(dst *float32, n int, x *float32, offs *int, w *float32, taps int)
+// func dwTapsAVX2(dst *float32, n int, x *float32, offs *int, w *float32, taps int, bias float32, set bool)
 //
 //	for i in [0, n):
-//		acc = dst[i]
+//		acc = set ? bias : dst[i]
 //		for t in [0, taps): acc += w[t] * x[offs[t] + i]   (fused multiply-add)
 //		dst[i] = acc
 //
@@ -25,17 +25,21 @@ GLOBL dwTailMask<>(SB), RODATA|NOPTR, $64
 // latency of the fused multiply-adds) at a time while they last, then four,
 // then one, then the
 // last n%8 with masked loads and stores (no access past the n values).
-TEXT ·dwTapsAVX2(SB), NOSPLIT, $0-48
+TEXT ·dwTapsAVX2(SB), NOSPLIT, $0-53
 	MOVQ dst+0(FP), DI
 	MOVQ n+8(FP), CX
 	MOVQ x+16(FP), SI
 	MOVQ offs+24(FP), R8
 	MOVQ w+32(FP), R9
 	MOVQ taps+40(FP), R10
+	VBROADCASTSS bias+48(FP), Y9
+	MOVBLZX set+52(FP), R12
 
 loop64:
 	CMPQ CX, $64
 	JLT  loop32
+	TESTQ R12, R12
+	JNZ  set64
 	VMOVUPS (DI), Y0
 	VMOVUPS 32(DI), Y1
 	VMOVUPS 64(DI), Y2
@@ -44,6 +48,19 @@ loop64:
 	VMOVUPS 160(DI), Y6
 	VMOVUPS 192(DI), Y7
 	VMOVUPS 224(DI), Y8
+	JMP  start64
+
+set64:
+	VMOVAPS Y9, Y0
+	VMOVAPS Y9, Y1
+	VMOVAPS Y9, Y2
+	VMOVAPS Y9, Y3
+	VMOVAPS Y9, Y5
+	VMOVAPS Y9, Y6
+	VMOVAPS Y9, Y7
+	VMOVAPS Y9, Y8
+
+start64:
 	XORQ R11, R11
 
 tap64:
@@ -80,10 +97,21 @@ done64:
 loop32:
 	CMPQ CX, $32
 	JLT  loop8
+	TESTQ R12, R12
+	JNZ  set32
 	VMOVUPS (DI), Y0
 	VMOVUPS 32(DI), Y1
 	VMOVUPS 64(DI), Y2
 	VMOVUPS 96(DI), Y3
+	JMP  start32
+
+set32:
+	VMOVAPS Y9, Y0
+	VMOVAPS Y9, Y1
+	VMOVAPS Y9, Y2
+	VMOVAPS Y9, Y3
+
+start32:
 	XORQ R11, R11
 
 tap32:
@@ -112,7 +140,12 @@ done32:
 loop8:
 	CMPQ CX, $8
 	JLT  tail
+	VMOVAPS Y9, Y0
+	TESTQ R12, R12
+	JNZ  start8
 	VMOVUPS (DI), Y0
+
+start8:
 	XORQ R11, R11
 
 tap8:
@@ -139,7 +172,12 @@ tail:
 	SUBQ  CX, AX
 	LEAQ  dwTailMask<>(SB), DX
 	VMOVDQU (DX)(AX*4), Y5
+	VMOVAPS Y9, Y0
+	TESTQ R12, R12
+	JNZ  startTail
 	VMASKMOVPS (DI), Y5, Y0
+
+startTail:
 	XORQ R11, R11
 
 tapTail:
