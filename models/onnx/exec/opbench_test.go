@@ -2,6 +2,8 @@ package exec
 
 import (
 	"context"
+	"encoding/binary"
+	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -49,16 +51,40 @@ func BenchmarkOps(b *testing.B) {
 		{"GlobalAveragePool/200x2x96", "GlobalAveragePool", nil, []*Tensor{rnd(1, 200, 2, 96)}},
 		{"ConvStem3x3s2/3x48x192", "Conv", []*onnx.Attribute{aInts("kernel_shape", 3, 3), aInts("pads", 1, 1, 1, 1), aInts("strides", 2, 2)},
 			[]*Tensor{rnd(1, 3, 48, 192), rnd(8, 3, 3, 3), rnd(8)}},
+		// openWakeWord's late convolutions: few output pixels.
+		{"Conv3x1/96x12x4", "Conv", []*onnx.Attribute{aInts("kernel_shape", 3, 1)},
+			[]*Tensor{rnd(1, 96, 12, 4), rnd(96, 96, 3, 1), rnd(96)}},
+		{"Conv1x3p/96x10x2", "Conv", []*onnx.Attribute{aInts("kernel_shape", 1, 3), aInts("pads", 0, 1, 0, 1)},
+			[]*Tensor{rnd(1, 96, 10, 2), rnd(96, 96, 1, 3), rnd(96)}},
+		{"Conv1x3p/72x30x8", "Conv", []*onnx.Attribute{aInts("kernel_shape", 1, 3), aInts("pads", 0, 1, 0, 1)},
+			[]*Tensor{rnd(1, 72, 30, 8), rnd(72, 72, 1, 3), rnd(72)}},
 	} {
 		b.Run(c.name, func(b *testing.B) {
-			e, err := New(oneNodeModel(13, c.op, c.attrs, 1, c.in), Options{Threads: 1})
+			m := oneNodeModel(13, c.op, c.attrs, 1, c.in)
+			in := c.in
+			if c.op == "Conv" { // constant weights and bias, as in a model
+				g := m.Graph
+				for _, t := range in[1:] {
+					raw := make([]byte, 0, 4*t.Len())
+					for _, v := range t.Data.([]float32) {
+						raw = binary.LittleEndian.AppendUint32(raw, math.Float32bits(v))
+					}
+					dims := make([]int64, len(t.Shape))
+					for i, d := range t.Shape {
+						dims[i] = int64(d)
+					}
+					g.Initializers = append(g.Initializers, &onnx.Tensor{Name: g.Inputs[len(g.Initializers)+1].Name, Type: onnx.Float, Dims: dims, Raw: raw})
+				}
+				g.Inputs, in = g.Inputs[:1], in[:1]
+			}
+			e, err := New(m, Options{Threads: 1})
 			if err != nil {
 				b.Fatal(err)
 			}
 			defer e.Close()
 			ctx := context.Background()
 			for b.Loop() {
-				if _, err := e.Run(ctx, c.in); err != nil {
+				if _, err := e.Run(ctx, in); err != nil {
 					b.Fatal(err)
 				}
 			}
