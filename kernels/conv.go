@@ -676,14 +676,21 @@ func (g *Sgemm) PackIm2colA(dst []float32, ic *Im2col) {
 	if len(dst) < g.PackedASize(n, k) {
 		panic("kernels: PackIm2colA: dst has " + itoa(len(dst)) + " values, need " + itoa(g.PackedASize(n, k)))
 	}
-	var iy, ix [maxMR]int
+	var iy, ix, off [maxMR]int
 	plane := ic.H * ic.W
 	for p0 := 0; p0 < n; p0 += mr {
 		panel := dst[p0*k : (p0+mr)*k]
 		rows := min(mr, n-p0)
+		// inside: every tap of the panel's pixels reads inside the
+		// image (no padding): no checks per value.
+		inside := true
 		for i := range rows {
 			oy, ox := (p0+i)/ic.OW, (p0+i)%ic.OW
 			iy[i], ix[i] = oy*ic.SH-ic.PT, ox*ic.SW-ic.PL
+			off[i] = iy[i]*ic.W + ix[i]
+			if iy[i] < 0 || ix[i] < 0 || iy[i]+(ic.KH-1)*ic.DH >= ic.H || ix[i]+(ic.KW-1)*ic.DW >= ic.W {
+				inside = false
+			}
 		}
 		q := 0
 		for c := range ic.C {
@@ -693,6 +700,15 @@ func (g *Sgemm) PackIm2colA(dst []float32, ic *Im2col) {
 				for kx := range ic.KW {
 					dx := kx * ic.DW
 					col := panel[q*mr : q*mr+mr]
+					if inside {
+						d := dy*ic.W + dx
+						for i, o := range off[:rows] {
+							col[i] = x[o+d]
+						}
+						clear(col[rows:])
+						q++
+						continue
+					}
 					for i := range rows {
 						y, xx := iy[i]+dy, ix[i]+dx
 						if y >= 0 && y < ic.H && xx >= 0 && xx < ic.W {

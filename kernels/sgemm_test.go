@@ -166,6 +166,10 @@ func TestSgemmIm2col(t *testing.T) {
 		{C: 2, H: 10, W: 11, KH: 3, KW: 2, SH: 2, SW: 3, DH: 2, DW: 1, PT: 0, PL: 2},
 		{C: 5, H: 1, W: 40, KH: 1, KW: 5, SH: 1, SW: 2, DH: 1, DW: 3, PT: 0, PL: 4},
 		{C: 1, H: 4, W: 4, KH: 5, KW: 5, SH: 1, SW: 1, DH: 1, DW: 1, PT: 2, PL: 2},
+		// No padding (openWakeWord's 3×1), and panels of interior pixels
+		// among border ones: PackIm2colA's unchecked path.
+		{C: 6, H: 12, W: 4, KH: 3, KW: 1, SH: 1, SW: 1, DH: 1, DW: 1},
+		{C: 3, H: 9, W: 30, KH: 3, KW: 3, SH: 1, SW: 1, DH: 1, DW: 2, PT: 1, PL: 1},
 	}
 	for _, ic := range cases {
 		ic.OH = (ic.H+2*ic.PT-(ic.KH-1)*ic.DH-1)/ic.SH + 1
