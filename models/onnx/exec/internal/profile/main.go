@@ -34,7 +34,9 @@ func main() {
 	threads := flag.Int("threads", 1, "threads of the run")
 	runs := flag.Int("runs", 5, "profiled runs (after one warm-up)")
 	top := flag.Int("top", 40, "rows to print")
+	wall := flag.Bool("wall", false, "wall time per node instead of CPU time (to see which nodes gain from threads)")
 	flag.Parse()
+	useWall = *wall
 	if *model == "" {
 		flag.Usage()
 		os.Exit(2)
@@ -44,6 +46,9 @@ func main() {
 		os.Exit(1)
 	}
 }
+
+// useWall makes the profile sum wall times (NodeProfile.Wall).
+var useWall bool
 
 type meta struct {
 	Model   string `json:"model"`
@@ -113,7 +118,11 @@ func profile(path string, inputs map[string]*exec.Tensor, threads, runs, top int
 				r = &row{key: p.Key}
 				agg[p.Key] = r
 			}
-			r.d += now - last
+			if useWall {
+				r.d += p.Wall
+			} else {
+				r.d += now - last
+			}
 			r.n++
 		}
 		last = cpuTime()
@@ -135,7 +144,7 @@ func profile(path string, inputs map[string]*exec.Tensor, threads, runs, top int
 		return err
 	}
 	on = true
-	t0 := cpuTime()
+	t0, w0 := cpuTime(), time.Now()
 	for range runs {
 		last = cpuTime()
 		if _, err := e.Run(ctx, in); err != nil {
@@ -143,6 +152,9 @@ func profile(path string, inputs map[string]*exec.Tensor, threads, runs, top int
 		}
 	}
 	total := cpuTime() - t0
+	if useWall {
+		total = time.Since(w0)
+	}
 	rows := make([]*row, 0, len(agg))
 	var sum time.Duration
 	for _, r := range agg {
