@@ -426,8 +426,10 @@ func (k *conv) pointwise(rc *runCtx, xg, pa []float32, mg, kk, ohw int, og []flo
 		offs[p] = p * ohw
 	}
 	bulk := ohw / nr * nr
-	// Blocks of whole tiles, of about 64 KiB of output.
-	per := max(nr, (16384/max(mg, 1))/nr*nr)
+	// Blocks of whole tiles, of about 64 KiB of output (an output that
+	// fits in L2 in one block: the epilogue's calls, per row and block,
+	// cost more than the cache misses they save).
+	per := max(nr, (epiBlock(mg*ohw)/max(mg, 1))/nr*nr)
 	blocks := (bulk + per - 1) / per
 	rc.parWork(blocks+1, mg*ohw*kk/16, func(lo, hi int) {
 		for b := lo; b < hi; b++ {
@@ -539,8 +541,8 @@ func (k *conv) direct(rc *runCtx, geo kernels.Im2col, xg, img []float32, pad boo
 			epi(0, mg, lo*geo.OW, hi*geo.OW)
 		}
 	}
-	// Blocks of output rows of about 64 KiB of output.
-	per := max(1, 16384/max(mg*geo.OW, 1))
+	// Blocks of output rows of about 64 KiB of output (see epiBlock).
+	per := max(1, epiBlock(mg*ohw)/max(mg*geo.OW, 1))
 	blocks := (geo.OH + per - 1) / per
 	rc.parWork(blocks, mg*ohw*len(offs)/16, func(lo, hi int) {
 		for b := lo; b < hi; b++ {

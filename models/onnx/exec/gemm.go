@@ -86,7 +86,7 @@ func (rc *runCtx) sgemmEpi(g *kernels.Sgemm, m, n, k int, pa []float32, b kernel
 	// (an im2col matrix, say), splitting the rows would repeat it.
 	threads := rc.e.pool.Threads()
 	parallel := threads > 1 && 2*m*n*k >= gemmMinFlops
-	width := max(nr, (16384/max(m, 1))/nr*nr)
+	width := max(nr, (epiBlock(m*n)/max(m, 1))/nr*nr)
 	if parallel {
 		width = min(width, max(nr, (n/(2*threads))/nr*nr))
 	}
@@ -112,6 +112,19 @@ func (rc *runCtx) sgemmEpi(g *kernels.Sgemm, m, n, k int, pa []float32, b kernel
 			epi(r0, r1, 0, n)
 		})
 	}
+}
+
+// epiBlock is how many values of an output of size values a block of a
+// product with an epilogue holds: about 64 KiB (the block is still in L1
+// or L2 when the epilogue runs over it), or the whole output when it fits
+// in 256 KiB: the epilogue's steps are calls per row of a block, which on
+// small outputs (a MobileNet's 1×1 convolutions of 200 rows of 192
+// pixels) cost more than the misses they save.
+func epiBlock(size int) int {
+	if size <= 1<<16 {
+		return max(size, 16384)
+	}
+	return 16384
 }
 
 // gemv computes y (n) = x (k) · B, or y += x·B when acc, where B is the
