@@ -523,8 +523,10 @@ func (k *conv) small(rc *runCtx, x, w, bias, o []float32, n, c, m int, geo kerne
 	return nil
 }
 
-// direct computes one group of one image with ConvRows on the padded copy
-// of xg in img, then applies epi, block of rows by block of rows.
+// direct computes one group of one image with ConvRows on img, then
+// applies epi, block of rows by block of rows. With pad, img is the
+// buffer of the padded copy of xg (phase planes for a stride along the
+// width), written here first; without, it is the input itself.
 func (k *conv) direct(rc *runCtx, geo kernels.Im2col, xg, img []float32, pad bool, offs []int, hp, wp int, pa []float32, mg int, og []float32, epi func(r0, r1, c0, c1 int)) {
 	cg := geo.C
 	switch {
@@ -599,7 +601,8 @@ func padPhases(img, x []float32, ic *kernels.Im2col, hp, wp, c0, c1 int) {
 // wide computes one group of one image (strides of 1) as rows of wideRow
 // columns over the padded image laid out flat: output pixel (oy, ox) is
 // flat position oy·wp + ox; the positions past OW in each padded row are
-// computed and dropped.
+// computed and dropped. With pad, the padded copy of xg is written into
+// img first; without, img is the input itself.
 func (k *conv) wide(rc *runCtx, geo kernels.Im2col, xg, img []float32, pad bool, offs []int, hp, wp int, pa []float32, mg int, og, out []float32, length, row int, epi func(r0, r1, c0, c1 int)) {
 	cg := geo.C
 	if pad { // else img is the input, read in place
