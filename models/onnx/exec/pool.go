@@ -133,6 +133,15 @@ func (k *pool) run(rc *runCtx, in, out []*Tensor) error {
 			break
 		}
 		od := o.Data.([]float32)
+		// 2×2 and 1×2 windows of stride 2 without padding: planes at a
+		// time, without the general path's set-up per output row.
+		if kh := ker[1]; ker[0] == 1 && (kh == 1 || kh == 2) && ker[2] == 2 && str == [3]int{1, kh, 2} &&
+			dil == [3]int{1, 1, 1} && pb == [3]int{} && pe == [3]int{} && 2*out3[2] <= in3[2] && kh*out3[1] <= in3[1] {
+			rc.parWork(n*c, n*c*isz, func(lo, hi int) {
+				maxPool2(od[lo*osz:hi*osz], d[lo*isz:hi*isz], hi-lo, in3[1], in3[2], out3[1], out3[2], kh)
+			})
+			return nil
+		}
 		// The common case: float32 max pooling without indices.
 		rc.parWork(n*c, n*c*osz*ker[0]*ker[1]*ker[2], func(lo, hi int) {
 			for u := lo; u < hi; u++ {
@@ -335,6 +344,35 @@ func maxPoolF32(dst, src []float32, in, out, ker, str, dil, pb [3]int, stop func
 						x += str[2]
 					}
 				}
+			}
+		}
+	}
+}
+
+// maxPool2 max-pools planes of h×w into planes of oh×ow with windows of kh
+// (1 or 2) rows × 2 columns and strides kh × 2, without padding (2·ow ≤ w,
+// kh·oh ≤ h). A 1×2 window over rows of exactly 2·ow is one pass over all
+// the planes as one row; otherwise each output row is a pass of
+// kernels.MaxPairs, or for rows of a few outputs a loop here (no call).
+func maxPool2(dst, src []float32, planes, h, w, oh, ow, kh int) {
+	if kh == 1 && w == 2*ow && h == oh {
+		kernels.MaxPairs(dst[:planes*oh*ow], src, src, false)
+		return
+	}
+	for u := range planes {
+		for oy := range oh {
+			d := dst[(u*oh+oy)*ow : (u*oh+oy+1)*ow]
+			a := src[(u*h+oy*kh)*w : (u*h+oy*kh)*w+2*ow]
+			b := a
+			if kh == 2 {
+				b = src[(u*h+oy*kh+1)*w : (u*h+oy*kh+1)*w+2*ow]
+			}
+			if ow >= 8 {
+				kernels.MaxPairs(d, a, b, false)
+				continue
+			}
+			for i := range d {
+				d[i] = max(a[2*i], a[2*i+1], b[2*i], b[2*i+1])
 			}
 		}
 	}

@@ -27,6 +27,13 @@ func TestMaxPoolPaths(t *testing.T) {
 			if i%8 == 0 {
 				w = 16 + r.IntN(60) // the SIMD pass of kernels.MaxPairs
 			}
+			if i%16 == 4 {
+				// 2×2 or 1×2 windows of their own stride, no padding
+				// (maxPool2), rows of any width and height.
+				kh = 1 + r.IntN(2)
+				pads, strides = []int64{0, 0, 0, 0}, []int64{int64(kh), 2}
+				h, w = kh+r.IntN(6), 2+r.IntN(40)
+			}
 		}
 		if int64(h)+pads[0]+pads[2] < int64(kh) || int64(w)+pads[1]+pads[3] < int64(kw) {
 			continue
