@@ -617,15 +617,7 @@ func (k *conv) wide(rc *runCtx, geo kernels.Im2col, xg, img []float32, pad bool,
 	rc.parWork(mg, mg*ohw, func(lo, hi int) {
 		for m := lo; m < hi; m++ {
 			for oy := range geo.OH {
-				d := og[m*ohw+oy*geo.OW : m*ohw+(oy+1)*geo.OW]
-				s := out[m*ldc+oy*wp : m*ldc+oy*wp+geo.OW]
-				if len(d) >= 16 {
-					copy(d, s)
-					continue
-				}
-				for i, v := range s { // rows of a few values: no call
-					d[i] = v
-				}
+				copy(og[m*ohw+oy*geo.OW:m*ohw+(oy+1)*geo.OW], out[m*ldc+oy*wp:m*ldc+oy*wp+geo.OW])
 			}
 			if epi != nil {
 				epi(m, m+1, 0, ohw)
