@@ -181,10 +181,17 @@ func lanesIQ4_NLPAVX2(nb int, w, s *byte)
 func lanesIQ4_NLPAVXVNNI(nb int, w, s *byte)
 
 //go:noescape
-func tileLanesPAVX2(nb int, s, a *byte, ab, n int, acc *float32)
+func tileLanesPAVX2(nb int, s, a *byte, ab, n int, acc, out *float32, ldo, mode int)
 
 //go:noescape
-func tileLanesPAVXVNNI(nb int, s, a *byte, ab, n int, acc *float32)
+func tileLanesPAVXVNNI(nb int, s, a *byte, ab, n int, acc, out *float32, ldo, mode int)
+
+// the modes of tileLanesP*: start from the accumulators (else from zero),
+// finish (ggml's lane sums to out, else the lanes back to the accumulators)
+const (
+	laneLoad   = 1
+	laneFinish = 2
+)
 
 // laneCols and laneActs are the block columns and activation rows of one
 // pass of a lane tile (the scratch and accumulators on the stack).
@@ -203,57 +210,80 @@ const (
 	klIQ4_NLAVXVNNI
 )
 
-// tileLanes is a packTileFunc for Q8_0, Q5_0 and IQ4_NL (k: the type and
-// path): runs of laneCols block columns transposed once, then multiplied
-// by laneActs activation rows at a time, ggml's lane sums at the end.
-func tileLanes(k, nb int, w, a *byte, ab, n int, out *float32, ldo int) {
-	var s [laneCols * 2 * 544]byte
-	var acc [laneActs * 128]float32
-	bb := 18 // bytes of a block
+// laneScratch writes the scratch of nc block columns of the packed group
+// at w (the lane tile k's type and path) to s.
+func laneScratch(k, nc int, w, s *byte) {
+	switch k {
+	case klQ8_0AVX2:
+		lanesQ8_0PAVX2(nc, w, s)
+	case klQ8_0AVXVNNI:
+		lanesQ8_0PAVXVNNI(nc, w, s)
+	case klQ5_0AVX2:
+		lanesQ5_0PAVX2(nc, w, s)
+	case klQ5_0AVXVNNI:
+		lanesQ5_0PAVXVNNI(nc, w, s)
+	case klIQ4_NLAVX2:
+		lanesIQ4_NLPAVX2(nc, w, s)
+	case klIQ4_NLAVXVNNI:
+		lanesIQ4_NLPAVXVNNI(nc, w, s)
+	}
+}
+
+// laneBlockBytes returns the bytes of a block of the lane tile k's type.
+func laneBlockBytes(k int) int {
 	switch k {
 	case klQ8_0AVX2, klQ8_0AVXVNNI:
-		bb = 34
+		return 34
 	case klQ5_0AVX2, klQ5_0AVXVNNI:
-		bb = 22
+		return 22
 	}
-	vnni := k%2 == 1
+	return 18
+}
+
+// laneTile runs the lane tile of k's path (tileLanesPAVX2 or
+// tileLanesPAVXVNNI).
+func laneTile(k, nc int, s, a *byte, ab, n int, acc, out *float32, ldo, mode int) {
+	if k%2 == 1 {
+		tileLanesPAVXVNNI(nc, s, a, ab, n, acc, out, ldo, mode)
+	} else {
+		tileLanesPAVX2(nc, s, a, ab, n, acc, out, ldo, mode)
+	}
+}
+
+// tileLanes is a packTileFunc for Q8_0, Q5_0 and IQ4_NL (k: the type and
+// path): a row of at most laneCols blocks is transposed once and
+// multiplied by every activation row, the lanes in registers and ggml's
+// lane sums written by the assembly; longer rows go to tileLanesLong.
+func tileLanes(k, nb int, w, a *byte, ab, n int, out *float32, ldo int) {
+	if nb > laneCols {
+		tileLanesLong(k, nb, w, a, ab, n, out, ldo)
+		return
+	}
+	var s [laneCols * 2 * 544]byte
+	laneScratch(k, nb, w, &s[0])
+	laneTile(k, nb, &s[0], a, ab, n, nil, out, ldo, laneFinish)
+}
+
+// tileLanesLong is tileLanes for rows of more than laneCols blocks: runs
+// of laneCols block columns transposed once, then multiplied by laneActs
+// activation rows at a time, their lanes kept in acc between runs.
+func tileLanesLong(k, nb int, w, a *byte, ab, n int, out *float32, ldo int) {
+	var s [laneCols * 2 * 544]byte
+	var acc [laneActs * 128]float32
+	bb := laneBlockBytes(k)
 	for j0 := 0; j0 < n; j0 += laneActs {
 		m := min(laneActs, n-j0)
-		clear(acc[:128*m])
 		for b0 := 0; b0 < nb; b0 += laneCols {
 			nc := min(laneCols, nb-b0)
-			wb := addp(w, b0*packRows*bb)
-			switch k {
-			case klQ8_0AVX2:
-				lanesQ8_0PAVX2(nc, wb, &s[0])
-			case klQ8_0AVXVNNI:
-				lanesQ8_0PAVXVNNI(nc, wb, &s[0])
-			case klQ5_0AVX2:
-				lanesQ5_0PAVX2(nc, wb, &s[0])
-			case klQ5_0AVXVNNI:
-				lanesQ5_0PAVXVNNI(nc, wb, &s[0])
-			case klIQ4_NLAVX2:
-				lanesIQ4_NLPAVX2(nc, wb, &s[0])
-			case klIQ4_NLAVXVNNI:
-				lanesIQ4_NLPAVXVNNI(nc, wb, &s[0])
+			laneScratch(k, nc, addp(w, b0*packRows*bb), &s[0])
+			mode := 0
+			if b0 > 0 {
+				mode |= laneLoad
 			}
-			aj := addp(a, j0*ab+b0*34)
-			if vnni {
-				tileLanesPAVXVNNI(nc, &s[0], aj, ab, m, &acc[0])
-			} else {
-				tileLanesPAVX2(nc, &s[0], aj, ab, m, &acc[0])
+			if b0+nc == nb {
+				mode |= laneFinish
 			}
-		}
-		for j := range m {
-			o := unsafe.Slice(addf(out, (j0+j)*ldo), packRows)
-			for r := range packRows {
-				h, i := r/8, r%8
-				var l lanes8
-				for kk := range 8 {
-					l[kk] = acc[128*j+64*h+8*kk+i]
-				}
-				o[r] = l.sum()
-			}
+			laneTile(k, nc, &s[0], addp(a, j0*ab+b0*34), ab, m, &acc[0], addf(out, j0*ldo), ldo, mode)
 		}
 	}
 }

@@ -1909,20 +1909,25 @@ done:
 	VZEROUPPER
 	RET
 
-// func tileLanesPAVX2(nb int, s, a *byte, ab, n int, acc *float32)
+// func tileLanesPAVX2(nb int, s, a *byte, ab, n int, acc, out *float32, ldo, mode int)
 //
 // For the scratch s of nb (at most 32) block columns written by lanes*PAVX2
-// and the activation rows j < n at a + j·ab (Q8_0 blocks), adds to
-// acc[64(2j+h) + 8k + i] the float32 lane k of dotQ8_0's arithmetic for row
-// 8h+i: per block, lanes = fma(d_w·d_a, float32(quad sums), lanes). Each
-// activation row's quants are first copied, as they are, with its scales as
-// float32, to the stack.
-TEXT ·tileLanesPAVX2(SB), $1152-48
+// and the activation rows j < n at a + j·ab (Q8_0 blocks), accumulates the
+// float32 lane k of dotQ8_0's arithmetic for row 8h+i (h < 2, i < 8): per
+// block, lanes = fma(d_w·d_a, float32(quad sums), lanes). The lanes start at
+// zero, or with mode&1 at acc[64(2j+h) + 8k + i]; without mode&2 they are
+// stored back there, with it ggml's lane sum of row r goes to out[j·ldo + r]
+// (r < 15), eight rows per vector addition. Each activation row's quants are
+// first copied, as they are, with its scales as float32, to the stack.
+TEXT ·tileLanesPAVX2(SB), $1152-72
 	MOVQ s+8(FP), R12
 	MOVQ a+16(FP), R8
 	MOVQ ab+24(FP), R9
 	MOVQ n+32(FP), BX
 	MOVQ acc+40(FP), R11
+	MOVQ out+48(FP), R10
+	MOVQ ldo+56(FP), R13
+	SHLQ $2, R13
 	TESTQ BX, BX
 	JZ done
 	VMOVDQU xones16<>(SB), Y15
@@ -1942,7 +1947,20 @@ copy:
 	ADDQ $4, DX
 	DECQ CX
 	JNZ copy
-	// half 0
+	// half 0: rows 0..7
+	MOVQ mode+64(FP), AX
+	TESTQ $1, AX
+	JNZ load0
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	JMP start0
+load0:
 	VMOVUPS 0(R11), Y0
 	VMOVUPS 32(R11), Y1
 	VMOVUPS 64(R11), Y2
@@ -1951,6 +1969,7 @@ copy:
 	VMOVUPS 160(R11), Y5
 	VMOVUPS 192(R11), Y6
 	VMOVUPS 224(R11), Y7
+start0:
 	MOVQ nb+0(FP), CX
 	MOVQ R12, SI
 	XORQ DX, DX
@@ -2017,6 +2036,9 @@ blk0:
 	ADDQ $4, DX
 	DECQ CX
 	JNZ blk0
+	MOVQ mode+64(FP), AX
+	TESTQ $2, AX
+	JNZ sum0
 	VMOVUPS Y0, 0(R11)
 	VMOVUPS Y1, 32(R11)
 	VMOVUPS Y2, 64(R11)
@@ -2025,7 +2047,32 @@ blk0:
 	VMOVUPS Y5, 160(R11)
 	VMOVUPS Y6, 192(R11)
 	VMOVUPS Y7, 224(R11)
-	// half 1
+	JMP next0
+sum0:
+	// ggml's lane sum ((l0+l4)+(l2+l6))+((l1+l5)+(l3+l7)), lane i = row 0+i
+	VADDPS Y4, Y0, Y0
+	VADDPS Y6, Y2, Y2
+	VADDPS Y2, Y0, Y0
+	VADDPS Y5, Y1, Y1
+	VADDPS Y7, Y3, Y3
+	VADDPS Y3, Y1, Y1
+	VADDPS Y1, Y0, Y0
+	VMOVUPS Y0, (R10)
+next0:
+	// half 1: rows 8..15
+	MOVQ mode+64(FP), AX
+	TESTQ $1, AX
+	JNZ load1
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	JMP start1
+load1:
 	VMOVUPS 256(R11), Y0
 	VMOVUPS 288(R11), Y1
 	VMOVUPS 320(R11), Y2
@@ -2034,6 +2081,7 @@ blk0:
 	VMOVUPS 416(R11), Y5
 	VMOVUPS 448(R11), Y6
 	VMOVUPS 480(R11), Y7
+start1:
 	MOVQ nb+0(FP), CX
 	MOVQ R12, SI
 	XORQ DX, DX
@@ -2100,6 +2148,9 @@ blk1:
 	ADDQ $4, DX
 	DECQ CX
 	JNZ blk1
+	MOVQ mode+64(FP), AX
+	TESTQ $2, AX
+	JNZ sum1
 	VMOVUPS Y0, 256(R11)
 	VMOVUPS Y1, 288(R11)
 	VMOVUPS Y2, 320(R11)
@@ -2108,8 +2159,25 @@ blk1:
 	VMOVUPS Y5, 416(R11)
 	VMOVUPS Y6, 448(R11)
 	VMOVUPS Y7, 480(R11)
+	JMP next1
+sum1:
+	// ggml's lane sum ((l0+l4)+(l2+l6))+((l1+l5)+(l3+l7)), lane i = row 8+i
+	VADDPS Y4, Y0, Y0
+	VADDPS Y6, Y2, Y2
+	VADDPS Y2, Y0, Y0
+	VADDPS Y5, Y1, Y1
+	VADDPS Y7, Y3, Y3
+	VADDPS Y3, Y1, Y1
+	VADDPS Y1, Y0, Y0
+	// rows 8..14 (lane 7 is the zero row)
+	VMOVUPS X0, 32(R10)
+	VEXTRACTF128 $1, Y0, X1
+	VMOVQ X1, 48(R10)
+	VEXTRACTPS $2, X1, 56(R10)
+next1:
 	ADDQ R9, R8
 	ADDQ $512, R11
+	ADDQ R13, R10
 	DECQ BX
 	JNZ act
 done:
@@ -4075,20 +4143,26 @@ done:
 	VZEROUPPER
 	RET
 
-// func tileLanesPAVXVNNI(nb int, s, a *byte, ab, n int, acc *float32)
+// func tileLanesPAVXVNNI(nb int, s, a *byte, ab, n int, acc, out *float32, ldo, mode int)
 //
 // For the scratch s of nb (at most 32) block columns written by lanes*PAVXVNNI
-// and the activation rows j < n at a + j·ab (Q8_0 blocks), adds to
-// acc[64(2j+h) + 8k + i] the float32 lane k of dotQ8_0's arithmetic for row
-// 8h+i: per block, lanes = fma(d_w·d_a, float32(quad sums), lanes). Each
-// activation row's quants are first copied, XOR 0x80 (a+128, unsigned), with
-// its scales as float32, to the stack.
-TEXT ·tileLanesPAVXVNNI(SB), $1152-48
+// and the activation rows j < n at a + j·ab (Q8_0 blocks), accumulates the
+// float32 lane k of dotQ8_0's arithmetic for row 8h+i (h < 2, i < 8): per
+// block, lanes = fma(d_w·d_a, float32(quad sums), lanes). The lanes start at
+// zero, or with mode&1 at acc[64(2j+h) + 8k + i]; without mode&2 they are
+// stored back there, with it ggml's lane sum of row r goes to out[j·ldo + r]
+// (r < 15), eight rows per vector addition. Each activation row's quants are
+// first copied, XOR 0x80 (a+128, unsigned), with its scales as float32, to the
+// stack.
+TEXT ·tileLanesPAVXVNNI(SB), $1152-72
 	MOVQ s+8(FP), R12
 	MOVQ a+16(FP), R8
 	MOVQ ab+24(FP), R9
 	MOVQ n+32(FP), BX
 	MOVQ acc+40(FP), R11
+	MOVQ out+48(FP), R10
+	MOVQ ldo+56(FP), R13
+	SHLQ $2, R13
 	TESTQ BX, BX
 	JZ done
 	VMOVDQU x80<>(SB), Y15
@@ -4109,7 +4183,20 @@ copy:
 	ADDQ $4, DX
 	DECQ CX
 	JNZ copy
-	// half 0
+	// half 0: rows 0..7
+	MOVQ mode+64(FP), AX
+	TESTQ $1, AX
+	JNZ load0
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	JMP start0
+load0:
 	VMOVUPS 0(R11), Y0
 	VMOVUPS 32(R11), Y1
 	VMOVUPS 64(R11), Y2
@@ -4118,6 +4205,7 @@ copy:
 	VMOVUPS 160(R11), Y5
 	VMOVUPS 192(R11), Y6
 	VMOVUPS 224(R11), Y7
+start0:
 	MOVQ nb+0(FP), CX
 	MOVQ R12, SI
 	XORQ DX, DX
@@ -4168,6 +4256,9 @@ blk0:
 	ADDQ $4, DX
 	DECQ CX
 	JNZ blk0
+	MOVQ mode+64(FP), AX
+	TESTQ $2, AX
+	JNZ sum0
 	VMOVUPS Y0, 0(R11)
 	VMOVUPS Y1, 32(R11)
 	VMOVUPS Y2, 64(R11)
@@ -4176,7 +4267,32 @@ blk0:
 	VMOVUPS Y5, 160(R11)
 	VMOVUPS Y6, 192(R11)
 	VMOVUPS Y7, 224(R11)
-	// half 1
+	JMP next0
+sum0:
+	// ggml's lane sum ((l0+l4)+(l2+l6))+((l1+l5)+(l3+l7)), lane i = row 0+i
+	VADDPS Y4, Y0, Y0
+	VADDPS Y6, Y2, Y2
+	VADDPS Y2, Y0, Y0
+	VADDPS Y5, Y1, Y1
+	VADDPS Y7, Y3, Y3
+	VADDPS Y3, Y1, Y1
+	VADDPS Y1, Y0, Y0
+	VMOVUPS Y0, (R10)
+next0:
+	// half 1: rows 8..15
+	MOVQ mode+64(FP), AX
+	TESTQ $1, AX
+	JNZ load1
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	JMP start1
+load1:
 	VMOVUPS 256(R11), Y0
 	VMOVUPS 288(R11), Y1
 	VMOVUPS 320(R11), Y2
@@ -4185,6 +4301,7 @@ blk0:
 	VMOVUPS 416(R11), Y5
 	VMOVUPS 448(R11), Y6
 	VMOVUPS 480(R11), Y7
+start1:
 	MOVQ nb+0(FP), CX
 	MOVQ R12, SI
 	XORQ DX, DX
@@ -4235,6 +4352,9 @@ blk1:
 	ADDQ $4, DX
 	DECQ CX
 	JNZ blk1
+	MOVQ mode+64(FP), AX
+	TESTQ $2, AX
+	JNZ sum1
 	VMOVUPS Y0, 256(R11)
 	VMOVUPS Y1, 288(R11)
 	VMOVUPS Y2, 320(R11)
@@ -4243,8 +4363,25 @@ blk1:
 	VMOVUPS Y5, 416(R11)
 	VMOVUPS Y6, 448(R11)
 	VMOVUPS Y7, 480(R11)
+	JMP next1
+sum1:
+	// ggml's lane sum ((l0+l4)+(l2+l6))+((l1+l5)+(l3+l7)), lane i = row 8+i
+	VADDPS Y4, Y0, Y0
+	VADDPS Y6, Y2, Y2
+	VADDPS Y2, Y0, Y0
+	VADDPS Y5, Y1, Y1
+	VADDPS Y7, Y3, Y3
+	VADDPS Y3, Y1, Y1
+	VADDPS Y1, Y0, Y0
+	// rows 8..14 (lane 7 is the zero row)
+	VMOVUPS X0, 32(R10)
+	VEXTRACTF128 $1, Y0, X1
+	VMOVQ X1, 48(R10)
+	VEXTRACTPS $2, X1, 56(R10)
+next1:
 	ADDQ R9, R8
 	ADDQ $512, R11
+	ADDQ R13, R10
 	DECQ BX
 	JNZ act
 done:

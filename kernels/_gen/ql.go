@@ -151,25 +151,32 @@ eight vectors k of the rows' signed quads k (lane i = quad k of row 8h+i:
 }
 
 // q0LaneTile writes tileLanesP<v>: the scratch of nb block columns times n
-// activation rows, into their lane accumulators.
+// activation rows, into their lane accumulators or, on the last run of
+// block columns, straight to the results.
 func q0LaneTile(g *G, v variant) {
 	name := "tileLanesP" + v.suffix
 	g.Doc(fmt.Sprintf(`
-func %s(nb int, s, a *byte, ab, n int, acc *float32)
+func %s(nb int, s, a *byte, ab, n int, acc, out *float32, ldo, mode int)
 
 For the scratch s of nb (at most 32) block columns written by lanes*P%s
-and the activation rows j < n at a + j·ab (Q8_0 blocks), adds to acc[64(2j+h)
-+ 8k + i] the float32 lane k of dotQ8_0's arithmetic for row 8h+i: per
-block, lanes = fma(d_w·d_a, float32(quad sums), lanes). Each activation
+and the activation rows j < n at a + j·ab (Q8_0 blocks), accumulates the
+float32 lane k of dotQ8_0's arithmetic for row 8h+i (h < 2, i < 8): per
+block, lanes = fma(d_w·d_a, float32(quad sums), lanes). The lanes start
+at zero, or with mode&1 at acc[64(2j+h) + 8k + i]; without mode&2 they
+are stored back there, with it ggml's lane sum of row r goes to
+out[j·ldo + r] (r < 15), eight rows per vector addition. Each activation
 row's quants are first copied, %s, with its scales as float32, to the
 stack.`, name, v.suffix, map[bool]string{true: "XOR 0x80 (a+128, unsigned)", false: "as they are"}[v.vnni]))
 	frame := 32 * 36
-	g.Raw(fmt.Sprintf("TEXT ·%s(SB), $%d-48\n", name, frame))
+	g.Raw(fmt.Sprintf("TEXT ·%s(SB), $%d-72\n", name, frame))
 	g.I("MOVQ s+8(FP), R12")
 	g.I("MOVQ a+16(FP), R8")
 	g.I("MOVQ ab+24(FP), R9")
 	g.I("MOVQ n+32(FP), BX")
 	g.I("MOVQ acc+40(FP), R11")
+	g.I("MOVQ out+48(FP), R10")
+	g.I("MOVQ ldo+56(FP), R13")
+	g.I("SHLQ $2, R13")
 	g.I("TESTQ BX, BX")
 	g.I("JZ done")
 	if v.vnni {
@@ -197,10 +204,19 @@ stack.`, name, v.suffix, map[bool]string{true: "XOR 0x80 (a+128, unsigned)", fal
 	g.I("DECQ CX")
 	g.I("JNZ copy")
 	for h := range 2 {
-		g.C("half %d", h)
+		g.C("half %d: rows %d..%d", h, 8*h, 8*h+7)
+		g.I("MOVQ mode+64(FP), AX")
+		g.I("TESTQ $1, AX")
+		g.I("JNZ load%d", h)
+		for k := range 8 {
+			g.I("VXORPS Y%d, Y%d, Y%d", k, k, k)
+		}
+		g.I("JMP start%d", h)
+		g.L(fmt.Sprintf("load%d", h))
 		for k := range 8 {
 			g.I("VMOVUPS %d(R11), Y%d", 256*h+32*k, k)
 		}
+		g.L(fmt.Sprintf("start%d", h))
 		g.I("MOVQ nb+0(FP), CX")
 		g.I("MOVQ R12, SI")
 		g.I("XORQ DX, DX")
@@ -228,12 +244,36 @@ stack.`, name, v.suffix, map[bool]string{true: "XOR 0x80 (a+128, unsigned)", fal
 		g.I("ADDQ $4, DX")
 		g.I("DECQ CX")
 		g.I(fmt.Sprintf("JNZ blk%d", h))
+		g.I("MOVQ mode+64(FP), AX")
+		g.I("TESTQ $2, AX")
+		g.I("JNZ sum%d", h)
 		for k := range 8 {
 			g.I("VMOVUPS Y%d, %d(R11)", k, 256*h+32*k)
 		}
+		g.I("JMP next%d", h)
+		g.L(fmt.Sprintf("sum%d", h))
+		g.C("ggml's lane sum ((l0+l4)+(l2+l6))+((l1+l5)+(l3+l7)), lane i = row %d+i", 8*h)
+		g.I("VADDPS Y4, Y0, Y0")
+		g.I("VADDPS Y6, Y2, Y2")
+		g.I("VADDPS Y2, Y0, Y0")
+		g.I("VADDPS Y5, Y1, Y1")
+		g.I("VADDPS Y7, Y3, Y3")
+		g.I("VADDPS Y3, Y1, Y1")
+		g.I("VADDPS Y1, Y0, Y0")
+		if h == 0 {
+			g.I("VMOVUPS Y0, (R10)")
+		} else {
+			g.C("rows 8..14 (lane 7 is the zero row)")
+			g.I("VMOVUPS X0, 32(R10)")
+			g.I("VEXTRACTF128 $1, Y0, X1")
+			g.I("VMOVQ X1, 48(R10)")
+			g.I("VEXTRACTPS $2, X1, 56(R10)")
+		}
+		g.L(fmt.Sprintf("next%d", h))
 	}
 	g.I("ADDQ R9, R8")
 	g.I("ADDQ $512, R11")
+	g.I("ADDQ R13, R10")
 	g.I("DECQ BX")
 	g.I("JNZ act")
 	g.L("done")
