@@ -150,6 +150,20 @@ eight vectors k of the rows' signed quads k (lane i = quad k of row 8h+i:
 	g.Raw("\n")
 }
 
+// Frame of the lane tiles: two activation slots (the quants of block b
+// at 32b, the products d_w·d_a of half h at 1024+64b+32h), the first
+// four lanes of each row while the last four are summed, the pointers of
+// the second activation row's results and lanes, the rows left.
+const (
+	ltSlot  = 3072
+	ltScale = 1024
+	ltT     = 2 * ltSlot
+	ltOut1  = ltT + 256
+	ltAcc1  = ltOut1 + 8
+	ltLeft  = ltAcc1 + 8
+	ltFrame = ltLeft + 8
+)
+
 // q0LaneTile writes tileLanesP<v>: the scratch of nb block columns times n
 // activation rows, into their lane accumulators or, on the last run of
 // block columns, straight to the results.
@@ -164,11 +178,17 @@ float32 lane k of dotQ8_0's arithmetic for row 8h+i (h < 2, i < 8): per
 block, lanes = fma(d_w·d_a, float32(quad sums), lanes). The lanes start
 at zero, or with mode&1 at acc[64(2j+h) + 8k + i]; without mode&2 they
 are stored back there, with it ggml's lane sum of row r goes to
-out[j·ldo + r] (r < 15), eight rows per vector addition. Each activation
-row's quants are first copied, %s, with its scales as float32, to the
-stack.`, name, v.suffix, map[bool]string{true: "XOR 0x80 (a+128, unsigned)", false: "as they are"}[v.vnni]))
-	frame := 32 * 36
-	g.Raw(fmt.Sprintf("TEXT ·%s(SB), $%d-72\n", name, frame))
+out[j·ldo + r] (r < 15), eight rows per vector addition.
+
+Two activation rows at a time (the last one twice when n is odd), four
+lanes k per pass over the blocks: the weight vectors of a quad (and %s)
+are loaded once for both rows, which keeps the loads (two a cycle on
+Zen 5, where they bounded the one-row tile) below the arithmetic. Each
+pair's quants are first copied, %s, to the stack, with the products of
+the scales for both halves.`, name, v.suffix,
+		map[bool]string{true: "their corrections", false: "their absolute values"}[v.vnni],
+		map[bool]string{true: "XOR 0x80 (a+128, unsigned)", false: "as they are"}[v.vnni]))
+	g.Raw(fmt.Sprintf("TEXT ·%s(SB), $%d-72\n", name, ltFrame))
 	g.I("MOVQ s+8(FP), R12")
 	g.I("MOVQ a+16(FP), R8")
 	g.I("MOVQ ab+24(FP), R9")
@@ -179,103 +199,163 @@ stack.`, name, v.suffix, map[bool]string{true: "XOR 0x80 (a+128, unsigned)", fal
 	g.I("SHLQ $2, R13")
 	g.I("TESTQ BX, BX")
 	g.I("JZ done")
+	g.I("MOVQ BX, %d(SP)", ltLeft)
+	g.L("pair")
+	g.C("the second row of the pair: the next one, or the same again")
+	g.I("MOVQ R8, DI")
+	g.I("MOVQ R10, AX")
+	g.I("MOVQ R11, BX")
+	g.I("CMPQ %d(SP), $2", ltLeft)
+	g.I("JLT single")
+	g.I("ADDQ R9, DI")
+	g.I("ADDQ R13, AX")
+	g.I("ADDQ $512, BX")
+	g.L("single")
+	g.I("MOVQ AX, %d(SP)", ltOut1)
+	g.I("MOVQ BX, %d(SP)", ltAcc1)
 	if v.vnni {
 		g.I("VMOVDQU x80<>(SB), Y15")
-	} else {
+	}
+	for q, p := range []string{"R8", "DI"} {
+		g.C("copy row %d of the pair: quants, and d_w·d_a of both halves", q)
+		lbl := fmt.Sprintf("copy%d", q)
+		g.I("MOVQ nb+0(FP), CX")
+		g.I("MOVQ %s, SI", p)
+		g.I("MOVQ R12, BX")
+		g.I("XORQ DX, DX")
+		g.L(lbl)
+		g.I("VMOVDQU 2(SI), Y0")
+		if v.vnni {
+			g.I("VPXOR Y15, Y0, Y0")
+		}
+		g.I("VMOVDQU Y0, %d(SP)(DX*4)", ltSlot*q)
+		g.I("MOVWLZX (SI), AX")
+		g.I("VMOVD AX, X1")
+		g.I("VCVTPH2PS X1, X1")
+		g.I("VBROADCASTSS X1, Y1")
+		g.I("VMULPS %d(BX), Y1, Y2", lhD)
+		g.I("VMULPS %d(BX), Y1, Y3", lhSize+lhD)
+		g.I("VMOVUPS Y2, %d(SP)(DX*8)", ltSlot*q+ltScale)
+		g.I("VMOVUPS Y3, %d(SP)(DX*8)", ltSlot*q+ltScale+32)
+		g.I("ADDQ $34, SI")
+		g.I("ADDQ $%d, BX", 2*lhSize)
+		g.I("ADDQ $8, DX")
+		g.I("DECQ CX")
+		g.I("JNZ %s", lbl)
+	}
+	if !v.vnni {
 		g.I("VMOVDQU xones16<>(SB), Y15")
 	}
-	g.L("act")
-	g.C("the row's quants (32 per block at 32b) and scales (at 1024+4b) to the stack")
-	g.I("MOVQ nb+0(FP), CX")
-	g.I("MOVQ R8, SI")
-	g.I("XORQ DX, DX")
-	g.L("copy")
-	g.I("VMOVDQU 2(SI), Y0")
-	if v.vnni {
-		g.I("VPXOR Y15, Y0, Y0")
-	}
-	g.I("VMOVDQU Y0, (SP)(DX*8)")
-	g.I("MOVWLZX (SI), AX")
-	g.I("VMOVD AX, X1")
-	g.I("VCVTPH2PS X1, X1")
-	g.I("VMOVSS X1, 1024(SP)(DX*1)")
-	g.I("ADDQ $34, SI")
-	g.I("ADDQ $4, DX")
-	g.I("DECQ CX")
-	g.I("JNZ copy")
 	for h := range 2 {
-		g.C("half %d: rows %d..%d", h, 8*h, 8*h+7)
-		g.I("MOVQ mode+64(FP), AX")
-		g.I("TESTQ $1, AX")
-		g.I("JNZ load%d", h)
-		for k := range 8 {
-			g.I("VXORPS Y%d, Y%d, Y%d", k, k, k)
-		}
-		g.I("JMP start%d", h)
-		g.L(fmt.Sprintf("load%d", h))
-		for k := range 8 {
-			g.I("VMOVUPS %d(R11), Y%d", 256*h+32*k, k)
-		}
-		g.L(fmt.Sprintf("start%d", h))
-		g.I("MOVQ nb+0(FP), CX")
-		g.I("MOVQ R12, SI")
-		g.I("XORQ DX, DX")
-		g.L(fmt.Sprintf("blk%d", h))
 		base := lhSize * h
-		g.I("VBROADCASTSS 1024(SP)(DX*1), Y8")
-		g.I("VMULPS %d(SI), Y8, Y8", base+lhD)
-		for k := range 8 {
-			t := Y(9 + k%3)
-			if v.vnni {
-				g.I("VMOVDQU %d(SI), %v", base+lhC+32*k, t)
-				g.I("VPBROADCASTD %d(SP)(DX*8), Y12", 4*k)
-				g.DPBUSD(M(base+lhW+32*k, "SI"), Y(12), t)
-			} else {
-				g.I("VPBROADCASTD %d(SP)(DX*8), Y12", 4*k)
-				g.I("VPSIGNB %d(SI), Y12, Y12", base+lhW+32*k)
-				g.I("VMOVDQU %d(SI), %v", base+lhC+32*k, t)
-				g.I("VPMADDUBSW Y12, %v, %v", t, t)
-				g.I("VPMADDWD Y15, %v, %v", t, t)
+		for p := range 2 {
+			id := fmt.Sprintf("%d%d", h, p)
+			g.C("half %d (rows %d..%d), lanes %d..%d of both rows", h, 8*h, 8*h+7, 4*p, 4*p+3)
+			g.I("MOVQ mode+64(FP), AX")
+			g.I("TESTQ $1, AX")
+			g.I("JNZ load%s", id)
+			for k := range 8 {
+				g.I("VXORPS Y%d, Y%d, Y%d", k, k, k)
 			}
-			g.I("VCVTDQ2PS %v, %v", t, t)
-			g.I("VFMADD231PS Y8, %v, Y%d", t, k)
+			g.I("JMP start%s", id)
+			g.L("load" + id)
+			g.I("MOVQ %d(SP), AX", ltAcc1)
+			for q := range 4 {
+				g.I("VMOVUPS %d(R11), Y%d", 256*h+32*(4*p+q), q)
+				g.I("VMOVUPS %d(AX), Y%d", 256*h+32*(4*p+q), 4+q)
+			}
+			g.L("start" + id)
+			g.I("MOVQ nb+0(FP), CX")
+			g.I("MOVQ R12, SI")
+			g.I("XORQ DX, DX")
+			g.L("blk" + id)
+			g.I("VMOVUPS %d(SP)(DX*8), Y8", ltScale+32*h)
+			g.I("VMOVUPS %d(SP)(DX*8), Y9", ltSlot+ltScale+32*h)
+			if v.vnni {
+				g.I("VBROADCASTI128 %d(SP)(DX*4), Y10", 16*p)
+				g.I("VBROADCASTI128 %d(SP)(DX*4), Y11", ltSlot+16*p)
+			}
+			for q := range 4 {
+				k := 4*p + q
+				if v.vnni {
+					g.I("VMOVDQU %d(SI), Y14", base+lhW+32*k)
+					g.I("VMOVDQU %d(SI), Y15", base+lhC+32*k)
+					for r := range 2 {
+						g.I("VPSHUFD $0x%02x, Y%d, Y12", 0x55*q, 10+r)
+						g.I("VMOVDQA Y15, Y13")
+						g.DPBUSD(Y(14), Y(12), Y(13))
+						g.I("VCVTDQ2PS Y13, Y13")
+						g.I("VFMADD231PS Y%d, Y13, Y%d", 8+r, 4*r+q)
+					}
+				} else {
+					g.I("VMOVDQU %d(SI), Y10", base+lhW+32*k)
+					g.I("VMOVDQU %d(SI), Y14", base+lhC+32*k)
+					for r := range 2 {
+						b := Y(12 + r)
+						g.I("VPBROADCASTD %d(SP)(DX*4), %v", ltSlot*r+4*k, b)
+						g.I("VPSIGNB Y10, %v, %v", b, b)
+						g.I("VPMADDUBSW %v, Y14, %v", b, b)
+						g.I("VPMADDWD Y15, %v, %v", b, b)
+						g.I("VCVTDQ2PS %v, %v", b, b)
+						g.I("VFMADD231PS Y%d, %v, Y%d", 8+r, b, 4*r+q)
+					}
+				}
+			}
+			g.I("ADDQ $%d, SI", 2*lhSize)
+			g.I("ADDQ $8, DX")
+			g.I("DECQ CX")
+			g.I("JNZ blk" + id)
+			g.I("MOVQ mode+64(FP), AX")
+			g.I("TESTQ $2, AX")
+			g.I("JNZ sum%s", id)
+			g.I("MOVQ %d(SP), AX", ltAcc1)
+			for q := range 4 {
+				g.I("VMOVUPS Y%d, %d(R11)", q, 256*h+32*(4*p+q))
+				g.I("VMOVUPS Y%d, %d(AX)", 4+q, 256*h+32*(4*p+q))
+			}
+			g.I("JMP next%s", id)
+			g.L("sum" + id)
+			if p == 0 {
+				g.C("keep lanes 0..3 for the sums")
+				for k := range 8 {
+					g.I("VMOVUPS Y%d, %d(SP)", k, ltT+32*k)
+				}
+			} else {
+				g.C("ggml's lane sum ((l0+l4)+(l2+l6))+((l1+l5)+(l3+l7)), lane i = row %d+i", 8*h)
+				g.I("MOVQ %d(SP), AX", ltOut1)
+				for r := range 2 {
+					y := func(q int) int { return 4*r + q }
+					t := func(q int) int { return ltT + 32*(4*r+q) }
+					g.I("VADDPS %d(SP), Y%d, Y%d", t(0), y(0), y(0))
+					g.I("VADDPS %d(SP), Y%d, Y%d", t(2), y(2), y(2))
+					g.I("VADDPS Y%d, Y%d, Y%d", y(2), y(0), y(0))
+					g.I("VADDPS %d(SP), Y%d, Y%d", t(1), y(1), y(1))
+					g.I("VADDPS %d(SP), Y%d, Y%d", t(3), y(3), y(3))
+					g.I("VADDPS Y%d, Y%d, Y%d", y(3), y(1), y(1))
+					g.I("VADDPS Y%d, Y%d, Y%d", y(1), y(0), y(0))
+				}
+				// row 1 first: when n is odd both rows are the same
+				for _, r := range []int{1, 0} {
+					o := map[int]string{0: "R10", 1: "AX"}[r]
+					y := 4 * r
+					if h == 0 {
+						g.I("VMOVUPS Y%d, (%s)", y, o)
+					} else {
+						g.I("VMOVUPS X%d, 32(%s)", y, o)
+						g.I("VEXTRACTF128 $1, Y%d, X%d", y, y)
+						g.I("VMOVQ X%d, 48(%s)", y, o)
+						g.I("VEXTRACTPS $2, X%d, 56(%s)", y, o)
+					}
+				}
+			}
+			g.L("next" + id)
 		}
-		g.I("ADDQ $%d, SI", 2*lhSize)
-		g.I("ADDQ $4, DX")
-		g.I("DECQ CX")
-		g.I(fmt.Sprintf("JNZ blk%d", h))
-		g.I("MOVQ mode+64(FP), AX")
-		g.I("TESTQ $2, AX")
-		g.I("JNZ sum%d", h)
-		for k := range 8 {
-			g.I("VMOVUPS Y%d, %d(R11)", k, 256*h+32*k)
-		}
-		g.I("JMP next%d", h)
-		g.L(fmt.Sprintf("sum%d", h))
-		g.C("ggml's lane sum ((l0+l4)+(l2+l6))+((l1+l5)+(l3+l7)), lane i = row %d+i", 8*h)
-		g.I("VADDPS Y4, Y0, Y0")
-		g.I("VADDPS Y6, Y2, Y2")
-		g.I("VADDPS Y2, Y0, Y0")
-		g.I("VADDPS Y5, Y1, Y1")
-		g.I("VADDPS Y7, Y3, Y3")
-		g.I("VADDPS Y3, Y1, Y1")
-		g.I("VADDPS Y1, Y0, Y0")
-		if h == 0 {
-			g.I("VMOVUPS Y0, (R10)")
-		} else {
-			g.C("rows 8..14 (lane 7 is the zero row)")
-			g.I("VMOVUPS X0, 32(R10)")
-			g.I("VEXTRACTF128 $1, Y0, X1")
-			g.I("VMOVQ X1, 48(R10)")
-			g.I("VEXTRACTPS $2, X1, 56(R10)")
-		}
-		g.L(fmt.Sprintf("next%d", h))
 	}
-	g.I("ADDQ R9, R8")
-	g.I("ADDQ $512, R11")
-	g.I("ADDQ R13, R10")
-	g.I("DECQ BX")
-	g.I("JNZ act")
+	g.I("LEAQ (R8)(R9*2), R8")
+	g.I("LEAQ (R10)(R13*2), R10")
+	g.I("ADDQ $1024, R11")
+	g.I("SUBQ $2, %d(SP)", ltLeft)
+	g.I("JG pair")
 	g.L("done")
 	g.I("VZEROUPPER")
 	g.I("RET")
