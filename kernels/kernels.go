@@ -18,7 +18,8 @@
 //     prompts each (VPMADDUBSW and VPMADDWD): for Q4_0, fifteen weight rows
 //     in the lanes times all activation rows; for Q8_0, Q5_0 and IQ4_NL,
 //     eight weight rows in the lanes (their quads transposed once into a
-//     scratch) times all activation rows; for the K-quants sixteen rows in
+//     scratch, the next group prefetched) times all activation rows, two
+//     at a time; for the K-quants sixteen rows in
 //     dword lanes (two vectors of eight) times four activation rows, their
 //     6-bit scales unpacked for all sixteen at once.
 //   - avxvnni (also AVX-VNNI: Intel Alder Lake and later laptops, Zen 5):

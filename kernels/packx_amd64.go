@@ -41,6 +41,15 @@ func gemvQ8_0x15PAVXVNNILanes(nb int, w, a *byte, lanes *float32)
 // the stack hold (16 floats each).
 const tileAccRows = 32
 
+// prefetchLines prefetches the n bytes at address p (prefetch_amd64.s),
+// which may lie past the end of the weights: a prefetch never faults, and
+// an address (not a pointer) keeps it out of the checks of unsafe pointer
+// arithmetic.
+func prefetchLines(p uintptr, n int)
+
+// after returns the address n bytes past p.
+func after(p *byte, n int) uintptr { return uintptr(unsafe.Pointer(p)) + uintptr(n) }
+
 // addp returns p moved by n bytes.
 func addp(p *byte, n int) *byte { return (*byte)(unsafe.Add(unsafe.Pointer(p), n)) }
 
@@ -261,6 +270,10 @@ func tileLanes(k, nb int, w, a *byte, ab, n int, out *float32, ldo int) {
 	}
 	var s [laneCols * 2 * 544]byte
 	laneScratch(k, nb, w, &s[0])
+	// the next group (packed groups follow each other), while this one is
+	// multiplied: the scratch builders otherwise wait for memory
+	gb := nb * packRows * laneBlockBytes(k)
+	prefetchLines(after(w, gb), gb)
 	laneTile(k, nb, &s[0], a, ab, n, nil, out, ldo, laneFinish)
 }
 
@@ -276,6 +289,9 @@ func tileLanesLong(k, nb int, w, a *byte, ab, n int, out *float32, ldo int) {
 		for b0 := 0; b0 < nb; b0 += laneCols {
 			nc := min(laneCols, nb-b0)
 			laneScratch(k, nc, addp(w, b0*packRows*bb), &s[0])
+			if j0 == 0 { // the next group's run, while this one is multiplied
+				prefetchLines(after(w, (nb+b0)*packRows*bb), nc*packRows*bb)
+			}
 			mode := 0
 			if b0 > 0 {
 				mode |= laneLoad
