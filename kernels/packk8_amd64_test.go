@@ -1,0 +1,77 @@
+//go:build !purego
+
+package kernels
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/edgeai-go/edgeai/quant"
+)
+
+// TestTileQ4_K8 checks the avx512 eight-row Q4_K tile against dotQ4_K
+// (generic Go) bit for bit: random bytes (every scale, minimum and
+// nibble pattern), activation quants over all of [-128, 127], awkward
+// block counts and activation row counts (the last eight rows overlapping
+// the ones before, fewer than eight through the four-row tile), and the
+// extremes of the biased quad sums (nibbles 15, scales 63, activations
+// -128 and 127).
+func TestTileQ4_K8(t *testing.T) {
+	if !hasVBMI2 {
+		t.Skip("no AVX-512 VBMI2 on this CPU")
+	}
+	r := rand.New(rand.NewPCG(81, 82))
+	const P = packRowsK
+	for _, nb := range []int{1, 2, 3, 5, 7} {
+		cols := nb * 256
+		rb, ab := nb*144, nb*292
+		for _, n := range []int{4, 7, 8, 9, 13, 16, 37} {
+			for _, extreme := range []bool{false, true} {
+				w := randomBlocks(r, quant.Q4_K, P*cols)
+				a := randomActivation(r, quant.Q8_K, n*cols)
+				if extreme {
+					extremeQ4_K(r, w, a)
+				}
+				p := make([]byte, len(w))
+				Pack(quant.Q4_K, p, w, P, cols)
+				ldo := P + 3 // rows of out apart by more than the group
+				out := make([]float32, (n-1)*ldo+P)
+				tileQ4_K8AVX512(nb, &p[0], &a[0], ab, n, &out[0], ldo)
+				for j := range n {
+					for row := range P {
+						want := dotQ4_K(cols, w[row*rb:(row+1)*rb], a[j*ab:(j+1)*ab])
+						if got := out[j*ldo+row]; math.Float32bits(got) != math.Float32bits(want) {
+							t.Fatalf("nb=%d n=%d extreme=%v: out[%d][%d] = %g, dotQ4_K %g", nb, n, extreme, j, row, got, want)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// extremeQ4_K sets random blocks of Q4_K weights w and Q8_K activations
+// a to the ends of their ranges: every nibble 15, scales 63 or 0, and
+// activation quants -128 or 127 (block sums kept consistent).
+func extremeQ4_K(r *rand.Rand, w, a []byte) {
+	for o := 0; o < len(w); o += 144 {
+		for i := range 12 {
+			w[o+4+i] = []byte{0xff, 0x00, byte(r.Uint32())}[r.IntN(3)]
+		}
+		for i := range 128 {
+			w[o+16+i] = 0xff
+		}
+	}
+	for o := 0; o < len(a); o += 292 {
+		for g := range 16 {
+			q := []int8{-128, 127}[r.IntN(2)]
+			var s int32
+			for l := range 16 {
+				a[o+4+16*g+l] = byte(q)
+				s += int32(q)
+			}
+			putU16(a[o+260+2*g:], uint16(int16(s)))
+		}
+	}
+}
