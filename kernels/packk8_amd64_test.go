@@ -75,3 +75,67 @@ func extremeQ4_K(r *rand.Rand, w, a []byte) {
 		}
 	}
 }
+
+// TestTileQ6_K8 checks the avx512 eight-row Q6_K tile against dotQ6_K
+// (generic Go) bit for bit, as TestTileQ4_K8 does, with activation quants
+// in [-127, 127] (the range the tile takes), and the extremes of its
+// biased sums (values 0 and 63, scales -128 and 127, activations -127
+// and 127).
+func TestTileQ6_K8(t *testing.T) {
+	if !hasVBMI2 {
+		t.Skip("no AVX-512 VBMI2 on this CPU")
+	}
+	r := rand.New(rand.NewPCG(83, 84))
+	const P = packRowsK
+	for _, nb := range []int{1, 2, 3, 5, 7} {
+		cols := nb * 256
+		rb, ab := nb*210, nb*292
+		for _, n := range []int{4, 7, 8, 9, 13, 16, 37} {
+			for _, extreme := range []bool{false, true} {
+				w := randomBlocks(r, quant.Q6_K, P*cols)
+				a := randomMatMulActivation(r, quant.Q8_K, n*cols)
+				if extreme {
+					extremeQ6_K(r, w, a)
+				}
+				p := make([]byte, len(w))
+				Pack(quant.Q6_K, p, w, P, cols)
+				ldo := P + 3
+				out := make([]float32, (n-1)*ldo+P)
+				tileQ6_K8AVX512(nb, &p[0], &a[0], ab, n, &out[0], ldo)
+				for j := range n {
+					for row := range P {
+						want := dotQ6_K(cols, w[row*rb:(row+1)*rb], a[j*ab:(j+1)*ab])
+						if got := out[j*ldo+row]; math.Float32bits(got) != math.Float32bits(want) {
+							t.Fatalf("nb=%d n=%d extreme=%v: out[%d][%d] = %g, dotQ6_K %g", nb, n, extreme, j, row, got, want)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// extremeQ6_K sets random blocks of Q6_K weights w and Q8_K activations a
+// to the ends of their ranges: whole quads of values 0 or 63 (-32 or 31),
+// scales -128, 127 or random, activation quants -127 or 127 by 16.
+func extremeQ6_K(r *rand.Rand, w, a []byte) {
+	for o := 0; o < len(w); o += 210 {
+		for i := range 192 { // ql and qh: all bits clear or set, by byte
+			w[o+i] = []byte{0x00, 0xff}[r.IntN(2)]
+		}
+		for i := range 16 {
+			w[o+192+i] = []byte{0x80, 0x7f, byte(r.Uint32())}[r.IntN(3)]
+		}
+	}
+	for o := 0; o < len(a); o += 292 {
+		for g := range 16 {
+			q := []int8{-127, 127}[r.IntN(2)]
+			var s int32
+			for l := range 16 {
+				a[o+4+16*g+l] = byte(q)
+				s += int32(q)
+			}
+			putU16(a[o+260+2*g:], uint16(int16(s)))
+		}
+	}
+}

@@ -43,6 +43,10 @@ func k8Consts(g *G) {
 		{"k8c0c", 0x0c0c0c0c}, {"k8c30", 0x30303030},
 		{"k8bias", 0x20002000},    // B in both words
 		{"k8negBias", 0xe000e000}, // -B in both words
+		{"k8c20", 0x20202020},     // Q6_K: 32, the offset of its values
+		{"k8bias6", 0x00004000},   // Q6_K: B = 16384
+		{"k8negBias6", 0xc000c000},
+		{"k8x10001", 0x00010001},
 	} {
 		g.Raw(sprintf("DATA %s<>+0(SB)/4, $0x%08x\n", c.name, c.v))
 		g.Raw(sprintf("GLOBL %s<>(SB), RODATA|NOPTR, $4\n", c.name))
@@ -230,6 +234,177 @@ see the generator, kernels/_gen/kt8.go, for the arithmetic).`)
 		g.I("VADDPS Z12, Z10, Z10")
 		g.I("VADDPS Z10, Z9, Z9")
 		g.I("VADDPS Z9, Z8, Z8")
+		g.I("VMOVUPS Z8, (AX)")
+		g.I("ADDQ CX, AX")
+	}
+	g.I("VZEROUPPER")
+	g.I("RET")
+	g.Raw("\n")
+}
+
+// The eight-row Q6_K tile applies the same pairing to dotQ6_K, whose
+// lane u of a row is Σ_s sc_{2s+u/4}·q_s over the eight 32-value
+// sub-blocks s, q_s = Σ (w-32)·a over quad u of s. With the activation
+// quants in [-127, 127] (as QuantizeActivation writes them, MatMul's
+// contract) |q_s| <= 4·32·127 = 16256, so B = 16384 puts B + q_s in
+// [128, 32640]. VPDPBUSD sums the unsigned 6-bit w times a; the -32·Σa
+// of the quad (A_s) depends on the activation row alone, so a table per
+// block column and activation row holds (B - 32·A_s)·(2^16 + 1), which
+// starts the sum of the sub-block of the high word (its low word) and
+// enters the low word with VPSHLDD (its high word):
+//
+//	x = T(s) + Σ w·a (sub-block s)        = · · · + (B + q_s)
+//	x = (B + q_s)·2^16 + (B - 32·A_s')    VPSHLDD $16 with T(s') broadcast
+//	x += Σ w·a (sub-block s')             = (B + q_s)·2^16 + (B + q_s')
+//
+// then one VPDPWSSD by the scale pair (sc_{2s'+u/4}, sc_{2s+u/4}). The
+// lanes start from -B·Σ_s sc_{2s+u/4}: five instructions (three
+// multiplying) per pair of sub-blocks and activation row, where the
+// four-row tile takes ten (six).
+
+// q6KTile8 writes tileQ6_KP8AVX512.
+//
+// Registers in the block loop: Z0..Z7 the int32 lanes of the eight
+// activation rows, Z8..Z11 the 6-bit values of sub-blocks 4c..4c+3 of a
+// line, Z12..Z15 the ql and qh lines and scratch, Z16..Z19 the paired
+// sums, Z20 and Z21 -B·Σ sc of the lanes u < 4 and u >= 4, Z22 and Z23
+// the masks 0x0f and 0x30, Z24..Z31 d_a·d_w per activation row. The
+// float32 lane accumulators, the activation tables and the scale pairs
+// live on the stack.
+func q6KTile8(g *G) {
+	const name, vb, acts = "tileQ6_KP8AVX512", 64, 8
+	accBase := 0
+	tBase := accBase + acts*8*vb // tables: 64 dwords per activation row
+	scBase := tBase + acts*256   // scale pairs: 4 pairs x 2 halves
+	frame := scBase + 8*vb
+	accOff := func(j, u int) Mem { return M(accBase+(8*j+u)*vb, "SP") }
+	tOff := func(j, s, u int) Mem { return M(tBase+256*j+4*(8*s+u), "SP") }
+	scOff := func(p, h int) Mem { return M(scBase+(2*p+h)*vb, "SP") }
+	g.Doc(`func ` + name + `(nb int, w, a *byte, ab int, out *float32, ldo int)
+
+out[j·ldo + r] = dotQ6_K of row r < 16 of the packed group w and the
+activation row j < 8 at a + j·ab, bit for bit, for activation quants in
+[-127, 127] (AVX-512 VNNI and VBMI2; see the generator,
+kernels/_gen/kt8.go, for the arithmetic).`)
+	g.Raw(fmt.Sprintf("TEXT ·%s(SB), $%d-48\n", name, frame))
+	g.I("MOVQ nb+0(FP), CX")
+	g.I("MOVQ w+8(FP), R13")
+	g.I("MOVQ a+16(FP), DI")
+	g.I("MOVQ ab+24(FP), AX")
+	for j := 1; j < acts; j++ {
+		g.I("LEAQ (%s)(AX*1), %s", act8Regs[j-1], act8Regs[j])
+	}
+	g.C("zero the accumulators")
+	g.I("VPXORD Z0, Z0, Z0")
+	for j := range acts {
+		for u := range 8 {
+			g.I("VMOVUPS Z0, %v", accOff(j, u))
+		}
+	}
+	g.I("VPBROADCASTD k8c0f<>(SB), Z22")
+	g.I("VPBROADCASTD k8c30<>(SB), Z23")
+	g.I("TESTQ CX, CX")
+	g.I("JZ done")
+	g.L("loop")
+	g.C("d_a·d_w of each activation row")
+	g.I("VCVTPH2PS 0(R13), Z15")
+	for j, a := range act8Regs {
+		g.I("VBROADCASTSS (%s), Z14", a)
+		g.I("VMULPS Z14, Z15, Z%d", 24+j)
+	}
+	g.C("the tables (B - 32·A)·(2^16 + 1) of the activation rows' quads")
+	g.I("VPBROADCASTD k8c20<>(SB), Z12")
+	g.I("VPBROADCASTD k8bias6<>(SB), Z13")
+	for j, a := range act8Regs {
+		for i := range 4 {
+			z := fmt.Sprintf("Z%d", 16+i)
+			g.I("VPXORD %s, %s, %s", z, z, z)
+			g.I("VPDPBUSD %d(%s), Z12, %s", 4+64*i, a, z)
+			g.I("VPSUBD %s, Z13, %s", z, z)
+			g.I("VPMULLD.BCST k8x10001<>(SB), %s, %s", z, z)
+			g.I("VMOVDQU32 %s, %v", z, tOff(j, 2*i, 0))
+		}
+	}
+	g.C("the scale pairs (sc_{2s'+h}, sc_{2s+h}) of s = 2p, s' = 2p+1, and")
+	g.C("-B·Σ sc of each half h")
+	g.I("VPXORD Z20, Z20, Z20")
+	g.I("VPXORD Z21, Z21, Z21")
+	for p := range 4 {
+		for h := range 2 {
+			jA, jB := 2*(2*p)+h, 2*(2*p+1)+h
+			g.I("VPMOVSXBD %d(R13), Z8", 32+16*jA)
+			g.I("VPMOVSXBD %d(R13), Z9", 32+16*jB)
+			g.I("VPSLLD $16, Z9, Z9")
+			g.I("VPSHLDD $16, Z9, Z8, Z8")
+			g.I("VMOVDQU32 Z8, %v", scOff(p, h))
+			g.I("VPDPWSSD.BCST k8negBias6<>(SB), Z8, Z%d", 20+h)
+		}
+	}
+	g.C("the lanes: lane u of the eight activation rows in Z0..Z7")
+	q := []string{"Z8", "Z9", "Z10", "Z11"}
+	for u := range 8 {
+		for c := range 2 {
+			g.I("VMOVDQU64 %d(R13), Z12", 288+64*(16*c+u))
+			g.I("VMOVDQU64 %d(R13), Z13", 288+64*(16*c+8+u))
+			g.I("VMOVDQU64 %d(R13), Z14", 2336+64*(8*c+u))
+			for s := range 4 {
+				src := []string{"Z12", "Z13", "Z12", "Z13"}[s]
+				if s < 2 {
+					g.I("VPANDD Z22, %s, %s", src, q[s])
+				} else {
+					g.I("VPSRLW $4, %s, %s", src, q[s])
+					g.I("VPANDD Z22, %s, %s", q[s], q[s])
+				}
+				switch hs := 4 - 2*s; {
+				case hs > 0:
+					g.I("VPSLLW $%d, Z14, Z15", hs)
+					g.I("VPANDD Z23, Z15, Z15")
+				case hs < 0:
+					g.I("VPSRLW $%d, Z14, Z15", -hs)
+					g.I("VPANDD Z23, Z15, Z15")
+				default:
+					g.I("VPANDD Z23, Z14, Z15")
+				}
+				g.I("VPORD Z15, %s, %s", q[s], q[s])
+			}
+			for pp := range 2 {
+				sA, sB := 4*c+2*pp, 4*c+2*pp+1
+				for j, a := range act8Regs {
+					x := fmt.Sprintf("Z%d", 16+j%4)
+					g.I("VPBROADCASTD %v, %s", tOff(j, sA, u), x)
+					g.I("VPDPBUSD.BCST %d(%s), %s, %s", 4+32*sA+4*u, a, q[2*pp], x)
+					g.I("VPSHLDD.BCST $16, %v, %s, %s", tOff(j, sB, u), x, x)
+					g.I("VPDPBUSD.BCST %d(%s), %s, %s", 4+32*sB+4*u, a, q[2*pp+1], x)
+					if c == 0 && pp == 0 {
+						g.I("VMOVDQA64 Z%d, Z%d", 20+u/4, j)
+					}
+					g.I("VPDPWSSD %v, %s, Z%d", scOff(sA/2, u/4), x, j)
+				}
+			}
+		}
+		for j := range acts {
+			g.I("VCVTDQ2PS Z%d, Z%d", j, j)
+			g.I("VFMADD213PS %v, Z%d, Z%d", accOff(j, u), 24+j, j)
+			g.I("VMOVUPS Z%d, %v", j, accOff(j, u))
+		}
+	}
+	g.I("ADDQ $3360, R13")
+	for _, a := range act8Regs {
+		g.I("ADDQ $292, %s", a)
+	}
+	g.I("DECQ CX")
+	g.I("JNZ loop")
+	g.L("done")
+	g.C("per activation row: ggml's lane sum")
+	g.I("MOVQ out+32(FP), AX")
+	g.I("MOVQ ldo+40(FP), CX")
+	g.I("SHLQ $2, CX")
+	acc := []Reg{Z(0), Z(1), Z(2), Z(3), Z(4), Z(5), Z(6), Z(7)}
+	for j := range acts {
+		for u := range 8 {
+			g.I("VMOVUPS %v, %v", accOff(j, u), acc[u])
+		}
+		laneSum8(g, acc, Z(8))
 		g.I("VMOVUPS Z8, (AX)")
 		g.I("ADDQ CX, AX")
 	}
