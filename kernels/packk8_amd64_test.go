@@ -82,8 +82,17 @@ func extremeQ4_K(r *rand.Rand, w, a []byte) {
 // biased sums (values 0 and 63, scales -128 and 127, activations -127
 // and 127).
 func TestTileQ6_K8(t *testing.T) {
-	if !hasVBMI2 {
-		t.Skip("no AVX-512 VBMI2 on this CPU")
+	testTileQ6_K(t, "avx512", hasVBMI2, 8, tileQ6_K8AVX512)
+}
+
+// TestTileQ6_K4VNNI checks the avxvnni Q6_K tile as TestTileQ6_K8.
+func TestTileQ6_K4VNNI(t *testing.T) {
+	testTileQ6_K(t, "avxvnni", hasAVXVNNI, 4, tileQ6_K4AVXVNNI)
+}
+
+func testTileQ6_K(t *testing.T, path string, ok bool, minN int, tile packTileFunc) {
+	if !ok {
+		t.Skipf("this CPU cannot run the %s tile", path)
 	}
 	r := rand.New(rand.NewPCG(83, 84))
 	const P = packRowsK
@@ -91,6 +100,9 @@ func TestTileQ6_K8(t *testing.T) {
 		cols := nb * 256
 		rb, ab := nb*210, nb*292
 		for _, n := range []int{4, 7, 8, 9, 13, 16, 37} {
+			if n < minN {
+				continue
+			}
 			for _, extreme := range []bool{false, true} {
 				w := randomBlocks(r, quant.Q6_K, P*cols)
 				a := randomMatMulActivation(r, quant.Q8_K, n*cols)
@@ -101,12 +113,12 @@ func TestTileQ6_K8(t *testing.T) {
 				Pack(quant.Q6_K, p, w, P, cols)
 				ldo := P + 3
 				out := make([]float32, (n-1)*ldo+P)
-				tileQ6_K8AVX512(nb, &p[0], &a[0], ab, n, &out[0], ldo)
+				tile(nb, &p[0], &a[0], ab, n, &out[0], ldo)
 				for j := range n {
 					for row := range P {
 						want := dotQ6_K(cols, w[row*rb:(row+1)*rb], a[j*ab:(j+1)*ab])
 						if got := out[j*ldo+row]; math.Float32bits(got) != math.Float32bits(want) {
-							t.Fatalf("nb=%d n=%d extreme=%v: out[%d][%d] = %g, dotQ6_K %g", nb, n, extreme, j, row, got, want)
+							t.Fatalf("%s nb=%d n=%d extreme=%v: out[%d][%d] = %g, dotQ6_K %g", path, nb, n, extreme, j, row, got, want)
 						}
 					}
 				}

@@ -412,3 +412,174 @@ kernels/_gen/kt8.go, for the arithmetic).`)
 	g.I("RET")
 	g.Raw("\n")
 }
+
+// q6KTileVNNI writes tileQ6_KP4AVXVNNI: the Q6_K pairing of q6KTile8 on
+// the avxvnni path (VEX VPDPBUSD and VPDPWSSD, no VPSHLDD: a shift and a
+// word blend), for four activation rows and the eight rows 8h..8h+7 of
+// the group, as the four-row tile tileQ6_KPAVXVNNI.
+//
+// Registers in the block loop: Y0..Y3 the int32 lanes of the four
+// activation rows, Y4..Y7 the 6-bit values of sub-blocks 4c..4c+3 of a
+// line, Y8..Y11 the lines, then the paired sums and broadcasts, Y12 and
+// Y13 -B·Σ sc of the lanes u < 4 and u >= 4, Y14 and Y15 the masks 0x0f
+// and 0x30. d_a·d_w, the float32 lane accumulators, the activation tables
+// and the scale pairs live on the stack.
+func q6KTileVNNI(g *G) {
+	const name, vb, acts = "tileQ6_KP4AVXVNNI", 32, 4
+	accBase := 0
+	dvBase := accBase + acts*8*vb
+	tBase := dvBase + acts*vb
+	scBase := tBase + acts*256
+	frame := scBase + 8*vb
+	accOff := func(j, u int) Mem { return M(accBase+(8*j+u)*vb, "SP") }
+	dvOff := func(j int) Mem { return M(dvBase+j*vb, "SP") }
+	tOff := func(j, s, u int) Mem { return M(tBase+256*j+4*(8*s+u), "SP") }
+	scOff := func(p, h int) Mem { return M(scBase+(2*p+h)*vb, "SP") }
+	acts4 := actRegs
+	g.Doc(`func ` + name + `(nb int, w, a *byte, ab, h int, out *float32, ldo int)
+
+out[j·ldo + r] = dotQ6_K of row 8h+r (r < 8) of the packed group w and the
+activation row j < 4 at a + j·ab, bit for bit, for activation quants in
+[-127, 127] (AVX-VNNI; see the generator, kernels/_gen/kt8.go, for the
+arithmetic).`)
+	g.Raw(fmt.Sprintf("TEXT ·%s(SB), $%d-56\n", name, frame))
+	g.I("MOVQ nb+0(FP), CX")
+	g.I("MOVQ w+8(FP), R12")
+	g.I("MOVQ a+16(FP), DI")
+	g.I("MOVQ ab+24(FP), AX")
+	g.I("LEAQ (DI)(AX*1), R8")
+	g.I("LEAQ (R8)(AX*1), R9")
+	g.I("LEAQ (R9)(AX*1), R10")
+	g.C("R12: the half's fp16 scales (w + 16h), R13 its dword lines (w + 32h),")
+	g.C("R11 its int8 scales (w + 8h)")
+	g.I("MOVQ h+32(FP), AX")
+	g.I("SHLQ $3, AX")
+	g.I("LEAQ (R12)(AX*1), R11")
+	g.I("LEAQ (R12)(AX*4), R13")
+	g.I("LEAQ (R12)(AX*2), R12")
+	g.C("zero the accumulators")
+	g.I("VPXOR Y0, Y0, Y0")
+	for j := range acts {
+		for u := range 8 {
+			g.I("VMOVDQU Y0, %v", accOff(j, u))
+		}
+	}
+	g.I("VPBROADCASTD k8c0f<>(SB), Y14")
+	g.I("VPBROADCASTD k8c30<>(SB), Y15")
+	g.I("TESTQ CX, CX")
+	g.I("JZ done")
+	g.L("loop")
+	g.C("d_a·d_w of each activation row")
+	g.I("VCVTPH2PS 0(R12), Y8")
+	for j, a := range acts4 {
+		g.I("VBROADCASTSS (%s), Y9", a)
+		g.I("VMULPS Y9, Y8, Y9")
+		g.I("VMOVUPS Y9, %v", dvOff(j))
+	}
+	g.C("the tables (B - 32·A)·(2^16 + 1) of the activation rows' quads")
+	g.I("VPBROADCASTD k8c20<>(SB), Y10")
+	g.I("VPBROADCASTD k8bias6<>(SB), Y11")
+	for j, a := range acts4 {
+		for s := range 8 {
+			g.I("VPXOR Y8, Y8, Y8")
+			g.DPBUSD(M(4+32*s, a), Y(10), Y(8))
+			g.I("VPSUBD Y8, Y11, Y8")
+			g.I("VPSLLD $16, Y8, Y9")
+			g.I("VPOR Y9, Y8, Y8")
+			g.I("VMOVDQU Y8, %v", tOff(j, s, 0))
+		}
+	}
+	g.C("the scale pairs (sc_{2s'+h'}, sc_{2s+h'}) of s = 2p, s' = 2p+1, and")
+	g.C("-B·Σ sc of each lane half h'")
+	g.I("VPXOR Y12, Y12, Y12")
+	g.I("VPXOR Y13, Y13, Y13")
+	g.I("VPBROADCASTD k8negBias6<>(SB), Y10")
+	for p := range 4 {
+		for h := range 2 {
+			jA, jB := 2*(2*p)+h, 2*(2*p+1)+h
+			g.I("VPMOVSXBD %d(R11), Y8", 32+16*jA)
+			g.I("VPMOVSXBD %d(R11), Y9", 32+16*jB)
+			g.I("VPSLLD $16, Y8, Y8")
+			g.I("VPBLENDW $0x55, Y9, Y8, Y8")
+			g.I("VMOVDQU Y8, %v", scOff(p, h))
+			g.DPWSSD(Y(10), Y(8), Y(12+h))
+		}
+	}
+	g.C("the lanes: lane u of the four activation rows in Y0..Y3")
+	q := []Reg{Y(4), Y(5), Y(6), Y(7)}
+	for u := range 8 {
+		for c := range 2 {
+			g.I("VMOVDQU %d(R13), Y8", 288+64*(16*c+u))
+			g.I("VMOVDQU %d(R13), Y9", 288+64*(16*c+8+u))
+			g.I("VMOVDQU %d(R13), Y10", 2336+64*(8*c+u))
+			for s := range 4 {
+				src := []string{"Y8", "Y9", "Y8", "Y9"}[s]
+				if s < 2 {
+					g.I("VPAND Y14, %s, %v", src, q[s])
+				} else {
+					g.I("VPSRLW $4, %s, %v", src, q[s])
+					g.I("VPAND Y14, %v, %v", q[s], q[s])
+				}
+				switch hs := 4 - 2*s; {
+				case hs > 0:
+					g.I("VPSLLW $%d, Y10, Y11", hs)
+					g.I("VPAND Y15, Y11, Y11")
+				case hs < 0:
+					g.I("VPSRLW $%d, Y10, Y11", -hs)
+					g.I("VPAND Y15, Y11, Y11")
+				default:
+					g.I("VPAND Y15, Y10, Y11")
+				}
+				g.I("VPOR Y11, %v, %v", q[s], q[s])
+			}
+			for pp := range 2 {
+				sA, sB := 4*c+2*pp, 4*c+2*pp+1
+				for j, a := range acts4 {
+					g.I("VPBROADCASTD %v, Y8", tOff(j, sA, u))
+					g.I("VPBROADCASTD %d(%s), Y10", 4+32*sA+4*u, a)
+					g.DPBUSD(Y(10), q[2*pp], Y(8))
+					g.I("VPBROADCASTD %v, Y9", tOff(j, sB, u))
+					g.I("VPBROADCASTD %d(%s), Y11", 4+32*sB+4*u, a)
+					g.DPBUSD(Y(11), q[2*pp+1], Y(9))
+					g.I("VPSLLD $16, Y8, Y8")
+					g.I("VPBLENDW $0x55, Y9, Y8, Y8")
+					if c == 0 && pp == 0 {
+						g.I("VMOVDQA Y%d, Y%d", 12+u/4, j)
+					}
+					g.DPWSSD(scOff(sA/2, u/4), Y(8), Y(j))
+				}
+			}
+		}
+		for j := range acts {
+			g.I("VCVTDQ2PS Y%d, Y%d", j, j)
+			g.I("VMOVUPS %v, Y8", dvOff(j))
+			g.I("VFMADD213PS %v, Y8, Y%d", accOff(j, u), j)
+			g.I("VMOVUPS Y%d, %v", j, accOff(j, u))
+		}
+	}
+	g.I("ADDQ $3360, R11")
+	g.I("ADDQ $3360, R12")
+	g.I("ADDQ $3360, R13")
+	for _, a := range acts4 {
+		g.I("ADDQ $292, %s", a)
+	}
+	g.I("DECQ CX")
+	g.I("JNZ loop")
+	g.L("done")
+	g.C("per activation row: ggml's lane sum")
+	g.I("MOVQ out+40(FP), AX")
+	g.I("MOVQ ldo+48(FP), CX")
+	g.I("SHLQ $2, CX")
+	acc := []Reg{Y(0), Y(1), Y(2), Y(3), Y(4), Y(5), Y(6), Y(7)}
+	for j := range acts {
+		for u := range 8 {
+			g.I("VMOVUPS %v, %v", accOff(j, u), acc[u])
+		}
+		laneSum8(g, acc, Y(8))
+		g.I("VMOVUPS Y8, (AX)")
+		g.I("ADDQ CX, AX")
+	}
+	g.I("VZEROUPPER")
+	g.I("RET")
+	g.Raw("\n")
+}

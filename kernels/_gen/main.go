@@ -94,6 +94,7 @@ path with AVX-512 VBMI2 (kt8.go), bit-identical to dotQ4_K and dotQ6_K.`)
 	k8Consts(&k8)
 	q4KTile8(&k8)
 	q6KTile8(&k8)
+	q6KTileVNNI(&k8)
 	write(filepath.Join(*dir, "packk8_amd64.s"), &k8)
 }
 
