@@ -28,7 +28,8 @@
 //     of these instructions, which need AVX-512 VL, so the kernels are
 //     written by kernels/_gen, which emits the VEX forms as BYTE directives
 //     (the mnemonic in a comment) and the avx2 and avxvnni versions of each
-//     kernel from one source.
+//     kernel from one source. Its Q6_K prompt tile sums each quad with one
+//     VPDPBUSD and scales two sub-blocks with one VPDPWSSD (packk8_amd64.go).
 //   - avx512 (also AVX-512 F/BW/VL and AVX512-VNNI): everything of avx2
 //     but its packed 32-value kernels, plus VPDPBUSD MatMul tiles for
 //     Q8_0, Q4_0, Q5_0 and IQ4_NL (4 weight rows x 2 activation rows, 8 x 1
@@ -40,7 +41,14 @@
 //     Q4_K, Q5_K, Q6_K (the avx2 kernels' arithmetic on sixteen rows per
 //     vector, VPDPWSSD for the scales), and AttnDot, AttnValues, SwiGLU and
 //     Softmax's exponentials (ggml's vector expf) in AVX-512; all
-//     bit-identical to generic. (AMX is not used: no machine here has it.)
+//     bit-identical to generic. Where the CPU also has AVX-512 VBMI2 (Ice
+//     Lake, Zen 4 and later) the Q4_K and Q6_K prompt tiles take eight
+//     activation rows and three multiplying instructions per pair of
+//     32-value sub-blocks where the four-row tiles take four and six
+//     (VPDPBUSD quad sums, two per VPDPWSSD through biased 16-bit words,
+//     VPSHLDD; packk8_amd64.go): the one exception to the rule below, for
+//     speed only (the results are the same bit for bit). (AMX is not used:
+//     no machine here has it.)
 //
 // On arm64 (cpu_arm64.go):
 //
