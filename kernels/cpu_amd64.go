@@ -95,9 +95,8 @@ func archImpls() []*impl {
 	avx512.packGemv[quant.Q4_K], avx512.packTile[quant.Q4_K] = gemvQ4_KAVX512, tileQ4_KAVX512
 	avx512.packGemv[quant.Q5_K], avx512.packTile[quant.Q5_K] = gemvQ5_KAVX512, tileQ5_KAVX512
 	avx512.packGemv[quant.Q6_K], avx512.packTile[quant.Q6_K] = gemvQ6_KAVX512, tileQ6_KAVX512
-	if hasVBMI2 { // the eight-row Q4_K and Q6_K tiles (packk8_amd64.go)
-		avx512.packTile[quant.Q4_K], avx512.packTile[quant.Q6_K] = tileQ4_K8AVX512, tileQ6_K8AVX512
-	}
+	// the eight-row Q4_K and Q6_K tiles (packk8_amd64.go)
+	avx512.packTile[quant.Q4_K], avx512.packTile[quant.Q6_K] = tileQ4_K8AVX512, tileQ6_K8AVX512
 	avx512.attnDot = attnDotAVX512
 	avx512.attnValues = attnValuesAVX512Go
 	avx512.swiglu = swigluAVX512Go

@@ -41,14 +41,11 @@
 //     Q4_K, Q5_K, Q6_K (the avx2 kernels' arithmetic on sixteen rows per
 //     vector, VPDPWSSD for the scales), and AttnDot, AttnValues, SwiGLU and
 //     Softmax's exponentials (ggml's vector expf) in AVX-512; all
-//     bit-identical to generic. Where the CPU also has AVX-512 VBMI2 (Ice
-//     Lake, Zen 4 and later) the Q4_K and Q6_K prompt tiles take eight
+//     bit-identical to generic. Its Q4_K and Q6_K prompt tiles take eight
 //     activation rows and three multiplying instructions per pair of
 //     32-value sub-blocks where the four-row tiles take four and six
-//     (VPDPBUSD quad sums, two per VPDPWSSD through biased 16-bit words,
-//     VPSHLDD; packk8_amd64.go): the one exception to the rule below, for
-//     speed only (the results are the same bit for bit). (AMX is not used:
-//     no machine here has it.)
+//     (VPDPBUSD quad sums, two per VPDPWSSD through biased 16-bit words;
+//     packk8_amd64.go). (AMX is not used: no machine here has it.)
 //
 // On arm64 (cpu_arm64.go):
 //

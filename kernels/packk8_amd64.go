@@ -2,13 +2,6 @@
 
 package kernels
 
-import "github.com/klauspost/cpuid/v2"
-
-// hasVBMI2 is true on CPUs with AVX-512 VBMI2 (Ice Lake, Zen 4 and later),
-// whose VPSHLDD the eight-row Q4_K tile uses; the avx512 path of CPUs
-// without it (Skylake-SP, Cascade Lake) keeps the four-row tile.
-var hasVBMI2 = hasAVX512 && cpuid.CPU.Supports(cpuid.AVX512VBMI2)
-
 // tileQ4_KP8AVX512 computes out[j·ldo + r] = dotQ4_K of row r < 16 of the
 // packed Q4_K group w and the activation row j < 8 at a + j·ab, bit for
 // bit (packk8_amd64.s, written by _gen/kt8.go: three multiplying

@@ -18,8 +18,8 @@ import (
 // extremes of the biased quad sums (nibbles 15, scales 63, activations
 // -128 and 127).
 func TestTileQ4_K8(t *testing.T) {
-	if !hasVBMI2 {
-		t.Skip("no AVX-512 VBMI2 on this CPU")
+	if !hasAVX512 {
+		t.Skip("no AVX-512 VNNI on this CPU")
 	}
 	r := rand.New(rand.NewPCG(81, 82))
 	const P = packRowsK
@@ -82,7 +82,7 @@ func extremeQ4_K(r *rand.Rand, w, a []byte) {
 // biased sums (values 0 and 63, scales -128 and 127, activations -127
 // and 127).
 func TestTileQ6_K8(t *testing.T) {
-	testTileQ6_K(t, "avx512", hasVBMI2, 8, tileQ6_K8AVX512)
+	testTileQ6_K(t, "avx512", hasAVX512, 8, tileQ6_K8AVX512)
 }
 
 // TestTileQ6_K4VNNI checks the avxvnni Q6_K tile as TestTileQ6_K8.

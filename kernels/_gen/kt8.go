@@ -2,8 +2,8 @@ package main
 
 import "fmt"
 
-// The eight-row prompt tile over packed Q4_K for the avx512 path on CPUs
-// with AVX-512 VBMI2 (Ice Lake, Zen 4 and later): the arithmetic of
+// The eight-row prompt tile over packed Q4_K for the avx512 path: the
+// arithmetic of
 // tileQ4_KPAVX512 (one row of the group per dword lane, lane t of each
 // activation row in its own register) with fewer multiplications per
 // value, for eight activation rows per unpacked line of weights.
@@ -19,7 +19,7 @@ import "fmt"
 // So
 //
 //	x = B·2^16 + B + q_2c           VPDPBUSD (low nibbles), x from B·2^16 + B
-//	x = (B + q_2c)·2^16 + B         VPSHLDD $16 (x's low word up, B below)
+//	x = (B + q_2c)·2^16 + B         VPROLD $16 (the words swapped)
 //	x = (B + q_2c)·2^16 + B + q_2c+1  VPDPBUSD (high nibbles)
 //
 // holds the two biased sums as the high and low words of one dword, and
@@ -79,6 +79,11 @@ func k8Consts(g *G) {
 	// pairs (m_2t, m_2t+1)
 	pat("k8mPair0", [4]int{0, -1, 1, -1})
 	pat("k8mPair1", [4]int{2, -1, 3, -1})
+	// the two words of each dword swapped (32 bytes: a Y memory operand)
+	for h := range 4 {
+		g.Raw(sprintf("DATA k8swap<>+%d(SB)/8, $0x%016x\n", 8*h, uint64(0x0504070601000302)+uint64(h%2)*0x0808080808080808))
+	}
+	g.Raw("GLOBL k8swap<>(SB), RODATA|NOPTR, $32\n")
 	g.Raw("\n")
 }
 
@@ -101,8 +106,8 @@ func q4KTile8(g *G) {
 	g.Doc(`func ` + name + `(nb int, w, a *byte, ab int, out *float32, ldo int)
 
 out[j·ldo + r] = dotQ4_K of row r < 16 of the packed group w and the
-activation row j < 8 at a + j·ab, bit for bit (AVX-512 VNNI and VBMI2;
-see the generator, kernels/_gen/kt8.go, for the arithmetic).`)
+activation row j < 8 at a + j·ab, bit for bit (AVX-512 VNNI; see the
+generator, kernels/_gen/kt8.go, for the arithmetic).`)
 	g.Raw(fmt.Sprintf("TEXT ·%s(SB), $%d-48\n", name, frame))
 	g.I("MOVQ nb+0(FP), CX")
 	g.I("MOVQ w+8(FP), R13")
@@ -196,7 +201,7 @@ see the generator, kernels/_gen/kt8.go, for the arithmetic).`)
 				x := fmt.Sprintf("Z%d", 10+j%4)
 				g.I("VMOVDQA64 Z20, %s", x)
 				g.I("VPDPBUSD.BCST %d(%s), Z8, %s", 4+64*c+4*t, a, x)
-				g.I("VPSHLDD $16, Z20, %s, %s", x, x)
+				g.I("VPROLD $16, %s, %s", x, x)
 				g.I("VPDPBUSD.BCST %d(%s), Z9, %s", 4+64*c+32+4*t, a, x)
 				if c == 0 {
 					g.I("VMOVDQA64 Z21, Z%d", j)
@@ -249,18 +254,18 @@ see the generator, kernels/_gen/kt8.go, for the arithmetic).`)
 // contract) |q_s| <= 4·32·127 = 16256, so B = 16384 puts B + q_s in
 // [128, 32640]. VPDPBUSD sums the unsigned 6-bit w times a; the -32·Σa
 // of the quad (A_s) depends on the activation row alone, so a table per
-// block column and activation row holds (B - 32·A_s)·(2^16 + 1), which
-// starts the sum of the sub-block of the high word (its low word) and
-// enters the low word with VPSHLDD (its high word):
+// block column and activation row holds, for each pair of sub-blocks
+// (s, s' = s+1) and quad, B - 32·A_s in the low word and B - 32·A_s' in
+// the high word of a dword T:
 //
-//	x = T(s) + Σ w·a (sub-block s)        = · · · + (B + q_s)
-//	x = (B + q_s)·2^16 + (B - 32·A_s')    VPSHLDD $16 with T(s') broadcast
+//	x = T + Σ w·a (sub-block s)           = (B - 32·A_s')·2^16 + (B + q_s)
+//	x = (B + q_s)·2^16 + (B - 32·A_s')    VPROLD $16 (the words swapped)
 //	x += Σ w·a (sub-block s')             = (B + q_s)·2^16 + (B + q_s')
 //
 // then one VPDPWSSD by the scale pair (sc_{2s'+u/4}, sc_{2s+u/4}). The
 // lanes start from -B·Σ_s sc_{2s+u/4}: five instructions (three
 // multiplying) per pair of sub-blocks and activation row, where the
-// four-row tile takes ten (six).
+// four-row tile takes ten (six), and one table load.
 
 // q6KTile8 writes tileQ6_KP8AVX512.
 //
@@ -274,18 +279,18 @@ see the generator, kernels/_gen/kt8.go, for the arithmetic).`)
 func q6KTile8(g *G) {
 	const name, vb, acts = "tileQ6_KP8AVX512", 64, 8
 	accBase := 0
-	tBase := accBase + acts*8*vb // tables: 64 dwords per activation row
-	scBase := tBase + acts*256   // scale pairs: 4 pairs x 2 halves
+	tBase := accBase + acts*8*vb // tables: 32 dwords per activation row
+	scBase := tBase + acts*128   // scale pairs: 4 pairs x 2 halves
 	frame := scBase + 8*vb
 	accOff := func(j, u int) Mem { return M(accBase+(8*j+u)*vb, "SP") }
-	tOff := func(j, s, u int) Mem { return M(tBase+256*j+4*(8*s+u), "SP") }
+	tOff := func(j, p, u int) Mem { return M(tBase+128*j+4*(8*p+u), "SP") }
 	scOff := func(p, h int) Mem { return M(scBase+(2*p+h)*vb, "SP") }
 	g.Doc(`func ` + name + `(nb int, w, a *byte, ab int, out *float32, ldo int)
 
 out[j·ldo + r] = dotQ6_K of row r < 16 of the packed group w and the
 activation row j < 8 at a + j·ab, bit for bit, for activation quants in
-[-127, 127] (AVX-512 VNNI and VBMI2; see the generator,
-kernels/_gen/kt8.go, for the arithmetic).`)
+[-127, 127] (AVX-512 VNNI; see the generator, kernels/_gen/kt8.go, for
+the arithmetic).`)
 	g.Raw(fmt.Sprintf("TEXT ·%s(SB), $%d-48\n", name, frame))
 	g.I("MOVQ nb+0(FP), CX")
 	g.I("MOVQ w+8(FP), R13")
@@ -312,17 +317,21 @@ kernels/_gen/kt8.go, for the arithmetic).`)
 		g.I("VBROADCASTSS (%s), Z14", a)
 		g.I("VMULPS Z14, Z15, Z%d", 24+j)
 	}
-	g.C("the tables (B - 32·A)·(2^16 + 1) of the activation rows' quads")
+	g.C("the tables: per activation row, pair p and quad u, B - 32·A of")
+	g.C("sub-block 2p in the low word and of 2p+1 in the high word")
 	g.I("VPBROADCASTD k8c20<>(SB), Z12")
 	g.I("VPBROADCASTD k8bias6<>(SB), Z13")
 	for j, a := range act8Regs {
 		for i := range 4 {
 			z := fmt.Sprintf("Z%d", 16+i)
+			y, yh := fmt.Sprintf("Y%d", 16+i), "Y14"
 			g.I("VPXORD %s, %s, %s", z, z, z)
 			g.I("VPDPBUSD %d(%s), Z12, %s", 4+64*i, a, z)
 			g.I("VPSUBD %s, Z13, %s", z, z)
-			g.I("VPMULLD.BCST k8x10001<>(SB), %s, %s", z, z)
-			g.I("VMOVDQU32 %s, %v", z, tOff(j, 2*i, 0))
+			g.I("VEXTRACTI64X4 $1, %s, %s", z, yh)
+			g.I("VPSLLD $16, %s, %s", yh, yh)
+			g.I("VPORD %s, %s, %s", yh, y, y)
+			g.I("VMOVDQU32 %s, %v", y, tOff(j, i, 0))
 		}
 	}
 	g.C("the scale pairs (sc_{2s'+h}, sc_{2s+h}) of s = 2p, s' = 2p+1, and")
@@ -334,8 +343,10 @@ kernels/_gen/kt8.go, for the arithmetic).`)
 			jA, jB := 2*(2*p)+h, 2*(2*p+1)+h
 			g.I("VPMOVSXBD %d(R13), Z8", 32+16*jA)
 			g.I("VPMOVSXBD %d(R13), Z9", 32+16*jB)
+			g.I("VPSLLD $16, Z8, Z8")
 			g.I("VPSLLD $16, Z9, Z9")
-			g.I("VPSHLDD $16, Z9, Z8, Z8")
+			g.I("VPSRLD $16, Z9, Z9")
+			g.I("VPORD Z9, Z8, Z8")
 			g.I("VMOVDQU32 Z8, %v", scOff(p, h))
 			g.I("VPDPWSSD.BCST k8negBias6<>(SB), Z8, Z%d", 20+h)
 		}
@@ -371,9 +382,9 @@ kernels/_gen/kt8.go, for the arithmetic).`)
 				sA, sB := 4*c+2*pp, 4*c+2*pp+1
 				for j, a := range act8Regs {
 					x := fmt.Sprintf("Z%d", 16+j%4)
-					g.I("VPBROADCASTD %v, %s", tOff(j, sA, u), x)
+					g.I("VPBROADCASTD %v, %s", tOff(j, sA/2, u), x)
 					g.I("VPDPBUSD.BCST %d(%s), %s, %s", 4+32*sA+4*u, a, q[2*pp], x)
-					g.I("VPSHLDD.BCST $16, %v, %s, %s", tOff(j, sB, u), x, x)
+					g.I("VPROLD $16, %s, %s", x, x)
 					g.I("VPDPBUSD.BCST %d(%s), %s, %s", 4+32*sB+4*u, a, q[2*pp+1], x)
 					if c == 0 && pp == 0 {
 						g.I("VMOVDQA64 Z%d, Z%d", 20+u/4, j)
@@ -414,8 +425,8 @@ kernels/_gen/kt8.go, for the arithmetic).`)
 }
 
 // q6KTileVNNI writes tileQ6_KP4AVXVNNI: the Q6_K pairing of q6KTile8 on
-// the avxvnni path (VEX VPDPBUSD and VPDPWSSD, no VPSHLDD: a shift and a
-// word blend), for four activation rows and the eight rows 8h..8h+7 of
+// the avxvnni path (VEX VPDPBUSD and VPDPWSSD; VPSHUFB swaps the words),
+// for four activation rows and the eight rows 8h..8h+7 of
 // the group, as the four-row tile tileQ6_KPAVXVNNI.
 //
 // Registers in the block loop: Y0..Y3 the int32 lanes of the four
@@ -429,11 +440,11 @@ func q6KTileVNNI(g *G) {
 	accBase := 0
 	dvBase := accBase + acts*8*vb
 	tBase := dvBase + acts*vb
-	scBase := tBase + acts*256
+	scBase := tBase + acts*128
 	frame := scBase + 8*vb
 	accOff := func(j, u int) Mem { return M(accBase+(8*j+u)*vb, "SP") }
 	dvOff := func(j int) Mem { return M(dvBase+j*vb, "SP") }
-	tOff := func(j, s, u int) Mem { return M(tBase+256*j+4*(8*s+u), "SP") }
+	tOff := func(j, p, u int) Mem { return M(tBase+128*j+4*(8*p+u), "SP") }
 	scOff := func(p, h int) Mem { return M(scBase+(2*p+h)*vb, "SP") }
 	acts4 := actRegs
 	g.Doc(`func ` + name + `(nb int, w, a *byte, ab, h int, out *float32, ldo int)
@@ -476,17 +487,20 @@ arithmetic).`)
 		g.I("VMULPS Y9, Y8, Y9")
 		g.I("VMOVUPS Y9, %v", dvOff(j))
 	}
-	g.C("the tables (B - 32·A)·(2^16 + 1) of the activation rows' quads")
+	g.C("the tables: per activation row, pair p and quad u, B - 32·A of")
+	g.C("sub-block 2p in the low word and of 2p+1 in the high word")
 	g.I("VPBROADCASTD k8c20<>(SB), Y10")
 	g.I("VPBROADCASTD k8bias6<>(SB), Y11")
 	for j, a := range acts4 {
-		for s := range 8 {
-			g.I("VPXOR Y8, Y8, Y8")
-			g.DPBUSD(M(4+32*s, a), Y(10), Y(8))
-			g.I("VPSUBD Y8, Y11, Y8")
-			g.I("VPSLLD $16, Y8, Y9")
+		for p := range 4 {
+			for i, y := range []Reg{Y(8), Y(9)} {
+				g.I("VPXOR %v, %v, %v", y, y, y)
+				g.DPBUSD(M(4+32*(2*p+i), a), Y(10), y)
+				g.I("VPSUBD %v, Y11, %v", y, y)
+			}
+			g.I("VPSLLD $16, Y9, Y9")
 			g.I("VPOR Y9, Y8, Y8")
-			g.I("VMOVDQU Y8, %v", tOff(j, s, 0))
+			g.I("VMOVDQU Y8, %v", tOff(j, p, 0))
 		}
 	}
 	g.C("the scale pairs (sc_{2s'+h'}, sc_{2s+h'}) of s = 2p, s' = 2p+1, and")
@@ -535,14 +549,12 @@ arithmetic).`)
 			for pp := range 2 {
 				sA, sB := 4*c+2*pp, 4*c+2*pp+1
 				for j, a := range acts4 {
-					g.I("VPBROADCASTD %v, Y8", tOff(j, sA, u))
+					g.I("VPBROADCASTD %v, Y8", tOff(j, sA/2, u))
 					g.I("VPBROADCASTD %d(%s), Y10", 4+32*sA+4*u, a)
 					g.DPBUSD(Y(10), q[2*pp], Y(8))
-					g.I("VPBROADCASTD %v, Y9", tOff(j, sB, u))
+					g.I("VPSHUFB k8swap<>(SB), Y8, Y8")
 					g.I("VPBROADCASTD %d(%s), Y11", 4+32*sB+4*u, a)
-					g.DPBUSD(Y(11), q[2*pp+1], Y(9))
-					g.I("VPSLLD $16, Y8, Y8")
-					g.I("VPBLENDW $0x55, Y9, Y8, Y8")
+					g.DPBUSD(Y(11), q[2*pp+1], Y(8))
 					if c == 0 && pp == 0 {
 						g.I("VMOVDQA Y%d, Y%d", 12+u/4, j)
 					}
