@@ -67,7 +67,6 @@ func archImpls() []*impl {
 	avxvnni.packGemv[quant.Q4_K], avxvnni.packTile[quant.Q4_K] = gemvQ4_KAVXVNNI, tileQ4_KAVXVNNI
 	avxvnni.packGemv[quant.Q5_K], avxvnni.packTile[quant.Q5_K] = gemvQ5_KAVXVNNI, tileQ5_KAVXVNNI
 	avxvnni.packGemv[quant.Q6_K], avxvnni.packTile[quant.Q6_K] = gemvQ6_KAVXVNNI, tileQ6_KAVXVNNI
-	avxvnni.packTile[quant.Q6_K] = tileQ6_K4AVXVNNI // packk8_amd64.go
 
 	// avx512: the avx2 kernels, plus VNNI tiles of 4 weight rows x 2
 	// activation rows (or 8 x 1) for MatMul.

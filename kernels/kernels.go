@@ -28,8 +28,7 @@
 //     of these instructions, which need AVX-512 VL, so the kernels are
 //     written by kernels/_gen, which emits the VEX forms as BYTE directives
 //     (the mnemonic in a comment) and the avx2 and avxvnni versions of each
-//     kernel from one source. Its Q6_K prompt tile sums each quad with one
-//     VPDPBUSD and scales two sub-blocks with one VPDPWSSD (packk8_amd64.go).
+//     kernel from one source.
 //   - avx512 (also AVX-512 F/BW/VL and AVX512-VNNI): everything of avx2
 //     but its packed 32-value kernels, plus VPDPBUSD MatMul tiles for
 //     Q8_0, Q4_0, Q5_0 and IQ4_NL (4 weight rows x 2 activation rows, 8 x 1

@@ -48,23 +48,3 @@ func tileQ6_K8AVX512(nb int, w, a *byte, ab, n int, out *float32, ldo int) {
 		tileQ6_KP8AVX512(nb, w, addp(a, j0*ab), ab, addf(out, j0*ldo), ldo)
 	}
 }
-
-// tileQ6_KP4AVXVNNI computes out[j·ldo + r] = dotQ6_K of row 8h+r (r < 8)
-// of the packed Q6_K group w and the activation row j < 4 at a + j·ab,
-// bit for bit given activation quants in [-127, 127] (packk8_amd64.s: the
-// pairing of tileQ6_KP8AVX512 on AVX-VNNI).
-//
-//go:noescape
-func tileQ6_KP4AVXVNNI(nb int, w, a *byte, ab, h int, out *float32, ldo int)
-
-// tileQ6_K4AVXVNNI is a packTileFunc for Q6_K on the avxvnni path:
-// tileQ6_KP4AVXVNNI on both halves of the group for four activation rows
-// at a time (n >= 4; the last four may overlap the ones before).
-func tileQ6_K4AVXVNNI(nb int, w, a *byte, ab, n int, out *float32, ldo int) {
-	for j := 0; j < n; j += 4 {
-		j0 := min(j, n-4)
-		aj, o := addp(a, j0*ab), addf(out, j0*ldo)
-		tileQ6_KP4AVXVNNI(nb, w, aj, ab, 0, o, ldo)
-		tileQ6_KP4AVXVNNI(nb, w, aj, ab, 1, addf(o, 8), ldo)
-	}
-}

@@ -85,11 +85,6 @@ func TestTileQ6_K8(t *testing.T) {
 	testTileQ6_K(t, "avx512", hasAVX512, 8, tileQ6_K8AVX512)
 }
 
-// TestTileQ6_K4VNNI checks the avxvnni Q6_K tile as TestTileQ6_K8.
-func TestTileQ6_K4VNNI(t *testing.T) {
-	testTileQ6_K(t, "avxvnni", hasAVXVNNI, 4, tileQ6_K4AVXVNNI)
-}
-
 func testTileQ6_K(t *testing.T, path string, ok bool, minN int, tile packTileFunc) {
 	if !ok {
 		t.Skipf("this CPU cannot run the %s tile", path)
@@ -149,5 +144,38 @@ func extremeQ6_K(r *rand.Rand, w, a []byte) {
 			}
 			putU16(a[o+260+2*g:], uint16(int16(s)))
 		}
+	}
+}
+
+// BenchmarkTileK8 compares the prompt tiles over one packed K-quant group
+// (sixteen rows of 2048 values, 64 activation rows, in cache): the
+// four-row tiles (four) and the eight-row ones of packk8_amd64.s (k8).
+func BenchmarkTileK8(b *testing.B) {
+	r := rand.New(rand.NewPCG(85, 86))
+	const nb, n = 8, 64
+	a := randomMatMulActivation(r, quant.Q8_K, n*nb*256)
+	out := make([]float32, n*packRowsK)
+	for _, c := range []struct {
+		name string
+		typ  quant.Type
+		ok   bool
+		tile packTileFunc
+	}{
+		{"Q4_K/avx512/four", quant.Q4_K, hasAVX512, tileQ4_KAVX512},
+		{"Q4_K/avx512/k8", quant.Q4_K, hasAVX512, tileQ4_K8AVX512},
+		{"Q6_K/avx512/four", quant.Q6_K, hasAVX512, tileQ6_KAVX512},
+		{"Q6_K/avx512/k8", quant.Q6_K, hasAVX512, tileQ6_K8AVX512},
+	} {
+		if !c.ok {
+			continue
+		}
+		w := randomBlocks(r, c.typ, packRowsK*nb*256)
+		p := make([]byte, len(w))
+		Pack(c.typ, p, w, packRowsK, nb*256)
+		b.Run(c.name, func(b *testing.B) {
+			benchCPU(b, len(p), 2*packRowsK*nb*256*n, func() {
+				c.tile(nb, &p[0], &a[0], nb*292, n, &out[0], packRowsK)
+			})
+		})
 	}
 }

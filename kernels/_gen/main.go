@@ -4,8 +4,7 @@
 // BYTE directives since the Go assembler knows only their EVEX forms,
 // against VPMADDUBSW and VPMADDWD on plain AVX2), and packk_amd64.s, the
 // kernels over packed K-quant weights on all three paths, and
-// packk8_amd64.s, the avx512 eight-row Q4_K and Q6_K prompt tiles and
-// the avxvnni Q6_K tile (kt8.go).
+// packk8_amd64.s, the avx512 eight-row Q4_K and Q6_K prompt tiles (kt8.go).
 //
 //	cd kernels/_gen && go run . -dir ..
 package main
@@ -90,13 +89,11 @@ eight (AVX2, a half of the group per call).`)
 	var k8 G
 	k8.Raw(header)
 	k8.Doc(`The eight-row prompt tiles over packed Q4_K and Q6_K groups on the avx512
-path and the Q6_K tile of the avxvnni path (kt8.go), bit-identical to
-dotQ4_K and dotQ6_K.`)
+path (kt8.go), bit-identical to dotQ4_K and dotQ6_K.`)
 	k8.Raw("\n")
 	k8Consts(&k8)
 	q4KTile8(&k8)
 	q6KTile8(&k8)
-	q6KTileVNNI(&k8)
 	write(filepath.Join(*dir, "packk8_amd64.s"), &k8)
 }
 
