@@ -18,10 +18,11 @@ type kvImpl struct {
 	dotF16Rows func(sc, q []float32, k []uint16, stride int)
 	valuesF16  func(out, p []float32, v []uint16, stride int)
 	valuesQ    [2]func(out, p []float32, v []byte, rowBytes, first int) // Q8_0, Q4_0
+	dotQ8Rows  func(sc []float32, n int, q, k []byte, stride int)
 }
 
 var kvGeneric = kvImpl{roundF16: roundF16Generic, dotF16Rows: attnDotF16RowsGeneric,
-	valuesF16: attnValuesF16Generic,
+	valuesF16: attnValuesF16Generic, dotQ8Rows: attnDotQ8_0RowsGeneric,
 	valuesQ: [2]func(out, p []float32, v []byte, rowBytes, first int){
 		func(out, p []float32, v []byte, rowBytes, first int) {
 			attnValuesQGeneric(quant.Q8_0, out, p, v, rowBytes, first)
@@ -105,6 +106,43 @@ func AttnDotF16Rows(sc, q []float32, k []uint16, stride int, scale float32) {
 func attnDotF16RowsGeneric(sc, q []float32, k []uint16, stride int) {
 	for t := range sc {
 		sc[t] = AttnDotF16(q, k[t*stride:t*stride+len(q)])
+	}
+}
+
+// AttnDotQRows sets sc[t] = VecDot(t, n, k[r·stride:], q)·scale for every
+// r < len(sc): the scores of the query q (n values quantized to Q8_0 by
+// QuantizeActivation) against len(sc) cached keys of type kt (Q8_0 or
+// Q4_0) whose rows start stride bytes apart. The Q8_0 rows run in one call
+// of the path's kernel (the query's blocks kept at hand, no per-row call);
+// Q4_0 rows take one VecDot each.
+func AttnDotQRows(kt quant.Type, sc []float32, n int, q, k []byte, stride int, scale float32) {
+	if kt != quant.Q8_0 && kt != quant.Q4_0 {
+		panic("kernels: AttnDotQRows: cache type " + kt.String())
+	}
+	if len(sc) == 0 {
+		return
+	}
+	rb := rowBytes("AttnDotQRows", kt, n)
+	qb := rowBytes("AttnDotQRows", quant.Q8_0, n)
+	if len(q) < qb || stride < rb || len(k) < (len(sc)-1)*stride+rb {
+		panic("kernels: AttnDotQRows: k holds " + itoa(len(k)) + " bytes, too few for " + itoa(len(sc)) + " rows of stride " + itoa(stride) + " (or q " + itoa(len(q)) + " of " + itoa(qb) + ")")
+	}
+	if kt == quant.Q8_0 {
+		kvPath().dotQ8Rows(sc, n, q[:qb], k, stride)
+	} else {
+		for r := range sc {
+			sc[r] = VecDot(kt, n, k[r*stride:r*stride+rb], q)
+		}
+	}
+	for r := range sc {
+		sc[r] *= scale
+	}
+}
+
+func attnDotQ8_0RowsGeneric(sc []float32, n int, q, k []byte, stride int) {
+	rb := n / 32 * 34
+	for r := range sc {
+		sc[r] = dotQ8_0(n, k[r*stride:r*stride+rb], q[:rb])
 	}
 }
 

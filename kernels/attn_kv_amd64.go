@@ -9,9 +9,11 @@ package kernels
 
 var (
 	kvAVX2 = kvImpl{roundF16: roundF16AVX2Go, dotF16Rows: attnDotF16RowsAVX2Go, valuesF16: attnValuesF16AVX2Go,
-		valuesQ: [2]func(out, p []float32, v []byte, rowBytes, first int){attnValuesQ8_0AVX2Go, attnValuesQ4_0AVX2Go}}
+		dotQ8Rows: attnDotQ8_0RowsAVX2Go,
+		valuesQ:   [2]func(out, p []float32, v []byte, rowBytes, first int){attnValuesQ8_0AVX2Go, attnValuesQ4_0AVX2Go}}
 	kvAVX512 = kvImpl{roundF16: roundF16AVX2Go, dotF16Rows: attnDotF16RowsAVX512Go, valuesF16: attnValuesF16AVX512Go,
-		valuesQ: [2]func(out, p []float32, v []byte, rowBytes, first int){attnValuesQ8_0AVX2Go, attnValuesQ4_0AVX2Go}}
+		dotQ8Rows: attnDotQ8_0RowsAVX512Go,
+		valuesQ:   [2]func(out, p []float32, v []byte, rowBytes, first int){attnValuesQ8_0AVX2Go, attnValuesQ4_0AVX2Go}}
 )
 
 // kvPath returns the KV-cache attention routines of the current path.
@@ -117,4 +119,42 @@ func attnValuesQ4_0AVX2Go(out, p []float32, v []byte, rowBytes, first int) {
 		return
 	}
 	attnValuesQ4_0AVX2(&out[0], p, &v[first/32*18], rowBytes, len(out)/32)
+}
+
+// attnDotQ8_0RowsAVX2 and attnDotQ8_0RowsAVX512 are attnDotQ8_0RowsGeneric
+// for blocks Q8_0 blocks (len(sc) >= 1, k holding the rows); the AVX-512
+// one also takes ncorr[b][j] = -128·Σ of the query's bytes 4j..4j+3 of
+// block b (blocks <= 8).
+//
+//go:noescape
+func attnDotQ8_0RowsAVX2(sc []float32, blocks int, q, k *byte, stride int)
+
+//go:noescape
+func attnDotQ8_0RowsAVX512(sc []float32, blocks int, q, k *byte, stride int, ncorr *[8][8]int32)
+
+func attnDotQ8_0RowsAVX2Go(sc []float32, n int, q, k []byte, stride int) {
+	if n == 0 {
+		clear(sc)
+		return
+	}
+	attnDotQ8_0RowsAVX2(sc, n/32, &q[0], &k[0], stride)
+}
+
+func attnDotQ8_0RowsAVX512Go(sc []float32, n int, q, k []byte, stride int) {
+	blocks := n / 32
+	if blocks == 0 || blocks > 8 { // heads of more than 256 values: the AVX2 kernel
+		attnDotQ8_0RowsAVX2Go(sc, n, q, k, stride)
+		return
+	}
+	var ncorr [8][8]int32
+	for b := range blocks {
+		for j := range 8 {
+			s := int32(0)
+			for _, v := range q[b*34+2+4*j : b*34+6+4*j] {
+				s += int32(int8(v))
+			}
+			ncorr[b][j] = -128 * s
+		}
+	}
+	attnDotQ8_0RowsAVX512(sc, blocks, &q[0], &k[0], stride, &ncorr)
 }

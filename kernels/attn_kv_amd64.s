@@ -534,3 +534,121 @@ q4row:
 	JNZ       q4blk
 	VZEROUPPER
 	RET
+
+// Q8RSUM adds the eight lanes of Y0 into X0's lowest lane when they hold
+// the quad accumulators in VPHADDD's order, quads (0,1,4,5 | 2,3,6,7):
+// lanes r0..r7 are quads 0,1,4,5,2,3,6,7, so ggml's hsum_float_8 order
+// ((q0+q4)+(q2+q6)) + ((q1+q5)+(q3+q7)) is ((r0+r2)+(r4+r6)) +
+// ((r1+r3)+(r5+r7)) (each addition of two values commutes exactly).
+// Clobbers Y1.
+#define Q8RSUM \
+	VPERMILPS    $0x4e, Y0, Y1 \
+	VADDPS       Y1, Y0, Y0 \
+	VEXTRACTF128 $1, Y0, X1 \
+	VADDPS       X1, X0, X0 \
+	VMOVSHDUP    X0, X1 \
+	VADDSS       X1, X0, X0
+
+// Q8RSCALE broadcasts f16(d_k)·f16(d_q), the scales of the blocks at (DI)
+// and (SI), into Y1 (VCVTPH2PS reads four halves; only the first counts).
+#define Q8RSCALE \
+	VCVTPH2PS    (DI), X14 \
+	VCVTPH2PS    (SI), X15 \
+	VMULSS       X15, X14, X14 \
+	VBROADCASTSS X14, Y1
+
+// func attnDotQ8_0RowsAVX2(sc []float32, blocks int, q, k *byte, stride int)
+//
+// for r < len(sc) (>= 1): sc[r] = dotQ8_0 of the blocks Q8_0 blocks of q
+// and of the row at k + r·stride bytes, as dotQ8_0AVX2 (the quads summed
+// by VPMADDWD and VPHADDD, their lanes left in VPHADDD's order until
+// Q8RSUM).
+TEXT ·attnDotQ8_0RowsAVX2(SB), NOSPLIT, $0-56
+	MOVQ sc_base+0(FP), R8
+	MOVQ sc_len+8(FP), R9
+	MOVQ blocks+24(FP), R10
+	MOVQ q+32(FP), R11
+	MOVQ k+40(FP), R12
+	MOVQ stride+48(FP), R13
+
+q8rrow:
+	MOVQ   R11, SI
+	MOVQ   R12, DI
+	MOVQ   R10, CX
+	VXORPS Y0, Y0, Y0
+
+q8rblk:
+	Q8RSCALE
+	VPMOVSXBW   2(DI), Y2
+	VPMOVSXBW   18(DI), Y3
+	VPMOVSXBW   2(SI), Y4
+	VPMOVSXBW   18(SI), Y5
+	VPMADDWD    Y4, Y2, Y2
+	VPMADDWD    Y5, Y3, Y3
+	VPHADDD     Y3, Y2, Y2
+	VCVTDQ2PS   Y2, Y2
+	VFMADD231PS Y2, Y1, Y0
+	ADDQ        $34, SI
+	ADDQ        $34, DI
+	DECQ        CX
+	JNZ         q8rblk
+	Q8RSUM
+	VMOVSS      X0, (R8)
+	ADDQ        $4, R8
+	ADDQ        R13, R12
+	DECQ        R9
+	JNZ         q8rrow
+	VZEROUPPER
+	RET
+
+// func attnDotQ8_0RowsAVX512(sc []float32, blocks int, q, k *byte, stride int, ncorr *[8][8]int32)
+//
+// attnDotQ8_0RowsAVX2 with VPDPBUSD (AVX512-VNNI on YMM registers): the
+// key bytes with their sign bit flipped are k+128 as unsigned bytes, so
+// the quads of VPDPBUSD (exact in int32) started from ncorr[b] =
+// -128·(the quads of Σq of block b) are the exact Σ k·q of every quad, in
+// order.
+TEXT ·attnDotQ8_0RowsAVX512(SB), NOSPLIT, $0-64
+	MOVQ         sc_base+0(FP), R8
+	MOVQ         sc_len+8(FP), R9
+	MOVQ         blocks+24(FP), R10
+	MOVQ         q+32(FP), R11
+	MOVQ         k+40(FP), R12
+	MOVQ         stride+48(FP), R13
+	MOVQ         ncorr+56(FP), BX
+	MOVL         $0x80808080, AX
+	VMOVD        AX, X13
+	VPBROADCASTD X13, Y13
+
+q8zrow:
+	MOVQ   R11, SI
+	MOVQ   R12, DI
+	MOVQ   BX, DX
+	MOVQ   R10, CX
+	VXORPS Y0, Y0, Y0
+
+q8zblk:
+	Q8RSCALE
+	VPXORD      2(DI), Y13, Y2
+	VMOVDQU32   (DX), Y3
+	VPDPBUSD    2(SI), Y2, Y3
+	VCVTDQ2PS   Y3, Y3
+	VFMADD231PS Y3, Y1, Y0
+	ADDQ        $34, SI
+	ADDQ        $34, DI
+	ADDQ        $32, DX
+	DECQ        CX
+	JNZ         q8zblk
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS       X1, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VADDSS       X1, X0, X0
+	VMOVSS      X0, (R8)
+	ADDQ        $4, R8
+	ADDQ        R13, R12
+	DECQ        R9
+	JNZ         q8zrow
+	VZEROUPPER
+	RET

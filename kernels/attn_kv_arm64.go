@@ -7,16 +7,26 @@ package kernels
 // and f32ToF16 (round to nearest even, subnormals kept: Go leaves FPCR at
 // its defaults), and the fused multiply-adds run in the generic order.
 
-var kvNEON = kvImpl{roundF16: roundF16NEONGo, dotF16Rows: attnDotF16RowsNEONGo, valuesF16: attnValuesF16NEONGo,
-	valuesQ: [2]func(out, p []float32, v []byte, rowBytes, first int){attnValuesQ8_0NEONGo, attnValuesQ4_0NEONGo}}
+var (
+	kvNEON = kvImpl{roundF16: roundF16NEONGo, dotF16Rows: attnDotF16RowsNEONGo, valuesF16: attnValuesF16NEONGo,
+		dotQ8Rows: attnDotQ8_0RowsNEONGo,
+		valuesQ:   [2]func(out, p []float32, v []byte, rowBytes, first int){attnValuesQ8_0NEONGo, attnValuesQ4_0NEONGo}}
+	kvSDOT = kvImpl{roundF16: roundF16NEONGo, dotF16Rows: attnDotF16RowsNEONGo, valuesF16: attnValuesF16NEONGo,
+		dotQ8Rows: attnDotQ8_0RowsSDOTGo,
+		valuesQ:   [2]func(out, p []float32, v []byte, rowBytes, first int){attnValuesQ8_0NEONGo, attnValuesQ4_0NEONGo}}
+)
 
 // kvPath returns the KV-cache attention routines of the current path: every
-// arm64 path (neon, dotprod, i8mm) shares the NEON ones.
+// arm64 path (neon, dotprod, i8mm) shares the NEON ones, the Q8_0 key
+// scores with SDOT where the path has it.
 func kvPath() *kvImpl {
-	if cur.name == "generic" {
+	switch cur.name {
+	case "generic":
 		return &kvGeneric
+	case "neon":
+		return &kvNEON
 	}
-	return &kvNEON
+	return &kvSDOT
 }
 
 // roundF16NEON rounds x[:4·n4] to float16 values.
@@ -86,4 +96,30 @@ func attnValuesQ4_0NEONGo(out, p []float32, v []byte, rowBytes, first int) {
 		return
 	}
 	attnValuesQ4_0NEON(&out[0], p, &v[first/32*18], rowBytes, len(out)/32)
+}
+
+// attnDotQ8_0RowsNEON and attnDotQ8_0RowsSDOT are attnDotQ8_0RowsGeneric
+// for blocks Q8_0 blocks (len(sc) >= 1, k holding the rows), without and
+// with SDOT (attnq_arm64.h).
+//
+//go:noescape
+func attnDotQ8_0RowsNEON(sc []float32, blocks int, q, k *byte, stride int)
+
+//go:noescape
+func attnDotQ8_0RowsSDOT(sc []float32, blocks int, q, k *byte, stride int)
+
+func attnDotQ8_0RowsNEONGo(sc []float32, n int, q, k []byte, stride int) {
+	if n == 0 {
+		clear(sc)
+		return
+	}
+	attnDotQ8_0RowsNEON(sc, n/32, &q[0], &k[0], stride)
+}
+
+func attnDotQ8_0RowsSDOTGo(sc []float32, n int, q, k []byte, stride int) {
+	if n == 0 {
+		clear(sc)
+		return
+	}
+	attnDotQ8_0RowsSDOT(sc, n/32, &q[0], &k[0], stride)
 }

@@ -388,3 +388,27 @@ q4row:
 	SUB   $1, R8
 	CBNZ  R8, q4blk
 	RET
+
+// attnDotQ8_0Rows on the dotprod path: DOTQ is one SDOT.
+#define DOTQ(acc, x, y) SDOT(acc, x, y)
+#define FN_Q8ROWS ·attnDotQ8_0RowsSDOT
+#include "attnq_arm64.h"
+#undef DOTQ
+#undef FN_Q8ROWS
+
+// attnDotQ8_0Rows on the NEON path: DOTQ as in dot_arm64.s, widening
+// products (exact in int16), pairs added into int32 (SADDLP), then pairs
+// of pairs (ADDP): smull v28.8h, vx.8b, vy.8b; smull2 v29.8h, vx.16b,
+// vy.16b; saddlp v28.4s, v28.8h; saddlp v29.4s, v29.8h; addp v28.4s,
+// v28.4s, v29.4s; add vacc.4s, vacc.4s, v28.4s. Clobbers V28, V29.
+#define DOTQ(acc, x, y) \
+	WORD $(0x0e20c000 | ((y)<<16) | ((x)<<5) | 28) \
+	WORD $(0x4e20c000 | ((y)<<16) | ((x)<<5) | 29) \
+	WORD $(0x4e602800 | (28<<5) | 28) \
+	WORD $(0x4e602800 | (29<<5) | 29) \
+	WORD $(0x4ea0bc00 | (29<<16) | (28<<5) | 28) \
+	WORD $(0x4ea08400 | (28<<16) | ((acc)<<5) | (acc))
+#define FN_Q8ROWS ·attnDotQ8_0RowsNEON
+#include "attnq_arm64.h"
+#undef DOTQ
+#undef FN_Q8ROWS

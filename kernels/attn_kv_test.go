@@ -84,6 +84,49 @@ func TestAttnKVPathsExact(t *testing.T) {
 				}
 			}
 		}
+		for _, blocks := range []int{1, 2, 3, 4, 5, 8, 9, 12} {
+			for _, rows := range []int{1, 2, 3, 15, 16, 17, 100} {
+				n := 32 * blocks
+				qb := 34 * blocks
+				stride := qb + 34*r.IntN(4) + r.IntN(3)
+				q, kc := randQ8Blocks(r, blocks), randQ8Blocks(r, 0)
+				for range rows {
+					row := randQ8Blocks(r, blocks)
+					kc = append(kc, row...)
+					kc = append(kc, make([]byte, stride-qb)...)
+				}
+				kc = kc[:(rows-1)*stride+qb]
+				want, got := make([]float32, rows), make([]float32, rows)
+				attnDotQ8_0RowsGeneric(want, n, q, kc, stride)
+				k.dotQ8Rows(got, n, q, kc, stride)
+				for i := range want {
+					if math.Float32bits(want[i]) != math.Float32bits(got[i]) {
+						t.Fatalf("%s: AttnDotQRows Q8_0 blocks=%d rows=%d stride=%d: [%d] = %g, generic %g", name, blocks, rows, stride, i, got[i], want[i])
+					}
+					if w := VecDot(quant.Q8_0, n, kc[i*stride:], q); math.Float32bits(w) != math.Float32bits(want[i]) {
+						t.Fatalf("%s: AttnDotQRows generic differs from VecDot: %g, %g", name, want[i], w)
+					}
+				}
+			}
+		}
+		for _, qt := range []quant.Type{quant.Q8_0, quant.Q4_0} {
+			rb, _ := qt.RowBytes(64)
+			kc := make([]byte, 7*rb)
+			for tt := range 7 {
+				if err := quant.Quantize(qt, randFloats(r, 64, 1), kc[tt*rb:(tt+1)*rb]); err != nil {
+					t.Fatal(err)
+				}
+			}
+			q := make([]byte, 68)
+			QuantizeActivation(quant.Q8_0, randFloats(r, 64, 1), q)
+			sc := make([]float32, 3)
+			AttnDotQRows(qt, sc, 64, q, kc[rb:], 2*rb, 0.125) // rows 1, 3, 5
+			for i, v := range sc {
+				if w := VecDot(qt, 64, kc[(1+2*i)*rb:], q) * 0.125; math.Float32bits(w) != math.Float32bits(v) {
+					t.Fatalf("%s: AttnDotQRows %s [%d] = %g, VecDot %g", name, qt, i, v, w)
+				}
+			}
+		}
 		for _, qt := range []quant.Type{quant.Q8_0, quant.Q4_0} {
 			for _, heads := range []int{1, 2, 3, 5} {
 				for _, vd := range []int{32, 64, 128} {
@@ -118,6 +161,25 @@ func TestAttnKVPathsExact(t *testing.T) {
 		}
 		restore()
 	}
+}
+
+// randQ8Blocks returns n Q8_0 blocks of random bytes (every int8 value,
+// -128 too) under random float16 scales.
+func randQ8Blocks(r *rand.Rand, n int) []byte {
+	b := make([]byte, 34*n)
+	d := randF16(r, n)
+	for i := range n {
+		b[34*i], b[34*i+1] = byte(d[i]), byte(d[i]>>8)
+		for j := 2; j < 34; j++ {
+			b[34*i+j] = byte(r.IntN(256))
+		}
+		if r.IntN(4) == 0 {
+			for j := 2; j < 34; j++ {
+				b[34*i+j] = 0x80
+			}
+		}
+	}
+	return b
 }
 
 // BenchmarkAttnKV times one head's attention over a 1500-token cache
@@ -160,6 +222,14 @@ func BenchmarkAttnKV(b *testing.B) {
 		}
 	})
 	b.Run("q8_0", func(b *testing.B) {
+		for b.Loop() {
+			QuantizeActivation(quant.Q8_0, q, qq)
+			AttnDotQRows(quant.Q8_0, sc, hd, qq, kq, rb, 0.125)
+			Softmax(sc)
+			AttnValuesQ(quant.Q8_0, out, sc, vq, rb, 0)
+		}
+	})
+	b.Run("q8_0-vecdot", func(b *testing.B) { // the scores one VecDot per row, as before AttnDotQRows
 		for b.Loop() {
 			QuantizeActivation(quant.Q8_0, q, qq)
 			for t := range sc {

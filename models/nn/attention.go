@@ -97,10 +97,7 @@ func (ws *Workspace) attnHeads(lo, hi int) {
 			default: // Q8_0, Q4_0: the query quantized to Q8_0, ggml's dot products
 				qq := j.qquant[h*qrb : (h+1)*qrb]
 				kernels.QuantizeActivation(quant.Q8_0, q, qq)
-				for t := range sc {
-					row := kv.k[(r0+t)*kv.KRow+kvh*krb : (r0+t)*kv.KRow+(kvh+1)*krb]
-					sc[t] = kernels.VecDot(kv.KType, hd, row, qq) * a.Scale
-				}
+				kernels.AttnDotQRows(kv.KType, sc, hd, qq, kv.k[r0*kv.KRow+kvh*krb:], kv.KRow, a.Scale)
 			}
 			if a.Softcap > 0 { // ggml: scale by 1/cap, tanh, scale by cap
 				inv := 1 / a.Softcap
