@@ -89,6 +89,30 @@ func Anon(n int) (*Mapping, error) {
 	return &Mapping{data: data, region: region}, nil
 }
 
+// AnonSparse is Anon for memory that is written and read a few pages at a
+// time (rows loaded on first use): page aligned, and kept out of
+// transparent huge pages (MADV_NOHUGEPAGE where the kernel backs anonymous
+// memory with them by default), so that touching one row makes 4 KiB
+// resident, not 2 MiB. Untouched pages cost no memory. Where the platform
+// cannot map anonymous memory it returns ordinary Go memory.
+func AnonSparse(n int) (*Mapping, error) {
+	if n < 0 || n > maxAlloc-HugePageSize {
+		return nil, fmt.Errorf("mmap: anonymous mapping of %d bytes", n)
+	}
+	if n == 0 {
+		return &Mapping{data: []byte{}}, nil
+	}
+	region, err := mapAnon(n)
+	if err != nil {
+		return nil, fmt.Errorf("mmap: anonymous mapping of %d bytes: %w", n, err)
+	}
+	if region == nil { // no mmap here
+		return &Mapping{data: make([]byte, n)}, nil
+	}
+	adviseNoHuge(region)
+	return &Mapping{data: region[:n:n], region: region}, nil
+}
+
 // maxAlloc bounds AllocHuge's size: the largest slice the platform holds.
 const maxAlloc = int(^uint(0) >> 1)
 

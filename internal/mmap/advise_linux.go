@@ -12,6 +12,8 @@ var pageSize = os.Getpagesize()
 
 func adviseHuge(b []byte) bool { return unix.Madvise(b, unix.MADV_HUGEPAGE) == nil }
 
+func adviseNoHuge(b []byte) bool { return unix.Madvise(b, unix.MADV_NOHUGEPAGE) == nil }
+
 func adviseDontNeed(b []byte) bool { return unix.Madvise(b, unix.MADV_DONTNEED) == nil }
 
 func available() (int64, bool) {

@@ -7,9 +7,11 @@ import "os"
 var pageSize = os.Getpagesize()
 
 // Transparent huge pages are a Linux feature.
-func adviseHuge([]byte) bool { return false }
+func adviseHuge([]byte) bool   { return false }
+func adviseNoHuge([]byte) bool { return false }
 
 // Other systems keep the pages; the advice is only an optimisation.
+
 func adviseDontNeed([]byte) bool { return false }
 
 // The free memory is not looked up here.

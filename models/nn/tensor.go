@@ -37,6 +37,10 @@ type Tensor struct {
 	// Packed says Data is in the kernels' packed layout (kernels.Pack),
 	// which only Linear's products read; see Pack.
 	Packed bool
+
+	// rows, if not nil, loads a row of Data from the model file on its
+	// first use (Row): a token embedding copied by Weights.Copy.
+	rows *lazyRows
 }
 
 // PackPays reports whether Pack would pack t: a matrix, not yet packed,
@@ -110,6 +114,11 @@ func (t *Tensor) Row(i int, dst []float32) error {
 			}
 		}
 		return nil
+	}
+	if t.rows != nil {
+		if err := t.rows.load(i, t.Data[i*rb:(i+1)*rb]); err != nil {
+			return fmt.Errorf("nn: %s: %w", t.Name, err)
+		}
 	}
 	return quant.Dequantize(t.Type, t.Data[i*rb:(i+1)*rb], dst)
 }

@@ -2,7 +2,10 @@ package nn
 
 import (
 	"context"
+	"fmt"
 	"os"
+	"sync"
+	"sync/atomic"
 
 	"github.com/edgeai-go/edgeai/internal/mmap"
 	"github.com/edgeai-go/edgeai/kernels"
@@ -12,14 +15,18 @@ import (
 // Weights are a model's weight matrices and where they live: views into
 // the file's memory map when loaded, or, after Copy, one block of the
 // process's own memory (huge pages where Linux allows) in the kernels'
-// packed layout where that is faster. The small tensors (norm weights,
-// biases) always stay in the map: the architectures keep float views of
-// them. A model owns its Weights; Close returns the copy's memory.
+// packed layout where that is faster, and the row-read matrices (an untied
+// token embedding) in memory of their own, each row read from the file on
+// its first use. The small tensors (norm weights, biases) are copied at
+// bind (Tensor.Floats). A model owns its Weights; Close returns the copy's
+// memory.
 type Weights struct {
 	file    *gguf.File
 	mats    []*Tensor
 	product map[*Tensor]bool // used by weight products (may be packed)
 	arena   *mmap.Mapping    // the copy, nil while mapped
+	sparse  *mmap.Mapping    // the row-read matrices of the copy, loaded a row at a time
+	rowFile *os.File         // the model file they are read from
 }
 
 // NewWeights returns an empty weight set of the model in f.
@@ -65,6 +72,12 @@ func (w *Weights) Copied() bool { return w.arena != nil }
 // pages are then dropped from the resident set. The bytes are read with
 // pread from path (the model file) where possible, which spares faulting in
 // the mapping page by page, and packed while read, a few groups at a time.
+// The row-read matrices go to a second anonymous mapping of 4 KiB pages,
+// filled a row at a time as Tensor.Row first reads each row (with pread,
+// from the file kept open until Close): a prompt touches a few hundred of
+// an embedding's tens of thousands of rows, and only those pages become
+// resident (without this, TinyLlama's 35 MiB Q4_0 embedding was all
+// resident, where the mapped mode held only the rows read).
 // It reports false, leaving everything mapped, if the memory cannot be had.
 // It stops between tensors when ctx is done and returns ctx's error; the
 // weights are then half copied and must be closed, not run.
@@ -72,18 +85,54 @@ func (w *Weights) Copy(ctx context.Context, path string) (bool, error) {
 	if w.arena != nil {
 		return true, nil
 	}
-	total := 0
+	file, _ := os.Open(path) // nil: copy through the mapping
+	keep := false            // the file stays open for the row-read matrices
+	defer func() {
+		if file != nil && !keep {
+			file.Close()
+		}
+	}()
+	// The row-read matrices (an untied token embedding) are not copied
+	// now but read a row at a time on first use (see above); they must
+	// still be the file's views, or they are copied as the others.
+	total, sparse := 0, 0
+	lazy := map[*Tensor]int64{} // file offsets
 	for _, t := range w.mats {
+		if !w.product[t] && len(t.Shape) == 2 && !t.Packed && len(t.Data) > 0 {
+			if off, ok := w.fileOffset(file, t); ok {
+				lazy[t] = off
+				sparse += (len(t.Data) + 4095) &^ 4095
+				continue
+			}
+		}
 		total += (len(t.Data) + 63) &^ 63
 	}
 	arena, err := mmap.Anon(total)
 	if err != nil {
 		return false, nil
 	}
-	w.arena = arena
-	file, _ := os.Open(path) // nil: copy through the mapping
-	if file != nil {
-		defer file.Close()
+	var rows *mmap.Mapping
+	if sparse > 0 {
+		if rows, err = mmap.AnonSparse(sparse); err != nil {
+			arena.Close()
+			return false, nil
+		}
+	}
+	w.arena, w.sparse = arena, rows
+	if rows != nil {
+		keep, w.rowFile = true, file
+		sbuf, soff := rows.Bytes(), 0
+		for _, t := range w.mats {
+			fo, ok := lazy[t]
+			if !ok {
+				continue
+			}
+			n := len(t.Data)
+			mmap.DontNeed(t.Data)
+			t.Data = sbuf[soff : soff+n : soff+n]
+			t.rows = newLazyRows(file, fo, t.Rows(), t.RowBytes())
+			soff += (n + 4095) &^ 4095
+		}
 	}
 	buf := arena.Bytes()
 	off := 0
@@ -91,6 +140,9 @@ func (w *Weights) Copy(ctx context.Context, path string) (bool, error) {
 	for _, t := range w.mats {
 		if err := ctx.Err(); err != nil {
 			return true, err
+		}
+		if _, ok := lazy[t]; ok {
+			continue
 		}
 		n := len(t.Data)
 		dst := buf[off : off+n : off+n]
@@ -134,6 +186,48 @@ func (w *Weights) Close() {
 		w.arena.Close()
 		w.arena = nil
 	}
+	if w.sparse != nil {
+		w.sparse.Close()
+		w.sparse = nil
+	}
+	if w.rowFile != nil {
+		w.rowFile.Close()
+		w.rowFile = nil
+	}
+}
+
+// lazyRows loads the rows of a copied row-read matrix from the model file
+// on their first use. Loaded rows are never written again, so readers
+// that find a row's bit set read its bytes without the lock.
+type lazyRows struct {
+	file   *os.File
+	off    int64 // where the matrix starts in the file
+	rb     int   // bytes per row
+	mu     sync.Mutex
+	loaded []atomic.Uint32 // a bit per row
+}
+
+func newLazyRows(f *os.File, off int64, rows, rb int) *lazyRows {
+	return &lazyRows{file: f, off: off, rb: rb, loaded: make([]atomic.Uint32, (rows+31)/32)}
+}
+
+// load makes sure row i is in dst (its place in the copy), reading it from
+// the file if it is not yet.
+func (l *lazyRows) load(i int, dst []byte) error {
+	word, bit := &l.loaded[i/32], uint32(1)<<(i%32)
+	if word.Load()&bit != 0 {
+		return nil
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if word.Load()&bit != 0 {
+		return nil
+	}
+	if _, err := l.file.ReadAt(dst, l.off+int64(i)*int64(l.rb)); err != nil {
+		return fmt.Errorf("reading row %d from the model file: %w", i, err)
+	}
+	word.Or(bit)
+	return nil
 }
 
 // packChunk is the most bytes readPacked reads at a time.
