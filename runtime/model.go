@@ -258,6 +258,10 @@ func newModel(f *gguf.File, path string, o Options) (*Model, error) {
 			m.tmplErr = fmt.Errorf("runtime: %s has no tokenizer.chat_template; choose one with --chat-template (%s)", path, strings.Join(chat.Names(), ", "))
 		}
 	}
+	// The tokenizer holds its own copies of these (SmolLM2's take 2 MiB);
+	// nothing reads them from the file again.
+	f.Forget("tokenizer.ggml.tokens", "tokenizer.ggml.merges", "tokenizer.ggml.scores",
+		"tokenizer.ggml.token_type", "tokenizer.ggml.precompiled_charsmap")
 	return m, nil
 }
 

@@ -162,6 +162,34 @@ func (f *File) DropResident() {
 	}
 }
 
+// Forget removes the named keys from f's metadata (KV; Lookup no longer
+// finds them), so that the memory of their values can be freed once a
+// caller has built what it needs from them: runtime.Load drops the
+// tokenizer's arrays (vocabulary, merges, scores, types: MiBs that the
+// tokenizer holds its own copies of). Keys absent are ignored.
+func (f *File) Forget(keys ...string) {
+	drop := map[int]bool{}
+	for _, k := range keys {
+		if i, ok := f.kvIdx[k]; ok {
+			drop[i] = true
+		}
+	}
+	if len(drop) == 0 {
+		return
+	}
+	kv := make([]KV, 0, len(f.KV)-len(drop))
+	for i := range f.KV {
+		if !drop[i] {
+			kv = append(kv, f.KV[i])
+		}
+	}
+	f.KV = kv
+	f.kvIdx = make(map[string]int, len(kv))
+	for i := range kv {
+		f.kvIdx[kv[i].Key] = i
+	}
+}
+
 // Lookup returns the value of key.
 func (f *File) Lookup(key string) (Value, bool) {
 	i, ok := f.kvIdx[key]

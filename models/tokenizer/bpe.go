@@ -47,7 +47,7 @@ func (t *Tokenizer) encodeBPEWord(word []byte, st *bpeState, out []int) []int {
 		return out
 	}
 	if t.ignoreMerges {
-		if id, ok := t.ids[string(word)]; ok {
+		if id, ok := t.ids.getb(word); ok {
 			return append(out, int(id))
 		}
 	}
@@ -101,12 +101,12 @@ func (t *Tokenizer) encodeBPEWord(word []byte, st *bpeState, out []int) []int {
 	}
 	for i := int32(0); i >= 0; i = syms[i].next {
 		s := word[syms[i].off : syms[i].off+syms[i].n]
-		if id, ok := t.ids[string(s)]; ok {
+		if id, ok := t.ids.getb(s); ok {
 			out = append(out, int(id))
 			continue
 		}
 		for j := range s {
-			if id, ok := t.ids[string(s[j:j+1])]; ok {
+			if id, ok := t.ids.getb(s[j : j+1]); ok {
 				out = append(out, int(id))
 			}
 		}

@@ -79,7 +79,7 @@ func FuzzRoundTrip(f *testing.F) {
 // hasAllBytes reports whether every byte of s has a byte-level token.
 func hasAllBytes(tok *Tokenizer, s string) bool {
 	for i := 0; i < len(s); i++ {
-		if _, ok := tok.ids[byteToUTF8[s[i]]]; !ok {
+		if _, ok := tok.ids.get(byteToUTF8[s[i]]); !ok {
 			return false
 		}
 	}

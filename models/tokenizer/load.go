@@ -184,17 +184,16 @@ func fromMetadata(md metadata) (*Tokenizer, error) {
 
 	t.tokens = make([]string, n)
 	t.attrs = make([]attr, n)
-	t.ids = make(map[string]int32, n)
+	t.ids = newVocabIndex(t.tokens, n)
 	t.scores = scores
 	for i, s := range tokens {
 		if s == "" {
 			s = "[EMPTY_" + strconv.Itoa(i) + "]" // as llama.cpp
 		}
-		if prev, dup := t.ids[s]; dup {
+		t.tokens[i] = s
+		if prev, dup := t.ids.add(int32(i)); dup {
 			return nil, fmt.Errorf("%w: %s: token %d repeats token %d (%q)", ErrVocab, keyTokens, i, prev, s)
 		}
-		t.ids[s] = int32(i)
-		t.tokens[i] = s
 		t.maxTokenLen = max(t.maxTokenLen, len(s))
 		a := attrNormal
 		if types != nil {
@@ -300,7 +299,7 @@ func fromMetadata(md metadata) (*Tokenizer, error) {
 		}
 		best := -1
 		for _, s := range texts {
-			if i, ok := t.ids[s]; ok && (best < 0 || int(i) < best) {
+			if i, ok := t.ids.get(s); ok && (best < 0 || int(i) < best) {
 				best = int(i)
 			}
 		}
@@ -326,7 +325,7 @@ func fromMetadata(md metadata) (*Tokenizer, error) {
 		}
 	}
 	for _, s := range eogTexts {
-		if i, ok := t.ids[s]; ok {
+		if i, ok := t.ids.get(s); ok {
 			t.eog[i] = true
 			t.attrs[i] |= attrControl
 		}
@@ -350,22 +349,22 @@ func fromMetadata(md metadata) (*Tokenizer, error) {
 	switch {
 	case strings.Contains(pre, "jina-v2-de") || strings.Contains(pre, "jina-v2-es") || strings.Contains(pre, "jina-v2-code") ||
 		strings.Contains(arch, "nomic-bert-moe") || strings.Contains(arch, "jina-bert-v3"):
-		if i, ok := t.ids["<mask>"]; ok {
+		if i, ok := t.ids.get("<mask>"); ok {
 			t.attrs[i] |= attrLStrip
 		}
 	case strings.Contains(name, "modern-bert"):
-		if i, ok := t.ids["[MASK]"]; ok {
+		if i, ok := t.ids.get("[MASK]"); ok {
 			t.attrs[i] |= attrLStrip
 		}
 	case strings.Contains(name, "phi-3") || strings.Contains(name, "phi3"):
 		for _, id := range t.specials {
 			t.attrs[id] |= attrRStrip
 		}
-		if i, ok := t.ids["</s>"]; ok {
+		if i, ok := t.ids.get("</s>"); ok {
 			t.attrs[i] |= attrRStrip
 		}
 		for _, s := range []string{"<unk>", "<s>", "<|endoftext|>"} {
-			if i, ok := t.ids[s]; ok {
+			if i, ok := t.ids.get(s); ok {
 				t.attrs[i] &^= attrRStrip
 			}
 		}
@@ -396,9 +395,9 @@ func fromMetadata(md metadata) (*Tokenizer, error) {
 	// Byte fallback table (SentencePiece): "<0xNN>", else the byte itself.
 	for b := range t.byteTok {
 		t.byteTok[b] = -1
-		if i, ok := t.ids[fmt.Sprintf("<0x%02X>", b)]; ok {
+		if i, ok := t.ids.get(fmt.Sprintf("<0x%02X>", b)); ok {
 			t.byteTok[b] = i
-		} else if i, ok := t.ids[string([]byte{byte(b)})]; ok {
+		} else if i, ok := t.ids.getb([]byte{byte(b)}); ok {
 			t.byteTok[b] = i
 		}
 	}

@@ -42,7 +42,7 @@ func (t *Tokenizer) encodeSPM(text string, out []int) []int {
 			return
 		}
 		s := text[syms[l].off : syms[l].off+syms[l].n+syms[r].n]
-		id, ok := t.ids[s]
+		id, ok := t.ids.get(s)
 		if !ok {
 			return
 		}
@@ -71,7 +71,7 @@ func (t *Tokenizer) encodeSPM(text string, out []int) []int {
 
 	for i := int32(0); i >= 0; i = syms[i].next {
 		s := text[syms[i].off : syms[i].off+syms[i].n]
-		if id, ok := t.ids[s]; ok {
+		if id, ok := t.ids.get(s); ok {
 			out = append(out, int(id))
 			continue
 		}

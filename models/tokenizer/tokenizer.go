@@ -111,11 +111,11 @@ type Tokenizer struct {
 	pre   *preTokenizer // gpt2 only
 	ugm   *ugmModel     // t5 only
 
-	tokens []string  // id -> vocabulary text
-	scores []float32 // id -> score (SentencePiece merge priority)
-	attrs  []attr    // id -> attributes
-	ids    map[string]int32
-	pieces []string // id -> rendered text with specials shown (llama.cpp's piece cache)
+	tokens []string   // id -> vocabulary text
+	scores []float32  // id -> score (SentencePiece merge priority)
+	attrs  []attr     // id -> attributes
+	ids    vocabIndex // text -> id
+	pieces []string   // id -> rendered text with specials shown (llama.cpp's piece cache)
 
 	maxTokenLen int // longest token text in bytes
 

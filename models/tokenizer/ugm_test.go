@@ -338,7 +338,7 @@ func bruteForce(tok *Tokenizer, s string) (ids []int, ok bool) {
 		w := min(utf8Len(s[pos]), len(s)-pos)
 		single := false
 		for end := pos + 1; end <= len(s); end++ {
-			id, found := tok.ids[s[pos:end]]
+			id, found := tok.ids.get(s[pos:end])
 			if !found || tok.attrs[id]&(attrNormal|attrUserDefined|attrUnused) == 0 {
 				continue
 			}

@@ -75,7 +75,7 @@ func (t *Tokenizer) encodeWPM(text string, out []int) []int {
 		for i := 0; i < len(word); {
 			matched := false
 			for j := min(len(word), i+t.maxTokenLen+1); j > i; j-- {
-				if id, ok := t.ids[word[i:j]]; ok {
+				if id, ok := t.ids.get(word[i:j]); ok {
 					out = append(out, int(id))
 					i = j
 					matched = true
