@@ -21,7 +21,9 @@ const (
 	MmapOn
 	// MmapOff copies the weight matrices into the process's own memory at
 	// load, backed by transparent huge pages where the kernel allows
-	// (Linux with transparent_hugepage "madvise" or "always").
+	// (Linux with transparent_hugepage "madvise" or "always"). An untied
+	// token embedding is read from the file a row at a time on first use,
+	// so the file stays open until the model is closed.
 	MmapOff
 )
 

@@ -85,9 +85,15 @@ func (m *modelFlags) load(ctx context.Context, extra ...runtime.Option) (*runtim
 	}
 	opts = append(opts, extra...)
 	model, err := runtime.Load(ctx, m.model, opts...)
-	if err == nil && m.ctx == 0 && m.notes != nil {
-		if info := model.Info(); info.ContextSize < info.ContextLength {
+	if err == nil && m.notes != nil {
+		info := model.Info()
+		switch {
+		case m.ctx == 0 && info.ContextSize < info.ContextLength:
 			fmt.Fprintf(m.notes, "note: context %d tokens of the model's %d (raise it with -c N)\n", info.ContextSize, info.ContextLength)
+		case m.ctx > info.ContextSize:
+			// llama.cpp runs past the trained context (and its RoPE's
+			// range) with a warning; edgeai caps it, and says so.
+			fmt.Fprintf(m.notes, "note: context %d tokens: -c %d is beyond the model's trained context\n", info.ContextSize, m.ctx)
 		}
 	}
 	return model, time.Since(start), err

@@ -308,3 +308,12 @@ func TestChatContextShift(t *testing.T) {
 	}
 	t.Logf("%d drops over 30 turns", drops)
 }
+
+// TestRunContextBeyondTrained: a -c above the model's trained context is
+// capped, never silently.
+func TestRunContextBeyondTrained(t *testing.T) {
+	_, errs, code := runCLI(t, "", "run", "-m", storiesModel, "-p", "Once", "-n", "2", "-c", "100000", "--temp", "0")
+	if code != 0 || !strings.Contains(errs, "-c 100000 is beyond the model's trained context") {
+		t.Errorf("exit %d, stderr %q", code, errs)
+	}
+}
