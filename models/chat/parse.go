@@ -664,8 +664,11 @@ func genericResponse(body string) (string, bool) {
 	if json.Unmarshal([]byte(strings.TrimSpace(body)), &obj) != nil || len(obj) != 1 {
 		return "", false
 	}
+	// Invalid UTF-8 inside the JSON string would decode to U+FFFD (three
+	// bytes for one), making the text longer than the answer: such an
+	// answer stays as it was written.
 	var s string
-	if r, ok := obj["response"]; ok && json.Unmarshal(r, &s) == nil && utf8.ValidString(s) {
+	if r, ok := obj["response"]; ok && utf8.Valid(r) && json.Unmarshal(r, &s) == nil {
 		return s, true
 	}
 	return "", false
