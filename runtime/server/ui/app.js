@@ -351,9 +351,9 @@
     const view = addMessage('assistant', '');
     view.text = '';
     let reasoning = '';
-    let scheduled = false;
+    let frame = 0;
     const paint = () => {
-      scheduled = false;
+      frame = 0;
       renderMarkdown(view.text, view.content);
       if (reasoning) {
         view.reasoning.hidden = false;
@@ -361,7 +361,7 @@
       }
       view.box.scrollIntoView({ block: 'end' });
     };
-    const repaint = () => { if (!scheduled) { scheduled = true; requestAnimationFrame(paint); } };
+    const repaint = () => { if (!frame) frame = requestAnimationFrame(paint); };
 
     const body = { model, stream: true, messages: [] };
     const sys = $('system').value.trim();
@@ -405,6 +405,8 @@
     } finally {
       state.controller = null;
       busy(false);
+      // A frame still pending would repaint after the note below and wipe it.
+      if (frame) cancelAnimationFrame(frame);
       paint();
       view.copy.disabled = view.text === '';
       view.box.dataset.outcome = outcome;
