@@ -350,7 +350,16 @@ func (s *Server) ollamaGenerate(w http.ResponseWriter, r *http.Request, f *field
 		if raw && len(req.prefix) > 0 {
 			return badParam("context", "raw mode does not take a context (as in Ollama): the raw prompt is the whole prompt")
 		}
-		f.raw("template")
+		var template string
+		f.take("template", &template, "a string")
+		switch {
+		case raw && system != "":
+			return badParam("system", "raw mode does not take a system prompt (as in Ollama): the raw prompt is the whole prompt")
+		case raw && template != "":
+			return badParam("template", "raw mode does not take a template (as in Ollama): the raw prompt is the whole prompt")
+		case template != "":
+			return unsupported("template", "template overrides are not implemented: the model's own chat template is used")
+		}
 		if system != "" && !raw {
 			req.Messages = append(req.Messages, message{Role: "system", Content: system})
 		}

@@ -245,15 +245,18 @@ func TestOllamaContext(t *testing.T) {
 		t.Errorf("raw answer with context %v", lines[len(lines)-1].Context)
 	}
 	vocab := m.Info().Vocab
-	for _, body := range []string{
-		`{"model":"stories","raw":true,"prompt":"Once","context":[1,2]}`,
-		`{"model":"stories","prompt":"Once","context":[1,` + strconv.Itoa(vocab) + `]}`,
-		`{"model":"stories","prompt":"Once","context":[1,-1]}`,
-		`{"model":"stories","prompt":"Once","context":"1,2"}`,
+	for body, word := range map[string]string{
+		`{"model":"stories","raw":true,"prompt":"Once","context":[1,2]}`:                "context",
+		`{"model":"stories","raw":true,"prompt":"Once","system":"Be brief."}`:           "system",
+		`{"model":"stories","raw":true,"prompt":"Once","template":"{{ .Prompt }}"}`:     "template",
+		`{"model":"stories","prompt":"Once","template":"{{ .Prompt }}"}`:                "template",
+		`{"model":"stories","prompt":"Once","context":[1,` + strconv.Itoa(vocab) + `]}`: "context",
+		`{"model":"stories","prompt":"Once","context":[1,-1]}`:                          "context",
+		`{"model":"stories","prompt":"Once","context":"1,2"}`:                           "context",
 	} {
 		resp, b := ts.post(t, "/api/generate", body)
 		var oe struct{ Error string }
-		if json.Unmarshal(b, &oe); resp.StatusCode != 400 || !strings.Contains(oe.Error, "context") {
+		if json.Unmarshal(b, &oe); resp.StatusCode != 400 || !strings.Contains(oe.Error, word) {
 			t.Errorf("%s: %d %s", body, resp.StatusCode, b)
 		}
 	}
