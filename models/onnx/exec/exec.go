@@ -238,6 +238,11 @@ func New(m *onnx.Model, opts Options) (e *Executor, err error) {
 			if k, ok := n.k.(*conv); ok && len(in) > 1 && in[0] != nil && in[1] != nil {
 				p.Key = fmt.Sprintf("Conv g=%d w=%v x=%v s=%v", k.group, in[1].Shape, in[0].Shape, k.win.strides)
 			}
+			if k, ok := n.k.(*convInteger); ok {
+				if x, w := k.operandShapes(in); x != nil && w != nil {
+					p.Key = fmt.Sprintf("%s g=%d w=%v x=%v s=%v", p.Op, k.group, w, x, k.win.strides)
+				}
+			}
 			if k, ok := n.k.(*pool); ok && len(in) > 0 && in[0] != nil {
 				p.Key = fmt.Sprintf("%s k=%v x=%v s=%v", p.Op, k.win.kernel, in[0].Shape, k.win.strides)
 			}

@@ -34,6 +34,11 @@ type convInteger struct {
 	once   sync.Once
 	pw     []*qweights // constant weights packed per group, on first use
 	werr   error
+	// dw holds constant depthwise weights minus their zero points (see
+	// depthwise), on first use.
+	dwOnce sync.Once
+	dw     []float32
+	dwErr  error
 }
 
 func newConvInteger(nc *nodeCtx) (kernel, error) {
@@ -69,6 +74,19 @@ func (k *convInteger) operands(in []*Tensor) (x, w, xzp, wzp *Tensor) {
 		return at(0), at(3), at(2), at(5)
 	}
 	return at(0), at(1), at(2), at(3)
+}
+
+// operandShapes returns the shapes of the image and the weights (for
+// profiles); nil when absent.
+func (k *convInteger) operandShapes(in []*Tensor) (x, w []int) {
+	xt, wt, _, _ := k.operands(in)
+	if xt != nil {
+		x = xt.Shape
+	}
+	if wt != nil {
+		w = wt.Shape
+	}
+	return x, w
 }
 
 func (k *convInteger) infer(in, out []vinfo) error {
@@ -208,7 +226,14 @@ func (k *convInteger) run(rc *runCtx, in, out []*Tensor) error {
 	ic := imageGeometry(geo)
 	cg, mg := c/k.group, m/k.group
 	kk := cg * ic.KH * ic.KW
-	pw, err := k.weights(w, wzpT, k.constW && !rc.fold, m, kk)
+	depthwise := cg == 1 && mg == 1 && k.group > 1 && kk <= maxDepthwiseTaps
+	var pw []*qweights
+	var dw []float32
+	if depthwise {
+		dw, err = k.depthwiseWeights(w, wzpT, k.constW && !rc.fold, m, kk)
+	} else {
+		pw, err = k.weights(w, wzpT, k.constW && !rc.fold, m, kk)
+	}
 	if err != nil {
 		return err
 	}
@@ -249,6 +274,10 @@ func (k *convInteger) run(rc *runCtx, in, out []*Tensor) error {
 	hw, ohw := ic.H*ic.W, ic.OH*ic.OW
 	pointwise := ic.KH == 1 && ic.KW == 1 && ic.SH == 1 && ic.SW == 1 && ic.PT == 0 && ic.PL == 0 && ic.OH == ic.H && ic.OW == ic.W
 	ep.rowStride, ep.colStride = ohw, 1
+	if depthwise {
+		ic.C = 1
+		return k.depthwise(rc, xb, xflip, pad, dw, ep, n, c, &ic)
+	}
 	for img := range n {
 		for gi := range k.group {
 			xg := xb[(img*c+gi*cg)*hw : (img*c+(gi+1)*cg)*hw]
@@ -279,6 +308,101 @@ func (k *convInteger) run(rc *runCtx, in, out []*Tensor) error {
 			q.run(rc, scratchRows)
 		}
 	}
+	return nil
+}
+
+// maxDepthwiseTaps bounds the window of the depthwise path: it sums the
+// products of centred values (each at most 255·255 in magnitude) in
+// float32, which is exact while every partial sum stays below 2²⁴, that is
+// for up to 2²⁴/255² = 258 taps.
+const maxDepthwiseTaps = 256
+
+// depthwiseWeights returns the weights of a depthwise convolution (one
+// filter of kk taps per channel) minus their zero point, as float32:
+// computed once when they are constants.
+func (k *convInteger) depthwiseWeights(w, wzp *Tensor, constant bool, m, kk int) ([]float32, error) {
+	centre := func() ([]float32, error) {
+		wb, flip, err := bytesOf(w, true)
+		if err != nil {
+			return nil, err
+		}
+		zp, err := zeroPointVals(wzp, w, "w")
+		if err != nil {
+			return nil, err
+		}
+		if len(zp) > 1 && len(zp) != m {
+			return nil, fmt.Errorf("%d weight zero points for %d filters", len(zp), m)
+		}
+		if len(wb) < m*kk {
+			return nil, fmt.Errorf("ConvInteger weights of %d values for %d filters of %d", len(wb), m, kk)
+		}
+		out := make([]float32, m*kk)
+		for ch := range m {
+			var z int32
+			switch len(zp) {
+			case 0:
+			case 1:
+				z = int32(int8(byte(zp[0]) ^ flip))
+			default:
+				z = int32(int8(byte(zp[ch]) ^ flip))
+			}
+			for t := range kk {
+				out[ch*kk+t] = float32(int32(int8(wb[ch*kk+t]^flip)) - z)
+			}
+		}
+		return out, nil
+	}
+	if !constant {
+		return centre()
+	}
+	k.dwOnce.Do(func() { k.dw, k.dwErr = centre() })
+	return k.dw, k.dwErr
+}
+
+// depthwise computes a depthwise convolution (one input and one output
+// channel per group) directly: each channel, minus the zero point, as
+// float32 (exact: see maxDepthwiseTaps), through the float depthwise
+// kernel, whose sums are then the exact integer sums; the channels are
+// split across the worker pool. dw holds the centred weights, ic the
+// geometry of one channel.
+func (k *convInteger) depthwise(rc *runCtx, xb []byte, xflip, pad byte, dw []float32, ep *qepi, n, c int, ic *kernels.Im2col) error {
+	hw, ohw, kk := ic.H*ic.W, ic.OH*ic.OW, ic.KH*ic.KW
+	if len(xb) < n*c*hw {
+		return fmt.Errorf("ConvInteger input of %d values for %d channels of %d", len(xb), n*c, hw)
+	}
+	// The centred value of every input byte.
+	var lut [256]float32
+	z := int32(pad ^ xflip)
+	for b := range lut {
+		lut[b] = float32(int32(byte(b)^xflip) - z)
+	}
+	tmp, err := rc.alloc(onnx.Float, []int{n * c * (hw + ohw)})
+	if err != nil {
+		return err
+	}
+	defer rc.release(tmp)
+	buf := tmp.Data.([]float32)
+	xf, of := buf[:n*c*hw], buf[n*c*hw:]
+	units := n * c
+	// Cycles per channel: the taps (SIMD), converting the input and
+	// storing the output.
+	work := units * (ohw*kk/8 + 2*hw + 4*ohw)
+	rc.parWork(units, work, func(lo, hi int) {
+		for lo < hi {
+			img := lo / c
+			c0, c1 := lo-img*c, min(hi-img*c, c)
+			xi := xf[img*c*hw : (img+1)*c*hw]
+			oi := of[img*c*ohw : (img+1)*c*ohw]
+			src := xb[img*c*hw : (img+1)*c*hw]
+			for i, b := range src[c0*hw : c1*hw] {
+				xi[c0*hw+i] = lut[b]
+			}
+			kernels.DepthwiseConv2DChannels(oi, xi, ic, dw, nil, c0, c1, func(ch int) {
+				ep.storeChannel(oi[ch*ohw:(ch+1)*ohw], ch, (img*c+ch)*ohw)
+			})
+			lo += c1 - c0
+		}
+	})
 	return nil
 }
 

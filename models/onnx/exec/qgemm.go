@@ -262,6 +262,43 @@ func (q *qproduct) storeTile(tile []int32, nr, r0, rows, c0, cols int, sums []in
 	}
 }
 
+// storeChannel writes the exact integer sums s (float32 values that are
+// integers below 2²⁴ in magnitude) of A row ch from output offset base on
+// (consecutive columns), as storeTile would, then applies a float
+// output's epilogue.
+func (o *qepi) storeChannel(s []float32, ch, base int) {
+	switch o.kind {
+	case qoutInt32:
+		d := o.i32[base : base+len(s)]
+		for i, v := range s {
+			d[i] = int32(v)
+		}
+	case qoutFloat:
+		d := o.f32[base : base+len(s)]
+		scale := o.scale[ch]
+		// float32(acc)·scale as storeTile: v is float32(acc) exactly.
+		for i, v := range s {
+			d[i] = v * scale
+		}
+		if o.fbias != nil {
+			b := o.fbias[ch]
+			for i := range d {
+				d[i] += b
+			}
+		}
+		o.epi.apply(d, ch)
+	case qoutQuant:
+		d := o.q8[base : base+len(s)]
+		var ib int32
+		if o.ibias != nil {
+			ib = o.ibias[ch]
+		}
+		for i, v := range s {
+			d[i] = requant(int32(v)+ib, o.scale[ch], o.qzp, o.qlo, o.qhi)
+		}
+	}
+}
+
 // requant maps an int32 sum to the output encoding as ONNX Runtime does:
 // the float32 product by the scale, rounded half to even, plus the zero
 // point, saturated to [lo, hi]; the byte of an int8 result is its bits.
