@@ -125,6 +125,10 @@ type Executor struct {
 	idle   []*runState
 	closed bool
 
+	// forcePar (tests) makes parWork split every loop of more than one
+	// unit, however small, so that the parallel paths run on small shapes.
+	forcePar bool
+
 	// profile, when set (tests), receives each node and its run time.
 	profile func(n *node, in []*Tensor, d time.Duration)
 }
@@ -570,9 +574,15 @@ func (rc *runCtx) par(n, grain int, fn func(lo, hi int)) {
 // machine, where the helper's thread may wait for a CPU): loops are split
 // only when their work, in rough CPU cycles, is worth it, and into chunks
 // of at least minChunkWork.
+// The pool's workers poll for the next loop for a while after each (see
+// package parallel), so within a run a hand-off usually costs a
+// microsecond or two: a loop of 1<<17 cycles (tens of microseconds) gains
+// from a second thread. (It was 1<<20, which left most of the small
+// products and elementwise loops of a convolutional network such as
+// PP-OCR's on one goroutine: two threads gained nothing.)
 const (
-	minParWork   = 1 << 20
-	minChunkWork = 1 << 18
+	minParWork   = 1 << 17
+	minChunkWork = 1 << 15
 )
 
 // parWork runs fn over [0, n) (whose total cost is about work cycles) on the
@@ -581,11 +591,11 @@ func (rc *runCtx) parWork(n, work int, fn func(lo, hi int)) {
 	if n <= 0 {
 		return
 	}
-	if work < minParWork || n == 1 {
+	if (work < minParWork && !rc.e.forcePar) || n == 1 {
 		fn(0, n)
 		return
 	}
-	grain := max(1, int(int64(n)*minChunkWork/int64(work)))
+	grain := max(1, int(int64(n)*minChunkWork/max(int64(work), 1)))
 	// Long loops stop between chunks once the call's context ends (the
 	// caller's runGraph then reports it); a chunk costs about
 	// minChunkWork cycles, so the check is free.

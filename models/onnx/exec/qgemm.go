@@ -177,7 +177,11 @@ func (q *qproduct) run(rc *runCtx, scratchRows int) {
 	}
 	blocks := (q.n + cb - 1) / cb
 	needSums := !q.w.zero
-	work := q.m * k4 * q.n / 32
+	// Cycles: the tiles (about 32 multiply-adds a cycle), building and
+	// packing B (a few cycles a byte) and storing the sums (a few cycles
+	// each): for the thin products of a mobile network (few filters, many
+	// pixels) the last two dominate.
+	work := q.m*k4*q.n/32 + 2*k4*q.n + 4*q.m*q.n
 	rc.parWork(blocks, work, func(lo, hi int) {
 		bufs := getQBufs(g.PackedBSize(q.k, cb), scratchRows*cb, mr*nr, cb)
 		defer qbufPool.Put(bufs)
