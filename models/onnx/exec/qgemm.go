@@ -220,47 +220,89 @@ func (q *qproduct) run(rc *runCtx, scratchRows int) {
 
 // storeTile corrects a tile's sums by the zero points and writes them out.
 // sums holds the block's column sums (from column c0-j0), nil when every A
-// zero point is 0.
+// zero point is 0. It corrects the tile in place (the caller's scratch),
+// then writes each row with a loop per kind of output.
 func (q *qproduct) storeTile(tile []int32, nr, r0, rows, c0, cols int, sums []int32, j0 int) {
 	o := q.out
 	kk := int32(q.k)
 	zb := q.zb
+	cs := o.colStride
+	var colSums []int32
+	if sums != nil {
+		colSums = sums[j0 : j0+cols]
+	}
 	for i := range rows {
 		r := r0 + i
 		sa, za := q.w.sums[r], q.w.zp[r]
 		t := tile[i*nr : i*nr+cols]
-		base := q.outOff + r*o.rowStride + c0*o.colStride
-		cs := o.colStride
-		var scale float32
-		if o.scale != nil {
-			scale = o.scale[r]
-		}
-		var ib int32
-		if o.ibias != nil {
-			ib = o.ibias[r]
-		}
-		for j, raw := range t {
+		// acc = raw - zb·sa + za·(K·zb - Σb), in wrapping int32 (the
+		// same bits in any order).
+		if len(zb) == 1 {
 			z := zb[0]
-			if len(zb) > 1 {
-				z = zb[c0+j]
-			}
-			acc := raw - z*sa
-			if sums != nil {
-				acc += za * (kk*z - sums[j0+j])
-			}
-			off := base + j*cs
-			switch o.kind {
-			case qoutInt32:
-				o.i32[off] = acc
-			case qoutFloat:
-				// Cast, Mul, Add: each rounds (no fused multiply-add).
-				v := float32(float32(acc) * scale)
-				if o.fbias != nil {
-					v += o.fbias[r]
+			if colSums != nil {
+				corr := za*kk*z - z*sa
+				for j, s := range colSums {
+					t[j] += corr - za*s
 				}
-				o.f32[off] = v
-			case qoutQuant:
-				o.q8[off] = requant(acc+ib, scale, o.qzp, o.qlo, o.qhi)
+			} else {
+				corr := -z * sa
+				for j := range t {
+					t[j] += corr
+				}
+			}
+		} else {
+			zc := zb[c0 : c0+cols]
+			for j, z := range zc {
+				acc := t[j] - z*sa
+				if colSums != nil {
+					acc += za * (kk*z - colSums[j])
+				}
+				t[j] = acc
+			}
+		}
+		base := q.outOff + r*o.rowStride + c0*cs
+		end := base + (cols-1)*cs + 1
+		switch o.kind {
+		case qoutInt32:
+			if cs == 1 {
+				copy(o.i32[base:end], t)
+				continue
+			}
+			for j, acc := range t {
+				o.i32[base+j*cs] = acc
+			}
+		case qoutFloat:
+			scale := o.scale[r]
+			d := o.f32[base:end]
+			// Cast, Mul, Add: each rounds (no fused multiply-add).
+			if o.fbias != nil {
+				fb := o.fbias[r]
+				for j, acc := range t {
+					v := float32(float32(acc) * scale)
+					v += fb
+					d[j*cs] = v
+				}
+				continue
+			}
+			if cs == 1 {
+				d = d[:len(t)]
+				for j, acc := range t {
+					d[j] = float32(acc) * scale
+				}
+				continue
+			}
+			for j, acc := range t {
+				d[j*cs] = float32(acc) * scale
+			}
+		case qoutQuant:
+			scale := o.scale[r]
+			var ib int32
+			if o.ibias != nil {
+				ib = o.ibias[r]
+			}
+			d := o.q8[base:end]
+			for j, acc := range t {
+				d[j*cs] = requant(acc+ib, scale, o.qzp, o.qlo, o.qhi)
 			}
 		}
 	}
