@@ -155,64 +155,72 @@ func (k *pool) run(rc *runCtx, in, out []*Tensor) error {
 		return fmt.Errorf("%w: pooling of %v", ErrUnsupported, x.Type)
 	}
 	res := make([]float64, numel(shape))
-	for u := range n * c {
-		plane := src[u*isz : (u+1)*isz]
-		for oz := range out3[0] {
-			for oy := range out3[1] {
-				if rc.stopped() {
-					return rc.ctx.Err() // a window can be as large as the image
-				}
-				for ox := range out3[2] {
-					best, bi := math.Inf(-1), -1
-					var sum float64
-					// Only the taps inside the image are visited (a window
-					// may be mostly padding); padding counts for the average
-					// only with count_include_pad, and only inside the
-					// explicit padding.
-					z0, z1 := windowTaps(oz*str[0]-pb[0], dil[0], ker[0], 0, in3[0])
-					y0, y1 := windowTaps(oy*str[1]-pb[1], dil[1], ker[1], 0, in3[1])
-					x0, x1 := windowTaps(ox*str[2]-pb[2], dil[2], ker[2], 0, in3[2])
-					cnt := (z1 - z0) * (y1 - y0) * (x1 - x0)
-					if k.countPad {
-						cnt = 1
-						for d, o := range [3]int{oz, oy, ox} {
-							lo, hi := windowTaps(o*str[d]-pb[d], dil[d], ker[d], -pb[d], in3[d]+pe[d])
-							cnt *= hi - lo
-						}
+	// Planes split across the pool (each output is computed by one
+	// goroutine, in the same order: the results do not depend on it).
+	taps := ker[0] * ker[1] * ker[2]
+	rc.parWork(n*c, n*c*osz*(2*taps+16), func(ulo, uhi int) {
+		for u := ulo; u < uhi; u++ {
+			plane := src[u*isz : (u+1)*isz]
+			for oz := range out3[0] {
+				for oy := range out3[1] {
+					if rc.stopped() {
+						return // a window can be as large as the image
 					}
-					for kz := z0; kz < z1; kz++ {
-						z := oz*str[0] - pb[0] + kz*dil[0]
-						for ky := y0; ky < y1; ky++ {
-							y := oy*str[1] - pb[1] + ky*dil[1]
-							for kx := x0; kx < x1; kx++ {
-								xx := ox*str[2] - pb[2] + kx*dil[2]
-								p := (z*in3[1]+y)*in3[2] + xx
-								v := plane[p]
-								if v > best || bi < 0 {
-									best, bi = v, p
+					for ox := range out3[2] {
+						best, bi := math.Inf(-1), -1
+						var sum float64
+						// Only the taps inside the image are visited (a window
+						// may be mostly padding); padding counts for the average
+						// only with count_include_pad, and only inside the
+						// explicit padding.
+						z0, z1 := windowTaps(oz*str[0]-pb[0], dil[0], ker[0], 0, in3[0])
+						y0, y1 := windowTaps(oy*str[1]-pb[1], dil[1], ker[1], 0, in3[1])
+						x0, x1 := windowTaps(ox*str[2]-pb[2], dil[2], ker[2], 0, in3[2])
+						cnt := (z1 - z0) * (y1 - y0) * (x1 - x0)
+						if k.countPad {
+							cnt = 1
+							for d, o := range [3]int{oz, oy, ox} {
+								lo, hi := windowTaps(o*str[d]-pb[d], dil[d], ker[d], -pb[d], in3[d]+pe[d])
+								cnt *= hi - lo
+							}
+						}
+						for kz := z0; kz < z1; kz++ {
+							z := oz*str[0] - pb[0] + kz*dil[0]
+							for ky := y0; ky < y1; ky++ {
+								y := oy*str[1] - pb[1] + ky*dil[1]
+								for kx := x0; kx < x1; kx++ {
+									xx := ox*str[2] - pb[2] + kx*dil[2]
+									p := (z*in3[1]+y)*in3[2] + xx
+									v := plane[p]
+									if v > best || bi < 0 {
+										best, bi = v, p
+									}
+									sum += v
 								}
-								sum += v
 							}
 						}
-					}
-					op := (oz*out3[1]+oy)*out3[2] + ox
-					if k.isMax {
-						res[u*osz+op] = best
-						if idx != nil {
-							flat := int64(u*isz + bi)
-							if k.storageOrder == 1 {
-								// Column-major index within the image.
-								zz, yy, xx := bi/(in3[1]*in3[2]), bi/in3[2]%in3[1], bi%in3[2]
-								flat = int64(u*isz + (xx*in3[1]+yy)*in3[0] + zz)
+						op := (oz*out3[1]+oy)*out3[2] + ox
+						if k.isMax {
+							res[u*osz+op] = best
+							if idx != nil {
+								flat := int64(u*isz + bi)
+								if k.storageOrder == 1 {
+									// Column-major index within the image.
+									zz, yy, xx := bi/(in3[1]*in3[2]), bi/in3[2]%in3[1], bi%in3[2]
+									flat = int64(u*isz + (xx*in3[1]+yy)*in3[0] + zz)
+								}
+								idx[u*osz+op] = flat
 							}
-							idx[u*osz+op] = flat
+						} else {
+							res[u*osz+op] = sum / float64(max(cnt, 1))
 						}
-					} else {
-						res[u*osz+op] = sum / float64(max(cnt, 1))
 					}
 				}
 			}
 		}
+	})
+	if rc.stopped() {
+		return rc.ctx.Err()
 	}
 	storeFloats(o, res)
 	return nil

@@ -182,21 +182,38 @@ func (q *qproduct) run(rc *runCtx, scratchRows int) {
 	// each): for the thin products of a mobile network (few filters, many
 	// pixels) the last two dominate.
 	work := q.m*k4*q.n/32 + 2*k4*q.n + 4*q.m*q.n
-	rc.parWork(blocks, work, func(lo, hi int) {
+	// Few column blocks (a MatMul of a few dozen rows, a convolution of a
+	// few pixels): the rows of A are split too, in groups of panels, each
+	// (block, group) unit packing its own copy of the block.
+	panels := (q.m + mr - 1) / mr
+	per := panels
+	if threads > 1 && blocks < 2*threads && panels > 1 {
+		groups := min(panels, (4*threads+blocks-1)/blocks)
+		per = (panels + groups - 1) / groups
+	}
+	groups := (panels + per - 1) / per
+	work += (groups - 1) * 2 * k4 * q.n
+	rc.parWork(blocks*groups, work, func(lo, hi int) {
 		bufs := getQBufs(g.PackedBSize(q.k, cb), scratchRows*cb, mr*nr, cb)
 		defer qbufPool.Put(bufs)
-		for b := lo; b < hi; b++ {
+		filled := -1
+		for u := lo; u < hi; u++ {
 			if rc.stopped() {
 				return
 			}
+			b, gi := u/groups, u%groups
 			c0 := b * cb
 			nb := min(cb, q.n-c0)
 			var sums []int32
 			if needSums {
 				sums = bufs.sums[:nb]
 			}
-			q.fillB(bufs.pb, bufs.scratch, c0, nb, sums)
-			for r0 := 0; r0 < q.m; r0 += mr {
+			if filled != b {
+				q.fillB(bufs.pb, bufs.scratch, c0, nb, sums)
+				filled = b
+			}
+			rlo, rhi := gi*per*mr, min((gi+1)*per*mr, q.m)
+			for r0 := rlo; r0 < rhi; r0 += mr {
 				if k4 >= 1<<14 && rc.stopped() {
 					return
 				}
@@ -209,7 +226,7 @@ func (q *qproduct) run(rc *runCtx, scratchRows int) {
 				}
 			}
 			if o := q.out; o.kind == qoutFloat && len(o.epi) > 0 {
-				for r := range q.m {
+				for r := rlo; r < rhi; r++ {
 					base := q.outOff + r*o.rowStride + c0*o.colStride
 					o.epi.apply(o.f32[base:base+nb], o.epiChannel(r))
 				}

@@ -167,7 +167,7 @@ func (dynQuant) run(rc *runCtx, in, out []*Tensor) error {
 		return fmt.Errorf("%w: DynamicQuantizeLinear of %v", ErrUnsupported, in[0].Type)
 	}
 	// The range (always including 0), in chunks on the pool.
-	const chunk = 1 << 14
+	const chunk = 1 << 12
 	nch := (len(x) + chunk - 1) / chunk
 	los, his := make([]float32, nch), make([]float32, nch)
 	rc.parWork(nch, len(x), func(a, b int) {
