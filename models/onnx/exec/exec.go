@@ -576,13 +576,13 @@ func (rc *runCtx) par(n, grain int, fn func(lo, hi int)) {
 // of at least minChunkWork.
 // The pool's workers poll for the next loop for a while after each (see
 // package parallel), so within a run a hand-off usually costs a
-// microsecond or two: a loop of 1<<17 cycles (tens of microseconds) gains
-// from a second thread. (It was 1<<20, which left most of the small
+// microsecond or two: a loop of 1<<16 cycles (a few tens of
+// microseconds) gains from a second thread. (It was 1<<20, which left most of the small
 // products and elementwise loops of a convolutional network such as
 // PP-OCR's on one goroutine: two threads gained nothing.)
 const (
-	minParWork   = 1 << 17
-	minChunkWork = 1 << 15
+	minParWork   = 1 << 16
+	minChunkWork = 1 << 14
 )
 
 // parWork runs fn over [0, n) (whose total cost is about work cycles) on the

@@ -150,8 +150,12 @@ func (k *pool) run(rc *runCtx, in, out []*Tensor) error {
 		})
 		return nil
 	}
-	src, err = floatsOf(x)
-	if err != nil {
+	// float32 planes are widened in the parallel loop, each by the
+	// goroutine that pools it.
+	x32, _ := x.Data.([]float32)
+	if x32 != nil {
+		src = make([]float64, len(x32))
+	} else if src, err = floatsOf(x); err != nil {
 		return fmt.Errorf("%w: pooling of %v", ErrUnsupported, x.Type)
 	}
 	res := make([]float64, numel(shape))
@@ -161,6 +165,11 @@ func (k *pool) run(rc *runCtx, in, out []*Tensor) error {
 	rc.parWork(n*c, n*c*osz*(2*taps+16), func(ulo, uhi int) {
 		for u := ulo; u < uhi; u++ {
 			plane := src[u*isz : (u+1)*isz]
+		if x32 != nil {
+			for i, v := range x32[u*isz : (u+1)*isz] {
+				plane[i] = float64(v)
+			}
+		}
 			for oz := range out3[0] {
 				for oy := range out3[1] {
 					if rc.stopped() {

@@ -170,7 +170,7 @@ func (dynQuant) run(rc *runCtx, in, out []*Tensor) error {
 	const chunk = 1 << 12
 	nch := (len(x) + chunk - 1) / chunk
 	los, his := make([]float32, nch), make([]float32, nch)
-	rc.parWork(nch, len(x), func(a, b int) {
+	rc.parWork(nch, 2*len(x), func(a, b int) {
 		for c := a; c < b; c++ {
 			los[c], his[c] = kernels.MinMaxF32(x[c*chunk : min((c+1)*chunk, len(x))])
 		}
