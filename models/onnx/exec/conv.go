@@ -805,24 +805,35 @@ func (k *convTranspose) run(rc *runCtx, in, out []*Tensor) error {
 			xg := xd[(img*c+gi*cg)*hw : (img*c+(gi+1)*cg)*hw]
 			rc.sgemm(k.g, rows, hw, cg, pa, kernels.BMatrix{Data: xg, Stride: hw}, col, hw, false)
 			og := od[(img*m+gi*mg)*ohw : (img*m+(gi+1)*mg)*ohw]
-			// col2im: scatter-add every row of col into its output channel.
-			rc.parWork(mg, mg*ohw*KH*KW, func(lo, hi int) {
-				for ch := lo; ch < hi; ch++ {
+			// col2im: scatter-add every row of col into its output channel,
+			// in blocks of output rows (a channel or two would leave the
+			// other threads idle). Each output value still receives its
+			// terms in (ky, kx) order, whatever the blocks.
+			rb := 1
+			if th := rc.e.pool.Threads(); th > 1 && mg < 4*th {
+				rb = min(OH, (4*th+mg-1)/mg)
+			}
+			per := (OH + rb - 1) / rb
+			rb = (OH + per - 1) / per
+			rc.parWork(mg*rb, mg*ohw*KH*KW, func(lo, hi int) {
+				for u := lo; u < hi; u++ {
+					ch, oy0 := u/rb, u%rb*per
+					oy1 := min(oy0+per, OH)
 					dst := og[ch*ohw : (ch+1)*ohw]
+					blk := dst[oy0*OW : oy1*OW]
 					var b float32
 					if bias != nil {
 						b = bias[gi*mg+ch]
 					}
-					for i := range dst {
-						dst[i] = b
+					for i := range blk {
+						blk[i] = b
 					}
-					defer k.epi.apply(dst, gi*mg+ch)
 					for ky := range KH {
 						for kx := range KW {
 							src := col[((ch*KH+ky)*KW+kx)*hw:]
 							for iy := range H {
 								oy := iy*SH - PT + ky*DH
-								if oy < 0 || oy >= OH {
+								if oy < oy0 || oy >= oy1 {
 									continue
 								}
 								drow := dst[oy*OW : (oy+1)*OW]
@@ -836,6 +847,7 @@ func (k *convTranspose) run(rc *runCtx, in, out []*Tensor) error {
 							}
 						}
 					}
+					k.epi.apply(blk, gi*mg+ch)
 				}
 			})
 		}

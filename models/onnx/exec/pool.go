@@ -165,11 +165,11 @@ func (k *pool) run(rc *runCtx, in, out []*Tensor) error {
 	rc.parWork(n*c, n*c*osz*(2*taps+16), func(ulo, uhi int) {
 		for u := ulo; u < uhi; u++ {
 			plane := src[u*isz : (u+1)*isz]
-		if x32 != nil {
-			for i, v := range x32[u*isz : (u+1)*isz] {
-				plane[i] = float64(v)
+			if x32 != nil {
+				for i, v := range x32[u*isz : (u+1)*isz] {
+					plane[i] = float64(v)
+				}
 			}
-		}
 			for oz := range out3[0] {
 				for oy := range out3[1] {
 					if rc.stopped() {

@@ -222,3 +222,37 @@ func f32Raw(v []float32) []byte {
 	}
 	return b
 }
+
+// TestFloatThreadsExact checks that ConvTranspose (col2im split by output
+// rows), nearest Resize and AveragePool give the bits of 1 thread at 2 and
+// 3 threads with every loop split.
+func TestFloatThreadsExact(t *testing.T) {
+	r := rand.New(rand.NewPCG(15, 16))
+	randF := func(shape ...int) *Tensor {
+		d := make([]float32, numel(shape))
+		for i := range d {
+			d[i] = r.Float32()*2 - 1
+		}
+		return &Tensor{Type: onnx.Float, Shape: shape, Data: d}
+	}
+	cases := []struct {
+		op    string
+		attrs []*onnx.Attribute
+		in    []*Tensor
+	}{
+		{"ConvTranspose", []*onnx.Attribute{aInts("strides", 2, 2), aInts("pads", 1, 1, 1, 1)}, []*Tensor{randF(1, 6, 7, 9), randF(6, 1, 4, 4), randF(1)}},
+		{"ConvTranspose", []*onnx.Attribute{aInts("strides", 2, 3)}, []*Tensor{randF(2, 4, 5, 6), randF(4, 3, 3, 3)}},
+		{"AveragePool", []*onnx.Attribute{aInts("kernel_shape", 3, 2), aInts("strides", 3, 2)}, []*Tensor{randF(1, 13, 9, 11)}},
+		{"Resize", []*onnx.Attribute{&onnx.Attribute{Name: "mode", Type: onnx.AttrString, S: []byte("nearest")}},
+			[]*Tensor{randF(1, 5, 7, 9), {Type: onnx.Float, Shape: []int{0}, Data: []float32{}}, f32s([]int{4}, 1, 1, 2, 2)}},
+	}
+	for _, c := range cases {
+		m := oneNodeModel(13, c.op, c.attrs, 1, c.in)
+		one := runForced(t, m, c.in, 1, false)[0]
+		for _, threads := range []int{2, 3} {
+			if err := sameBits(runForced(t, m, c.in, threads, true)[0], one); err != nil {
+				t.Fatalf("%s %v, %d threads: %v", c.op, c.in[0].Shape, threads, err)
+			}
+		}
+	}
+}

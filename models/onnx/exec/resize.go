@@ -463,16 +463,24 @@ func gatherMaps(rc *runCtx, o, x *Tensor, maps [][]int) {
 	last := maps[r-1]
 	switch d := words(o.Data).(type) {
 	case []uint8:
-		gatherRows(d, words(x.Data).([]uint8), offs, last)
+		gatherRowsPar(rc, d, words(x.Data).([]uint8), offs, last)
 	case []uint16:
-		gatherRows(d, words(x.Data).([]uint16), offs, last)
+		gatherRowsPar(rc, d, words(x.Data).([]uint16), offs, last)
 	case []uint32:
-		gatherRows(d, words(x.Data).([]uint32), offs, last)
+		gatherRowsPar(rc, d, words(x.Data).([]uint32), offs, last)
 	case []uint64:
-		gatherRows(d, words(x.Data).([]uint64), offs, last)
+		gatherRowsPar(rc, d, words(x.Data).([]uint64), offs, last)
 	case []string:
 		gatherRows(d, x.Data.([]string), offs, last)
 	}
+}
+
+// gatherRowsPar is gatherRows with the rows split across the pool.
+func gatherRowsPar[T any](rc *runCtx, dst, src []T, offs, last []int) {
+	n := len(last)
+	rc.parWork(len(offs), 2*len(offs)*n, func(lo, hi int) {
+		gatherRows(dst[lo*n:hi*n], src, offs[lo:hi], last)
+	})
 }
 
 func gatherRows[T any](dst, src []T, offs, last []int) {
