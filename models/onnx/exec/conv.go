@@ -430,6 +430,9 @@ func (k *conv) pointwise(rc *runCtx, xg, pa []float32, mg, kk, ohw int, og []flo
 	// fits in L2 in one block: the epilogue's calls, per row and block,
 	// cost more than the cache misses they save).
 	per := max(nr, (epiBlock(mg*ohw)/max(mg, 1))/nr*nr)
+	if th := rc.e.pool.Threads(); th > 1 {
+		per = max(nr, min(per, bulk/(2*th)/nr*nr))
+	}
 	blocks := (bulk + per - 1) / per
 	rc.parWork(blocks+1, mg*ohw*kk/16, func(lo, hi int) {
 		for b := lo; b < hi; b++ {
@@ -545,6 +548,10 @@ func (k *conv) direct(rc *runCtx, geo kernels.Im2col, xg, img []float32, pad boo
 	}
 	// Blocks of output rows of about 64 KiB of output (see epiBlock).
 	per := max(1, epiBlock(mg*ohw)/max(mg*geo.OW, 1))
+	if th := rc.e.pool.Threads(); th > 1 {
+		// Enough blocks for every thread to have a couple.
+		per = max(1, min(per, geo.OH/(2*th)))
+	}
 	blocks := (geo.OH + per - 1) / per
 	rc.parWork(blocks, mg*ohw*len(offs)/16, func(lo, hi int) {
 		for b := lo; b < hi; b++ {

@@ -223,8 +223,9 @@ func f32Raw(v []float32) []byte {
 	return b
 }
 
-// TestFloatThreadsExact checks that ConvTranspose (col2im split by output
-// rows), nearest Resize and AveragePool give the bits of 1 thread at 2 and
+// TestFloatThreadsExact checks that Conv (blocks of output rows or
+// pixels), ConvTranspose (col2im split by output rows), nearest Resize and
+// AveragePool give the bits of 1 thread at 2 and
 // 3 threads with every loop split.
 func TestFloatThreadsExact(t *testing.T) {
 	r := rand.New(rand.NewPCG(15, 16))
@@ -242,6 +243,9 @@ func TestFloatThreadsExact(t *testing.T) {
 	}{
 		{"ConvTranspose", []*onnx.Attribute{aInts("strides", 2, 2), aInts("pads", 1, 1, 1, 1)}, []*Tensor{randF(1, 6, 7, 9), randF(6, 1, 4, 4), randF(1)}},
 		{"ConvTranspose", []*onnx.Attribute{aInts("strides", 2, 3)}, []*Tensor{randF(2, 4, 5, 6), randF(4, 3, 3, 3)}},
+		{"Conv", []*onnx.Attribute{aInts("pads", 1, 1, 1, 1)}, []*Tensor{randF(1, 5, 19, 23), randF(7, 5, 3, 3), randF(7)}},
+		{"Conv", []*onnx.Attribute{aInts("pads", 1, 1, 1, 1), aInts("strides", 2, 2)}, []*Tensor{randF(1, 4, 17, 33), randF(6, 4, 3, 3)}},
+		{"Conv", nil, []*Tensor{randF(1, 4, 6, 70), randF(6, 4, 1, 1)}},
 		{"AveragePool", []*onnx.Attribute{aInts("kernel_shape", 3, 2), aInts("strides", 3, 2)}, []*Tensor{randF(1, 13, 9, 11)}},
 		{"Resize", []*onnx.Attribute{&onnx.Attribute{Name: "mode", Type: onnx.AttrString, S: []byte("nearest")}},
 			[]*Tensor{randF(1, 5, 7, 9), {Type: onnx.Float, Shape: []int{0}, Data: []float32{}}, f32s([]int{4}, 1, 1, 2, 2)}},

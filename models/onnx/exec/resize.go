@@ -441,25 +441,33 @@ func gatherMaps(rc *runCtx, o, x *Tensor, maps [][]int) {
 		return
 	}
 	xs := stridesOf(x.Shape)
-	// Rows of the last dimension: the source row offset per output row.
+	// Rows of the last dimension: the source row offset per output row
+	// (computed on the pool, each goroutine its range of rows).
 	inner := o.Shape[r-1]
 	rows := o.Len() / inner
 	offs := make([]int, rows)
-	idx := make([]int, r-1)
-	for row := range rows {
-		off := 0
-		for d := range r - 1 {
-			off += maps[d][idx[d]] * xs[d]
-		}
-		offs[row] = off
+	rc.parWork(rows, 8*rows, func(lo, hi int) {
+		idx := make([]int, r-1)
+		rem := lo
 		for d := r - 2; d >= 0; d-- {
-			idx[d]++
-			if idx[d] < o.Shape[d] {
-				break
-			}
-			idx[d] = 0
+			idx[d] = rem % o.Shape[d]
+			rem /= o.Shape[d]
 		}
-	}
+		for row := lo; row < hi; row++ {
+			off := 0
+			for d := range r - 1 {
+				off += maps[d][idx[d]] * xs[d]
+			}
+			offs[row] = off
+			for d := r - 2; d >= 0; d-- {
+				idx[d]++
+				if idx[d] < o.Shape[d] {
+					break
+				}
+				idx[d] = 0
+			}
+		}
+	})
 	last := maps[r-1]
 	switch d := words(o.Data).(type) {
 	case []uint8:
