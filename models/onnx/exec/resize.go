@@ -446,7 +446,7 @@ func gatherMaps(rc *runCtx, o, x *Tensor, maps [][]int) {
 	inner := o.Shape[r-1]
 	rows := o.Len() / inner
 	offs := make([]int, rows)
-	rc.parWork(rows, 8*rows, func(lo, hi int) {
+	rc.parWork(rows, rows*(8*r+8), func(lo, hi int) {
 		idx := make([]int, r-1)
 		rem := lo
 		for d := r - 2; d >= 0; d-- {
