@@ -152,23 +152,45 @@ func (k *pool) run(rc *runCtx, in, out []*Tensor) error {
 	}
 	// float32 planes are widened in the parallel loop, each by the
 	// goroutine that pools it.
+	// (Each goroutine widens its planes into a buffer of one plane, and
+	// a float32 output is written directly: the same values as widening
+	// the whole input and narrowing the whole output, without the
+	// per-run buffers of both.)
 	x32, _ := x.Data.([]float32)
-	if x32 != nil {
-		src = make([]float64, len(x32))
-	} else if src, err = floatsOf(x); err != nil {
-		return fmt.Errorf("%w: pooling of %v", ErrUnsupported, x.Type)
+	if x32 == nil {
+		if src, err = floatsOf(x); err != nil {
+			return fmt.Errorf("%w: pooling of %v", ErrUnsupported, x.Type)
+		}
 	}
-	res := make([]float64, numel(shape))
+	o32, _ := o.Data.([]float32)
+	var res []float64
+	if o32 == nil {
+		res = make([]float64, numel(shape))
+	}
+	put := func(i int, v float64) {
+		if o32 != nil {
+			o32[i] = float32(v)
+		} else {
+			res[i] = v
+		}
+	}
 	// Planes split across the pool (each output is computed by one
 	// goroutine, in the same order: the results do not depend on it).
 	taps := ker[0] * ker[1] * ker[2]
 	rc.parWork(n*c, n*c*osz*(2*taps+16), func(ulo, uhi int) {
+		var buf []float64
 		for u := ulo; u < uhi; u++ {
-			plane := src[u*isz : (u+1)*isz]
+			var plane []float64
 			if x32 != nil {
+				if buf == nil {
+					buf = make([]float64, isz)
+				}
+				plane = buf
 				for i, v := range x32[u*isz : (u+1)*isz] {
 					plane[i] = float64(v)
 				}
+			} else {
+				plane = src[u*isz : (u+1)*isz]
 			}
 			for oz := range out3[0] {
 				for oy := range out3[1] {
@@ -210,7 +232,7 @@ func (k *pool) run(rc *runCtx, in, out []*Tensor) error {
 						}
 						op := (oz*out3[1]+oy)*out3[2] + ox
 						if k.isMax {
-							res[u*osz+op] = best
+							put(u*osz+op, best)
 							if idx != nil {
 								flat := int64(u*isz + bi)
 								if k.storageOrder == 1 {
@@ -221,7 +243,7 @@ func (k *pool) run(rc *runCtx, in, out []*Tensor) error {
 								idx[u*osz+op] = flat
 							}
 						} else {
-							res[u*osz+op] = sum / float64(max(cnt, 1))
+							put(u*osz+op, sum/float64(max(cnt, 1)))
 						}
 					}
 				}
@@ -231,7 +253,9 @@ func (k *pool) run(rc *runCtx, in, out []*Tensor) error {
 	if rc.stopped() {
 		return rc.ctx.Err()
 	}
-	storeFloats(o, res)
+	if o32 == nil {
+		storeFloats(o, res)
+	}
 	return nil
 }
 
