@@ -1,0 +1,93 @@
+//go:build !purego
+
+package kernels
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/edgeai-go/edgeai/quant"
+)
+
+// TestTileQ4_0P8 checks the avx512 eight-row Q4_0 tile against dotQ4_0
+// (generic Go) bit for bit: random bytes (every nibble and fp16 scale),
+// activation quants over all of [-128, 127], awkward block counts and
+// activation row counts (the last eight rows overlapping the ones before,
+// fewer than eight through the one-row tile), and the extremes of the
+// quad sums (nibbles 0 and 15 with activations -128 and 127).
+func TestTileQ4_0P8(t *testing.T) {
+	if !hasAVX512 {
+		t.Skip("no AVX-512 VNNI on this CPU")
+	}
+	r := rand.New(rand.NewPCG(87, 88))
+	const P = packRows
+	for _, nb := range []int{1, 2, 3, 5, 64, 67} {
+		cols := nb * 32
+		rb, ab := nb*18, nb*34
+		for _, n := range []int{1, 5, 8, 9, 13, 16, 37} {
+			for _, extreme := range []bool{false, true} {
+				w := randomBlocks(r, quant.Q4_0, P*cols)
+				a := randomActivation(r, quant.Q8_0, n*cols)
+				if extreme {
+					for i := range w {
+						if i%18 >= 2 {
+							w[i] = []byte{0x00, 0xff, 0x0f, 0xf0}[r.IntN(4)]
+						}
+					}
+					for i := range a {
+						if i%34 >= 2 {
+							a[i] = []byte{0x80, 0x7f}[r.IntN(2)]
+						}
+					}
+				}
+				p := make([]byte, len(w))
+				Pack(quant.Q4_0, p, w, P, cols)
+				ldo := P + 3 // rows of out apart by more than the group
+				out := make([]float32, (n-1)*ldo+P+1)
+				out[len(out)-1] = -1
+				tileQ4_0x15P8(nb, &p[0], &a[0], ab, n, &out[0], ldo)
+				if out[len(out)-1] != -1 {
+					t.Fatalf("nb=%d n=%d: wrote past the group", nb, n)
+				}
+				for j := range n {
+					for row := range P {
+						want := dotQ4_0(cols, w[row*rb:(row+1)*rb], a[j*ab:(j+1)*ab])
+						if got := out[j*ldo+row]; math.Float32bits(got) != math.Float32bits(want) {
+							t.Fatalf("nb=%d n=%d extreme=%v: out[%d][%d] = %g, dotQ4_0 %g", nb, n, extreme, j, row, got, want)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// BenchmarkTileQ4_0P8 compares the Q4_0 prompt tiles over one packed group
+// (fifteen rows of 2048 values, in cache) for 8 and 64 activation rows:
+// the one-row-at-a-time tile (one) and the eight-row one (p8).
+func BenchmarkTileQ4_0P8(b *testing.B) {
+	if !hasAVX512 {
+		b.Skip("no AVX-512 VNNI on this CPU")
+	}
+	r := rand.New(rand.NewPCG(89, 90))
+	const nb = 64
+	w := randomBlocks(r, quant.Q4_0, packRows*nb*32)
+	p := make([]byte, len(w))
+	Pack(quant.Q4_0, p, w, packRows, nb*32)
+	for _, n := range []int{8, 64} {
+		a := randomMatMulActivation(r, quant.Q8_0, n*nb*32)
+		out := make([]float32, n*packRows)
+		for _, c := range []struct {
+			name string
+			tile packTileFunc
+		}{{"one", tileQ4_0x15PVNNI}, {"p8", tileQ4_0x15P8}} {
+			b.Run("n="+itoa(n)+"/"+c.name, func(b *testing.B) {
+				benchCPU(b, len(p), 2*packRows*nb*32*n, func() {
+					clear(out)
+					c.tile(nb, &p[0], &a[0], nb*34, n, &out[0], packRows)
+				})
+			})
+		}
+	}
+}
