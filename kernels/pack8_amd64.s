@@ -35,6 +35,10 @@ GLOBL q8p88<>(SB), RODATA|NOPTR, $8
 	VMULPS Z14, Z15, Z15 \
 	VFMADD231PS Z9, Z15, acc
 
+// PFDIST is how far ahead of the block in use the weights are prefetched
+// (bytes): what the kernel reads in about the latency of memory.
+#define PFDIST 8192
+
 // Q8STORE writes the fifteen rows of acc to the j-th output pointer.
 #define Q8STORE(j, acc) \
 	MOVQ (j*8)(R11), R8 \
@@ -82,6 +86,11 @@ TEXT ·tileQ4_0x15P8VNNI(SB), NOSPLIT, $0-32
 	JZ   q8store
 
 q8block:
+	PREFETCHT0 PFDIST(SI)
+	PREFETCHT0 (PFDIST+64)(SI)
+	PREFETCHT0 (PFDIST+128)(SI)
+	PREFETCHT0 (PFDIST+192)(SI)
+	PREFETCHT0 (PFDIST+256)(SI)
 	VMOVDQU64 30(SI), Z10
 	VMOVDQU64 94(SI), Z11
 	VMOVDQU64 158(SI), Z12

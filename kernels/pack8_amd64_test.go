@@ -91,3 +91,36 @@ func BenchmarkTileQ4_0P8(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkPackedQ4_0Rows8 is BenchmarkPacked's product over a matrix
+// larger than the caches (75 MiB, read from memory every op, as a
+// decoding step reads the model) with one activation row (decoding) and
+// eight (a batch of eight streams), on one thread: the one-row tile
+// (one), the eight-row one (p8), and eight matrix-vector products (gemv).
+func BenchmarkPackedQ4_0Rows8(b *testing.B) {
+	if !hasAVX512 {
+		b.Skip("no AVX-512 VNNI on this CPU")
+	}
+	r := rand.New(rand.NewPCG(91, 92))
+	const rows, cols = 65535 - 65535%240, 2048
+	w := randomBlocks(r, quant.Q4_0, rows*cols)
+	p := make([]byte, len(w))
+	Pack(quant.Q4_0, p, w, rows, cols)
+	a := randomMatMulActivation(r, quant.Q8_0, 8*cols)
+	out := make([]float32, 8*rows)
+	saved := cur
+	defer func() { cur = saved }()
+	for _, c := range []struct {
+		name string
+		n    int
+		tile packTileFunc
+		gemv packGemvFunc
+	}{{"n=1", 1, nil, gemvQ4_0x15PVNNI}, {"n=8/gemv", 8, nil, gemvQ4_0x15PVNNI}, {"n=8/one", 8, tileQ4_0x15PVNNI, nil}, {"n=8/p8", 8, tileQ4_0x15P8, nil}} {
+		b.Run(c.name, func(b *testing.B) {
+			im := *impls[len(impls)-1]
+			im.packTile[quant.Q4_0], im.packGemv[quant.Q4_0] = c.tile, c.gemv
+			cur = &im
+			benchCPU(b, len(p), 2*rows*cols*c.n, func() { MatMulPacked(quant.Q4_0, p, rows, cols, 0, rows, a, c.n, out, rows) })
+		})
+	}
+}
