@@ -96,7 +96,9 @@ func BenchmarkTileQ4_0P8(b *testing.B) {
 // larger than the caches (75 MiB, read from memory every op, as a
 // decoding step reads the model) with one activation row (decoding) and
 // eight (a batch of eight streams), on one thread: the one-row tile
-// (one), the eight-row one (p8), and eight matrix-vector products (gemv).
+// (one), the eight-row one (p8), and eight matrix-vector products (gemv);
+// then the same for Q6_K (the output matrix of TinyLlama's Q4_0 file)
+// with the path's kernels.
 func BenchmarkPackedQ4_0Rows8(b *testing.B) {
 	if !hasAVX512 {
 		b.Skip("no AVX-512 VNNI on this CPU")
@@ -121,6 +123,16 @@ func BenchmarkPackedQ4_0Rows8(b *testing.B) {
 			im.packTile[quant.Q4_0], im.packGemv[quant.Q4_0] = c.tile, c.gemv
 			cur = &im
 			benchCPU(b, len(p), 2*rows*cols*c.n, func() { MatMulPacked(quant.Q4_0, p, rows, cols, 0, rows, a, c.n, out, rows) })
+		})
+	}
+	q6 := randomBlocks(r, quant.Q6_K, rows/2*cols)
+	p6 := make([]byte, len(q6))
+	Pack(quant.Q6_K, p6, q6, rows/2, cols)
+	a6 := randomMatMulActivation(r, quant.Q8_K, 8*cols)
+	for _, n := range []int{1, 8} {
+		b.Run("Q6_K/n="+itoa(n), func(b *testing.B) {
+			cur = impls[len(impls)-1]
+			benchCPU(b, len(p6), 2*rows/2*cols*n, func() { MatMulPacked(quant.Q6_K, p6, rows/2, cols, 0, rows/2, a6, n, out, rows/2) })
 		})
 	}
 }

@@ -58,3 +58,32 @@ func BenchmarkBatchDecode(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkPrompt8 is BenchmarkPrompt with 8 tokens: the arithmetic of a
+// batch step of 8 sequences without their attention nor their 8 logits
+// rows (a prompt computes the last position's only), the ceiling of
+// BenchmarkBatchDecode/seqs=8.
+func BenchmarkPrompt8(b *testing.B) {
+	m := benchModel(b)
+	s, err := m.NewSession()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	ids := []int{1, 2, 3, 4, 5, 6, 7, 8}
+	if _, err := s.Eval(ctx, ids); err != nil { // warm up
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	start, cpu := time.Now(), processCPU()
+	for range b.N {
+		s.Reset()
+		if _, err := s.Eval(ctx, ids); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	reportSpeed(b, b.N*len(ids), start, cpu)
+}

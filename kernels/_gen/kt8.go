@@ -306,6 +306,12 @@ the arithmetic).`)
 	g.I("TESTQ CX, CX")
 	g.I("JZ done")
 	g.L("loop")
+	g.C("the weights 8 KiB ahead, to the L1 cache (out of the caches, as the")
+	g.C("output matrix of a batch of decoding streams, the tile waited for")
+	g.C("memory)")
+	for off := 0; off < 3360; off += 64 {
+		g.I("PREFETCHT0 %d(R13)", 8192+off)
+	}
 	g.C("d_a·d_w of each activation row")
 	g.I("VCVTPH2PS 0(R13), Z15")
 	for j, a := range act8Regs {
