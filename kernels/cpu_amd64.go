@@ -84,6 +84,7 @@ func archImpls() []*impl {
 	avx512.vecDot[quant.Q6_K] = dotQ6_KAVX512
 	avx512.packGemv[quant.Q4_0] = gemvQ4_0x15PVNNI
 	avx512.packTile[quant.Q4_0] = tileQ4_0x15P8 // eight activation rows at a time (pack8_amd64.go)
+	avx512.packTileMin[quant.Q4_0] = 5          // from 5 rows, one eight-row pass costs less (pack8_amd64.go)
 	// the packed matrix-vector kernels per activation row for Q8_0 and
 	// Q5_0; no packed IQ4_NL kernels on avx512 (its file-layout tiles)
 	avx512.packTile[quant.Q8_0], avx512.packTile[quant.Q5_0] = nil, nil

@@ -149,6 +149,10 @@ type impl struct {
 	// vecDot[t]; PackPays(t) reports whether packGemv[t] is set.
 	packGemv [numTypes]packGemvFunc
 	packTile [numTypes]packTileFunc
+	// packTileMin[t], if set, is the fewest activation rows MatMulPacked
+	// gives packTile[t] (0: minTileRowsActs); fewer go through packGemv[t]
+	// row by row.
+	packTileMin [numTypes]int
 
 	dot   func(a, b []float32) float32
 	axpy  func(dst []float32, alpha float32, x []float32)

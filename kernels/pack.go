@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"cmp"
 	"unsafe"
 
 	"github.com/edgeai-go/edgeai/quant"
@@ -336,7 +337,7 @@ func MatMulPacked(t quant.Type, w []byte, rows, cols, rowLo, rowHi int, a []byte
 	for r := rowLo; r < hi; r += P {
 		wg := w[r/P*gb:][:gb]
 		switch {
-		case tile != nil && n >= minTileRowsActs:
+		case tile != nil && n >= cmp.Or(cur.packTileMin[t], minTileRowsActs):
 			for j := range n {
 				clear(out[j*ldo+r : j*ldo+r+P])
 			}

@@ -14,7 +14,8 @@ import (
 // (generic Go) bit for bit: random bytes (every nibble and fp16 scale),
 // activation quants over all of [-128, 127], awkward block counts and
 // activation row counts (the last eight rows overlapping the ones before,
-// fewer than eight through the one-row tile), and the extremes of the
+// four to seven with the last row repeated, fewer through the one-row
+// tile), and the extremes of the
 // quad sums (nibbles 0 and 15 with activations -128 and 127).
 func TestTileQ4_0P8(t *testing.T) {
 	if !hasAVX512 {
@@ -25,7 +26,7 @@ func TestTileQ4_0P8(t *testing.T) {
 	for _, nb := range []int{1, 2, 3, 5, 64, 67} {
 		cols := nb * 32
 		rb, ab := nb*18, nb*34
-		for _, n := range []int{1, 5, 8, 9, 13, 16, 37} {
+		for _, n := range []int{1, 3, 4, 5, 6, 7, 8, 9, 13, 16, 37} {
 			for _, extreme := range []bool{false, true} {
 				w := randomBlocks(r, quant.Q4_0, P*cols)
 				a := randomActivation(r, quant.Q8_0, n*cols)
@@ -60,6 +61,37 @@ func TestTileQ4_0P8(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestMatMulPackedFewRows checks MatMulPacked's Q4_0 products with 2 to 8
+// activation rows (a batch of decoding streams: on avx512 the eight-row
+// tile from packTileMin rows, matrix-vector products below) on every path
+// against VecDot, bit for bit: a sequence's logits must not depend on how
+// many others share its batch.
+func TestMatMulPackedFewRows(t *testing.T) {
+	r := rand.New(rand.NewPCG(93, 94))
+	const rows, cols = 47, 320 // three groups and two rows in the file's layout
+	w := randomBlocks(r, quant.Q4_0, rows*cols)
+	p := make([]byte, len(w))
+	Pack(quant.Q4_0, p, w, rows, cols)
+	rb, ab := len(w)/rows, cols/32*34
+	for _, im := range testImpls(t) {
+		restore := UseImpl(im.name)
+		for n := 2; n <= 8; n++ {
+			a := randomActivation(r, quant.Q8_0, n*cols)
+			got := make([]float32, n*rows)
+			MatMulPacked(quant.Q4_0, p, rows, cols, 0, rows, a, n, got, rows)
+			for j := range n {
+				for row := range rows {
+					want := im.vecDot[quant.Q4_0](cols, w[row*rb:(row+1)*rb], a[j*ab:(j+1)*ab])
+					if g := got[j*rows+row]; math.Float32bits(g) != math.Float32bits(want) {
+						t.Fatalf("%s n=%d: out[%d][%d] = %g, VecDot %g", im.name, n, j, row, g, want)
+					}
+				}
+			}
+		}
+		restore()
 	}
 }
 
