@@ -127,6 +127,18 @@ func kConsts(g *G) {
 	}
 	// the low word of each dword into both words (Q6_K's scales)
 	pat("kdupW", func(k int) [4]int { return [4]int{4 * k, 4*k + 1, 4 * k, 4*k + 1} })
+	for t := range 2 {
+		// bytes 2t+1 and 2t of each dword to its low and high words: the
+		// scale pairs (sc_2c+1, sc_2c) of the avx2/avxvnni Q4_K kernel
+		pat(fmt.Sprintf("kscPair%d", t), func(k int) [4]int { return [4]int{4*k + 2*t + 1, -1, 4*k + 2*t, -1} })
+	}
+	// the words of each dword swapped
+	pat("kqySwap", func(k int) [4]int { return [4]int{4*k + 2, 4*k + 3, 4 * k, 4*k + 1} })
+	// B = 8192 in both words of a dword, and -B (q4KGemvY)
+	g.Raw("DATA kqyBias<>+0(SB)/4, $0x20002000\n")
+	g.Raw("GLOBL kqyBias<>(SB), RODATA|NOPTR, $4\n")
+	g.Raw("DATA kqyNegBias<>+0(SB)/4, $0xe000e000\n")
+	g.Raw("GLOBL kqyNegBias<>(SB), RODATA|NOPTR, $4\n")
 	for _, c := range []struct {
 		name string
 		b    byte
@@ -198,6 +210,13 @@ func kScaleVecs(g *G, k kvar, tmp []Reg, sc func(j int) any, mins func(t int, v 
 			k.st(g, x, s)
 		}
 	}
+	kMinVecs(g, k, tmp, mins)
+}
+
+// kMinVecs calls mins(t, v) as kScaleVecs does, the dwords at 64, 128,
+// 192 of R13 in tmp[0..2] (clobbered), tmp[3] scratch.
+func kMinVecs(g *G, k kvar, tmp []Reg, mins func(t int, v Reg)) {
+	d0, d1, d2, x := tmp[0], tmp[1], tmp[2], tmp[3]
 	// m_0..m_3 from dword 2 (masked), m_4..m_7 gathered from the top bits
 	// of the three dwords into d0
 	for t := range 2 {

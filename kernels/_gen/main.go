@@ -77,7 +77,11 @@ eight (AVX2, a half of the group per call).`)
 	k.Raw("\n")
 	kConsts(&k)
 	for _, v := range []kvar{kAVX2, kAVXVNNI, kAVX512} {
-		q4KGemv(&k, v, false)
+		if v.z {
+			q4KGemv(&k, v, false)
+		} else {
+			q4KGemvY(&k, v)
+		}
 		q4KGemv(&k, v, true)
 		q6KGemv(&k, v)
 		q4KTile(&k, v, false)
