@@ -139,6 +139,9 @@ func kConsts(g *G) {
 	g.Raw("GLOBL kqyBias<>(SB), RODATA|NOPTR, $4\n")
 	g.Raw("DATA kqyNegBias<>+0(SB)/4, $0xe000e000\n")
 	g.Raw("GLOBL kqyNegBias<>(SB), RODATA|NOPTR, $4\n")
+	// the low word of a dword (q6KGemvY)
+	g.Raw("DATA kqyLoW<>+0(SB)/4, $0x0000ffff\n")
+	g.Raw("GLOBL kqyLoW<>(SB), RODATA|NOPTR, $4\n")
 	for _, c := range []struct {
 		name string
 		b    byte

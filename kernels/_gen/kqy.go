@@ -183,3 +183,156 @@ dotQ4_K (see kernels/_gen/kqy.go).`, 448)
 	g.I("RET")
 	g.Raw("\n")
 }
+
+// q6KGemvY writes gemvQ6_KP<k> for the Y-register paths: q6KGemv's
+// arithmetic with its constants (the nibble and high-bit masks, 32) and
+// d_a·d_w in registers, the float32 lane accumulators on the stack, and on
+// avxvnni one VPDPBUSD per quad instead of two VPMADDUBSW and a VPSUBW:
+// the quad sum Σ q·a starts from -32·Σ a of the activation quad (a table
+// on the stack per block column, the quads' sums by VPDPBUSD against 32),
+// which gives Σ (q-32)·a, |Σ| <= 4·32·128 = 16384, as a dword whose low
+// word is the sum itself; the VPDPWSSD by the scale then takes the word
+// pair (sc_j, 0). The int32 lanes are q6KGemv's exactly, the float32 steps
+// the same operations in the same order.
+//
+// Registers: Y0 bytes 0x0f, Y1 bytes 0x30, Y2 d_a·d_w, Y8..Y14 scratch,
+// Y15 bytes 0x20. Stack: the scales at 0 (sixteen vectors), the lane
+// accumulators at 512, the avxvnni table at 768.
+func q6KGemvY(g *G, k kvar) {
+	if k.z {
+		panic("q6KGemvY: Y paths only")
+	}
+	name := "gemvQ6_KP" + k.suffix
+	how := "VPMADDUBSW, minus 32 times its pair sums"
+	if k.vnni {
+		how = "VPDPBUSD from -32 times its sum"
+	}
+	kHeader(g, name, fmt.Sprintf(rowsDoc(k), "dotQ6_K")+`, bit for bit.
+Per block column the rows' int8 scales are widened for all rows at once;
+lane u of dotQ6_K is, per row, Σ over the eight 32-value sub-blocks s of
+scale_(2s+(u>=4)) · Σ (q-32)·a over quad u: the 6-bit q of lines (c, 0, u),
+(c, 1, u) of ql and (c, u) of qh, four sub-blocks per three loads, times
+the activation quad u broadcast (`+how+`), times the scales, summed in the
+row's dword lane; then acc_u = fma(d_a·d_w, float32(lane), acc_u) (see
+kernels/_gen/kqy.go).`, 1024)
+	kArgs(g, k)
+	g.C("R10: the half's int8 scales (w + 8h)")
+	g.I("MOVQ w+8(FP), R10")
+	g.I("SHRQ $1, AX")
+	g.I("ADDQ AX, R10")
+	sc := func(j int) Mem { return M(32*j, "SP") }
+	acc := func(u int) Mem { return M(512+32*u, "SP") }
+	tab := func(sb, u int) Mem { return M(768+32*sb+4*u, "SP") }
+	m0f, m30, dvec, c20 := Y(0), Y(1), Y(2), Y(15)
+	g.I("VXORPS Y8, Y8, Y8")
+	for u := range 8 {
+		movTo(g, Y(8), acc(u))
+	}
+	g.I("VPBROADCASTQ k0f<>(SB), %v", m0f)
+	g.I("VPBROADCASTQ k30<>(SB), %v", m30)
+	g.I("VPBROADCASTQ k20<>(SB), %v", c20)
+	g.I("TESTQ CX, CX")
+	g.I("JZ done")
+	g.L("loop")
+	prefetchAhead(g, 3360, 2)
+	t0, t1 := Y(8), Y(9)
+	g.I("VBROADCASTSS (DI), %v", t0)
+	g.I("VCVTPH2PS 0(R12), %v", dvec)
+	g.I("VMULPS %v, %v, %v", t0, dvec, dvec)
+	if k.vnni {
+		g.C("the scales: line j (row r's int8 at 32+16j+r), in the low word of its row's dword")
+		g.I("VPBROADCASTD kqyLoW<>(SB), %v", t0)
+		for j := range 16 {
+			g.I("VPMOVSXBD %d(R10), %v", 32+16*j, t1)
+			g.I("VPAND %v, %v, %v", t0, t1, t1)
+			k.st(g, t1, sc(j))
+		}
+		g.C("-32·Σ a of each activation quad")
+		z := Y(10)
+		g.I("VPXOR %v, %v, %v", z, z, z)
+		for sb := range 8 {
+			g.I("VPXOR %v, %v, %v", t1, t1, t1)
+			g.DPBUSD(M(4+32*sb, "DI"), c20, t1)
+			g.I("VPSUBD %v, %v, %v", t1, z, t1)
+			k.st(g, t1, tab(sb, 0))
+		}
+	} else {
+		g.C("the scales: line j (row r's int8 at 32+16j+r), each in both words of its row's dword")
+		k.bcast16(g, "kdupW", t0)
+		for j := range 16 {
+			g.I("VPMOVSXBD %d(R10), %v", 32+16*j, t1)
+			g.I("VPSHUFB %v, %v, %v", t0, t1, t1)
+			k.st(g, t1, sc(j))
+		}
+	}
+	l0, l1, hh, q, aa, p, ia := Y(8), Y(9), Y(10), Y(11), Y(12), Y(13), Y(14)
+	for u := range 8 {
+		first := true
+		for c := range 2 {
+			k.ld(g, M(288+64*(16*c+u), "R13"), l0)
+			k.ld(g, M(288+64*(16*c+8+u), "R13"), l1)
+			k.ld(g, M(2336+64*(8*c+u), "R13"), hh)
+			for s := range 4 {
+				// q = (ql nibble) | (qh bits 2s, 2s+1 at bits 4, 5)
+				src := []Reg{l0, l1, l0, l1}[s]
+				if s < 2 {
+					k.and(g, m0f, src, q)
+				} else {
+					g.I("VPSRLW $4, %v, %v", src, q)
+					k.and(g, m0f, q, q)
+				}
+				switch hs := 4 - 2*s; {
+				case hs > 0:
+					g.I("VPSLLW $%d, %v, %v", hs, hh, p)
+					k.and(g, m30, p, p)
+				case hs < 0:
+					g.I("VPSRLW $%d, %v, %v", -hs, hh, p)
+					k.and(g, m30, p, p)
+				default:
+					k.and(g, m30, hh, p)
+				}
+				k.or(g, p, q, q)
+				sb := 4*c + s
+				g.I("VPBROADCASTD %d(DI), %v", 4+32*sb+4*u, aa)
+				scj := sc(2*sb + u/4)
+				if k.vnni {
+					g.I("VPBROADCASTD %v, %v", tab(sb, u), p)
+					g.DPBUSD(aa, q, p)
+					q = p
+				} else {
+					g.I("VPMADDUBSW %v, %v, %v", aa, q, q)
+					g.I("VPMADDUBSW %v, %v, %v", aa, c20, p)
+					g.I("VPSUBW %v, %v, %v", p, q, q)
+				}
+				if first {
+					g.I("VPMADDWD %v, %v, %v", scj, q, ia)
+					first = false
+				} else {
+					k.dpwssd(g, scj, q, ia)
+				}
+				q = Y(11)
+			}
+		}
+		g.C("acc_u = fma(d_a·d_w, float32(lane), acc_u)")
+		g.I("VCVTDQ2PS %v, %v", ia, ia)
+		g.I("VFMADD213PS %v, %v, %v", acc(u), dvec, ia)
+		movTo(g, ia, acc(u))
+	}
+	g.I("ADDQ $3360, R10")
+	g.I("ADDQ $3360, R12")
+	g.I("ADDQ $3360, R13")
+	g.I("ADDQ $292, DI")
+	g.I("DECQ CX")
+	g.I("JNZ loop")
+	g.L("done")
+	accs := make([]Reg, 8)
+	for u := range 8 {
+		accs[u] = Y(u)
+		g.I("VMOVUPS %v, %v", acc(u), accs[u])
+	}
+	laneSum8(g, accs, Y(8))
+	g.I("VMOVUPS Y8, (R11)")
+	g.I("VZEROUPPER")
+	g.I("RET")
+	g.Raw("\n")
+}

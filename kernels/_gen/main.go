@@ -83,7 +83,11 @@ eight (AVX2, a half of the group per call).`)
 			q4KGemvY(&k, v)
 		}
 		q4KGemv(&k, v, true)
-		q6KGemv(&k, v)
+		if v.z {
+			q6KGemv(&k, v)
+		} else {
+			q6KGemvY(&k, v)
+		}
 		q4KTile(&k, v, false)
 		q4KTile(&k, v, true)
 		q6KTile(&k, v)
