@@ -311,8 +311,10 @@ fma(d_w·d_a, float32(quads), lanes).`, name, how))
 			g.I("VMOVDQA Y3, %v", t)
 			g.DPBUSD(Y(2), q, t)
 		} else {
-			g.I("VPABSB %v, %v", wm, q)
-			g.I("VPSIGNB %v, Y2, %v", wm, t)
+			// one load of the weights for both (the loads bound this loop)
+			g.I("VMOVDQU %v, %v", wm, t)
+			g.I("VPABSB %v, %v", t, q)
+			g.I("VPSIGNB %v, Y2, %v", t, t)
 			g.I("VPMADDUBSW %v, %v, %v", t, q, t)
 			g.I("VPMADDWD Y13, %v, %v", t, t)
 		}

@@ -99,6 +99,11 @@ fma(d_w·d_a, float32(quads), lanes).`, name, typ, typ, how))
 	if !v.vnni {
 		g.I("VMOVDQU xones16<>(SB), Y13")
 	}
+	if q5 {
+		// the fifth bits' constants in registers (the loads bound this loop)
+		g.I("VMOVDQU xqh2<>(SB), Y11")
+		g.I("VMOVDQU xbitsel<>(SB), Y12")
+	}
 	g.I("TESTQ CX, CX")
 	g.I("JZ done")
 	g.L("loop")
@@ -151,8 +156,8 @@ fma(d_w·d_a, float32(quads), lanes).`, name, typ, typ, how))
 			for i, off := range []int{loOff, hiOff} {
 				dst := []Reg{lo, hi}[i]
 				g.I("VPBROADCASTD %d(SI), %v", off, t)
-				g.I("VPSHUFB xqh2<>(SB), %v, %v", t, t)
-				g.I("VPOR xbitsel<>(SB), %v, %v", t, t)
+				g.I("VPSHUFB Y11, %v, %v", t, t)
+				g.I("VPOR Y12, %v, %v", t, t)
 				g.I("VPCMPEQB %v, %v, %v", s, s, s)
 				g.I("VPCMPEQB %v, %v, %v", s, t, t)
 				g.I("VPAND Y14, %v, %v", t, t)
