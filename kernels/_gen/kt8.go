@@ -98,19 +98,7 @@ func q4KTile8(g *G) {
 	frame := mBase + acts*4*vb
 	accOff := func(j, t int) Mem { return M(accBase+(8*j+t)*vb, "SP") }
 	mOff := func(j, t int) Mem { return M(mBase+(4*j+t)*vb, "SP") }
-	g.Doc(`func ` + name + `(nb int, w, a *byte, ab int, out *float32, ldo int)
-
-out[j·ldo + r] = dotQ4_K of row r < 16 of the packed group w and the
-activation row j < 8 at a + j·ab, bit for bit (AVX-512 VNNI; see the
-generator, kernels/_gen/kt8.go, for the arithmetic).`)
-	g.Raw(fmt.Sprintf("TEXT ·%s(SB), $%d-48\n", name, frame))
-	g.I("MOVQ nb+0(FP), CX")
-	g.I("MOVQ w+8(FP), R13")
-	g.I("MOVQ a+16(FP), DI")
-	g.I("MOVQ ab+24(FP), AX")
-	for j := 1; j < acts; j++ {
-		g.I("LEAQ (%s)(AX*1), %s", act8Regs[j-1], act8Regs[j])
-	}
+	k8Head(g, name, "dotQ4_K", "", frame)
 	g.C("zero the accumulators")
 	g.I("VPXORD Z0, Z0, Z0")
 	for j := range acts {
@@ -210,36 +198,7 @@ generator, kernels/_gen/kt8.go, for the arithmetic).`)
 			g.I("VMOVUPS Z%d, %v", j, accOff(j, t))
 		}
 	}
-	g.I("ADDQ $2304, R13")
-	for _, a := range act8Regs {
-		g.I("ADDQ $292, %s", a)
-	}
-	g.I("DECQ CX")
-	g.I("JNZ loop")
-	g.L("done")
-	g.C("per activation row: ggml's lane sum, plus (m0+m2)+(m1+m3)")
-	g.I("MOVQ out+32(FP), AX")
-	g.I("MOVQ ldo+40(FP), CX")
-	g.I("SHLQ $2, CX")
-	acc := []Reg{Z(0), Z(1), Z(2), Z(3), Z(4), Z(5), Z(6), Z(7)}
-	for j := range acts {
-		for t := range 8 {
-			g.I("VMOVUPS %v, %v", accOff(j, t), acc[t])
-		}
-		laneSum8(g, acc, Z(8))
-		for t := range 4 {
-			g.I("VMOVUPS %v, Z%d", mOff(j, t), 9+t)
-		}
-		g.I("VADDPS Z11, Z9, Z9")
-		g.I("VADDPS Z12, Z10, Z10")
-		g.I("VADDPS Z10, Z9, Z9")
-		g.I("VADDPS Z9, Z8, Z8")
-		g.I("VMOVUPS Z8, (AX)")
-		g.I("ADDQ CX, AX")
-	}
-	g.I("VZEROUPPER")
-	g.I("RET")
-	g.Raw("\n")
+	k8Tail(g, 2304, accOff, mOff)
 }
 
 // The eight-row Q6_K tile applies the same pairing to dotQ6_K, whose
@@ -280,20 +239,7 @@ func q6KTile8(g *G) {
 	accOff := func(j, u int) Mem { return M(accBase+(8*j+u)*vb, "SP") }
 	tOff := func(j, p, u int) Mem { return M(tBase+128*j+4*(8*p+u), "SP") }
 	scOff := func(p, h int) Mem { return M(scBase+(2*p+h)*vb, "SP") }
-	g.Doc(`func ` + name + `(nb int, w, a *byte, ab int, out *float32, ldo int)
-
-out[j·ldo + r] = dotQ6_K of row r < 16 of the packed group w and the
-activation row j < 8 at a + j·ab, bit for bit, for activation quants in
-[-127, 127] (AVX-512 VNNI; see the generator, kernels/_gen/kt8.go, for
-the arithmetic).`)
-	g.Raw(fmt.Sprintf("TEXT ·%s(SB), $%d-48\n", name, frame))
-	g.I("MOVQ nb+0(FP), CX")
-	g.I("MOVQ w+8(FP), R13")
-	g.I("MOVQ a+16(FP), DI")
-	g.I("MOVQ ab+24(FP), AX")
-	for j := 1; j < acts; j++ {
-		g.I("LEAQ (%s)(AX*1), %s", act8Regs[j-1], act8Regs[j])
-	}
+	k8Head(g, name, "dotQ6_K", ", for activation quants in [-127, 127]", frame)
 	g.C("zero the accumulators")
 	g.I("VPXORD Z0, Z0, Z0")
 	for j := range acts {
@@ -400,23 +346,64 @@ the arithmetic).`)
 			g.I("VMOVUPS Z%d, %v", j, accOff(j, u))
 		}
 	}
-	g.I("ADDQ $3360, R13")
+	k8Tail(g, 3360, accOff, nil)
+}
+
+// k8Head writes the doc comment, TEXT line and argument loads of an
+// eight-row tile computing dot (cond: the doc's condition on the inputs):
+// CX nb, R13 w, act8Regs the activation rows.
+func k8Head(g *G, name, dot, cond string, frame int) {
+	doc := fmt.Sprintf(`func %s(nb int, w, a *byte, ab int, out *float32, ldo int)
+
+out[j·ldo + r] = %s of row r < 16 of the packed group w and the
+activation row j < 8 at a + j·ab, bit for bit%s (AVX-512 VNNI; see the
+generator, kernels/_gen/kt8.go, for the arithmetic).`, name, dot, cond)
+	g.Doc(doc)
+	g.Raw(fmt.Sprintf("TEXT ·%s(SB), $%d-48\n", name, frame))
+	g.I("MOVQ nb+0(FP), CX")
+	g.I("MOVQ w+8(FP), R13")
+	g.I("MOVQ a+16(FP), DI")
+	g.I("MOVQ ab+24(FP), AX")
+	for j := 1; j < len(act8Regs); j++ {
+		g.I("LEAQ (%s)(AX*1), %s", act8Regs[j-1], act8Regs[j])
+	}
+}
+
+// k8Tail writes the end of an eight-row tile's block loop (blk bytes per
+// block column) and its epilogue: per activation row ggml's lane sum of
+// the float32 lane accumulators at accOff, with mOff (Q4_K) plus the sum
+// (m0+m2)+(m1+m3) of the minimum accumulators, to out[j·ldo].
+func k8Tail(g *G, blk int, accOff, mOff func(j, t int) Mem) {
+	g.I("ADDQ $%d, R13", blk)
 	for _, a := range act8Regs {
 		g.I("ADDQ $292, %s", a)
 	}
 	g.I("DECQ CX")
 	g.I("JNZ loop")
 	g.L("done")
-	g.C("per activation row: ggml's lane sum")
+	if mOff != nil {
+		g.C("per activation row: ggml's lane sum, plus (m0+m2)+(m1+m3)")
+	} else {
+		g.C("per activation row: ggml's lane sum")
+	}
 	g.I("MOVQ out+32(FP), AX")
 	g.I("MOVQ ldo+40(FP), CX")
 	g.I("SHLQ $2, CX")
 	acc := []Reg{Z(0), Z(1), Z(2), Z(3), Z(4), Z(5), Z(6), Z(7)}
-	for j := range acts {
-		for u := range 8 {
-			g.I("VMOVUPS %v, %v", accOff(j, u), acc[u])
+	for j := range act8Regs {
+		for t := range 8 {
+			g.I("VMOVUPS %v, %v", accOff(j, t), acc[t])
 		}
 		laneSum8(g, acc, Z(8))
+		if mOff != nil {
+			for t := range 4 {
+				g.I("VMOVUPS %v, Z%d", mOff(j, t), 9+t)
+			}
+			g.I("VADDPS Z11, Z9, Z9")
+			g.I("VADDPS Z12, Z10, Z10")
+			g.I("VADDPS Z10, Z9, Z9")
+			g.I("VADDPS Z9, Z8, Z8")
+		}
 		g.I("VMOVUPS Z8, (AX)")
 		g.I("ADDQ CX, AX")
 	}
