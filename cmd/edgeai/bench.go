@@ -54,6 +54,7 @@ func (f *intsFlag) Set(v string) error {
 type benchOptions struct {
 	mf                   modelFlags
 	prompt, gen, threads intsFlag
+	depth                intsFlag
 	reps                 int
 	noWarm               bool
 	asJSON, asCSV        bool
@@ -89,6 +90,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	fs.Var(&o.prompt, "p", "prompt sizes: one ppN test each (comma-separated; 0 = none)")
 	fs.Var(&o.gen, "n", "generation lengths: one tgN test each (comma-separated; 0 = none)")
+	fs.Var(&o.depth, "d", "context depths: each test runs after this many tokens fill the cache, not timed (comma-separated, as llama-bench -d)")
+	fs.Var(&o.depth, "depth", "same as -d")
 	fs.Var(&o.threads, "t", "thread counts (comma-separated)")
 	fs.Var(&o.threads, "threads", "same as -t")
 	fs.IntVar(&o.reps, "r", 5, "repetitions of each test")
@@ -112,7 +115,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var eb embedBenchFlags // encoders: bench_embed.go
 	eb.add(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: edgeai bench -m MODEL [-p 512] [-n 128] [-t 1,2] [-r 5] [--json|--csv] [--svg FILE]")
+		fmt.Fprintln(stderr, "Usage: edgeai bench -m MODEL [-p 512] [-n 128] [-d 0] [-t 1,2] [-r 5] [--json|--csv] [--svg FILE]")
 		fmt.Fprintln(stderr, "\nMeasures prompt processing (ppN) and generation (tgN) with synthetic tokens, like")
 		fmt.Fprintln(stderr, "llama-bench, with the energy per token from a power meter (measured, or an estimate")
 		fmt.Fprintln(stderr, "labelled as such), and compares it with a cloud API's published energy figures.")
@@ -276,9 +279,9 @@ func (o *benchOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 	}
 	info, mapped := first.Info(), first.WeightsMapped()
 	first.Close()
-	need := max(sliceMax(o.prompt), sliceMax(o.gen))
+	need := max(sliceMax(o.prompt), sliceMax(o.gen)) + sliceMax(o.depth)
 	if need > info.ContextSize {
-		return fmt.Errorf("%w: a test of %d tokens does not fit in the context of %d (raise --ctx up to the model's %d)",
+		return fmt.Errorf("%w: a test of %d tokens (with its depth) does not fit in the context of %d (raise --ctx up to the model's %d)",
 			errUsage, need, info.ContextSize, info.ContextLength)
 	}
 	model, err := describeModel(o.mf.model, info)
@@ -291,7 +294,7 @@ func (o *benchOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 		return err
 	}
 
-	cfg := bench.Config{Prompt: o.prompt, Gen: o.gen, Threads: o.threads, Reps: o.reps, Vocab: info.Vocab, NoWarm: o.noWarm,
+	cfg := bench.Config{Prompt: o.prompt, Gen: o.gen, Depth: o.depth, Threads: o.threads, Reps: o.reps, Vocab: info.Vocab, NoWarm: o.noWarm,
 		Open: func(ctx context.Context, threads int) (bench.Session, func(), error) {
 			m, err := o.load(ctx, threads)
 			if err != nil {

@@ -99,7 +99,7 @@ func msOf(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 func (rep *benchReport) line(r *bench.Result) benchLine {
 	l := benchLine{BuildCommit: shortCommit(rep.Build.Commit), CPUInfo: rep.CPU, Backends: "CPU", ModelFile: rep.Model.Path,
 		ModelType: rep.Model.Type, ModelSize: rep.Model.Size, ModelParams: rep.Model.Params, NThreads: r.Threads,
-		TypeK: rep.TypeK, TypeV: rep.TypeV, KVPerToken: rep.KVPerToken, UseMmap: rep.Mapped, NPrompt: r.NPrompt, NGen: r.NGen, TestTime: r.Time.UTC().Format(time.RFC3339),
+		TypeK: rep.TypeK, TypeV: rep.TypeV, KVPerToken: rep.KVPerToken, UseMmap: rep.Mapped, NPrompt: r.NPrompt, NGen: r.NGen, NDepth: r.NDepth, TestTime: r.Time.UTC().Format(time.RFC3339),
 		AvgNS: int64(r.AvgNS()), StddevNS: int64(r.StddevNS()), AvgTS: r.AvgTS(), StddevTS: r.StddevTS(),
 		Kernels: rep.Kernels, TTFTMs: msOf(r.TTFT), PeakRSS: r.PeakRSS, SamplesTS: r.TokensPerSecond()}
 	for _, d := range r.Samples {
@@ -142,7 +142,7 @@ func writeBenchJSON(w io.Writer, rep *benchReport, withCompare bool) error {
 
 // benchCSVHeader are the CSV columns: llama-bench's, then edgeai's.
 var benchCSVHeader = []string{"build_commit", "cpu_info", "backends", "model_filename", "model_type", "model_size", "model_n_params",
-	"n_threads", "n_prompt", "n_gen", "test_time", "avg_ns", "stddev_ns", "avg_ts", "stddev_ts",
+	"n_threads", "n_prompt", "n_gen", "n_depth", "test_time", "avg_ns", "stddev_ns", "avg_ts", "stddev_ts",
 	"kernels", "ttft_ms", "peak_rss_bytes", "joules", "joules_per_token", "joules_per_token_above_idle", "idle_watts", "power_meter", "power_meter_kind"}
 
 func writeBenchCSV(w io.Writer, rep *benchReport) error {
@@ -164,7 +164,7 @@ func writeBenchCSV(w io.Writer, rep *benchReport) error {
 	for i := range rep.Results {
 		l := rep.line(&rep.Results[i])
 		cw.Write([]string{l.BuildCommit, l.CPUInfo, l.Backends, l.ModelFile, l.ModelType, strconv.FormatInt(l.ModelSize, 10),
-			strconv.FormatInt(l.ModelParams, 10), strconv.Itoa(l.NThreads), strconv.Itoa(l.NPrompt), strconv.Itoa(l.NGen), l.TestTime,
+			strconv.FormatInt(l.ModelParams, 10), strconv.Itoa(l.NThreads), strconv.Itoa(l.NPrompt), strconv.Itoa(l.NGen), strconv.Itoa(l.NDepth), l.TestTime,
 			strconv.FormatInt(l.AvgNS, 10), strconv.FormatInt(l.StddevNS, 10), f(l.AvgTS), f(l.StddevTS),
 			l.Kernels, f(l.TTFTMs), strconv.FormatInt(l.PeakRSS, 10), opt(l.Joules), opt(l.JPerTok), opt(l.JPerTokAbove), opt(l.IdleWatts),
 			str(l.Meter), str(l.MeterKind)})

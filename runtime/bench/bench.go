@@ -3,6 +3,9 @@
 // and generation (tgN: N single-token steps) tests at the given thread
 // counts, each repeated, with synthetic token ids. It also records the time
 // to the first token, the peak resident memory, and the energy from a meter.
+// A test can run at a depth (llama-bench -d): the context first holds that
+// many tokens, evaluated outside the timed part, so generation is measured
+// over a filled cache ("tg64 @ d1500").
 //
 // The package drives any Session (runtime.Session satisfies it) so that it
 // sits below runtime in the import layering; the CLI (edgeai bench) plugs in
@@ -26,10 +29,23 @@ type Session interface {
 	Reset()
 }
 
+// Truncater is a Session that can rewind its context to a prefix
+// (runtime.Session satisfies it). A test at a depth then evaluates the depth
+// tokens once and rewinds to them before each repetition, where a plain
+// Session evaluates them again each time. A session that cannot rewind
+// reports a shorter Tokens, and the depth is evaluated again.
+type Truncater interface {
+	Truncate(n int)
+	Tokens() []int
+}
+
 // Config describes a benchmark run.
 type Config struct {
-	Prompt  []int // prompt sizes: one ppN test each (0 entries are skipped)
-	Gen     []int // generation lengths: one tgN test each (0 entries are skipped)
+	Prompt []int // prompt sizes: one ppN test each (0 entries are skipped)
+	Gen    []int // generation lengths: one tgN test each (0 entries are skipped)
+	// Depth lists context depths (llama-bench -d): every test runs at each,
+	// after that many tokens fill the context (not timed). Empty means 0.
+	Depth   []int
 	Threads []int // thread counts; every test runs at each
 	Reps    int   // repetitions of each test (llama-bench -r); 0 = 5
 	Vocab   int   // token ids are drawn from [0, Vocab)
@@ -55,6 +71,7 @@ type Result struct {
 	Test    string          // "pp128" or "tg64"
 	NPrompt int             // prompt tokens per repetition (0 for tg)
 	NGen    int             // generated tokens per repetition (0 for pp)
+	NDepth  int             // tokens in the context before each repetition (not timed)
 	Threads int             // worker threads
 	Samples []time.Duration // the duration of each repetition
 	// TTFT is the mean time to the first token: the prompt's evaluation
@@ -137,14 +154,18 @@ func meanStd(x []float64) (float64, float64) {
 
 // test is one planned test.
 type test struct {
-	pp, tg, threads int
+	pp, tg, threads, depth int
 }
 
 func (t test) name() string {
+	n := fmt.Sprintf("tg%d", t.tg)
 	if t.pp > 0 {
-		return fmt.Sprintf("pp%d", t.pp)
+		n = fmt.Sprintf("pp%d", t.pp)
 	}
-	return fmt.Sprintf("tg%d", t.tg)
+	if t.depth > 0 {
+		n += fmt.Sprintf(" @ d%d", t.depth) // llama-bench's name
+	}
+	return n
 }
 
 // maxTokens bounds a test's size (llama-bench allows any; a context is the
@@ -167,6 +188,15 @@ func Run(ctx context.Context, cfg Config) ([]Result, error) {
 	if cfg.Vocab <= 0 {
 		return nil, fmt.Errorf("bench: vocabulary size %d", cfg.Vocab)
 	}
+	depths := cfg.Depth
+	if len(depths) == 0 {
+		depths = []int{0}
+	}
+	for _, d := range depths {
+		if d < 0 || d > maxTokens {
+			return nil, fmt.Errorf("bench: depth %d", d)
+		}
+	}
 	var tests []test
 	for _, th := range cfg.Threads {
 		if th <= 0 || th > 1024 {
@@ -177,7 +207,9 @@ func Run(ctx context.Context, cfg Config) ([]Result, error) {
 				return nil, fmt.Errorf("bench: prompt size %d", p)
 			}
 			if p > 0 {
-				tests = append(tests, test{pp: p, threads: th})
+				for _, d := range depths {
+					tests = append(tests, test{pp: p, threads: th, depth: d})
+				}
 			}
 		}
 		for _, g := range cfg.Gen {
@@ -185,7 +217,9 @@ func Run(ctx context.Context, cfg Config) ([]Result, error) {
 				return nil, fmt.Errorf("bench: generation length %d", g)
 			}
 			if g > 0 {
-				tests = append(tests, test{tg: g, threads: th})
+				for _, d := range depths {
+					tests = append(tests, test{tg: g, threads: th, depth: d})
+				}
 			}
 		}
 	}
@@ -242,10 +276,44 @@ func ids(rng *rand.Rand, n, vocab int) []int {
 	return x
 }
 
-// once runs one repetition of t and returns its duration and its time to
-// the first token.
-func once(ctx context.Context, s Session, t test, toks []int) (time.Duration, time.Duration, error) {
+// prefill makes the context hold exactly the depth tokens: by rewinding to
+// them when the session can and already holds them, else by emptying it and
+// evaluating them. It is not part of the timed test.
+func prefill(ctx context.Context, s Session, depth []int) error {
+	if tr, ok := s.(Truncater); ok && len(depth) > 0 {
+		if held := tr.Tokens(); len(held) >= len(depth) && equalInts(held[:len(depth)], depth) {
+			tr.Truncate(len(depth))
+			if len(tr.Tokens()) == len(depth) {
+				return nil
+			}
+		}
+	}
 	s.Reset()
+	if len(depth) == 0 {
+		return nil
+	}
+	_, err := s.Eval(ctx, depth)
+	return err
+}
+
+func equalInts(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// once runs one repetition of t after the depth tokens and returns its
+// duration and its time to the first token.
+func once(ctx context.Context, s Session, t test, depth, toks []int) (time.Duration, time.Duration, error) {
+	if err := prefill(ctx, s, depth); err != nil {
+		return 0, 0, fmt.Errorf("filling the context to depth %d: %w", len(depth), err)
+	}
 	start := time.Now()
 	if t.pp > 0 {
 		if _, err := s.Eval(ctx, toks); err != nil {
@@ -268,7 +336,8 @@ func once(ctx context.Context, s Session, t test, toks []int) (time.Duration, ti
 
 func runTest(ctx context.Context, cfg Config, s Session, t test, rng *rand.Rand) (Result, error) {
 	n := t.pp + t.tg
-	r := Result{Test: t.name(), NPrompt: t.pp, NGen: t.tg, Threads: t.threads, Time: time.Now()}
+	r := Result{Test: t.name(), NPrompt: t.pp, NGen: t.tg, NDepth: t.depth, Threads: t.threads, Time: time.Now()}
+	depth := ids(rng, t.depth, cfg.Vocab)
 	toks := ids(rng, n, cfg.Vocab)
 	resetPeakRSS()
 	if !cfg.NoWarm {
@@ -276,7 +345,7 @@ func runTest(ctx context.Context, cfg Config, s Session, t test, rng *rand.Rand)
 		if t.tg > 0 {
 			w = toks[:1] // llama-bench warms generation up with one token
 		}
-		if _, _, err := once(ctx, s, test{pp: len(w), threads: t.threads}, w); err != nil {
+		if _, _, err := once(ctx, s, test{pp: len(w), threads: t.threads}, depth, w); err != nil {
 			return r, err
 		}
 	}
@@ -290,7 +359,7 @@ func runTest(ctx context.Context, cfg Config, s Session, t test, rng *rand.Rand)
 	eStart := time.Now()
 	var ttft time.Duration
 	for range cfg.Reps {
-		d, first, err := once(ctx, s, t, toks)
+		d, first, err := once(ctx, s, t, depth, toks)
 		if err != nil {
 			if stop != nil {
 				stop()

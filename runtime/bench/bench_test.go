@@ -202,3 +202,85 @@ func TestPeakRSS(t *testing.T) {
 	}
 	_ = b[len(b)-1]
 }
+
+// rewindSession is a fakeSession that keeps its tokens and can rewind them
+// (as runtime.Session); stuck makes Truncate empty the context instead, as
+// a model with a rolling state does.
+type rewindSession struct {
+	fakeSession
+	toks  []int
+	stuck bool
+	cuts  int
+}
+
+func (s *rewindSession) Eval(ctx context.Context, ids []int) ([]float32, error) {
+	l, err := s.fakeSession.Eval(ctx, ids)
+	if err == nil {
+		s.toks = append(s.toks, ids...)
+	}
+	return l, err
+}
+
+func (s *rewindSession) Reset() { s.fakeSession.Reset(); s.toks = s.toks[:0] }
+
+func (s *rewindSession) Tokens() []int { return s.toks }
+
+func (s *rewindSession) Truncate(n int) {
+	s.cuts++
+	if s.stuck {
+		s.Reset()
+		return
+	}
+	s.toks = s.toks[:n]
+	s.pos = n
+}
+
+func TestDepth(t *testing.T) {
+	for _, kind := range []string{"plain", "rewind", "stuck"} {
+		t.Run(kind, func(t *testing.T) {
+			var plain *fakeSession
+			var rw *rewindSession
+			cfg := Config{Gen: []int{4}, Depth: []int{0, 20}, Threads: []int{1}, Reps: 3, Vocab: 64,
+				Open: func(context.Context, int) (Session, func(), error) {
+					f := fakeSession{vocab: 64, perToken: 50 * time.Microsecond, ctxLen: 24}
+					if kind == "plain" {
+						plain = &f
+						return plain, func() {}, nil
+					}
+					rw = &rewindSession{fakeSession: f, stuck: kind == "stuck"}
+					return rw, func() {}, nil
+				},
+			}
+			res, err := Run(context.Background(), cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(res) != 2 || res[0].Test != "tg4" || res[1].Test != "tg4 @ d20" || res[1].NDepth != 20 || res[0].NDepth != 0 {
+				t.Fatalf("results %+v", res)
+			}
+			s := plain
+			if s == nil {
+				s = &rw.fakeSession
+			}
+			if s.bad != "" {
+				t.Fatal(s.bad)
+			}
+			// tg4: warm-up 1 + 3×4 single steps; tg4 @ d20: the depth (20 at once)
+			// before the warm-up and before each repetition unless the session
+			// rewinds to it.
+			want := []int{1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 20, 1}
+			for range 3 {
+				if kind != "rewind" {
+					want = append(want, 20)
+				}
+				want = append(want, 1, 1, 1, 1)
+			}
+			if fmt.Sprint(s.evals) != fmt.Sprint(want) {
+				t.Fatalf("evals %v, want %v", s.evals, want)
+			}
+			if kind != "plain" && rw.cuts != 3 {
+				t.Fatalf("%d truncations, want one before each repetition", rw.cuts)
+			}
+		})
+	}
+}
