@@ -28,6 +28,7 @@ func runSynth(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	shape := fs.String("shape", "", "model shape: "+strings.Join(names, ", "))
 	out := fs.String("o", "", "output `file` (GGUF)")
 	seed := fs.Uint64("seed", 1, "random seed of the weights")
+	trained := fs.Int("context", 0, "trained context length to record (0: the shape's own), e.g. 8192 for memory tests at a longer -c")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: edgeai synth --shape NAME -o FILE.gguf [--type F16]\n\n"+
 			"Writes a model with random weights and a synthetic SentencePiece vocabulary in the architecture and\n"+
@@ -57,6 +58,12 @@ func runSynth(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	s, err := synth.LookupShape(*shape)
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if *trained < 0 || *trained > 1<<20 {
+		return fmt.Errorf("%w: --context %d is outside 0..%d", errUsage, *trained, 1<<20)
+	}
+	if *trained > 0 {
+		s.Context = *trained
 	}
 	opts, err := cf.options(stderr)
 	if err != nil {
