@@ -13,7 +13,7 @@ import (
 // byte-level BPE pieces mapped back to bytes, control, unknown and
 // user-defined tokens as their text, unused and undefined tokens as "".
 func (t *Tokenizer) renderPiece(id int) string {
-	a, s := t.attrs[id], t.tokens[id]
+	a, s := t.attrs[id], t.tokens.at(id)
 	if a&(attrSpecial|attrUserDefined) != 0 {
 		return s
 	}
@@ -79,10 +79,10 @@ func (t *Tokenizer) decode(ids []int, special bool) string {
 	var b []byte
 	strip := t.stripFirstSpace
 	for _, id := range ids {
-		if id < 0 || id >= len(t.pieces) || (!special && t.attrs[id]&attrSpecial != 0) {
+		if id < 0 || id >= t.pieces.len() || (!special && t.attrs[id]&attrSpecial != 0) {
 			continue
 		}
-		p := t.pieces[id]
+		p := t.pieces.at(id)
 		if p == "" {
 			continue
 		}
@@ -179,10 +179,10 @@ func (d *StreamDecoder) Push(id int) string {
 		d.pushed = true
 		d.strip = id == t.bos && t.stripFirstSpace
 	}
-	if id < 0 || id >= len(t.pieces) || t.attrs[id]&attrSpecial != 0 {
+	if id < 0 || id >= t.pieces.len() || t.attrs[id]&attrSpecial != 0 {
 		return ""
 	}
-	p := t.pieces[id]
+	p := t.pieces.at(id)
 	if p == "" {
 		return ""
 	}

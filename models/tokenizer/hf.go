@@ -297,7 +297,7 @@ func fromTokenizerJSON(data []byte) (*Tokenizer, int, error) {
 		return nil, 0, err
 	}
 	for _, a := range j.AddedTokens {
-		if a.ID >= 0 && a.ID < len(t.attrs) && t.tokens[a.ID] == a.Content {
+		if a.ID >= 0 && a.ID < len(t.attrs) && t.tokens.at(a.ID) == a.Content {
 			if a.LStrip {
 				t.attrs[a.ID] |= attrLStrip
 			}

@@ -182,15 +182,20 @@ func fromMetadata(md metadata) (*Tokenizer, error) {
 		types = ty
 	}
 
-	t.tokens = make([]string, n)
-	t.attrs = make([]attr, n)
-	t.ids = newVocabIndex(t.tokens, n)
-	t.scores = scores
-	for i, s := range tokens {
-		if s == "" {
-			s = "[EMPTY_" + strconv.Itoa(i) + "]" // as llama.cpp
+	var err error
+	if t.tokens, err = newStrTable(n, func(i int) string {
+		if tokens[i] == "" {
+			return "[EMPTY_" + strconv.Itoa(i) + "]" // as llama.cpp
 		}
-		t.tokens[i] = s
+		return tokens[i]
+	}); err != nil {
+		return nil, err
+	}
+	t.attrs = make([]attr, n)
+	t.ids = newVocabIndex(&t.tokens, n)
+	t.scores = scores
+	for i := range n {
+		s := t.tokens.at(i)
 		if prev, dup := t.ids.add(int32(i)); dup {
 			return nil, fmt.Errorf("%w: %s: token %d repeats token %d (%q)", ErrVocab, keyTokens, i, prev, s)
 		}
@@ -339,7 +344,7 @@ func fromMetadata(md metadata) (*Tokenizer, error) {
 		}
 	}
 	sort.SliceStable(t.specials, func(a, b int) bool {
-		return len(t.tokens[t.specials[a]]) > len(t.tokens[t.specials[b]])
+		return len(t.tokens.at(int(t.specials[a]))) > len(t.tokens.at(int(t.specials[b])))
 	})
 
 	// Per-model token attributes llama.cpp sets by name.
@@ -372,7 +377,7 @@ func fromMetadata(md metadata) (*Tokenizer, error) {
 	if kv.err != nil {
 		return nil, kv.err
 	}
-	t.trie = buildSpecialTrie(t.tokens, t.specials)
+	t.trie = buildSpecialTrie(&t.tokens, t.specials)
 
 	if t.kind == kindUGM {
 		var cm *charsmap
@@ -402,9 +407,8 @@ func fromMetadata(md metadata) (*Tokenizer, error) {
 		}
 	}
 
-	t.pieces = make([]string, n)
-	for i := range t.pieces {
-		t.pieces[i] = t.renderPiece(i)
+	if t.pieces, err = newStrTable(n, t.renderPiece); err != nil {
+		return nil, err
 	}
 	return t, nil
 }

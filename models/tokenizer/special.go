@@ -21,11 +21,11 @@ type trieNode struct {
 	id   int32 // token ending here, or -1
 }
 
-func buildSpecialTrie(tokens []string, specials []int32) specialTrie {
+func buildSpecialTrie(tokens *strTable, specials []int32) specialTrie {
 	tr := specialTrie{nodes: []trieNode{{id: -1}}}
 	for _, id := range specials {
 		cur := int32(0)
-		for _, b := range []byte(tokens[id]) {
+		for _, b := range []byte(tokens.at(int(id))) {
 			nx, ok := tr.nodes[cur].next[b]
 			if !ok {
 				if tr.nodes[cur].next == nil {
@@ -91,7 +91,7 @@ func (t *Tokenizer) partition(text string, parseSpecial bool) []fragment {
 		if !parseSpecial && a&attrSpecial != 0 {
 			continue
 		}
-		tok := t.tokens[id]
+		tok := t.tokens.at(int(id))
 		next = next[:0]
 		for _, f := range frags {
 			if f.tok >= 0 {

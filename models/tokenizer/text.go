@@ -8,10 +8,10 @@ package tokenizer
 // ids out of range: they add no text. Constrained sampling (runtime/grammar)
 // matches these bytes against a grammar.
 func (t *Tokenizer) TokenText(id int) string {
-	if id < 0 || id >= len(t.pieces) || t.attrs[id]&attrSpecial != 0 {
+	if id < 0 || id >= t.pieces.len() || t.attrs[id]&attrSpecial != 0 {
 		return ""
 	}
-	return t.pieces[id]
+	return t.pieces.at(id)
 }
 
 // IsControl reports whether id is a control or unknown token (BOS, EOS,

@@ -111,11 +111,11 @@ type Tokenizer struct {
 	pre   *preTokenizer // gpt2 only
 	ugm   *ugmModel     // t5 only
 
-	tokens []string   // id -> vocabulary text
+	tokens strTable   // id -> vocabulary text
 	scores []float32  // id -> score (SentencePiece merge priority)
 	attrs  []attr     // id -> attributes
 	ids    vocabIndex // text -> id
-	pieces []string   // id -> rendered text with specials shown (llama.cpp's piece cache)
+	pieces strTable   // id -> rendered text with specials shown (llama.cpp's piece cache)
 
 	maxTokenLen int // longest token text in bytes
 
@@ -205,15 +205,15 @@ func FromGGUF(f *gguf.File) (*Tokenizer, error) {
 func (t *Tokenizer) Model() string { return t.model }
 
 // VocabSize returns the number of tokens in the vocabulary.
-func (t *Tokenizer) VocabSize() int { return len(t.tokens) }
+func (t *Tokenizer) VocabSize() int { return t.tokens.len() }
 
 // Piece returns the raw vocabulary text of token id ("▁the", "<0x0A>",
 // "Ġworld", "<s>"), or "" if id is out of range.
 func (t *Tokenizer) Piece(id int) string {
-	if id < 0 || id >= len(t.tokens) {
+	if id < 0 || id >= t.tokens.len() {
 		return ""
 	}
-	return t.tokens[id]
+	return t.tokens.at(id)
 }
 
 // BOS returns the beginning-of-sequence token ([CLS] for WordPiece), or -1.

@@ -211,11 +211,11 @@ func newUGM(t *Tokenizer, cm *charsmap, mergeSpaces bool) *ugmModel {
 			minScore = min(minScore, t.scores[i])
 		}
 		if a&(attrNormal|attrUserDefined|attrUnused) != 0 {
-			keys = append(keys, t.tokens[i])
+			keys = append(keys, t.tokens.at(i))
 			ids = append(ids, int32(i))
 		}
 		if a&attrUserDefined != 0 {
-			udKeys = append(udKeys, t.tokens[i])
+			udKeys = append(udKeys, t.tokens.at(i))
 			udIDs = append(udIDs, int32(i))
 		}
 	}

@@ -9,11 +9,11 @@ import "hash/maphash"
 type vocabIndex struct {
 	seed   maphash.Seed
 	slots  []int32 // id+1; 0 is an empty slot
-	tokens []string
+	tokens *strTable
 }
 
 // newVocabIndex returns an empty index for up to n of tokens' entries.
-func newVocabIndex(tokens []string, n int) vocabIndex {
+func newVocabIndex(tokens *strTable, n int) vocabIndex {
 	size := 16
 	for size < 2*n {
 		size *= 2
@@ -24,7 +24,7 @@ func newVocabIndex(tokens []string, n int) vocabIndex {
 // add indexes id under tokens[id]; it reports the id already indexed
 // under that text (and indexes nothing) if there is one.
 func (v *vocabIndex) add(id int32) (prev int32, dup bool) {
-	s := v.tokens[id]
+	s := v.tokens.at(int(id))
 	mask := uint64(len(v.slots) - 1)
 	for i := maphash.String(v.seed, s) & mask; ; i = (i + 1) & mask {
 		e := v.slots[i]
@@ -32,7 +32,7 @@ func (v *vocabIndex) add(id int32) (prev int32, dup bool) {
 			v.slots[i] = id + 1
 			return 0, false
 		}
-		if v.tokens[e-1] == s {
+		if v.tokens.at(int(e-1)) == s {
 			return e - 1, true
 		}
 	}
@@ -49,7 +49,7 @@ func (v *vocabIndex) get(s string) (int32, bool) {
 		if e == 0 {
 			return 0, false
 		}
-		if v.tokens[e-1] == s {
+		if v.tokens.at(int(e-1)) == s {
 			return e - 1, true
 		}
 	}
@@ -66,7 +66,7 @@ func (v *vocabIndex) getb(b []byte) (int32, bool) {
 		if e == 0 {
 			return 0, false
 		}
-		if v.tokens[e-1] == string(b) {
+		if v.tokens.at(int(e-1)) == string(b) {
 			return e - 1, true
 		}
 	}
