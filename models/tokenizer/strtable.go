@@ -17,15 +17,15 @@ type strTable struct {
 
 // newStrTable builds a table of n entries, entry i being at(i).
 func newStrTable(n int, at func(i int) string) (strTable, error) {
-	total := 0
+	var total uint64
 	for i := range n {
-		total += len(at(i))
-		if total > math.MaxUint32 {
+		total += uint64(len(at(i)))
+		if total > math.MaxUint32 || total > math.MaxInt {
 			return strTable{}, fmt.Errorf("%w: the vocabulary's texts exceed 4 GiB", ErrVocab)
 		}
 	}
 	var b strings.Builder
-	b.Grow(total)
+	b.Grow(int(total))
 	end := make([]uint32, n)
 	for i := range n {
 		b.WriteString(at(i))
