@@ -272,6 +272,19 @@ func laneSum8(g *G, acc []Reg, dst Reg) {
 	g.I("VADDPS %v, %v, %v", acc[1], acc[0], dst)
 }
 
+// addMins4 adds the four m-term accumulators accm(0..3) to res in ggml's
+// order, ((accm0+accm2)+(accm1+accm3)), through the scratch registers m.
+func addMins4(g *G, accm func(int) any, m []Reg, res Reg) {
+	g.C("+ ((accm0+accm2)+(accm1+accm3))")
+	for t := range 4 {
+		g.I("VMOVUPS %v, %v", accm(t), m[t])
+	}
+	g.I("VADDPS %v, %v, %v", m[2], m[0], m[0])
+	g.I("VADDPS %v, %v, %v", m[3], m[1], m[1])
+	g.I("VADDPS %v, %v, %v", m[1], m[0], m[0])
+	g.I("VADDPS %v, %v, %v", m[0], res, res)
+}
+
 func kHeader(g *G, name, doc string, frame int) {
 	g.Doc(fmt.Sprintf("func %s(nb int, w, a *byte, h int, out *float32)\n\n%s", name, doc))
 	split := ""
@@ -466,15 +479,7 @@ eight lane vectors (and the minimums') per group of rows.`+extra, fr)
 		g.C("+ summs")
 		g.I("VADDPS %v, %v, %v", accm(0), res, res)
 	} else {
-		g.C("+ ((accm0+accm2)+(accm1+accm3))")
-		m := []Reg{V(9), V(10), V(11), V(12)}
-		for t := range 4 {
-			g.I("VMOVUPS %v, %v", accm(t), m[t])
-		}
-		g.I("VADDPS %v, %v, %v", m[2], m[0], m[0])
-		g.I("VADDPS %v, %v, %v", m[3], m[1], m[1])
-		g.I("VADDPS %v, %v, %v", m[1], m[0], m[0])
-		g.I("VADDPS %v, %v, %v", m[0], res, res)
+		addMins4(g, accm, []Reg{V(9), V(10), V(11), V(12)}, res)
 	}
 	g.I("VMOVUPS %v, (R11)", res)
 	g.I("VZEROUPPER")

@@ -169,15 +169,7 @@ dotQ4_K (see kernels/_gen/kqy.go).`, 448)
 	}
 	res := Y(8)
 	laneSum8(g, accs, res)
-	g.C("+ ((accm0+accm2)+(accm1+accm3))")
-	m := []Reg{Y(9), Y(10), Y(11), Y(12)}
-	for t := range 4 {
-		g.I("VMOVUPS %v, %v", accm(t), m[t])
-	}
-	g.I("VADDPS %v, %v, %v", m[2], m[0], m[0])
-	g.I("VADDPS %v, %v, %v", m[3], m[1], m[1])
-	g.I("VADDPS %v, %v, %v", m[1], m[0], m[0])
-	g.I("VADDPS %v, %v, %v", m[0], res, res)
+	addMins4(g, func(t int) any { return accm(t) }, []Reg{Y(9), Y(10), Y(11), Y(12)}, res)
 	g.I("VMOVUPS %v, (R11)", res)
 	g.I("VZEROUPPER")
 	g.I("RET")
