@@ -158,6 +158,16 @@ dotQ4_K (see kernels/_gen/kqy.go).`, 448)
 	}
 	g.I("ADDQ $2304, R12")
 	g.I("ADDQ $2304, R13")
+	yGemvEnd(g, acc, func(res Reg) {
+		addMins4(g, func(t int) any { return accm(t) }, []Reg{Y(9), Y(10), Y(11), Y(12)}, res)
+	})
+}
+
+// yGemvEnd closes a Y-register gemv's block loop: it steps DI to the next
+// activation block, loops, then sums the eight lane accumulators acc(0..7)
+// in ggml's order into Y8, lets more add to it (nil: nothing), stores it
+// to out and returns.
+func yGemvEnd(g *G, acc func(int) Mem, more func(res Reg)) {
 	g.I("ADDQ $292, DI")
 	g.I("DECQ CX")
 	g.I("JNZ loop")
@@ -169,7 +179,9 @@ dotQ4_K (see kernels/_gen/kqy.go).`, 448)
 	}
 	res := Y(8)
 	laneSum8(g, accs, res)
-	addMins4(g, func(t int) any { return accm(t) }, []Reg{Y(9), Y(10), Y(11), Y(12)}, res)
+	if more != nil {
+		more(res)
+	}
 	g.I("VMOVUPS %v, (R11)", res)
 	g.I("VZEROUPPER")
 	g.I("RET")
@@ -313,18 +325,5 @@ kernels/_gen/kqy.go).`, 1024)
 	g.I("ADDQ $3360, R10")
 	g.I("ADDQ $3360, R12")
 	g.I("ADDQ $3360, R13")
-	g.I("ADDQ $292, DI")
-	g.I("DECQ CX")
-	g.I("JNZ loop")
-	g.L("done")
-	accs := make([]Reg, 8)
-	for u := range 8 {
-		accs[u] = Y(u)
-		g.I("VMOVUPS %v, %v", acc(u), accs[u])
-	}
-	laneSum8(g, accs, Y(8))
-	g.I("VMOVUPS Y8, (R11)")
-	g.I("VZEROUPPER")
-	g.I("RET")
-	g.Raw("\n")
+	yGemvEnd(g, acc, nil)
 }
